@@ -1,0 +1,58 @@
+"""The portal's own audit trail: decisions and events as an append-only hash chain.
+
+django-auditlog records field-level changes of models; this trail records *decisions*
+(request, approval, expiry, purge, ...) with actor, time, reason and the policy in force.
+Each event stores the digest of the one before it, so an edit to an old row is detectable.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def for_target(self, obj: models.Model) -> "AuditEventQuerySet":
+        return self.filter(target_type=obj._meta.label_lower, target_id=str(obj.pk))
+
+    def between(self, start=None, end=None) -> "AuditEventQuerySet":
+        qs = self
+        if start is not None:
+            qs = qs.filter(occurred_at__gte=start)
+        if end is not None:
+            qs = qs.filter(occurred_at__lt=end)
+        return qs
+
+
+class AuditEvent(models.Model):
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # No database constraint: deleting a user must never rewrite (and so break) the chain.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    actor_label = models.CharField(
+        max_length=150, help_text="Username at the time, or system:<process> for beat/commands."
+    )
+    action = models.CharField(max_length=80, db_index=True)
+    target_type = models.CharField(max_length=100, blank=True, db_index=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_repr = models.CharField(max_length=255, blank=True)
+    reason = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+        # Adding is done by services only; the admin is read-only.
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"

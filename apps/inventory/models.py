@@ -1,0 +1,370 @@
+"""The DPO's register: what personal data the organisation holds, where, and why."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django_countries.fields import CountryField
+
+from .gdpr import (
+    EEA_COUNTRIES,
+    Art9Condition,
+    CategoryKind,
+    DpiaRequired,
+    DpiaStatus,
+    LawfulBasis,
+    OrganisationRole,
+    RecipientKind,
+    Sensitivity,
+    TransferMechanism,
+)
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Organisation(TimeStamped):
+    """The controller: the Art. 30(1)(a) block at the top of every record of processing."""
+
+    legal_name = models.CharField(max_length=200)
+    address = models.TextField(blank=True)
+    email = models.EmailField(blank=True)
+    telephone = models.CharField(max_length=50, blank=True)
+    dpo_name = models.CharField("DPO name", max_length=200, blank=True)
+    dpo_contact = models.CharField("DPO contact", max_length=255, blank=True)
+    representative_name = models.CharField(
+        "EU/UK representative", max_length=200, blank=True, help_text="Art. 27, where applicable."
+    )
+    representative_contact = models.CharField("Representative contact", max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = "organisation"
+
+    def __str__(self) -> str:
+        return self.legal_name
+
+    @classmethod
+    def current(cls) -> Organisation | None:
+        return cls.objects.order_by("pk").first()
+
+
+class DataCategoryQuerySet(models.QuerySet["DataCategory"]):
+    def special(self) -> DataCategoryQuerySet:
+        """Art. 9 and Art. 10 categories: the ones that need more care."""
+        return self.exclude(kind=CategoryKind.ORDINARY)
+
+
+class DataCategory(TimeStamped):
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    kind = models.CharField(
+        max_length=10, choices=CategoryKind.choices, default=CategoryKind.ORDINARY
+    )
+    description = models.TextField(blank=True)
+    examples = models.CharField(max_length=255, blank=True)
+    is_builtin = models.BooleanField(
+        default=False, editable=False, help_text="Seeded with the default taxonomy."
+    )
+
+    objects = DataCategoryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "data categories"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})" if self.is_special else self.name
+
+    @property
+    def is_special(self) -> bool:
+        return self.kind != CategoryKind.ORDINARY
+
+    def clean(self) -> None:
+        if self.parent_id is not None:
+            if self.parent_id == self.pk:
+                raise ValidationError({"parent": "A category cannot be its own parent."})
+            ancestor = self.parent
+            while ancestor is not None:
+                if ancestor.pk == self.pk:
+                    raise ValidationError({"parent": "That parent would make a loop."})
+                ancestor = ancestor.parent
+            if self.parent.is_special and self.kind != self.parent.kind:
+                raise ValidationError(
+                    {
+                        "kind": f"A sub-category of “{self.parent.name}” is "
+                        f"{self.parent.get_kind_display()} data too; choose that kind."
+                    }
+                )
+
+
+class DataSubjectCategory(TimeStamped):
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    is_vulnerable = models.BooleanField(
+        "vulnerable / children",
+        default=False,
+        help_text="Children, patients, employees or others in an imbalance of power (EDPB DPIA criterion).",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "data subject categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class System(TimeStamped):
+    """Where data lives: an application, database, SaaS tenant, file share."""
+
+    name = models.CharField(max_length=150, unique=True)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    owner_team = models.CharField(max_length=150, blank=True)
+    hosting_location = models.CharField(
+        max_length=200, blank=True, help_text="e.g. 'AWS eu-central-1', 'on-premises, Leeds'."
+    )
+    hosting_country = CountryField(blank=True)
+    vendor = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def outside_eea(self) -> bool:
+        return bool(self.hosting_country) and self.hosting_country.code not in EEA_COUNTRIES
+
+
+class DataAssetQuerySet(models.QuerySet["DataAsset"]):
+    def special(self) -> DataAssetQuerySet:
+        return self.filter(is_special=True)
+
+
+class DataAsset(TimeStamped):
+    """A set of personal data in one system that access and retention are decided on."""
+
+    name = models.CharField(max_length=150)
+    system = models.ForeignKey(System, on_delete=models.PROTECT, related_name="assets")
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_assets",
+        help_text="Accountable for the asset; may approve access to it.",
+    )
+    steward_group = models.ForeignKey(
+        Group,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="stewarded_assets",
+        help_text="Members may approve access to it.",
+    )
+    categories = models.ManyToManyField(DataCategory, related_name="assets", blank=True)
+    subjects = models.ManyToManyField(DataSubjectCategory, related_name="assets", blank=True)
+    sensitivity = models.CharField(
+        max_length=12, choices=Sensitivity.choices, default=Sensitivity.CONFIDENTIAL
+    )
+    record_count_estimate = models.PositiveBigIntegerField(null=True, blank=True)
+    # Derived from the categories (signals.py); never set by hand.
+    is_special = models.BooleanField(
+        "special category",
+        default=False,
+        editable=False,
+        help_text="Holds Art. 9 or Art. 10 data; derived from its categories.",
+    )
+    governed_model = models.ForeignKey(
+        ContentType,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The Django model whose rows this asset is, if the portal governs them.",
+    )
+
+    objects = DataAssetQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["system__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["system", "name"], name="asset_unique_name_per_system")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system.name} / {self.name}"
+
+
+class Recipient(TimeStamped):
+    name = models.CharField(max_length=150, unique=True)
+    kind = models.CharField(max_length=20, choices=RecipientKind.choices)
+    country = CountryField(blank=True)
+    is_international_organisation = models.BooleanField(default=False)
+    contact = models.CharField(max_length=255, blank=True)
+    contract_link = models.URLField(
+        "Art. 28 contract link",
+        blank=True,
+        help_text="For processors: the data processing agreement.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+class ProcessingActivityQuerySet(models.QuerySet["ProcessingActivity"]):
+    def review_due(self, on=None) -> ProcessingActivityQuerySet:
+        day = on or timezone.localdate()
+        return self.filter(
+            models.Q(next_review_on__lte=day) | models.Q(next_review_on__isnull=True)
+        )
+
+    def as_controller(self) -> ProcessingActivityQuerySet:
+        return self.exclude(role=OrganisationRole.PROCESSOR)
+
+    def as_processor(self) -> ProcessingActivityQuerySet:
+        return self.filter(role=OrganisationRole.PROCESSOR)
+
+
+class ProcessingActivity(TimeStamped):
+    """One entry of the Art. 30 record of processing activities."""
+
+    name = models.CharField(max_length=200, unique=True)
+    reference = models.CharField(
+        max_length=30, blank=True, help_text="Your register number, e.g. PA-012."
+    )
+    business_function = models.CharField(max_length=150, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    is_active = models.BooleanField(default=True)
+
+    # Art. 30(1)(a) / 30(2)(a)
+    role = models.CharField(
+        max_length=20, choices=OrganisationRole.choices, default=OrganisationRole.CONTROLLER
+    )
+    joint_controller = models.TextField("joint controller name and contact", blank=True)
+    controller_on_behalf = models.TextField(
+        "controller(s) acted for",
+        blank=True,
+        help_text="Processor activities (Art. 30(2)(a)): each controller's name and contact.",
+    )
+    # Art. 30(1)(b)
+    purposes = models.TextField(blank=True)
+    lawful_basis = models.CharField(max_length=10, choices=LawfulBasis.choices, blank=True)
+    legitimate_interests = models.TextField(
+        blank=True, help_text="Required when the lawful basis is 6(1)(f)."
+    )
+    lia_link = models.URLField("legitimate interests assessment link", blank=True)
+    art9_condition = models.CharField(
+        "Art. 9(2) condition",
+        max_length=10,
+        choices=Art9Condition.choices,
+        blank=True,
+        help_text="Required when special-category data is processed.",
+    )
+    art10_authority = models.CharField(
+        "Art. 10 authority",
+        max_length=255,
+        blank=True,
+        help_text="The legal authority for criminal-offence data, when processed.",
+    )
+    consent_record_link = models.URLField(blank=True)
+    # Art. 30(1)(c)
+    data_subjects = models.ManyToManyField(
+        DataSubjectCategory, related_name="activities", blank=True
+    )
+    data_categories = models.ManyToManyField(DataCategory, related_name="activities", blank=True)
+    assets = models.ManyToManyField(DataAsset, related_name="activities", blank=True)
+    # Art. 30(1)(d)
+    recipients = models.ManyToManyField(Recipient, related_name="activities", blank=True)
+    processor_contract_link = models.URLField("link to processor contract", blank=True)
+    # Art. 30(1)(f)
+    retention_description = models.TextField(
+        "retention schedule",
+        blank=True,
+        help_text="Envisaged erasure time limits; the retention rules of the assets are shown beside it.",
+    )
+    # Art. 30(1)(g)
+    security_measures = models.TextField(
+        "technical and organisational security measures", blank=True
+    )
+    # Regulators' template columns
+    rights_available = models.TextField(blank=True)
+    automated_decision_making = models.BooleanField(
+        "automated decision-making / profiling", default=False
+    )
+    automated_decision_details = models.TextField(blank=True)
+    source_of_data = models.TextField(blank=True)
+    data_location = models.TextField(
+        blank=True, help_text="Other locations than the systems of the assets, if any."
+    )
+    dpia_required = models.CharField(
+        "DPIA required", max_length=5, choices=DpiaRequired.choices, blank=True
+    )
+    dpia_status = models.CharField(
+        "DPIA progress", max_length=20, choices=DpiaStatus.choices, blank=True
+    )
+    dpia_link = models.URLField("DPIA link", blank=True)
+    breach_occurred = models.BooleanField("personal data breach occurred", default=False)
+    breach_record_link = models.URLField(blank=True)
+    last_reviewed_on = models.DateField(null=True, blank=True)
+    next_review_on = models.DateField(null=True, blank=True)
+
+    objects = ProcessingActivityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "processing activities"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Transfer(TimeStamped):
+    """A transfer to a third country or international organisation (Art. 30(1)(e))."""
+
+    activity = models.ForeignKey(
+        ProcessingActivity, on_delete=models.CASCADE, related_name="transfers"
+    )
+    recipient = models.ForeignKey(
+        Recipient, null=True, blank=True, on_delete=models.SET_NULL, related_name="transfers"
+    )
+    country = CountryField(blank=True)
+    international_organisation = models.CharField(max_length=200, blank=True)
+    mechanism = models.CharField(max_length=20, choices=TransferMechanism.choices, blank=True)
+    safeguard_link = models.URLField("safeguard document link", blank=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["activity", "country"]
+
+    def __str__(self) -> str:
+        where = self.international_organisation or (self.country.name if self.country else "?")
+        return f"{self.activity} → {where}"
+
+    @property
+    def outside_eea(self) -> bool:
+        if self.international_organisation:
+            return True
+        return bool(self.country) and self.country.code not in EEA_COUNTRIES

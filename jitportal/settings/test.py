@@ -1,0 +1,43 @@
+"""Test settings: PostgreSQL and Redis when they answer (as in CI), SQLite otherwise.
+
+Tests that need PostgreSQL or Redis are marked and skipped with a reason when the service
+is not there (see tests/conftest.py).
+"""
+
+import os
+import socket
+
+from .base import *
+from .base import BASE_DIR, env
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+if "DATABASE_URL" in os.environ:
+    DATABASES = {"default": env.db_url("DATABASE_URL")}
+elif _answers("127.0.0.1", 5432):
+    DATABASES = {"default": env.db_url_config("postgres://postgres@127.0.0.1:5432/jitportal")}
+else:
+    DATABASES = {"default": env.db_url_config(f"sqlite:///{BASE_DIR / 'var' / 'test.sqlite3'}")}
+
+if "REDIS_URL" in os.environ:
+    REDIS_URL = os.environ["REDIS_URL"]
+    REDIS_AVAILABLE = True
+else:
+    REDIS_URL = "redis://127.0.0.1:6379/15"
+    REDIS_AVAILABLE = _answers("127.0.0.1", 6379)
+CELERY_BROKER_URL = REDIS_URL
+# Tasks run in-process unless a test starts a real worker.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+DEBUG = False
+LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+admin.site.site_header = "jitportal administration"
+admin.site.site_title = "jitportal"
+admin.site.index_title = "Data inventory, access and retention"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("apps.access.urls")),
+    path("records/", include("apps.crm.urls")),
+    path("reports/", include("apps.reports.urls")),
+]
