@@ -205,6 +205,12 @@ class DataAsset(TimeStamped):
 
     class Meta:
         ordering = ["system__name", "name"]
+        # Object permissions on the personal data an asset holds; only live grants give them.
+        permissions = [
+            ("view_data", "Can view the personal data of the asset"),
+            ("change_data", "Can change the personal data of the asset"),
+            ("export_data", "Can export the personal data of the asset"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["system", "name"], name="asset_unique_name_per_system")
         ]

@@ -1,0 +1,262 @@
+"""Roles (policies), requests, approvals and time-boxed grants.
+
+A grant counts only while ``starts_at <= now < ends_at`` and it is not revoked: the status
+column is tidied by beat, but access is decided from the times at the moment of use.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.inventory.models import DataAsset, ProcessingActivity
+
+
+class AccessRole(models.Model):
+    """A bundle of permissions on data assets, and the policy for asking for it."""
+
+    name = models.CharField(max_length=150, unique=True)
+    description = models.TextField(blank=True)
+    assets = models.ManyToManyField(DataAsset, related_name="access_roles")
+    can_view = models.BooleanField(default=True)
+    can_change = models.BooleanField(default=False)
+    can_export = models.BooleanField(default=False)
+
+    # Who may ask: members of these groups or these users; nobody listed means any active user.
+    requestable_by_groups = models.ManyToManyField(Group, blank=True, related_name="+")
+    requestable_by_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+"
+    )
+    default_duration = models.DurationField(default=timedelta(hours=4))
+    max_duration = models.DurationField(default=timedelta(hours=8))
+    allow_future_start = models.BooleanField(default=True)
+    max_start_ahead = models.DurationField(
+        default=timedelta(days=14), help_text="How far ahead a future start may be."
+    )
+
+    # Who decides
+    approvals_required = models.PositiveSmallIntegerField(
+        default=1, help_text="0 approves automatically; N needs N distinct eligible approvers."
+    )
+    approve_by_asset_owner = models.BooleanField(default=True)
+    approve_by_steward_group = models.BooleanField(default=True)
+    approver_groups = models.ManyToManyField(Group, blank=True, related_name="+")
+    require_dpo = models.BooleanField(
+        "DPO approval also required",
+        default=False,
+        help_text="Always on for assets holding Art. 9/10 data, whatever this says.",
+    )
+    require_justification = models.BooleanField(default=True)
+    require_ticket = models.BooleanField(default=False)
+    ticket_pattern = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text=r"Regular expression the ticket must match, e.g. ^INC-\d+$",
+    )
+    pending_timeout = models.DurationField(
+        default=timedelta(days=2), help_text="A request nobody decides by then lapses."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    DENIED = "denied", "Denied"
+    CANCELLED = "cancelled", "Cancelled"
+    LAPSED = "lapsed", "Lapsed"
+
+
+class AccessRequestQuerySet(models.QuerySet["AccessRequest"]):
+    def pending(self) -> AccessRequestQuerySet:
+        return self.filter(status=RequestStatus.PENDING)
+
+    def due_to_lapse(self, at: datetime | None = None) -> AccessRequestQuerySet:
+        return self.pending().filter(lapses_at__lte=at or timezone.now())
+
+
+class AccessRequest(models.Model):
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_requests"
+    )
+    role = models.ForeignKey(
+        AccessRole, null=True, blank=True, on_delete=models.PROTECT, related_name="requests"
+    )
+    asset = models.ForeignKey(
+        DataAsset, null=True, blank=True, on_delete=models.PROTECT, related_name="access_requests"
+    )
+    processing_activity = models.ForeignKey(
+        ProcessingActivity,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="access_requests",
+        help_text="The purpose the access serves.",
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    justification = models.TextField(blank=True)
+    ticket = models.CharField(max_length=100, blank=True)
+    extends_grant = models.ForeignKey(
+        "Grant", null=True, blank=True, on_delete=models.PROTECT, related_name="extension_requests"
+    )
+    is_break_glass = models.BooleanField(default=False)
+
+    status = models.CharField(
+        max_length=10, choices=RequestStatus.choices, default=RequestStatus.PENDING, db_index=True
+    )
+    # The policy in force when the request was made, so history stays true after it changes.
+    approvals_required = models.PositiveSmallIntegerField(default=1)
+    dpo_required = models.BooleanField(default=False)
+    policy_snapshot = models.JSONField(default=dict, blank=True)
+    lapses_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_comment = models.TextField(blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AccessRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(role__isnull=False) & Q(asset__isnull=True))
+                | (Q(role__isnull=True) & Q(asset__isnull=False)),
+                name="request_role_xor_asset",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="request_window_positive"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "lapses_at"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.requester} → {self.target_label}"
+
+    @property
+    def target_label(self) -> str:
+        return str(self.role) if self.role_id else str(self.asset)
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    DENY = "deny", "Deny"
+
+
+class Approval(models.Model):
+    """One approver's decision on a request; N-of-M counts distinct approvers."""
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="approvals")
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    as_dpo = models.BooleanField(default=False)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "approver"], name="one_decision_per_approver"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.approver} {self.decision} #{self.request_id}"
+
+
+class GrantStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    ACTIVE = "active", "Active"
+    EXPIRED = "expired", "Expired"
+    REVOKED = "revoked", "Revoked"
+
+
+class GrantQuerySet(models.QuerySet["Grant"]):
+    def live(self, at: datetime | None = None) -> GrantQuerySet:
+        """Grants that give access at ``at``: decided from times, never from ``status``."""
+        now = at or timezone.now()
+        return self.filter(starts_at__lte=now, ends_at__gt=now, revoked_at__isnull=True)
+
+    def active(self, at: datetime | None = None) -> GrantQuerySet:
+        return self.live(at)
+
+    def due_to_activate(self, at: datetime | None = None) -> GrantQuerySet:
+        return self.filter(status=GrantStatus.SCHEDULED).live(at)
+
+    def due_to_expire(self, at: datetime | None = None) -> GrantQuerySet:
+        now = at or timezone.now()
+        return self.filter(status__in=[GrantStatus.SCHEDULED, GrantStatus.ACTIVE], ends_at__lte=now)
+
+
+class Grant(models.Model):
+    """Access that an approved request gives; a snapshot of the role's assets and rights."""
+
+    request = models.OneToOneField(AccessRequest, on_delete=models.PROTECT, related_name="grant")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="grants"
+    )
+    assets = models.ManyToManyField(DataAsset, related_name="grants")
+    can_view = models.BooleanField(default=True)
+    can_change = models.BooleanField(default=False)
+    can_export = models.BooleanField(default=False)
+    starts_at = models.DateTimeField(db_index=True)
+    ends_at = models.DateTimeField(db_index=True)
+    status = models.CharField(
+        max_length=10, choices=GrantStatus.choices, default=GrantStatus.SCHEDULED, db_index=True
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoke_reason = models.TextField(blank=True)
+    is_break_glass = models.BooleanField(default=False)
+    needs_review = models.BooleanField(default=False)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Whether the django-guardian mirror rows exist right now (tidied by reconcile).
+    mirrored = models.BooleanField(default=False)
+    expiry_warned_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = GrantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at"]
+        indexes = [models.Index(fields=["user", "starts_at", "ends_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="grant_window_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"Grant #{self.pk} {self.user} ({self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M})"
+        )
+
+    def is_live(self, at: datetime | None = None) -> bool:
+        now = at or timezone.now()
+        return self.revoked_at is None and self.starts_at <= now < self.ends_at
