@@ -21,6 +21,11 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Production needs ALLOWED_HOSTS, e.g. ALLOWED_HOSTS=jit.example.org")
 
+if "DATABASE_URL" not in env.ENVIRON:
+    raise ImproperlyConfigured(
+        "Production needs DATABASE_URL, e.g. postgres://jitportal:secret@db.internal:5432/jitportal"
+    )
+
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
