@@ -1,7 +1,49 @@
 from django.apps import AppConfig
 
+_VIEW = [
+    "access.view_accessrole",
+    "access.view_accessrequest",
+    "access.view_approval",
+    "access.view_grant",
+]
+
 
 class AccessConfig(AppConfig):
     name = "apps.access"
     label = "access"
     verbose_name = "Just-in-time access"
+    # Requests and grants change only through services (admin buttons and actions), so no
+    # group gets add/change/delete on them; the custom permissions gate the decisions.
+    group_permissions = {
+        "DPO": [
+            *_VIEW,
+            "access.add_accessrole",
+            "access.change_accessrole",
+            "access.delete_accessrole",
+            "access.decide_accessrequest",
+            "access.revoke_grant",
+            "access.break_glass",
+            "access.review_grant",
+        ],
+        "Approvers": [*_VIEW, "access.decide_accessrequest", "access.revoke_grant"],
+        "Auditors": list(_VIEW),
+    }
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+
+        from .models import AccessRequest, AccessRole, Approval, Grant
+
+        # Field-level history beside the decision events of apps.audit.
+        auditlog.register(
+            AccessRole,
+            m2m_fields={
+                "assets",
+                "requestable_by_groups",
+                "requestable_by_users",
+                "approver_groups",
+            },
+        )
+        auditlog.register(AccessRequest)
+        auditlog.register(Approval)
+        auditlog.register(Grant)

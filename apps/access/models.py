@@ -6,10 +6,12 @@ column is tidied by beat, but access is decided from the times at the moment of 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -61,6 +63,11 @@ class AccessRole(models.Model):
     pending_timeout = models.DurationField(
         default=timedelta(days=2), help_text="A request nobody decides by then lapses."
     )
+    remind_approvers_after = models.DurationField(
+        default=timedelta(hours=8),
+        help_text="Approvers are reminded of a request still waiting this long (and again "
+        "after each further period, until it is decided or lapses).",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -70,6 +77,35 @@ class AccessRole(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.ticket_pattern:
+            try:
+                re.compile(self.ticket_pattern)
+            except re.error as exc:
+                errors["ticket_pattern"] = (
+                    f"“{self.ticket_pattern}” is not a valid regular expression: {exc}."
+                )
+        zero = timedelta(0)
+        for name in ("default_duration", "max_duration", "pending_timeout"):
+            value = getattr(self, name)
+            if value is not None and value <= zero:
+                errors[name] = "Must be longer than zero."
+        if self.remind_approvers_after is not None and self.remind_approvers_after <= zero:
+            errors["remind_approvers_after"] = "Must be longer than zero."
+        if self.max_start_ahead is not None and self.max_start_ahead < zero:
+            errors["max_start_ahead"] = "Cannot be negative."
+        if (
+            "default_duration" not in errors
+            and "max_duration" not in errors
+            and self.default_duration is not None
+            and self.max_duration is not None
+            and self.default_duration > self.max_duration
+        ):
+            errors["default_duration"] = "The default duration cannot exceed the maximum duration."
+        if errors:
+            raise ValidationError(errors)
 
 
 class RequestStatus(models.TextChoices):
@@ -86,6 +122,9 @@ class AccessRequestQuerySet(models.QuerySet["AccessRequest"]):
 
     def due_to_lapse(self, at: datetime | None = None) -> AccessRequestQuerySet:
         return self.pending().filter(lapses_at__lte=at or timezone.now())
+
+    def due_for_reminder(self, at: datetime | None = None) -> AccessRequestQuerySet:
+        return self.pending().filter(remind_at__lte=at or timezone.now())
 
 
 class AccessRequest(models.Model):
@@ -131,11 +170,14 @@ class AccessRequest(models.Model):
     )
     decision_comment = models.TextField(blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
+    # When approvers are (next) reminded of it while it is still pending.
+    remind_at = models.DateTimeField(null=True, blank=True)
 
     objects = AccessRequestQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("decide_accessrequest", "Can approve or deny access requests")]
         constraints = [
             models.CheckConstraint(
                 condition=(Q(role__isnull=False) & Q(asset__isnull=True))
@@ -146,7 +188,10 @@ class AccessRequest(models.Model):
                 condition=Q(ends_at__gt=models.F("starts_at")), name="request_window_positive"
             ),
         ]
-        indexes = [models.Index(fields=["status", "lapses_at"])]
+        indexes = [
+            models.Index(fields=["status", "lapses_at"]),
+            models.Index(fields=["status", "remind_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.requester} → {self.target_label}"
@@ -208,6 +253,15 @@ class GrantQuerySet(models.QuerySet["Grant"]):
         now = at or timezone.now()
         return self.filter(status__in=[GrantStatus.SCHEDULED, GrantStatus.ACTIVE], ends_at__lte=now)
 
+    def due_for_unmirror(self) -> GrantQuerySet:
+        """Revoked grants whose guardian mirror rows have not been removed yet."""
+        return self.filter(status=GrantStatus.REVOKED, mirrored=True)
+
+    def due_for_expiry_warning(self, at: datetime | None = None, before=None) -> GrantQuerySet:
+        now = at or timezone.now()
+        before = before if before is not None else settings.JITPORTAL["EXPIRY_WARNING_BEFORE"]
+        return self.live(now).filter(expiry_warned_at__isnull=True, ends_at__lte=now + before)
+
 
 class Grant(models.Model):
     """Access that an approved request gives; a snapshot of the role's assets and rights."""
@@ -245,7 +299,16 @@ class Grant(models.Model):
 
     class Meta:
         ordering = ["-starts_at"]
-        indexes = [models.Index(fields=["user", "starts_at", "ends_at"])]
+        indexes = [
+            models.Index(fields=["user", "starts_at", "ends_at"]),
+            models.Index(fields=["status", "ends_at"]),
+            models.Index(fields=["status", "starts_at"]),
+        ]
+        permissions = [
+            ("revoke_grant", "Can revoke grants"),
+            ("break_glass", "Can take break-glass access"),
+            ("review_grant", "Can mark break-glass grants reviewed"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_at__gt=models.F("starts_at")), name="grant_window_positive"

@@ -84,6 +84,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
+    "apps.access.backends.GrantBackend",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [

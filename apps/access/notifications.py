@@ -1,0 +1,109 @@
+"""Email notices of the access app, rendered from templates/access/email/.
+
+Called by the ``access.notify`` task only, so a mail server that is down delays a notice
+(the task retries with backoff) and never undoes the decision it reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMessage, get_connection
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+
+from apps.inventory.roles import DPO
+
+from .models import AccessRequest, Grant
+from .selectors import approvals_still_needed, eligible_approvers_for
+
+KINDS = (
+    "request_submitted",
+    "request_reminder",
+    "request_decided",
+    "grant_revoked",
+    "grant_expiring",
+    "break_glass",
+)
+
+
+def _url(name: str, *args: Any, fallback: str = "/") -> str:
+    try:
+        path = reverse(name, args=args)
+    except NoReverseMatch:
+        path = fallback
+    return settings.PORTAL_BASE_URL.rstrip("/") + path
+
+
+def _send(*, kind: str, recipients: Iterable[Any], context: dict[str, Any]) -> int:
+    """One message per recipient, so nobody sees who else was told."""
+    messages = []
+    for user in recipients:
+        if not user.email:
+            continue
+        ctx = {**context, "recipient": user}
+        subject = " ".join(render_to_string(f"access/email/{kind}_subject.txt", ctx).split())
+        body = render_to_string(f"access/email/{kind}_body.txt", ctx)
+        messages.append(EmailMessage(subject=subject, body=body, to=[user.email]))
+    if not messages:
+        return 0
+    return get_connection(fail_silently=False).send_messages(messages) or 0
+
+
+def _request_context(request: AccessRequest) -> dict[str, Any]:
+    return {
+        "req": request,
+        "target": request.target_label,
+        "assets": list(request.role.assets.select_related("system"))
+        if request.role_id
+        else [request.asset],
+        "still_needed": approvals_still_needed(request),
+        "admin_url": _url("admin:access_accessrequest_change", request.pk),
+        "queue_url": _url("admin:access_accessrequest_queue"),
+        "portal_url": _url("portal-home"),
+    }
+
+
+def notification_send(*, kind: str, object_id: int) -> int:
+    """Send the notice ``kind`` about request or grant ``object_id``; returns mails sent."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown notice {kind!r}")
+    if kind in {"request_submitted", "request_reminder", "request_decided"}:
+        request = (
+            AccessRequest.objects.select_related(
+                "requester", "role", "asset__system", "decided_by", "extends_grant"
+            )
+            .filter(pk=object_id)
+            .first()
+        )
+        if request is None:
+            return 0
+        context = _request_context(request)
+        if kind == "request_decided":
+            return _send(kind=kind, recipients=[request.requester], context=context)
+        if request.status != "pending":
+            return 0
+        return _send(kind=kind, recipients=eligible_approvers_for(request), context=context)
+    grant = (
+        Grant.objects.select_related(
+            "user", "request__role", "request__asset__system", "revoked_by"
+        )
+        .filter(pk=object_id)
+        .first()
+    )
+    if grant is None:
+        return 0
+    context = {
+        "grant": grant,
+        "assets": list(grant.assets.select_related("system")),
+        "target": grant.request.target_label,
+        "admin_url": _url("admin:access_grant_change", grant.pk),
+        "portal_url": _url("portal-home"),
+    }
+    if kind == "break_glass":
+        dpos = get_user_model().objects.filter(groups__name=DPO, is_active=True).distinct()
+        return _send(kind=kind, recipients=dpos, context=context)
+    return _send(kind=kind, recipients=[grant.user], context=context)

@@ -1,0 +1,459 @@
+"""Reads of the access app: effective policies, queues, live grants, registers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from apps.inventory.gdpr import Sensitivity
+from apps.inventory.models import DataAsset
+from apps.inventory.roles import DPO
+
+from .models import (
+    AccessRequest,
+    AccessRole,
+    Approval,
+    Decision,
+    Grant,
+)
+
+ACTIONS = ("view", "change", "export")
+DECIDE_PERM = "access.decide_accessrequest"
+SENSITIVITY_ORDER = [s.value for s in Sensitivity]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The rules that apply to one request: a role's own, or the strictest of an asset's roles."""
+
+    default_duration: timedelta
+    max_duration: timedelta
+    allow_future_start: bool
+    max_start_ahead: timedelta
+    approvals_required: int
+    dpo_required: bool
+    require_justification: bool
+    require_ticket: bool
+    ticket_pattern: str
+    pending_timeout: timedelta
+    can_view: bool
+    can_change: bool
+    can_export: bool
+    roles: tuple[str, ...]
+    remind_approvers_after: timedelta = timedelta(hours=8)
+    # Every pattern a ticket must match when several roles with patterns cover an asset.
+    ticket_patterns: tuple[str, ...] = field(default_factory=tuple)
+    special: bool = False
+
+    @property
+    def is_automatic(self) -> bool:
+        """No human decides: no approvals and no DPO approval needed."""
+        return self.approvals_required == 0 and not self.dpo_required
+
+    @property
+    def rights(self) -> tuple[str, ...]:
+        return tuple(a for a in ACTIONS if getattr(self, f"can_{a}"))
+
+    def ticket_matches(self, ticket: str) -> bool:
+        """Whether ``ticket`` matches every pattern in force in full (``re.fullmatch``)."""
+        patterns = self.ticket_patterns or ((self.ticket_pattern,) if self.ticket_pattern else ())
+        return all(re.fullmatch(p, ticket) for p in patterns)
+
+    def as_snapshot(self) -> dict[str, Any]:
+        """JSON-safe copy stored on the request and in audit events (durations in seconds)."""
+        data = asdict(self)
+        for key, value in data.items():
+            if isinstance(value, timedelta):
+                data[key] = int(value.total_seconds())
+            elif isinstance(value, tuple):
+                data[key] = list(value)
+        return data
+
+
+def _role_policy(role: AccessRole) -> Policy:
+    special = role.assets.filter(is_special=True).exists()
+    return Policy(
+        default_duration=role.default_duration,
+        max_duration=role.max_duration,
+        allow_future_start=role.allow_future_start,
+        max_start_ahead=role.max_start_ahead,
+        approvals_required=role.approvals_required,
+        # Art. 9/10 data always needs the DPO, whatever the role says.
+        dpo_required=role.require_dpo or special,
+        require_justification=role.require_justification,
+        require_ticket=role.require_ticket,
+        ticket_pattern=role.ticket_pattern,
+        ticket_patterns=(role.ticket_pattern,) if role.ticket_pattern else (),
+        pending_timeout=role.pending_timeout,
+        remind_approvers_after=role.remind_approvers_after,
+        can_view=role.can_view,
+        can_change=role.can_change,
+        can_export=role.can_export,
+        roles=(role.name,),
+        special=special,
+    )
+
+
+def _combined_pattern(patterns: tuple[str, ...]) -> str:
+    if len(patterns) <= 1:
+        return patterns[0] if patterns else ""
+    # Under re.fullmatch: each lookahead demands one pattern over the whole ticket.
+    return "".join(f"(?=(?:{p})\\Z)" for p in patterns) + r"[\s\S]*"
+
+
+def effective_policy(
+    *,
+    role: AccessRole | None = None,
+    asset: DataAsset | None = None,
+    user: AbstractBaseUser | None = None,
+) -> Policy:
+    """The policy of ``role``, or for a single ``asset`` the strictest of the active roles
+    covering it. The rights of an asset request are those of the covering roles ``user`` may
+    ask for (all covering roles when no user is given)."""
+    if (role is None) == (asset is None):
+        raise ValidationError("Choose either a role or a single data asset.")
+    if role is not None:
+        return _role_policy(role)
+    assert asset is not None
+    roles = list(
+        AccessRole.objects.filter(is_active=True, assets=asset).order_by("name").distinct()
+    )
+    if not roles:
+        raise ValidationError({"asset": f"No active access role covers “{asset}”."})
+    if user is not None:
+        allowed = set(requestable_roles_for(user).filter(assets=asset).values_list("pk", flat=True))
+        rights_from = [r for r in roles if r.pk in allowed] or roles
+    else:
+        rights_from = roles
+    patterns = tuple(dict.fromkeys(r.ticket_pattern for r in roles if r.ticket_pattern))
+    special = asset.is_special
+    return Policy(
+        default_duration=min(r.default_duration for r in roles),
+        max_duration=min(r.max_duration for r in roles),
+        allow_future_start=all(r.allow_future_start for r in roles),
+        max_start_ahead=min(r.max_start_ahead for r in roles),
+        approvals_required=max(r.approvals_required for r in roles),
+        dpo_required=special or any(r.require_dpo for r in roles),
+        require_justification=any(r.require_justification for r in roles),
+        require_ticket=any(r.require_ticket for r in roles),
+        ticket_pattern=_combined_pattern(patterns),
+        ticket_patterns=patterns,
+        pending_timeout=min(r.pending_timeout for r in roles),
+        remind_approvers_after=min(r.remind_approvers_after for r in roles),
+        can_view=any(r.can_view for r in rights_from),
+        can_change=any(r.can_change for r in rights_from),
+        can_export=any(r.can_export for r in rights_from),
+        roles=tuple(r.name for r in roles),
+        special=special,
+    )
+
+
+# --- who may ask -------------------------------------------------------------------------
+
+
+def requestable_roles_for(user: AbstractBaseUser) -> QuerySet[AccessRole]:
+    """Active roles ``user`` may ask for: listed by group or name, or open to everybody."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return AccessRole.objects.none()
+    by_group = AccessRole.requestable_by_groups.through.objects
+    by_user = AccessRole.requestable_by_users.through.objects
+    any_group = Exists(by_group.filter(accessrole_id=OuterRef("pk")))
+    any_user = Exists(by_user.filter(accessrole_id=OuterRef("pk")))
+    in_group = Exists(by_group.filter(accessrole_id=OuterRef("pk"), group__user=user))
+    named = Exists(by_user.filter(accessrole_id=OuterRef("pk"), user_id=user.pk))
+    return (
+        AccessRole.objects.filter(is_active=True)
+        .filter((~any_group & ~any_user) | in_group | named)
+        .prefetch_related("assets__system")
+    )
+
+
+def requestable_assets_for(user: AbstractBaseUser) -> QuerySet[DataAsset]:
+    """Assets covered by at least one role ``user`` may ask for."""
+    roles = requestable_roles_for(user).values("pk")
+    link = AccessRole.assets.through.objects.filter(
+        dataasset_id=OuterRef("pk"), accessrole_id__in=roles
+    )
+    return DataAsset.objects.filter(Exists(link)).select_related("system")
+
+
+# --- the requester's own -------------------------------------------------------------------
+
+
+def requests_for_user(user: AbstractBaseUser) -> QuerySet[AccessRequest]:
+    return (
+        AccessRequest.objects.filter(requester=user)
+        .select_related("role", "asset__system", "extends_grant", "decided_by", "grant")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def grants_for_user(user: AbstractBaseUser) -> QuerySet[Grant]:
+    return (
+        Grant.objects.filter(user=user)
+        .select_related("request__role", "request__asset__system", "revoked_by")
+        .prefetch_related("assets__system")
+        .order_by("-starts_at", "-pk")
+    )
+
+
+def live_grant_for(
+    *, user: AbstractBaseUser, asset: DataAsset, action: str = "view", at: datetime | None = None
+) -> Grant | None:
+    """The live grant giving ``user`` the ``action`` right on ``asset`` (the longest-running)."""
+    if action not in ACTIONS:
+        raise ValueError(f"Unknown action {action!r}")
+    return (
+        Grant.objects.live(at)
+        .filter(user=user, assets=asset, **{f"can_{action}": True})
+        .order_by("-ends_at", "-pk")
+        .first()
+    )
+
+
+def live_grant_for_object(
+    *, user: AbstractBaseUser, obj: models.Model, action: str = "view", at: datetime | None = None
+) -> tuple[DataAsset, Grant] | None:
+    """For a governed row: the asset governing its model and the live grant that opens it."""
+    if action not in ACTIONS:
+        raise ValueError(f"Unknown action {action!r}")
+    now = at or timezone.now()
+    ct = ContentType.objects.get_for_model(obj, for_concrete_model=True)
+    link = (
+        Grant.assets.through.objects.filter(
+            grant__user_id=user.pk,
+            grant__starts_at__lte=now,
+            grant__ends_at__gt=now,
+            grant__revoked_at__isnull=True,
+            dataasset__governed_model=ct,
+            **{f"grant__can_{action}": True},
+        )
+        .select_related("grant", "dataasset__system")
+        .order_by("-grant__ends_at", "-grant_id")
+        .first()
+    )
+    if link is None:
+        return None
+    return link.dataasset, link.grant
+
+
+# --- who may decide ----------------------------------------------------------------------
+
+
+def user_is_dpo(user: AbstractBaseUser) -> bool:
+    return bool(user.is_active and user.groups.filter(name=DPO).exists())
+
+
+def _approver_role_ids(user: AbstractBaseUser) -> QuerySet:
+    groups = Group.objects.filter(user=user).values("pk")
+    return (
+        AccessRole.objects.filter(
+            Q(approver_groups__in=groups)
+            | Q(approve_by_asset_owner=True, assets__owner=user)
+            | Q(approve_by_steward_group=True, assets__steward_group__in=groups)
+        )
+        .values("pk")
+        .distinct()
+    )
+
+
+def _approver_asset_ids(user: AbstractBaseUser) -> QuerySet:
+    """Assets ``user`` may decide single-asset requests for, through any active covering role."""
+    groups = Group.objects.filter(user=user).values("pk")
+    return (
+        DataAsset.objects.filter(
+            Q(access_roles__is_active=True, access_roles__approver_groups__in=groups)
+            | Q(owner=user, access_roles__is_active=True, access_roles__approve_by_asset_owner=True)
+            | Q(
+                steward_group__in=groups,
+                access_roles__is_active=True,
+                access_roles__approve_by_steward_group=True,
+            )
+        )
+        .values("pk")
+        .distinct()
+    )
+
+
+def _regular_approver_q(user: AbstractBaseUser) -> Q:
+    return Q(role_id__in=_approver_role_ids(user)) | Q(asset_id__in=_approver_asset_ids(user))
+
+
+def _dpo_missing() -> Exists:
+    return ~Exists(
+        Approval.objects.filter(request_id=OuterRef("pk"), decision=Decision.APPROVE, as_dpo=True)
+    )
+
+
+def can_decide(user: AbstractBaseUser) -> bool:
+    return bool(user.is_active and user.has_perm(DECIDE_PERM))
+
+
+def decider_capacity(*, request: AccessRequest, user: AbstractBaseUser) -> set[str]:
+    """In which capacities ``user`` may decide ``request``: {"approver"}, {"dpo"}, both, or
+    none (the requester, someone without the decide permission, or not eligible)."""
+    if not can_decide(user) or request.requester_id == user.pk:
+        return set()
+    capacity: set[str] = set()
+    if AccessRequest.objects.filter(pk=request.pk).filter(_regular_approver_q(user)).exists():
+        capacity.add("approver")
+    if request.dpo_required and user_is_dpo(user):
+        capacity.add("dpo")
+    return capacity
+
+
+def approval_queue_for(user: AbstractBaseUser) -> QuerySet[AccessRequest]:
+    """Pending requests ``user`` may decide: not their own, not already decided by them, for
+    assets they approve for (or needing the DPO's approval still missing, for a DPO)."""
+    if not can_decide(user):
+        return AccessRequest.objects.none()
+    eligible = _regular_approver_q(user)
+    if user_is_dpo(user):
+        eligible |= Q(dpo_required=True) & Q(_dpo_missing())
+    decided_by_me = Exists(Approval.objects.filter(request_id=OuterRef("pk"), approver=user))
+    return with_queue_columns(
+        AccessRequest.objects.pending()
+        .exclude(requester=user)
+        .exclude(decided_by_me)
+        .filter(eligible)
+        .order_by("created_at", "pk")
+    )
+
+
+def with_queue_columns(qs: QuerySet[AccessRequest]) -> QuerySet[AccessRequest]:
+    """Annotate what an approver's list shows, without a query per row."""
+    approvals = Approval.objects.filter(request_id=OuterRef("pk"), decision=Decision.APPROVE)
+    regular_count = (
+        approvals.filter(as_dpo=False)
+        .order_by()
+        .values("request_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    role_special = Exists(
+        AccessRole.assets.through.objects.filter(
+            accessrole_id=OuterRef("role_id"), dataasset__is_special=True
+        )
+    )
+    rank = models.Case(
+        *[
+            models.When(dataasset__sensitivity=value, then=models.Value(i))
+            for i, value in enumerate(SENSITIVITY_ORDER)
+        ],
+        default=models.Value(-1),
+        output_field=models.IntegerField(),
+    )
+    role_rank = (
+        AccessRole.assets.through.objects.filter(accessrole_id=OuterRef("role_id"))
+        .annotate(rank=rank)
+        .order_by("-rank")
+        .values("rank")[:1]
+    )
+    asset_rank = models.Case(
+        *[
+            models.When(asset__sensitivity=value, then=models.Value(i))
+            for i, value in enumerate(SENSITIVITY_ORDER)
+        ],
+        default=models.Value(-1),
+        output_field=models.IntegerField(),
+    )
+    return qs.select_related("requester", "role", "asset__system", "extends_grant").annotate(
+        n_regular_approvals=Coalesce(Subquery(regular_count), 0),
+        has_dpo_approval=Exists(approvals.filter(as_dpo=True)),
+        holds_special=Q(asset__is_special=True) | role_special,
+        sensitivity_rank=Coalesce(Subquery(role_rank), asset_rank),
+    )
+
+
+def approvals_still_needed(request: AccessRequest) -> int:
+    """Approvals missing (the DPO's counted as one); uses queue annotations when present."""
+    if hasattr(request, "n_regular_approvals"):
+        regular, has_dpo = request.n_regular_approvals, request.has_dpo_approval
+    else:
+        approvals = request.approvals.filter(decision=Decision.APPROVE)
+        regular = approvals.filter(as_dpo=False).count()
+        has_dpo = approvals.filter(as_dpo=True).exists()
+    missing = max(0, request.approvals_required - regular)
+    if request.dpo_required and not has_dpo:
+        missing += 1
+    return missing
+
+
+def sensitivity_label(rank: int | None) -> str:
+    if rank is None or rank < 0 or rank >= len(SENSITIVITY_ORDER):
+        return ""
+    return Sensitivity(SENSITIVITY_ORDER[rank]).label
+
+
+def eligible_approvers_for(request: AccessRequest) -> QuerySet:
+    """Active users who may decide ``request`` now (used to notify them)."""
+    User = get_user_model()
+    perm_q = (
+        Q(is_superuser=True)
+        | Q(user_permissions__codename="decide_accessrequest")
+        | Q(groups__permissions__codename="decide_accessrequest")
+    )
+    regular = Q(pk__in=[])
+    if request.role_id:
+        role = request.role
+        regular |= Q(groups__in=role.approver_groups.all())
+        if role.approve_by_asset_owner:
+            regular |= Q(pk__in=role.assets.exclude(owner=None).values("owner_id"))
+        if role.approve_by_steward_group:
+            regular |= Q(groups__in=role.assets.exclude(steward_group=None).values("steward_group"))
+    else:
+        asset = request.asset
+        roles = AccessRole.objects.filter(is_active=True, assets=asset)
+        regular |= Q(groups__in=Group.objects.filter(pk__in=roles.values("approver_groups")))
+        if asset.owner_id and roles.filter(approve_by_asset_owner=True).exists():
+            regular |= Q(pk=asset.owner_id)
+        if asset.steward_group_id and roles.filter(approve_by_steward_group=True).exists():
+            regular |= Q(groups=asset.steward_group_id)
+    eligible = regular
+    if request.dpo_required:
+        eligible |= Q(groups__name=DPO)
+    return (
+        User.objects.filter(is_active=True)
+        .filter(pk__in=User.objects.filter(perm_q).values("pk"))
+        .filter(pk__in=User.objects.filter(eligible).values("pk"))
+        .exclude(pk=request.requester_id)
+        .order_by("pk")
+    )
+
+
+# --- who holds access ----------------------------------------------------------------------
+
+
+def holders_now(
+    *,
+    asset: DataAsset | None = None,
+    user: AbstractBaseUser | None = None,
+    at: datetime | None = None,
+) -> QuerySet[Grant]:
+    """Grants live right now, optionally for one asset and/or one user."""
+    qs = Grant.objects.live(at)
+    if asset is not None:
+        qs = qs.filter(assets=asset)
+    if user is not None:
+        qs = qs.filter(user=user)
+    return (
+        qs.select_related("user", "request__role", "request__asset__system", "request")
+        .prefetch_related("assets__system")
+        .order_by("ends_at", "pk")
+        .distinct()
+    )
+
+
+def policy_snapshot_of(request: AccessRequest) -> dict[str, Any]:
+    return dict(request.policy_snapshot or {})

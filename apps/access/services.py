@@ -1,0 +1,1193 @@
+"""Every write of the access app: one function per transition of a request or grant.
+
+Each service locks what it changes, checks the current state, writes, records an audit event
+and queues its side effects (grant activation, mirror removal, email) to run after commit.
+Access itself is decided from grant times at the moment of use (``backends.GrantBackend``);
+the tasks and the periodic reconcile only tidy up (DESIGN.md, invariants 1 and 2).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.utils import timezone
+from guardian.models import UserObjectPermission
+
+from apps.audit.models import AuditEvent
+from apps.audit.services import EventSpec, audit_event_record, audit_events_record_bulk
+from apps.inventory.models import DataAsset, ProcessingActivity
+
+from .backends import grant_cache_clear
+from .models import (
+    AccessRequest,
+    AccessRole,
+    Approval,
+    Decision,
+    Grant,
+    GrantStatus,
+    RequestStatus,
+)
+from .selectors import (
+    ACTIONS,
+    Policy,
+    decider_capacity,
+    effective_policy,
+    requestable_roles_for,
+)
+
+SYSTEM_BEAT = "system:beat"
+SYSTEM_POLICY = "system:policy"
+# A start a little in the past is "now": the form computed it a moment before posting.
+START_SLACK = timedelta(minutes=5)
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+
+def human_duration(value: timedelta) -> str:
+    """'2 days', '8 hours', '1 hour 30 minutes', '45 minutes'."""
+    seconds = int(value.total_seconds())
+    parts = []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        amount, seconds = divmod(seconds, size)
+        if amount:
+            parts.append(f"{amount} {unit}{'s' if amount != 1 else ''}")
+    return " ".join(parts) or f"{seconds} seconds"
+
+
+def _conf(name: str) -> Any:
+    return settings.JITPORTAL[name]
+
+
+def _is_aware(value: Any) -> bool:
+    return isinstance(value, datetime) and timezone.is_aware(value)
+
+
+def _notify(kind: str, object_id: int) -> None:
+    from jitportal.tasking import enqueue_on_commit
+
+    from .tasks import access_notify
+
+    enqueue_on_commit(access_notify, kind, object_id)
+
+
+def _queue_activation(grant_id: int, actor_id: int | None) -> None:
+    from jitportal.tasking import enqueue_on_commit
+
+    from .tasks import grant_activate_task
+
+    enqueue_on_commit(grant_activate_task, grant_id, actor_id)
+
+
+def _queue_mirror_sync(grant_id: int) -> None:
+    from jitportal.tasking import enqueue_on_commit
+
+    from .tasks import grant_mirror_sync_task
+
+    enqueue_on_commit(grant_mirror_sync_task, grant_id)
+
+
+def _lock_request(request_id: int) -> AccessRequest:
+    try:
+        return AccessRequest.objects.select_for_update(of=("self",)).get(pk=request_id)
+    except AccessRequest.DoesNotExist:
+        raise ValidationError(f"Access request #{request_id} does not exist.") from None
+
+
+def _lock_grant(grant_id: int) -> Grant:
+    try:
+        return Grant.objects.select_for_update(of=("self",)).get(pk=grant_id)
+    except Grant.DoesNotExist:
+        raise ValidationError(f"Grant #{grant_id} does not exist.") from None
+
+
+def _window_data(starts_at: datetime, ends_at: datetime) -> dict[str, str]:
+    return {"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()}
+
+
+# --- the guardian mirror ----------------------------------------------------------------------
+
+
+def _data_perm_ids() -> dict[str, int]:
+    ct = ContentType.objects.get_for_model(DataAsset)
+    found = dict(
+        Permission.objects.filter(
+            content_type=ct, codename__in=[f"{a}_data" for a in ACTIONS]
+        ).values_list("codename", "pk")
+    )
+    return {a: found[f"{a}_data"] for a in ACTIONS}
+
+
+def _grant_rights(grant_ids: Iterable[int]) -> list[tuple[int, int, str]]:
+    """(user_id, asset_id, action) for every right the given grants give."""
+    rows = Grant.assets.through.objects.filter(grant_id__in=list(grant_ids)).values_list(
+        "grant__user_id",
+        "dataasset_id",
+        "grant__can_view",
+        "grant__can_change",
+        "grant__can_export",
+    )
+    out = []
+    for user_id, asset_id, *flags in rows:
+        out.extend(
+            (user_id, asset_id, action) for action, on in zip(ACTIONS, flags, strict=True) if on
+        )
+    return out
+
+
+def mirror_add(*, grant_ids: Iterable[int]) -> int:
+    """Write the guardian object-permission rows the grants give (existing rows are kept)."""
+    rights = _grant_rights(grant_ids)
+    if not rights:
+        return 0
+    perm_ids = _data_perm_ids()
+    ct = ContentType.objects.get_for_model(DataAsset)
+    rows = [
+        UserObjectPermission(
+            user_id=user_id,
+            content_type=ct,
+            object_pk=str(asset_id),
+            permission_id=perm_ids[action],
+        )
+        for user_id, asset_id, action in set(rights)
+    ]
+    UserObjectPermission.objects.bulk_create(rows, ignore_conflicts=True, batch_size=5000)
+    return len(rows)
+
+
+def mirror_remove(*, grant_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Delete the guardian rows of the given grants, except a right on an asset that another
+    grant of the same user still gives at ``now`` (invariant 5: the last one to end wins)."""
+    ids = list(grant_ids)
+    rights = set(_grant_rights(ids))
+    if not rights:
+        return 0
+    now = now or timezone.now()
+    users = {u for u, _, _ in rights}
+    assets = {a for _, a, _ in rights}
+    still = Grant.assets.through.objects.filter(
+        grant__user_id__in=users,
+        dataasset_id__in=assets,
+        grant__starts_at__lte=now,
+        grant__ends_at__gt=now,
+        grant__revoked_at__isnull=True,
+    ).exclude(grant_id__in=ids)
+    kept: set[tuple[int, int, str]] = set()
+    for user_id, asset_id, *flags in still.values_list(
+        "grant__user_id",
+        "dataasset_id",
+        "grant__can_view",
+        "grant__can_change",
+        "grant__can_export",
+    ):
+        kept.update(
+            (user_id, asset_id, action) for action, on in zip(ACTIONS, flags, strict=True) if on
+        )
+    remove = rights - kept
+    if not remove:
+        return 0
+    perm_ids = _data_perm_ids()
+    grouped: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for user_id, asset_id, action in remove:
+        grouped[(user_id, perm_ids[action])].append(str(asset_id))
+    condition = Q()
+    for (user_id, perm_id), pks in grouped.items():
+        condition |= Q(user_id=user_id, permission_id=perm_id, object_pk__in=pks)
+    ct = ContentType.objects.get_for_model(DataAsset)
+    deleted, _ = UserObjectPermission.objects.filter(content_type=ct).filter(condition).delete()
+    return deleted
+
+
+# --- policies ---------------------------------------------------------------------------------
+
+
+def access_role_record_change(
+    *, role: AccessRole, actor: AbstractBaseUser | None, created: bool
+) -> AuditEvent:
+    """Record the settings of ``role`` as they are now (after an admin create or change)."""
+    data: dict[str, Any] = {"created": created}
+    for f in AccessRole._meta.concrete_fields:
+        if f.name in {"id", "created_at", "updated_at"}:
+            continue
+        value = getattr(role, f.attname)
+        data[f.name] = int(value.total_seconds()) if isinstance(value, timedelta) else value
+    data["assets"] = sorted(str(a) for a in role.assets.select_related("system"))
+    data["asset_ids"] = sorted(role.assets.values_list("pk", flat=True))
+    data["requestable_by_groups"] = sorted(
+        role.requestable_by_groups.values_list("name", flat=True)
+    )
+    data["requestable_by_users"] = sorted(
+        role.requestable_by_users.values_list("username", flat=True)
+    )
+    data["approver_groups"] = sorted(role.approver_groups.values_list("name", flat=True))
+    data["dpo_required_effective"] = (
+        role.require_dpo or role.assets.filter(is_special=True).exists()
+    )
+    return audit_event_record(
+        action="access.role.changed",
+        actor=actor,
+        target=role,
+        reason="created" if created else "changed",
+        data=data,
+    )
+
+
+# --- requests ---------------------------------------------------------------------------------
+
+
+def _validate_text_fields(
+    *,
+    policy: Policy,
+    justification: str,
+    ticket: str,
+    processing_activity: ProcessingActivity | None,
+    errors: dict[str, str],
+) -> None:
+    if policy.require_justification and not justification:
+        errors["justification"] = "Say why you need this access; this policy requires it."
+    if ticket and len(ticket) > AccessRequest._meta.get_field("ticket").max_length:
+        errors["ticket"] = "The ticket reference is too long (100 characters at most)."
+    elif policy.require_ticket and not ticket:
+        errors["ticket"] = "Give the ticket this access is for; this policy requires one."
+    elif ticket and not policy.ticket_matches(ticket):
+        shown = " and ".join(f"“{p}”" for p in policy.ticket_patterns)
+        errors["ticket"] = f"“{ticket}” is not a ticket reference this policy accepts ({shown})."
+    if processing_activity is not None and not processing_activity.is_active:
+        errors["processing_activity"] = (
+            f"“{processing_activity}” is no longer an active processing activity."
+        )
+
+
+def _check_window(
+    *, policy: Policy, starts_at: Any, ends_at: Any, now: datetime, errors: dict[str, str]
+) -> datetime | None:
+    """Validate the window; returns the effective start (a start just past is now)."""
+    if not _is_aware(starts_at):
+        errors["starts_at"] = "Give a start date and time."
+    if not _is_aware(ends_at):
+        errors["ends_at"] = "Give an end date and time."
+    if errors.keys() & {"starts_at", "ends_at"}:
+        return None
+    start = starts_at
+    if start < now - START_SLACK:
+        errors["starts_at"] = "The start cannot be in the past."
+        return None
+    start = max(start, now)
+    if start > now + START_SLACK:
+        if not policy.allow_future_start:
+            errors["starts_at"] = "This policy does not allow a later start; start now."
+        elif start > now + policy.max_start_ahead:
+            errors["starts_at"] = (
+                f"The start can be at most {human_duration(policy.max_start_ahead)} ahead."
+            )
+    if ends_at <= start:
+        errors["ends_at"] = "The end must be after the start."
+    elif ends_at - start > policy.max_duration:
+        errors["ends_at"] = (
+            f"At most {human_duration(policy.max_duration)} can be asked for at once "
+            f"(this asks for {human_duration(ends_at - start)})."
+        )
+    return start
+
+
+def _snapshot(policy: Policy, **extra: Any) -> dict[str, Any]:
+    data = policy.as_snapshot()
+    data.update(extra)
+    return data
+
+
+def access_request_submit(
+    *,
+    requester: AbstractBaseUser,
+    role: AccessRole | None = None,
+    asset: DataAsset | None = None,
+    starts_at: datetime,
+    ends_at: datetime,
+    justification: str = "",
+    ticket: str = "",
+    processing_activity: ProcessingActivity | None = None,
+) -> AccessRequest:
+    """Ask for ``role`` or a single ``asset`` for a window. A policy that needs no approval
+    approves at once and creates the grant."""
+    if not getattr(requester, "is_authenticated", False) or not requester.is_active:
+        raise PermissionDenied("Only an active, signed-in user can ask for access.")
+    if role is None and asset is None:
+        raise ValidationError({"role": "Choose a role or a single data asset."})
+    if role is not None and asset is not None:
+        raise ValidationError({"role": "Choose a role or a single data asset, not both."})
+    if role is not None:
+        if not role.is_active:
+            raise ValidationError({"role": f"The role “{role}” is no longer offered."})
+        if not requestable_roles_for(requester).filter(pk=role.pk).exists():
+            raise PermissionDenied(f"You may not ask for the role “{role}”.")
+    else:
+        assert asset is not None
+        if not requestable_roles_for(requester).filter(assets=asset).exists():
+            raise PermissionDenied(f"You may not ask for access to “{asset}”.")
+    policy = effective_policy(role=role, asset=asset, user=requester)
+    justification = (justification or "").strip()
+    ticket = (ticket or "").strip()
+    now = timezone.now()
+    errors: dict[str, str] = {}
+    start = _check_window(
+        policy=policy, starts_at=starts_at, ends_at=ends_at, now=now, errors=errors
+    )
+    _validate_text_fields(
+        policy=policy,
+        justification=justification,
+        ticket=ticket,
+        processing_activity=processing_activity,
+        errors=errors,
+    )
+    if errors:
+        raise ValidationError(errors)
+    assert start is not None
+
+    with transaction.atomic():
+        duplicate = (
+            AccessRequest.objects.pending()
+            .filter(requester=requester, role=role, asset=asset, extends_grant__isnull=True)
+            .first()
+        )
+        if duplicate is not None:
+            raise ValidationError(
+                f"You already have a pending request for {duplicate.target_label} "
+                f"(#{duplicate.pk}); cancel it or wait for the decision."
+            )
+        request = AccessRequest(
+            requester=requester,
+            role=role,
+            asset=asset,
+            processing_activity=processing_activity,
+            starts_at=start,
+            ends_at=ends_at,
+            justification=justification,
+            ticket=ticket,
+            approvals_required=policy.approvals_required,
+            dpo_required=policy.dpo_required,
+            policy_snapshot=_snapshot(
+                policy, role_id=role.pk if role else None, asset_id=asset.pk if asset else None
+            ),
+            lapses_at=min(now + policy.pending_timeout, ends_at),
+            remind_at=now + policy.remind_approvers_after,
+            created_at=now,
+        )
+        request.full_clean()
+        request.save()
+        audit_event_record(
+            action="access.request.submitted",
+            actor=requester,
+            target=request,
+            reason=justification,
+            data={
+                **_window_data(request.starts_at, request.ends_at),
+                "ticket": ticket,
+                "processing_activity": processing_activity.pk if processing_activity else None,
+                "policy": request.policy_snapshot,
+            },
+        )
+        if policy.is_automatic:
+            _approve_final(request=request, approver=None, comment="", now=now)
+        else:
+            _notify("request_submitted", request.pk)
+    return request
+
+
+def access_request_extend(
+    *,
+    grant_id: int,
+    requester: AbstractBaseUser,
+    ends_at: datetime,
+    justification: str = "",
+    ticket: str = "",
+) -> AccessRequest:
+    """Ask for a live or scheduled grant to run until ``ends_at``; decided like any request,
+    and its approval moves the grant's end (recorded as ``access.grant.extended``)."""
+    try:
+        grant = Grant.objects.select_related("request__role", "request__asset").get(pk=grant_id)
+    except Grant.DoesNotExist:
+        raise ValidationError(f"Grant #{grant_id} does not exist.") from None
+    if grant.user_id != requester.pk or not requester.is_active:
+        raise PermissionDenied("Only the holder of a grant can ask to extend it.")
+    now = timezone.now()
+    if grant.revoked_at is not None or grant.ends_at <= now:
+        raise ValidationError("This access has already ended; ask for access again instead.")
+    if grant.is_break_glass:
+        raise ValidationError("Break-glass access cannot be extended; ask for access instead.")
+    original = grant.request
+    role, asset = original.role, original.asset
+    if role is not None and not role.is_active:
+        raise ValidationError(f"The role “{role}” is no longer offered; it cannot be extended.")
+    policy = effective_policy(role=role, asset=asset, user=requester)
+    justification = (justification or "").strip()
+    ticket = (ticket or "").strip()
+    errors: dict[str, str] = {}
+    if not _is_aware(ends_at):
+        errors["ends_at"] = "Give the new end date and time."
+    elif ends_at <= grant.ends_at:
+        errors["ends_at"] = (
+            f"The new end must be after the current end "
+            f"({timezone.localtime(grant.ends_at):%Y-%m-%d %H:%M})."
+        )
+    elif ends_at - grant.ends_at > policy.max_duration:
+        errors["ends_at"] = f"An extension can add at most {human_duration(policy.max_duration)}."
+    _validate_text_fields(
+        policy=policy,
+        justification=justification,
+        ticket=ticket,
+        processing_activity=None,
+        errors=errors,
+    )
+    if errors:
+        raise ValidationError(errors)
+
+    with transaction.atomic():
+        grant = _lock_grant(grant_id)
+        if grant.revoked_at is not None or grant.ends_at <= now:
+            raise ValidationError("This access has already ended; ask for access again instead.")
+        if AccessRequest.objects.pending().filter(extends_grant=grant).exists():
+            raise ValidationError("An extension of this access is already waiting for a decision.")
+        request = AccessRequest(
+            requester=requester,
+            role=role,
+            asset=asset,
+            processing_activity=original.processing_activity,
+            starts_at=grant.ends_at,
+            ends_at=ends_at,
+            justification=justification,
+            ticket=ticket,
+            extends_grant=grant,
+            approvals_required=policy.approvals_required,
+            dpo_required=policy.dpo_required,
+            policy_snapshot=_snapshot(
+                policy,
+                role_id=role.pk if role else None,
+                asset_id=asset.pk if asset else None,
+                extends_grant=grant.pk,
+            ),
+            # It has to be decided while the grant still runs.
+            lapses_at=min(now + policy.pending_timeout, grant.ends_at),
+            remind_at=now + policy.remind_approvers_after,
+            created_at=now,
+        )
+        request.full_clean()
+        request.save()
+        audit_event_record(
+            action="access.request.submitted",
+            actor=requester,
+            target=request,
+            reason=justification,
+            data={
+                **_window_data(request.starts_at, request.ends_at),
+                "extends_grant": grant.pk,
+                "ticket": ticket,
+                "policy": request.policy_snapshot,
+            },
+        )
+        if policy.is_automatic:
+            _approve_final(request=request, approver=None, comment="", now=now)
+        else:
+            _notify("request_submitted", request.pk)
+    return request
+
+
+def access_request_cancel(*, request_id: int, actor: AbstractBaseUser) -> AccessRequest:
+    """The requester withdraws a pending request."""
+    with transaction.atomic():
+        request = _lock_request(request_id)
+        if request.requester_id != actor.pk:
+            raise PermissionDenied("Only the person who asked can cancel a request.")
+        if request.status != RequestStatus.PENDING:
+            raise ValidationError(
+                f"Request #{request.pk} is already {request.get_status_display().lower()}; "
+                "only a pending request can be cancelled."
+            )
+        now = timezone.now()
+        request.status = RequestStatus.CANCELLED
+        request.decided_at = now
+        request.decided_by = actor
+        request.save(update_fields=["status", "decided_at", "decided_by"])
+        audit_event_record(
+            action="access.request.cancelled",
+            actor=actor,
+            target=request,
+            data={"policy": request.policy_snapshot},
+        )
+    return request
+
+
+def _check_decidable(
+    *, request: AccessRequest, approver: AbstractBaseUser, now: datetime
+) -> set[str]:
+    if request.requester_id == approver.pk:
+        raise PermissionDenied("Nobody can decide their own request.")
+    if request.status != RequestStatus.PENDING:
+        raise ValidationError(
+            f"Request #{request.pk} was already {request.get_status_display().lower()}; "
+            "nothing was changed."
+        )
+    capacity = decider_capacity(request=request, user=approver)
+    if not capacity:
+        raise PermissionDenied(
+            f"You are not an approver for {request.target_label}; nothing was changed."
+        )
+    if request.approvals.filter(approver=approver).exists():
+        raise ValidationError(
+            "You have already decided on this request; another approver has to decide now."
+        )
+    return capacity
+
+
+def access_request_approve(
+    *,
+    request_id: int,
+    approver: AbstractBaseUser,
+    comment: str = "",
+    ends_at: datetime | None = None,
+) -> AccessRequest:
+    """Record one approval. When enough distinct eligible approvals (and the DPO's, when
+    required) are in, the request is approved and exactly one grant is created (or, for an
+    extension, the grant's end moves). ``ends_at`` may only shorten the window."""
+    comment = (comment or "").strip()
+    with transaction.atomic():
+        request = _lock_request(request_id)
+        now = timezone.now()
+        capacity = _check_decidable(request=request, approver=approver, now=now)
+        if request.ends_at <= now:
+            raise ValidationError(
+                "The requested window has already ended; the request can only be denied."
+            )
+        grant = None
+        if request.extends_grant_id:
+            grant = _lock_grant(request.extends_grant_id)
+            if grant.revoked_at is not None or grant.ends_at <= now:
+                raise ValidationError(
+                    "The access this request extends has already ended; deny it instead."
+                )
+        has_dpo = request.approvals.filter(decision=Decision.APPROVE, as_dpo=True).exists()
+        if "dpo" in capacity and request.dpo_required and not has_dpo:
+            as_dpo = True
+        elif "approver" in capacity:
+            as_dpo = False
+        else:
+            raise PermissionDenied(
+                "The DPO's approval is already in; an approver for "
+                f"{request.target_label} has to approve now."
+            )
+        original_end = request.ends_at
+        if ends_at is not None:
+            floor = max(request.starts_at, now)
+            if not _is_aware(ends_at):
+                raise ValidationError({"ends_at": "Give a date and time for the new end."})
+            if ends_at > request.ends_at:
+                raise ValidationError(
+                    {"ends_at": "An approver can shorten the window, not lengthen it."}
+                )
+            if ends_at <= floor:
+                raise ValidationError(
+                    {"ends_at": "The shortened end must be after the start (and in the future)."}
+                )
+            if ends_at != request.ends_at:
+                request.ends_at = ends_at
+                request.save(update_fields=["ends_at"])
+        approval = Approval(
+            request=request,
+            approver=approver,
+            decision=Decision.APPROVE,
+            as_dpo=as_dpo,
+            comment=comment,
+            created_at=now,
+        )
+        approval.full_clean(validate_unique=False)
+        try:
+            with transaction.atomic():
+                approval.save()
+        except IntegrityError:
+            raise ValidationError("You have already decided on this request.") from None
+        approvals = request.approvals.filter(decision=Decision.APPROVE)
+        regular = approvals.filter(as_dpo=False).count()
+        has_dpo = has_dpo or as_dpo
+        missing = max(0, request.approvals_required - regular)
+        if request.dpo_required and not has_dpo:
+            missing += 1
+        audit_event_record(
+            action="access.approval.given",
+            actor=approver,
+            target=request,
+            reason=comment,
+            data={
+                "as_dpo": as_dpo,
+                "approvals_still_needed": missing,
+                "shortened_from": original_end.isoformat()
+                if request.ends_at != original_end
+                else None,
+                "ends_at": request.ends_at.isoformat(),
+            },
+        )
+        if missing == 0:
+            _approve_final(
+                request=request, approver=approver, comment=comment, now=now, grant=grant
+            )
+    return request
+
+
+def _approve_final(
+    *,
+    request: AccessRequest,
+    approver: AbstractBaseUser | None,
+    comment: str,
+    now: datetime,
+    grant: Grant | None = None,
+) -> None:
+    request.status = RequestStatus.APPROVED
+    request.decided_at = now
+    request.decided_by = approver
+    request.decision_comment = comment if approver else "Approved automatically by the policy."
+    request.save(update_fields=["status", "decided_at", "decided_by", "decision_comment"])
+    actor_label = "" if approver else SYSTEM_POLICY
+    if request.extends_grant_id:
+        grant = grant or _lock_grant(request.extends_grant_id)
+        if grant.revoked_at is not None or grant.ends_at <= now:
+            raise ValidationError("The access this request extends has already ended.")
+        previous = grant.ends_at
+        grant.ends_at = max(grant.ends_at, request.ends_at)
+        grant.expiry_warned_at = None
+        grant.full_clean(exclude=["request", "user", "assets"])
+        grant.save(update_fields=["ends_at", "expiry_warned_at"])
+        audit_event_record(
+            action="access.request.approved",
+            actor=approver,
+            actor_label=actor_label,
+            target=request,
+            reason=request.decision_comment,
+            data={"extends_grant": grant.pk, "policy": request.policy_snapshot},
+        )
+        audit_event_record(
+            action="access.grant.extended",
+            actor=approver,
+            actor_label=actor_label,
+            target=grant,
+            reason=request.justification,
+            data={
+                "request": request.pk,
+                "previous_ends_at": previous.isoformat(),
+                "ends_at": grant.ends_at.isoformat(),
+            },
+        )
+        grant_cache_clear(grant.user)
+        _notify("request_decided", request.pk)
+        return
+    snap = request.policy_snapshot or {}
+    new = Grant(
+        request=request,
+        user_id=request.requester_id,
+        can_view=bool(snap.get("can_view", True)),
+        can_change=bool(snap.get("can_change", False)),
+        can_export=bool(snap.get("can_export", False)),
+        starts_at=max(request.starts_at, now),
+        ends_at=request.ends_at,
+        status=GrantStatus.SCHEDULED,
+        created_at=now,
+    )
+    new.full_clean(exclude=["assets"])
+    new.save()
+    assets = list(request.role.assets.all()) if request.role_id else [request.asset]
+    new.assets.set(assets)
+    audit_event_record(
+        action="access.request.approved",
+        actor=approver,
+        actor_label=actor_label,
+        target=request,
+        reason=request.decision_comment,
+        data={
+            "grant": new.pk,
+            **_window_data(new.starts_at, new.ends_at),
+            "assets": [a.pk for a in assets],
+            "rights": [a for a in ACTIONS if getattr(new, f"can_{a}")],
+            "approvers": list(
+                request.approvals.filter(decision=Decision.APPROVE).values_list(
+                    "approver__username", flat=True
+                )
+            ),
+            "policy": request.policy_snapshot,
+        },
+    )
+    grant_cache_clear(request.requester)
+    _queue_activation(new.pk, approver.pk if approver else None)
+    _notify("request_decided", request.pk)
+
+
+def access_request_deny(
+    *, request_id: int, approver: AbstractBaseUser, reason: str
+) -> AccessRequest:
+    """One eligible approver's denial ends a pending request; a reason is required."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give a reason for the denial."})
+    with transaction.atomic():
+        request = _lock_request(request_id)
+        now = timezone.now()
+        capacity = _check_decidable(request=request, approver=approver, now=now)
+        approval = Approval(
+            request=request,
+            approver=approver,
+            decision=Decision.DENY,
+            as_dpo="approver" not in capacity,
+            comment=reason,
+            created_at=now,
+        )
+        approval.full_clean(validate_unique=False)
+        approval.save()
+        request.status = RequestStatus.DENIED
+        request.decided_at = now
+        request.decided_by = approver
+        request.decision_comment = reason
+        request.save(update_fields=["status", "decided_at", "decided_by", "decision_comment"])
+        audit_event_record(
+            action="access.request.denied",
+            actor=approver,
+            target=request,
+            reason=reason,
+            data={"as_dpo": approval.as_dpo, "policy": request.policy_snapshot},
+        )
+        _notify("request_decided", request.pk)
+    return request
+
+
+def _cancel_pending_extensions(*, grant: Grant, actor: AbstractBaseUser, why: str) -> None:
+    now = timezone.now()
+    for request in AccessRequest.objects.pending().filter(extends_grant=grant).select_for_update():
+        request.status = RequestStatus.CANCELLED
+        request.decided_at = now
+        request.decided_by = actor
+        request.decision_comment = why
+        request.save(update_fields=["status", "decided_at", "decided_by", "decision_comment"])
+        audit_event_record(
+            action="access.request.cancelled", actor=actor, target=request, reason=why
+        )
+
+
+# --- grants -------------------------------------------------------------------------------------
+
+
+def grant_activate(
+    *, grant_id: int, now: datetime | None = None, actor: AbstractBaseUser | None = None
+) -> Grant | None:
+    """Mark a scheduled grant whose window has begun active and mirror it. Idempotent."""
+    with transaction.atomic():
+        grant = Grant.objects.select_for_update(of=("self",)).filter(pk=grant_id).first()
+        if grant is None:
+            return None
+        now = now or timezone.now()
+        if grant.status != GrantStatus.SCHEDULED or not grant.is_live(now):
+            return grant
+        mirror_add(grant_ids=[grant.pk])
+        grant.status = GrantStatus.ACTIVE
+        grant.mirrored = True
+        grant.save(update_fields=["status", "mirrored"])
+        audit_event_record(
+            action="access.grant.activated",
+            actor=actor,
+            actor_label="" if actor else SYSTEM_BEAT,
+            target=grant,
+            data=_window_data(grant.starts_at, grant.ends_at),
+        )
+    return grant
+
+
+def grant_mirror_sync(*, grant_id: int, now: datetime | None = None) -> Grant | None:
+    """Remove the guardian rows of a grant that no longer gives access. Idempotent."""
+    with transaction.atomic():
+        grant = Grant.objects.select_for_update(of=("self",)).filter(pk=grant_id).first()
+        if grant is None:
+            return None
+        now = now or timezone.now()
+        if grant.is_live(now) or not grant.mirrored:
+            return grant
+        mirror_remove(grant_ids=[grant.pk], now=now)
+        grant.mirrored = False
+        grant.save(update_fields=["mirrored"])
+    return grant
+
+
+def grant_revoke(*, grant_id: int, actor: AbstractBaseUser, reason: str) -> Grant:
+    """Take a scheduled or live grant away at once; a reason is required."""
+    reason = (reason or "").strip()
+    if not actor.is_active or not actor.has_perm("access.revoke_grant"):
+        raise PermissionDenied("You may not revoke access.")
+    if not reason:
+        raise ValidationError({"reason": "Give a reason for revoking this access."})
+    with transaction.atomic():
+        grant = _lock_grant(grant_id)
+        now = timezone.now()
+        if grant.revoked_at is not None or grant.ends_at <= now:
+            raise ValidationError(f"Grant #{grant.pk} has already ended; nothing was changed.")
+        grant.revoked_at = now
+        grant.revoked_by = actor
+        grant.revoke_reason = reason
+        grant.status = GrantStatus.REVOKED
+        grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason", "status"])
+        audit_event_record(
+            action="access.grant.revoked",
+            actor=actor,
+            target=grant,
+            reason=reason,
+            data={"holder": grant.user_id, **_window_data(grant.starts_at, grant.ends_at)},
+        )
+        _cancel_pending_extensions(grant=grant, actor=actor, why="The access was revoked.")
+        grant_cache_clear(grant.user)
+        _queue_mirror_sync(grant.pk)
+        _notify("grant_revoked", grant.pk)
+    return grant
+
+
+def grant_relinquish(*, grant_id: int, actor: AbstractBaseUser) -> Grant:
+    """The holder gives access back early: it ends now (or never starts)."""
+    with transaction.atomic():
+        grant = _lock_grant(grant_id)
+        if grant.user_id != actor.pk:
+            raise PermissionDenied("Only the holder can give this access back.")
+        now = timezone.now()
+        if grant.revoked_at is not None or grant.ends_at <= now:
+            raise ValidationError("This access has already ended; nothing was changed.")
+        previous_end = grant.ends_at
+        if grant.starts_at < now:
+            grant.ends_at = now
+            grant.status = GrantStatus.EXPIRED
+            grant.save(update_fields=["ends_at", "status"])
+        else:
+            # Not started yet: the window cannot end before it begins, so it is withdrawn.
+            grant.revoked_at = now
+            grant.revoked_by = actor
+            grant.revoke_reason = "Given back by the holder before it started."
+            grant.status = GrantStatus.REVOKED
+            grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason", "status"])
+        audit_event_record(
+            action="access.grant.relinquished",
+            actor=actor,
+            target=grant,
+            data={
+                "previous_ends_at": previous_end.isoformat(),
+                "ended_at": now.isoformat(),
+            },
+        )
+        _cancel_pending_extensions(grant=grant, actor=actor, why="The access was given back.")
+        grant_cache_clear(actor)
+        _queue_mirror_sync(grant.pk)
+    return grant
+
+
+def grant_break_glass(
+    *,
+    user: AbstractBaseUser,
+    asset: DataAsset,
+    duration: timedelta,
+    reason: str,
+    can_change: bool = False,
+    can_export: bool = False,
+) -> Grant:
+    """Immediate self-granted access for an emergency: short, reasoned, flagged for the
+    DPO's review, and the DPO group is emailed at once."""
+    if not user.is_active or not user.has_perm("access.break_glass"):
+        raise PermissionDenied("You may not take break-glass access.")
+    reason = (reason or "").strip()
+    limit: timedelta = _conf("BREAK_GLASS_MAX")
+    errors: dict[str, str] = {}
+    if not reason:
+        errors["reason"] = "Say what the emergency is; break-glass access needs a reason."
+    if not isinstance(duration, timedelta) or duration <= timedelta(0):
+        errors["duration"] = "Give a duration longer than zero."
+    elif duration > limit:
+        errors["duration"] = f"Break-glass access lasts at most {human_duration(limit)}."
+    if not isinstance(asset, DataAsset):
+        errors["asset"] = "Choose the data asset."
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        now = timezone.now()
+        request = AccessRequest(
+            requester=user,
+            asset=asset,
+            starts_at=now,
+            ends_at=now + duration,
+            justification=reason,
+            is_break_glass=True,
+            status=RequestStatus.APPROVED,
+            approvals_required=0,
+            dpo_required=False,
+            policy_snapshot={
+                "break_glass": True,
+                "break_glass_max": int(limit.total_seconds()),
+                "can_view": True,
+                "can_change": can_change,
+                "can_export": can_export,
+            },
+            created_at=now,
+            decided_at=now,
+            decided_by=user,
+            decision_comment="Break-glass: self-granted, to be reviewed by the DPO.",
+        )
+        request.full_clean()
+        request.save()
+        grant = Grant(
+            request=request,
+            user=user,
+            can_view=True,
+            can_change=can_change,
+            can_export=can_export,
+            starts_at=now,
+            ends_at=now + duration,
+            status=GrantStatus.ACTIVE,
+            is_break_glass=True,
+            needs_review=True,
+            mirrored=True,
+            created_at=now,
+        )
+        grant.full_clean(exclude=["assets"])
+        grant.save()
+        grant.assets.set([asset])
+        mirror_add(grant_ids=[grant.pk])
+        audit_event_record(
+            action="access.breakglass.used",
+            actor=user,
+            target=grant,
+            reason=reason,
+            data={
+                "asset": asset.pk,
+                "asset_name": str(asset),
+                "special": asset.is_special,
+                "request": request.pk,
+                "rights": [a for a in ACTIONS if getattr(grant, f"can_{a}")],
+                **_window_data(grant.starts_at, grant.ends_at),
+                "policy": request.policy_snapshot,
+            },
+        )
+        grant_cache_clear(user)
+        _notify("break_glass", grant.pk)
+    return grant
+
+
+def grant_mark_reviewed(*, grant_id: int, reviewer: AbstractBaseUser, comment: str = "") -> Grant:
+    """The DPO confirms a break-glass use was looked at."""
+    if not reviewer.is_active or not reviewer.has_perm("access.review_grant"):
+        raise PermissionDenied("You may not review break-glass access.")
+    with transaction.atomic():
+        grant = _lock_grant(grant_id)
+        if grant.user_id == reviewer.pk:
+            raise PermissionDenied("Someone else has to review your own break-glass access.")
+        if not grant.is_break_glass or not grant.needs_review:
+            raise ValidationError(f"Grant #{grant.pk} does not wait for a review.")
+        grant.needs_review = False
+        grant.reviewed_at = timezone.now()
+        grant.reviewed_by = reviewer
+        grant.save(update_fields=["needs_review", "reviewed_at", "reviewed_by"])
+        audit_event_record(
+            action="access.breakglass.reviewed",
+            actor=reviewer,
+            target=grant,
+            reason=(comment or "").strip(),
+            data={"holder": grant.user_id},
+        )
+    return grant
+
+
+def access_record_view_log(
+    *, user: AbstractBaseUser, obj: models.Model, grant: Grant
+) -> AuditEvent:
+    """Record that ``user`` looked at a governed record under ``grant``."""
+    ct = ContentType.objects.get_for_model(obj, for_concrete_model=True)
+    asset_ids = list(grant.assets.filter(governed_model=ct).values_list("pk", flat=True))
+    return audit_event_record(
+        action="access.record.viewed",
+        actor=user,
+        target=obj,
+        data={"grant": grant.pk, "assets": asset_ids, "model": obj._meta.label_lower},
+    )
+
+
+# --- the periodic tidy-up -------------------------------------------------------------------------
+
+
+def _batches(step, *, now: datetime, size: int) -> int:
+    """Run ``step`` until it finds nothing more: a backlog after downtime is caught up."""
+    total = 0
+    while True:
+        done = step(now=now, size=size)
+        total += done
+        if done < size:
+            return total
+
+
+def _activate_batch(*, now: datetime, size: int) -> int:
+    with transaction.atomic():
+        grants = list(
+            Grant.objects.due_to_activate(now)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("user")
+            .order_by("pk")[:size]
+        )
+        if not grants:
+            return 0
+        ids = [g.pk for g in grants]
+        mirror_add(grant_ids=ids)
+        Grant.objects.filter(pk__in=ids).update(status=GrantStatus.ACTIVE, mirrored=True)
+        audit_events_record_bulk(
+            events=[
+                EventSpec(
+                    action="access.grant.activated",
+                    actor_label=SYSTEM_BEAT,
+                    target=g,
+                    data=_window_data(g.starts_at, g.ends_at),
+                    occurred_at=now,
+                )
+                for g in grants
+            ]
+        )
+    return len(grants)
+
+
+def _expire_batch(*, now: datetime, size: int) -> int:
+    with transaction.atomic():
+        grants = list(
+            Grant.objects.due_to_expire(now)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("user")
+            .order_by("pk")[:size]
+        )
+        if not grants:
+            return 0
+        ids = [g.pk for g in grants]
+        mirror_remove(grant_ids=ids, now=now)
+        Grant.objects.filter(pk__in=ids).update(status=GrantStatus.EXPIRED, mirrored=False)
+        audit_events_record_bulk(
+            events=[
+                EventSpec(
+                    action="access.grant.expired",
+                    actor_label=SYSTEM_BEAT,
+                    target=g,
+                    data={"ends_at": g.ends_at.isoformat(), "holder": g.user_id},
+                    occurred_at=now,
+                )
+                for g in grants
+            ]
+        )
+    return len(grants)
+
+
+def _unmirror_batch(*, now: datetime, size: int) -> int:
+    """Revoked or given-back grants whose mirror rows are still there (their decision is
+    already in the audit trail)."""
+    with transaction.atomic():
+        ids = list(
+            Grant.objects.filter(
+                status__in=[GrantStatus.REVOKED, GrantStatus.EXPIRED], mirrored=True
+            )
+            .select_for_update(skip_locked=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:size]
+        )
+        if not ids:
+            return 0
+        mirror_remove(grant_ids=ids, now=now)
+        Grant.objects.filter(pk__in=ids).update(mirrored=False)
+    return len(ids)
+
+
+def _lapse_batch(*, now: datetime, size: int) -> int:
+    with transaction.atomic():
+        requests = list(
+            AccessRequest.objects.due_to_lapse(now)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("requester", "role", "asset__system")
+            .order_by("pk")[:size]
+        )
+        if not requests:
+            return 0
+        ids = [r.pk for r in requests]
+        AccessRequest.objects.filter(pk__in=ids).update(
+            status=RequestStatus.LAPSED,
+            decided_at=now,
+            decision_comment="Nobody decided before the request's deadline.",
+        )
+        audit_events_record_bulk(
+            events=[
+                EventSpec(
+                    action="access.request.lapsed",
+                    actor_label=SYSTEM_BEAT,
+                    target=r,
+                    reason="Nobody decided before the request's deadline.",
+                    data={"lapses_at": r.lapses_at.isoformat() if r.lapses_at else None},
+                    occurred_at=now,
+                )
+                for r in requests
+            ]
+        )
+        for request_id in ids:
+            _notify("request_decided", request_id)
+    return len(requests)
+
+
+def _warn_batch(*, now: datetime, size: int) -> int:
+    with transaction.atomic():
+        ids = list(
+            Grant.objects.due_for_expiry_warning(now, _conf("EXPIRY_WARNING_BEFORE"))
+            .filter(is_break_glass=False)
+            .select_for_update(skip_locked=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:size]
+        )
+        if not ids:
+            return 0
+        Grant.objects.filter(pk__in=ids).update(expiry_warned_at=now)
+        for grant_id in ids:
+            _notify("grant_expiring", grant_id)
+    return len(ids)
+
+
+def _remind_batch(*, now: datetime, size: int) -> int:
+    with transaction.atomic():
+        requests = list(
+            AccessRequest.objects.due_for_reminder(now)
+            .select_for_update(skip_locked=True)
+            .order_by("pk")
+            .only("pk", "policy_snapshot", "remind_at", "reminded_at")[:size]
+        )
+        if not requests:
+            return 0
+        for r in requests:
+            every = int((r.policy_snapshot or {}).get("remind_approvers_after") or 8 * 3600)
+            r.reminded_at = now
+            r.remind_at = now + timedelta(seconds=max(every, 60))
+        AccessRequest.objects.bulk_update(requests, ["reminded_at", "remind_at"])
+        for r in requests:
+            _notify("request_reminder", r.pk)
+    return len(requests)
+
+
+def access_reconcile(*, now: datetime | None = None, batch_size: int | None = None) -> dict:
+    """The periodic tidy-up: activate, expire, remove mirrors, lapse, warn, remind.
+
+    Idempotent and safe to run concurrently (rows are claimed with SKIP LOCKED); each batch
+    is its own transaction, and it loops until nothing is due, so it catches up a backlog.
+    """
+    now = now or timezone.now()
+    size = batch_size or _conf("RECONCILE_BATCH_SIZE")
+    counts = {
+        "activated": _batches(_activate_batch, now=now, size=size),
+        "expired": _batches(_expire_batch, now=now, size=size),
+        "unmirrored": _batches(_unmirror_batch, now=now, size=size),
+        "lapsed": _batches(_lapse_batch, now=now, size=size),
+        "warned": _batches(_warn_batch, now=now, size=size),
+        "reminded": _batches(_remind_batch, now=now, size=size),
+    }
+    return counts

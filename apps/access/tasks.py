@@ -1,0 +1,61 @@
+"""Thin, idempotent Celery tasks: load by id and call a service.
+
+Immediate tasks only make things quicker; ``access_reconcile_task`` (run by beat every
+``JITPORTAL["RECONCILE_EVERY_SECONDS"]``) repairs anything a lost message left undone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import smtplib
+from collections.abc import Iterator
+
+from auditlog.context import set_actor, set_extra_data
+from celery import shared_task
+from django.contrib.auth import get_user_model
+
+from . import notifications, services
+
+
+@contextlib.contextmanager
+def task_actor(user=None) -> Iterator[None]:
+    """django-auditlog's actor for what a task changes: the user, or ``system:beat``."""
+    if user is not None:
+        with set_actor(user):
+            yield
+    else:
+        with set_extra_data({"actor_email": services.SYSTEM_BEAT}):
+            yield
+
+
+@shared_task(name="access.reconcile", ignore_result=True)
+def access_reconcile_task() -> dict:
+    with task_actor():
+        return services.access_reconcile()
+
+
+@shared_task(name="access.grant_activate", ignore_result=True)
+def grant_activate_task(grant_id: int, actor_id: int | None = None) -> None:
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    with task_actor(actor):
+        services.grant_activate(grant_id=grant_id, actor=actor)
+
+
+@shared_task(name="access.grant_mirror_sync", ignore_result=True)
+def grant_mirror_sync_task(grant_id: int) -> None:
+    with task_actor():
+        services.grant_mirror_sync(grant_id=grant_id)
+
+
+@shared_task(
+    name="access.notify",
+    ignore_result=True,
+    autoretry_for=(smtplib.SMTPException, ConnectionError, OSError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=6,
+)
+def access_notify(kind: str, object_id: int) -> int:
+    """Send one kind of notice; a failing mail server is retried, never a decision undone."""
+    return notifications.notification_send(kind=kind, object_id=object_id)
