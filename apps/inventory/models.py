@@ -117,6 +117,9 @@ class DataSubjectCategory(TimeStamped):
         default=False,
         help_text="Children, patients, employees or others in an imbalance of power (EDPB DPIA criterion).",
     )
+    is_builtin = models.BooleanField(
+        default=False, editable=False, help_text="Seeded with the default taxonomy."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -245,6 +248,42 @@ class ProcessingActivityQuerySet(models.QuerySet["ProcessingActivity"]):
             models.Q(next_review_on__lte=day) | models.Q(next_review_on__isnull=True)
         )
 
+    # Art. 30 completeness, all in SQL (rules in completeness.py).
+    def missing_any(self) -> ProcessingActivityQuerySet:
+        from .completeness import missing_any_condition
+
+        return self.filter(missing_any_condition())
+
+    def complete(self) -> ProcessingActivityQuerySet:
+        from .completeness import missing_any_condition
+
+        return self.exclude(missing_any_condition())
+
+    def missing(self, key: str) -> ProcessingActivityQuerySet:
+        from .completeness import missing_condition
+
+        return self.filter(missing_condition(key))
+
+    def with_missing_count(self) -> ProcessingActivityQuerySet:
+        from .completeness import missing_count_expression
+
+        return self.annotate(missing_count=missing_count_expression())
+
+    def with_special_data(self) -> ProcessingActivityQuerySet:
+        """Annotate ``processes_special``: Art. 9/10 data on the activity or its assets."""
+        from .completeness import has_restricted
+
+        return self.annotate(
+            processes_special=models.ExpressionWrapper(
+                has_restricted(), output_field=models.BooleanField()
+            )
+        )
+
+    def special_data(self) -> ProcessingActivityQuerySet:
+        from .completeness import has_restricted
+
+        return self.filter(has_restricted())
+
     def as_controller(self) -> ProcessingActivityQuerySet:
         return self.exclude(role=OrganisationRole.PROCESSOR)
 
@@ -304,6 +343,12 @@ class ProcessingActivity(TimeStamped):
     assets = models.ManyToManyField(DataAsset, related_name="activities", blank=True)
     # Art. 30(1)(d)
     recipients = models.ManyToManyField(Recipient, related_name="activities", blank=True)
+    no_recipients = models.BooleanField(
+        "no recipients",
+        default=False,
+        help_text="Tick when the data is disclosed to nobody outside the organisation, so an "
+        "empty recipient list is a decision and not a gap in the record.",
+    )
     processor_contract_link = models.URLField("link to processor contract", blank=True)
     # Art. 30(1)(f)
     retention_description = models.TextField(
@@ -346,6 +391,16 @@ class ProcessingActivity(TimeStamped):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        # The rules that need the many-to-many values (special data, recipients) run in the
+        # admin form and in services through apps.inventory.validation; model.clean cannot
+        # see unsaved many-to-many values.
+        from .validation import processing_activity_field_errors, processing_activity_values
+
+        errors = processing_activity_field_errors(processing_activity_values(self))
+        if errors:
+            raise ValidationError(errors)
+
 
 class Transfer(TimeStamped):
     """A transfer to a third country or international organisation (Art. 30(1)(e))."""
@@ -368,6 +423,18 @@ class Transfer(TimeStamped):
     def __str__(self) -> str:
         where = self.international_organisation or (self.country.name if self.country else "?")
         return f"{self.activity} → {where}"
+
+    def clean(self) -> None:
+        from .validation import transfer_errors
+
+        errors = transfer_errors(
+            country=self.country.code if self.country else "",
+            international_organisation=self.international_organisation,
+            mechanism=self.mechanism,
+            description=self.description,
+        )
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def outside_eea(self) -> bool:
