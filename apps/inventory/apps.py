@@ -24,7 +24,13 @@ class InventoryConfig(AppConfig):
     verbose_name = "Data inventory"
     # The DPO keeps the register; approvers and auditors read it; staff see no admin at all.
     group_permissions = {
-        "DPO": [*_crud("inventory", *_MODELS), "auditlog.view_logentry"],
+        # Viewing users and groups lets the DPO pick owners and steward groups (autocomplete).
+        "DPO": [
+            *_crud("inventory", *_MODELS),
+            "auditlog.view_logentry",
+            "auth.view_user",
+            "auth.view_group",
+        ],
         "Approvers": _crud("inventory", *_MODELS, actions=("view",)),
         "Auditors": [*_crud("inventory", *_MODELS, actions=("view",)), "auditlog.view_logentry"],
     }
@@ -32,7 +38,41 @@ class InventoryConfig(AppConfig):
     def ready(self) -> None:
         from . import signals  # noqa: F401
 
+        _register_auditlog()
         post_migrate.connect(_sync_groups, sender=self)
+
+
+# Many-to-many fields whose changes the field-level audit log records, per model.
+_AUDITED_M2M = {
+    "DataAsset": ("categories", "subjects"),
+    "ProcessingActivity": ("data_subjects", "data_categories", "assets", "recipients"),
+}
+
+
+def _register_auditlog() -> None:
+    """Every change to the register is in django-auditlog's trail, with the acting user."""
+    from auditlog.registry import auditlog
+
+    from . import models
+
+    for name in (
+        "Organisation",
+        "DataCategory",
+        "DataSubjectCategory",
+        "System",
+        "DataAsset",
+        "Recipient",
+        "ProcessingActivity",
+        "Transfer",
+    ):
+        model = getattr(models, name)
+        if not auditlog.contains(model):
+            auditlog.register(
+                model,
+                # updated_at changes on every save; is_special is derived from the categories.
+                exclude_fields=["updated_at", "is_special"],
+                m2m_fields=set(_AUDITED_M2M.get(name, ())),
+            )
 
 
 def _sync_groups(sender, **kwargs) -> None:
