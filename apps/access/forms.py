@@ -1,0 +1,294 @@
+"""Portal forms for staff: ask for access, ask for more time.
+
+The forms read and shape the input (which target, which window); the policy itself (maximum
+duration, future starts, approvals, ticket pattern) is decided by the services, whose
+ValidationError messages are put back on the fields here (``add_service_error``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from apps.inventory.models import DataAsset, ProcessingActivity
+
+from . import selectors
+from .models import AccessRole, Grant
+
+# Starting "later" a minute ago is a slow form, not the past.
+PAST_GRACE = timedelta(minutes=1)
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+DATETIME_INPUT_FORMATS = [
+    DATETIME_FORMAT,
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+]
+MAX_HOURS = Decimal("9999.75")
+
+
+def target_value(*, role: AccessRole | None = None, asset: DataAsset | None = None) -> str:
+    """The choice value of a role or an asset in the target field."""
+    if role is not None:
+        return f"role-{role.pk}"
+    if asset is not None:
+        return f"asset-{asset.pk}"
+    return ""
+
+
+def hours_of(duration: timedelta) -> Decimal:
+    return (Decimal(duration.total_seconds()) / Decimal(3600)).quantize(Decimal("0.01")).normalize()
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format=DATETIME_FORMAT)
+
+
+class WindowDateTimeField(forms.DateTimeField):
+    """A date and time in the portal's time zone, within years any window could use."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("input_formats", DATETIME_INPUT_FORMATS)
+        kwargs.setdefault("widget", DateTimeLocalInput())
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> datetime | None:
+        result = super().to_python(value)
+        # Far-off years only overflow the arithmetic below; nobody means them.
+        if result is not None and not (1970 <= result.year <= 2999):
+            raise ValidationError("Give a date between the years 1970 and 2999.", code="range")
+        return result
+
+
+class ServiceErrorsMixin:
+    """Puts a service's ValidationError on the form fields the user can correct."""
+
+    # service field name -> form field name (None: the whole form)
+    service_field_map: dict[str, str | None] = {}
+
+    def _form_field_for(self, name: str) -> str | None:
+        return self.service_field_map.get(name, name if name in self.fields else None)  # type: ignore[attr-defined]
+
+    def add_service_error(self, error: ValidationError) -> None:
+        if hasattr(error, "error_dict"):
+            for name, errors in error.error_dict.items():
+                field = None if name == "__all__" else self._form_field_for(name)
+                if field is not None and field not in self.fields:  # type: ignore[attr-defined]
+                    field = None
+                for item in errors:
+                    self.add_error(field, item)  # type: ignore[attr-defined]
+        else:
+            self.add_error(None, error)  # type: ignore[attr-defined]
+
+
+def _window_end(start: datetime, hours: Decimal) -> datetime:
+    try:
+        return start + timedelta(seconds=int(hours * 3600))
+    except OverflowError as exc:
+        raise ValidationError("That is further ahead than any calendar goes.") from exc
+
+
+class AccessRequestForm(ServiceErrorsMixin, forms.Form):
+    target = forms.ChoiceField(
+        label="What do you need access to?",
+        help_text="A role bundles access to several data assets; or ask for one asset.",
+    )
+    start = forms.ChoiceField(
+        label="Start",
+        choices=[("now", "Now, once approved"), ("later", "Later, at a time I choose")],
+        initial="now",
+        widget=forms.RadioSelect,
+    )
+    starts_at = WindowDateTimeField(
+        label="Start at",
+        required=False,
+    )
+    duration = forms.DecimalField(
+        label="Duration (hours)",
+        required=False,
+        min_value=Decimal("0.25"),
+        max_value=MAX_HOURS,
+        max_digits=6,
+        decimal_places=2,
+        help_text="For example 0.5 for half an hour, 4 for a morning.",
+        widget=forms.NumberInput(attrs={"step": "0.25", "min": "0.25"}),
+    )
+    ends_at = WindowDateTimeField(
+        label="Or until",
+        required=False,
+        help_text="Instead of a duration: the time access should end.",
+    )
+    processing_activity = forms.ModelChoiceField(
+        label="Purpose (processing activity)",
+        queryset=ProcessingActivity.objects.none(),
+        required=False,
+        empty_label="— choose the processing activity this serves —",
+        help_text="The entry of the record of processing activities this access serves.",
+    )
+    justification = forms.CharField(
+        label="Justification",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What you will do with the data, and why now.",
+    )
+    ticket = forms.CharField(label="Ticket", required=False, max_length=100)
+
+    def __init__(self, *args: Any, user: AbstractBaseUser, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.roles = {role.pk: role for role in selectors.requestable_roles_for(user)}
+        self.assets = {
+            asset.pk: asset
+            for asset in selectors.requestable_assets_for(user).select_related("system")
+        }
+        self.fields["target"].choices = [
+            ("", "— choose a role or a data asset —"),
+            ("Roles", [(target_value(role=r), r.name) for r in self.roles.values()]),
+            ("Data assets", [(target_value(asset=a), str(a)) for a in self.assets.values()]),
+        ]
+        activities = ProcessingActivity.objects.filter(is_active=True)
+        self.fields["processing_activity"].queryset = activities
+        # The purpose is asked for whenever the register has one to choose.
+        self.fields["processing_activity"].required = activities.exists()
+
+    @property
+    def service_field_map(self) -> dict[str, str | None]:  # type: ignore[override]
+        data = getattr(self, "cleaned_data", {}) or {}
+        return {
+            "role": "target",
+            "asset": "target",
+            "starts_at": "starts_at" if data.get("start") == "later" else "start",
+            "ends_at": "ends_at" if data.get("ends_at") else "duration",
+            "duration": "ends_at" if data.get("ends_at") else "duration",
+        }
+
+    def resolve_target(self, value: str) -> AccessRole | DataAsset | None:
+        """The role or asset a choice value names, if the user may ask for it."""
+        kind, _, raw_id = (value or "").partition("-")
+        if not raw_id.isdigit() or len(raw_id) > 18:
+            return None
+        pool: dict[int, Any] = {"role": self.roles, "asset": self.assets}.get(kind, {})
+        return pool.get(int(raw_id))
+
+    def clean_target(self) -> AccessRole | DataAsset:
+        target = self.resolve_target(self.cleaned_data["target"])
+        if target is None:
+            raise ValidationError("Choose a role or a data asset from the list.")
+        return target
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        now = timezone.now()
+        start = data.get("start")
+        starts_at = data.get("starts_at")
+        if start == "later":
+            if starts_at is None:
+                if "starts_at" not in self.errors:
+                    self.add_error("starts_at", "Give the time access should start.")
+                return data
+            if starts_at < now - PAST_GRACE:
+                self.add_error("starts_at", "The start is in the past; choose a later time.")
+                return data
+        elif start == "now":
+            starts_at = now
+        else:
+            return data
+        ends_at = data.get("ends_at")
+        duration = data.get("duration")
+        if ends_at is not None:
+            if ends_at <= starts_at:
+                self.add_error("ends_at", "The end must be after the start.")
+                return data
+        elif duration is not None:
+            try:
+                ends_at = _window_end(starts_at, duration)
+            except ValidationError as exc:
+                self.add_error("duration", exc)
+                return data
+        else:
+            if "duration" not in self.errors and "ends_at" not in self.errors:
+                self.add_error("duration", "Give a duration, or the time access should end.")
+            return data
+        data["window"] = (starts_at, ends_at)
+        return data
+
+    def submit_kwargs(self) -> dict[str, Any]:
+        """Arguments for services.access_request_submit from the cleaned data."""
+        data = self.cleaned_data
+        target = data["target"]
+        starts_at, ends_at = data["window"]
+        return {
+            "role": target if isinstance(target, AccessRole) else None,
+            "asset": target if isinstance(target, DataAsset) else None,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "justification": data.get("justification", "").strip(),
+            "ticket": data.get("ticket", "").strip(),
+            "processing_activity": data.get("processing_activity"),
+        }
+
+
+class GrantExtendForm(ServiceErrorsMixin, forms.Form):
+    extend_by = forms.DecimalField(
+        label="Extend by (hours)",
+        required=False,
+        min_value=Decimal("0.25"),
+        max_value=MAX_HOURS,
+        max_digits=6,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.25", "min": "0.25"}),
+    )
+    ends_at = WindowDateTimeField(
+        label="Or until",
+        required=False,
+        help_text="Instead of a number of hours: the new end.",
+    )
+    justification = forms.CharField(
+        label="Justification",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Why the work needs more time.",
+    )
+    ticket = forms.CharField(label="Ticket", required=False, max_length=100)
+
+    def __init__(self, *args: Any, grant: Grant, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.grant = grant
+
+    @property
+    def service_field_map(self) -> dict[str, str | None]:  # type: ignore[override]
+        data = getattr(self, "cleaned_data", {}) or {}
+        field = "ends_at" if data.get("ends_at") else "extend_by"
+        return {"ends_at": field, "duration": field, "starts_at": None, "grant_id": None}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        ends_at = data.get("ends_at")
+        extend_by = data.get("extend_by")
+        if ends_at is not None:
+            if ends_at <= self.grant.ends_at:
+                self.add_error("ends_at", "The new end must be after the grant's current end.")
+                return data
+        elif extend_by is not None:
+            try:
+                ends_at = _window_end(self.grant.ends_at, extend_by)
+            except ValidationError as exc:
+                self.add_error("extend_by", exc)
+                return data
+        else:
+            if "extend_by" not in self.errors and "ends_at" not in self.errors:
+                self.add_error("extend_by", "Give a number of hours, or the new end.")
+            return data
+        data["new_ends_at"] = ends_at
+        return data

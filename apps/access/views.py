@@ -1,0 +1,325 @@
+"""Portal pages for staff: my access, ask for access, cancel, give back, extend.
+
+Every page works on the signed-in user's own requests and grants only: objects are looked
+up through ``requests_for_user`` / ``grants_for_user``, so another person's id is a 404.
+Every change goes through a service; a refused change is a message, never a 500.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from apps.inventory.models import DataAsset
+
+from . import selectors, services
+from .forms import AccessRequestForm, GrantExtendForm, hours_of, target_value
+from .models import AccessRequest, AccessRole, Grant, RequestStatus
+
+PAST_PAGE_SIZE = 20
+
+
+def _duration_text(value: timedelta | None) -> str:
+    if value is None:
+        return "—"
+    minutes = int(value.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append(f"{days} day{'s' if days != 1 else ''}")
+    if hours:
+        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
+    if minutes:
+        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return ", ".join(parts) or "0 minutes"
+
+
+def _messages_of(error: ValidationError | PermissionDenied) -> list[str]:
+    if isinstance(error, ValidationError):
+        return [str(m) for m in error.messages]
+    return [str(error) or "You may not do that."]
+
+
+def _policy_context(
+    *, role: AccessRole | None = None, asset: DataAsset | None = None
+) -> dict[str, Any] | None:
+    """The effective policy of a target, with its durations written out for people."""
+    if role is None and asset is None:
+        return None
+    policy = selectors.effective_policy(role=role, asset=asset)
+    return {
+        "policy": policy,
+        "target": role or asset,
+        "is_special": bool(asset is not None and asset.is_special)
+        or bool(role is not None and role.assets.filter(is_special=True).exists()),
+        "max_duration": _duration_text(policy.max_duration),
+        "max_hours": hours_of(policy.max_duration),
+        "default_duration": _duration_text(policy.default_duration),
+        "default_hours": hours_of(policy.default_duration),
+        "max_start_ahead": _duration_text(policy.max_start_ahead),
+        "pending_timeout": _duration_text(policy.pending_timeout),
+    }
+
+
+def _target_from_query(form: AccessRequestForm, request: HttpRequest) -> tuple[str, Any, bool]:
+    """(choice value, role or asset, asked-for-but-not-allowed) from ?role= / ?asset= / ?target=."""
+    for key in ("target", "role", "asset"):
+        raw = request.GET.get(key)
+        if raw is None:
+            continue
+        value = raw if key == "target" else f"{key}-{raw}"
+        target = form.resolve_target(value)
+        return (value if target is not None else "", target, target is None)
+    return "", None, False
+
+
+def _split_target(target: Any) -> dict[str, Any]:
+    if isinstance(target, AccessRole):
+        return {"role": target}
+    if isinstance(target, DataAsset):
+        return {"asset": target}
+    return {}
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    now = timezone.now()
+    requests = selectors.requests_for_user(user).select_related(
+        "role", "asset__system", "processing_activity", "extends_grant", "decided_by"
+    )
+    grants = selectors.grants_for_user(user).select_related(
+        "request__role", "request__asset__system"
+    )
+    active = list(grants.live(now).prefetch_related("assets__system").order_by("ends_at"))
+    upcoming = list(
+        grants.filter(starts_at__gt=now, revoked_at__isnull=True)
+        .prefetch_related("assets__system")
+        .order_by("starts_at")
+    )
+    current_grant_requests = Grant.objects.filter(
+        user=user, revoked_at__isnull=True, ends_at__gt=now
+    ).values("request_id")
+    past = (
+        requests.exclude(status=RequestStatus.PENDING)
+        .exclude(pk__in=current_grant_requests)
+        .select_related("grant", "grant__revoked_by")
+        .order_by("-created_at", "-pk")
+    )
+    page = Paginator(past, PAST_PAGE_SIZE).get_page(request.GET.get("page"))
+    warn_before = timedelta(minutes=30)
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "now": now,
+            "pending": list(requests.filter(status=RequestStatus.PENDING)),
+            "active": [(g, g.ends_at - now <= warn_before) for g in active],
+            "upcoming": upcoming,
+            "past_page": page,
+            "has_anything": bool(active or upcoming or page.object_list)
+            or requests.filter(status=RequestStatus.PENDING).exists(),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_create(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = AccessRequestForm(request.POST, user=request.user)
+        chosen = form.resolve_target(request.POST.get("target", ""))
+        if form.is_valid():
+            try:
+                created = services.access_request_submit(
+                    requester=request.user, **form.submit_kwargs()
+                )
+            except ValidationError as exc:
+                form.add_service_error(exc)
+            except PermissionDenied as exc:
+                form.add_error(None, _messages_of(exc)[0])
+            else:
+                if created.status == RequestStatus.APPROVED:
+                    messages.success(
+                        request,
+                        f"Access to {created.target_label} is granted: this role needs no approval.",
+                    )
+                else:
+                    messages.success(
+                        request,
+                        f"Your request for {created.target_label} is sent for approval.",
+                    )
+                return redirect("access-request-detail", pk=created.pk)
+        not_allowed = False
+    else:
+        form = AccessRequestForm(user=request.user)
+        value, chosen, not_allowed = _target_from_query(form, request)
+        if chosen is not None:
+            form.initial["target"] = value
+    policy = _policy_context(**_split_target(chosen))
+    if request.method == "GET" and policy is not None:
+        form.initial.setdefault("duration", policy["default_hours"])
+    return render(
+        request,
+        "portal/request_form.html",
+        {
+            "form": form,
+            "policy_ctx": policy,
+            "not_allowed": not_allowed,
+            "nothing_requestable": not form.roles and not form.assets,
+        },
+    )
+
+
+@login_required
+@require_GET
+def request_policy(request: HttpRequest) -> HttpResponse:
+    """The policy panel of the request form for one target (the form's script fetches it)."""
+    form = AccessRequestForm(user=request.user)
+    _, chosen, not_allowed = _target_from_query(form, request)
+    return render(
+        request,
+        "portal/_policy.html",
+        {"policy_ctx": _policy_context(**_split_target(chosen)), "not_allowed": not_allowed},
+    )
+
+
+def _own_request(request: HttpRequest, pk: int) -> AccessRequest:
+    return get_object_or_404(
+        selectors.requests_for_user(request.user).select_related(
+            "role", "asset__system", "processing_activity", "extends_grant", "decided_by"
+        ),
+        pk=pk,
+    )
+
+
+def _own_grant(request: HttpRequest, pk: int) -> Grant:
+    return get_object_or_404(
+        selectors.grants_for_user(request.user).select_related(
+            "request__role", "request__asset__system", "revoked_by"
+        ),
+        pk=pk,
+    )
+
+
+@login_required
+@require_GET
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    access_request = _own_request(request, pk)
+    grant = Grant.objects.filter(request=access_request).first()
+    return render(
+        request,
+        "portal/request_detail.html",
+        {
+            "req": access_request,
+            "approvals": access_request.approvals.select_related("approver"),
+            "grant": grant,
+            "grant_live": grant is not None and grant.is_live(),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    access_request = _own_request(request, pk)
+    if request.method == "POST":
+        try:
+            services.access_request_cancel(request_id=access_request.pk, actor=request.user)
+        except (ValidationError, PermissionDenied) as exc:
+            for text in _messages_of(exc):
+                messages.error(request, text)
+            return redirect("access-request-detail", pk=access_request.pk)
+        messages.success(request, f"Request #{access_request.pk} is cancelled.")
+        return redirect("portal-home")
+    return render(request, "portal/request_cancel.html", {"req": access_request})
+
+
+@login_required
+@require_GET
+def grant_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    grant = _own_grant(request, pk)
+    now = timezone.now()
+    return render(
+        request,
+        "portal/grant_detail.html",
+        {
+            "grant": grant,
+            "assets": grant.assets.select_related("system"),
+            "extensions": grant.extension_requests.order_by("-created_at"),
+            "is_live": grant.is_live(now),
+            "is_upcoming": grant.revoked_at is None and grant.starts_at > now,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def grant_relinquish(request: HttpRequest, pk: int) -> HttpResponse:
+    grant = _own_grant(request, pk)
+    if request.method == "POST":
+        try:
+            services.grant_relinquish(grant_id=grant.pk, actor=request.user)
+        except (ValidationError, PermissionDenied) as exc:
+            for text in _messages_of(exc):
+                messages.error(request, text)
+            return redirect("access-grant-detail", pk=grant.pk)
+        messages.success(request, f"Grant #{grant.pk} is given back; your access has ended.")
+        return redirect("portal-home")
+    return render(
+        request,
+        "portal/grant_relinquish.html",
+        {"grant": grant, "assets": grant.assets.select_related("system")},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def grant_extend(request: HttpRequest, pk: int) -> HttpResponse:
+    grant = _own_grant(request, pk)
+    if request.method == "POST":
+        form = GrantExtendForm(request.POST, grant=grant)
+        if form.is_valid():
+            try:
+                extension = services.access_request_extend(
+                    grant_id=grant.pk,
+                    requester=request.user,
+                    ends_at=form.cleaned_data["new_ends_at"],
+                    justification=form.cleaned_data.get("justification", "").strip(),
+                    ticket=form.cleaned_data.get("ticket", "").strip(),
+                )
+            except ValidationError as exc:
+                form.add_service_error(exc)
+            except PermissionDenied as exc:
+                form.add_error(None, _messages_of(exc)[0])
+            else:
+                messages.success(
+                    request,
+                    f"Your request to extend grant #{grant.pk} is sent"
+                    + (" for approval." if extension.status == RequestStatus.PENDING else "."),
+                )
+                return redirect("access-request-detail", pk=extension.pk)
+    else:
+        form = GrantExtendForm(grant=grant)
+    role, asset = grant.request.role, grant.request.asset
+    return render(
+        request,
+        "portal/grant_extend.html",
+        {
+            "grant": grant,
+            "form": form,
+            "policy_ctx": _policy_context(role=role, asset=asset),
+            "target_value": target_value(role=role, asset=asset),
+        },
+    )
