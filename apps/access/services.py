@@ -111,6 +111,14 @@ def _lock_grant(grant_id: int) -> Grant:
         raise ValidationError(f"Grant #{grant_id} does not exist.") from None
 
 
+def _has_ended(grant: Grant, now: datetime) -> bool:
+    return (
+        grant.revoked_at is not None
+        or grant.ends_at <= now
+        or grant.status in {GrantStatus.EXPIRED, GrantStatus.REVOKED}
+    )
+
+
 def _window_data(starts_at: datetime, ends_at: datetime) -> dict[str, str]:
     return {"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()}
 
@@ -420,7 +428,7 @@ def access_request_extend(
     if grant.user_id != requester.pk or not requester.is_active:
         raise PermissionDenied("Only the holder of a grant can ask to extend it.")
     now = timezone.now()
-    if grant.revoked_at is not None or grant.ends_at <= now:
+    if _has_ended(grant, now):
         raise ValidationError("This access has already ended; ask for access again instead.")
     if grant.is_break_glass:
         raise ValidationError("Break-glass access cannot be extended; ask for access instead.")
@@ -453,7 +461,7 @@ def access_request_extend(
 
     with transaction.atomic():
         grant = _lock_grant(grant_id)
-        if grant.revoked_at is not None or grant.ends_at <= now:
+        if _has_ended(grant, now):
             raise ValidationError("This access has already ended; ask for access again instead.")
         if AccessRequest.objects.pending().filter(extends_grant=grant).exists():
             raise ValidationError("An extension of this access is already waiting for a decision.")
@@ -570,7 +578,7 @@ def access_request_approve(
         grant = None
         if request.extends_grant_id:
             grant = _lock_grant(request.extends_grant_id)
-            if grant.revoked_at is not None or grant.ends_at <= now:
+            if _has_ended(grant, now):
                 raise ValidationError(
                     "The access this request extends has already ended; deny it instead."
                 )
@@ -657,7 +665,7 @@ def _approve_final(
     actor_label = "" if approver else SYSTEM_POLICY
     if request.extends_grant_id:
         grant = grant or _lock_grant(request.extends_grant_id)
-        if grant.revoked_at is not None or grant.ends_at <= now:
+        if _has_ended(grant, now):
             raise ValidationError("The access this request extends has already ended.")
         previous = grant.ends_at
         grant.ends_at = max(grant.ends_at, request.ends_at)
@@ -830,7 +838,7 @@ def grant_revoke(*, grant_id: int, actor: AbstractBaseUser, reason: str) -> Gran
     with transaction.atomic():
         grant = _lock_grant(grant_id)
         now = timezone.now()
-        if grant.revoked_at is not None or grant.ends_at <= now:
+        if _has_ended(grant, now):
             raise ValidationError(f"Grant #{grant.pk} has already ended; nothing was changed.")
         grant.revoked_at = now
         grant.revoked_by = actor
@@ -858,7 +866,7 @@ def grant_relinquish(*, grant_id: int, actor: AbstractBaseUser) -> Grant:
         if grant.user_id != actor.pk:
             raise PermissionDenied("Only the holder can give this access back.")
         now = timezone.now()
-        if grant.revoked_at is not None or grant.ends_at <= now:
+        if _has_ended(grant, now):
             raise ValidationError("This access has already ended; nothing was changed.")
         previous_end = grant.ends_at
         if grant.starts_at < now:
