@@ -1,7 +1,17 @@
-from django.contrib import admin
-from django.http import HttpRequest
+from __future__ import annotations
 
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+
+from .exports import CONTENT_TYPES, audit_export_chunks, audit_export_window
+from .forms import AuditExportForm
 from .models import AuditEvent
+from .selectors import audit_chain_verify
+from .services import audit_event_record
 
 
 @admin.register(AuditEvent)
@@ -26,3 +36,81 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    # --- verification and export pages -------------------------------------------------------
+
+    def get_urls(self):
+        extra = [
+            path(
+                "verify/",
+                self.admin_site.admin_view(self.verify_view),
+                name="audit_auditevent_verify",
+            ),
+            path(
+                "export/",
+                self.admin_site.admin_view(self.export_view),
+                name="audit_auditevent_export",
+            ),
+        ]
+        return extra + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_verify": request.user.has_perm("audit.verify_auditevent"),
+            "can_export": request.user.has_perm("audit.export_auditevent"),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def _context(self, request: HttpRequest, title: str) -> dict:
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            "changelist_url": reverse("admin:audit_auditevent_changelist"),
+        }
+
+    def verify_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm("audit.verify_auditevent"):
+            raise PermissionDenied
+        context = self._context(request, "Verify the audit chain")
+        if request.GET.get("run"):
+            started = timezone.now()
+            context["result"] = audit_chain_verify()
+            context["seconds"] = (timezone.now() - started).total_seconds()
+        return TemplateResponse(request, "admin/audit/verify.html", context)
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm("audit.export_auditevent"):
+            raise PermissionDenied
+        form = AuditExportForm(request.GET or None)
+        if form.is_bound and form.is_valid():
+            fmt = form.cleaned_data["format"]
+            window = audit_export_window(
+                since=form.since_at(),
+                until=form.until_at(),
+                after_id=form.cleaned_data.get("after_id") or 0,
+            )
+            # Who took a copy of the trail, and which part, is itself evidence.
+            audit_event_record(
+                action="audit.trail.exported",
+                actor=request.user,
+                reason="download from the admin",
+                data={
+                    "format": fmt,
+                    "since": form.since_at(),
+                    "until": form.until_at(),
+                    "after_id": window.after_id,
+                    "up_to_id": window.up_to_id,
+                },
+            )
+            response = StreamingHttpResponse(
+                audit_export_chunks(window=window, fmt=fmt), content_type=CONTENT_TYPES[fmt]
+            )
+            stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+            response["Content-Disposition"] = f'attachment; filename="audit-trail-{stamp}.{fmt}"'
+            response["X-Next-Cursor"] = str(window.next_cursor)
+            return response
+        context = self._context(request, "Export the audit trail")
+        context["form"] = form
+        return TemplateResponse(request, "admin/audit/export.html", context)

@@ -53,6 +53,10 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["target_type", "target_id"])]
         # Adding is done by services only; the admin is read-only.
         default_permissions = ("view",)
+        permissions = [
+            ("export_auditevent", "Can export the audit trail"),
+            ("verify_auditevent", "Can verify the audit chain"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"

@@ -2,44 +2,195 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from .models import AuditEvent
-from .services import GENESIS_HASH, digest_of
+from .services import GENESIS_HASH, event_digest
+
+# Fields a link's digest is computed from, in the order ``_iterate`` reads them.
+_CHAIN_FIELDS = (
+    "id",
+    "prev_hash",
+    "hash",
+    "occurred_at",
+    "actor_id",
+    "actor_label",
+    "action",
+    "target_type",
+    "target_id",
+    "target_repr",
+    "reason",
+    "data",
+)
 
 
 @dataclass(frozen=True)
 class ChainVerification:
+    """What a walk of the chain found.
+
+    ``checked`` counts the events whose link and digest held before the walk stopped.
+    ``anchor`` is the ``prev_hash`` of the oldest remaining event: the genesis value while
+    nothing has been purged, otherwise the digest of the last event retention removed.
+    """
+
     ok: bool
     checked: int
     first_broken_id: int | None = None
     problem: str = ""
+    first_id: int | None = None
+    last_id: int | None = None
+    anchor: str = GENESIS_HASH
+    last_hash: str = ""
+    # For a purged chain: whether an ``audit.trail.purged`` event vouches for the anchor.
+    anchor_confirmed: bool | None = None
+
+    @property
+    def from_genesis(self) -> bool:
+        """True when the walk started at the first event ever written (nothing purged)."""
+        return self.anchor == GENESIS_HASH
+
+    def describe(self) -> str:
+        """One line for people: what was verified, or where the chain breaks."""
+        if self.checked == 0 and self.ok:
+            return "The audit trail is empty: nothing to verify."
+        start = (
+            "from the first event ever written"
+            if self.from_genesis
+            else f"from the oldest remaining event #{self.first_id} "
+            f"(older events were purged; anchor {self.anchor[:16]}…"
+            + (
+                ", vouched for by a purge event)"
+                if self.anchor_confirmed
+                else ", NOT vouched for by any audit.trail.purged event)"
+            )
+        )
+        if self.ok:
+            return (
+                f"Chain intact: {self.checked} event(s) verified {start} "
+                f"to #{self.last_id} (head {self.last_hash[:16]}…)."
+            )
+        return (
+            f"Chain BROKEN at event #{self.first_broken_id}: {self.problem}. "
+            f"{self.checked} event(s) before it verified {start}."
+        )
 
 
-def audit_chain_verify(*, chunk_size: int = 5000) -> ChainVerification:
-    """Walk the whole chain in id order and name the first event whose link does not hold."""
+ProgressCallback = Callable[[int, int], None]
+
+
+def audit_chain_verify(
+    *,
+    chunk_size: int = 5000,
+    progress: ProgressCallback | None = None,
+    progress_every: int = 50_000,
+) -> ChainVerification:
+    """Walk the chain in id order and name the first event whose link does not hold.
+
+    The walk starts at the oldest remaining event and takes its ``prev_hash`` as the
+    anchor, so a chain whose oldest events were purged by retention still verifies.
+    ``progress(checked, last_id)`` is called every ``progress_every`` events.
+    """
+    anchor: str | None = None
     prev = GENESIS_HASH
     checked = 0
-    for event in _iterate(chunk_size):
-        if event.prev_hash != prev:
+    first_id: int | None = None
+    last_id: int | None = None
+    for row in _iterate(chunk_size):
+        (pk, prev_hash, stored_hash, occurred_at, actor_id, *rest) = row
+        if anchor is None:
+            anchor = prev = prev_hash
+            first_id = pk
+        if prev_hash != prev:
             return ChainVerification(
-                False, checked, event.pk, "prev_hash does not match the event before it"
+                False,
+                checked,
+                pk,
+                "prev_hash does not match the digest of the event before it "
+                "(an event was edited, inserted or deleted)",
+                first_id=first_id,
+                last_id=last_id,
+                anchor=anchor,
+                last_hash=prev,
             )
-        if digest_of(event) != event.hash:
+        if _digest(prev_hash, occurred_at, actor_id, *rest) != stored_hash:
             return ChainVerification(
-                False, checked, event.pk, "content does not match its stored digest"
+                False,
+                checked,
+                pk,
+                "content does not match its stored digest (the event was edited)",
+                first_id=first_id,
+                last_id=last_id,
+                anchor=anchor,
+                last_hash=prev,
             )
-        prev = event.hash
+        prev = stored_hash
+        last_id = pk
         checked += 1
-    return ChainVerification(True, checked)
+        if progress is not None and checked % progress_every == 0:
+            progress(checked, pk)
+    anchor = anchor if anchor is not None else GENESIS_HASH
+    return ChainVerification(
+        True,
+        checked,
+        first_id=first_id,
+        last_id=last_id,
+        anchor=anchor,
+        last_hash=prev if checked else "",
+        anchor_confirmed=None if anchor == GENESIS_HASH else _anchor_vouched(anchor),
+    )
 
 
-def _iterate(chunk_size: int) -> Iterator[AuditEvent]:
+PURGE_ACTION = "audit.trail.purged"
+
+
+def _anchor_vouched(anchor: str) -> bool:
+    # Whoever purges old events records the digest of the last one removed as data["anchor"].
+    return AuditEvent.objects.filter(action=PURGE_ACTION, data__anchor=anchor).exists()
+
+
+def audit_chain_count() -> int:
+    """How many events the chain holds now (for progress reports)."""
+    return AuditEvent.objects.count()
+
+
+def _digest(
+    prev_hash: str,
+    occurred_at: datetime,
+    actor_id: int | None,
+    actor_label: str,
+    action: str,
+    target_type: str,
+    target_id: str,
+    target_repr: str,
+    reason: str,
+    data: dict,
+) -> str:
+    return event_digest(
+        prev_hash=prev_hash,
+        occurred_at=occurred_at,
+        actor_id=actor_id,
+        actor_label=actor_label,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        target_repr=target_repr,
+        reason=reason,
+        data=data,
+    )
+
+
+def _iterate(chunk_size: int) -> Iterator[tuple]:
+    # Keyset chunks: constant memory, and each chunk is an index range scan.
     last_id = 0
     while True:
-        chunk = list(AuditEvent.objects.filter(id__gt=last_id).order_by("id")[:chunk_size])
+        chunk = list(
+            AuditEvent.objects.filter(id__gt=last_id)
+            .order_by("id")
+            .values_list(*_CHAIN_FIELDS)[:chunk_size]
+        )
         if not chunk:
             return
         yield from chunk
-        last_id = chunk[-1].pk
+        last_id = chunk[-1][0]

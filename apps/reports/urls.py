@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from apps.audit.views import audit_feed
+
+app_name = "reports"
+
+urlpatterns = [
+    path("audit/events/", audit_feed, name="audit-feed"),
+]
