@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+# Included at "records/" by jitportal/urls.py.
+urlpatterns = [
+    path("", views.customer_list, name="crm-customer-list"),
+    path("customers/<int:pk>/", views.customer_detail, name="crm-customer-detail"),
+    path("tickets/<int:pk>/", views.ticket_detail, name="crm-ticket-detail"),
+]

@@ -1,0 +1,182 @@
+"""Admin for the governed CRM rows: for anyone but a superuser, open only under a live grant.
+
+Model permissions do not open these pages: a live grant on an asset whose governed_model is
+the page's model does (apps.access GrantBackend for rows, the access selectors for lists).
+Rows cannot be added or deleted here except by a superuser: retention removes rows.
+Every change page and change list is logged like the portal pages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+
+from apps.access import services as access_services
+from apps.audit.services import audit_event_record
+
+from . import selectors
+from .models import Customer, SupportTicket
+from .services import records_listed_log
+
+
+class GrantGatedAdmin(admin.ModelAdmin):
+    """has_*_permission answered from the user's live grants, checked at every request."""
+
+    def _access(self, request: HttpRequest, action: str = "view") -> selectors.RecordAccess | None:
+        # One lookup per request and action: the change list asks many times.
+        cache: dict[tuple[str, str], Any] = request.__dict__.setdefault("_crm_grant_cache", {})
+        key = (self.model._meta.label_lower, action)
+        if key not in cache:
+            cache[key] = selectors.record_access_for_model(
+                user=request.user, model=self.model, action=action
+            )
+        return cache[key]
+
+    def _gated(self, request: HttpRequest) -> bool:
+        user = request.user
+        return not (user.is_active and user.is_superuser)
+
+    def _perm(self, action: str) -> str:
+        return f"{self.opts.app_label}.{action}_{self.opts.model_name}"
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        if not self._gated(request):
+            return super().has_module_permission(request)
+        return request.user.is_active and request.user.is_staff and bool(self._access(request))
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if not self._gated(request):
+            return super().has_view_permission(request, obj)
+        if not (request.user.is_active and request.user.is_staff):
+            return False
+        if obj is None:
+            return self._access(request) is not None
+        return request.user.has_perm(self._perm("view"), obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if not self._gated(request):
+            return super().has_change_permission(request, obj)
+        if not (request.user.is_active and request.user.is_staff):
+            return False
+        if obj is None:
+            return self._access(request, "change") is not None
+        return request.user.has_perm(self._perm("change"), obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not self._gated(request) and super().has_add_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not self._gated(request) and super().has_delete_permission(request, obj)
+
+    def _log_one(self, request: HttpRequest, obj: Any) -> None:
+        found = selectors.record_access_for_object(user=request.user, obj=obj)
+        if found is not None:
+            access_services.access_record_view_log(user=request.user, obj=obj, grant=found.grant)
+        else:
+            # A superuser reads without a grant: still on the record, marked as such.
+            audit_event_record(
+                action="access.record.viewed_as_superuser",
+                actor=request.user,
+                target=obj,
+                data={"model": obj._meta.label_lower},
+            )
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        original = getattr(response, "context_data", None) or {}
+        obj = original.get("original")
+        if request.method == "GET" and response.status_code == 200 and obj is not None:
+            self._log_one(request, obj)
+        return response
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None) or {}
+        changelist = context.get("cl")
+        if response.status_code == 200 and changelist is not None:
+            ids = [row.pk for row in changelist.result_list]
+            access = self._access(request)
+            if access is not None and ids:
+                records_listed_log(
+                    user=request.user,
+                    model=self.model,
+                    ids=ids,
+                    asset=access.asset,
+                    grant=access.grant,
+                    query=changelist.query,
+                    page=changelist.page_num,
+                )
+            elif ids:
+                audit_event_record(
+                    action="access.records.listed_as_superuser",
+                    actor=request.user,
+                    data={"model": self.model._meta.label_lower, "ids": ids},
+                )
+        return response
+
+
+class SupportTicketInline(admin.TabularInline):
+    model = SupportTicket
+    fields = ("subject", "status", "created_at", "closed_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Tickets are their own asset: shown inline only under a grant on it too.
+        if request.user.is_active and request.user.is_superuser:
+            return True
+        return selectors.record_access_for_model(user=request.user, model=SupportTicket) is not None
+
+
+@admin.register(Customer)
+class CustomerAdmin(GrantGatedAdmin):
+    list_display = ("external_ref", "full_name", "email", "country", "status", "created_at")
+    list_filter = ("status", "country", "contract_ended_on", "created_at")
+    search_fields = ("external_ref", "full_name", "email", "phone")
+    date_hierarchy = "created_at"
+    readonly_fields = ("anonymised_at",)
+    inlines = [SupportTicketInline]
+    list_per_page = 50
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        excluded = list(super().get_exclude(request, obj) or [])
+        # Art. 9 notes only under a grant on an asset that holds special-category data.
+        if self._gated(request) and (
+            selectors.record_access_for_model(user=request.user, model=Customer, special_only=True)
+            is None
+        ):
+            excluded.append("health_notes")
+        return excluded
+
+
+@admin.register(SupportTicket)
+class SupportTicketAdmin(GrantGatedAdmin):
+    list_display = ("id", "subject", "customer_ref", "status", "created_at", "closed_at")
+    list_filter = ("status", "created_at", "closed_at")
+    search_fields = ("subject", "customer__external_ref")
+    date_hierarchy = "created_at"
+    raw_id_fields = ("customer",)
+    list_select_related = ("customer",)
+    list_per_page = 50
+
+    @admin.display(description="customer", ordering="customer__external_ref")
+    def customer_ref(self, obj: SupportTicket) -> str:
+        return obj.customer.external_ref

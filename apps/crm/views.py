@@ -1,0 +1,143 @@
+"""Read-only portal pages on the governed CRM rows, open only under a live grant.
+
+Every page first asks for a live grant on an asset whose ``governed_model`` is the page's
+model, before looking the row up, so a refusal does not tell whether an id exists. A detail
+page logs its record with ``access_record_view_log``; a list page logs one event naming the
+ids it showed (apps.crm.services.records_listed_log).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import models
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from apps.access import services as access_services
+
+from . import selectors
+from .models import Customer, CustomerStatus, SupportTicket
+from .services import records_listed_log
+
+PAGE_SIZE = 25
+QUERY_MAX = 100
+
+
+def _refuse(request: HttpRequest, model: type[models.Model]) -> HttpResponse:
+    """The 'no live grant' page, with a request link per asset that governs ``model``."""
+    return render(
+        request,
+        "crm/no_grant.html",
+        {
+            "what": model._meta.verbose_name_plural,
+            "assets": selectors.requestable_governing_assets(user=request.user, model=model),
+            "upcoming": selectors.upcoming_grants_for_model(user=request.user, model=model)[:5],
+        },
+        status=403,
+    )
+
+
+def _page_number(request: HttpRequest) -> int:
+    raw = request.GET.get("page", "1")
+    return int(raw) if raw.isdigit() and len(raw) < 7 else 1
+
+
+@login_required
+def customer_list(request: HttpRequest) -> HttpResponse:
+    access = selectors.record_access_for_model(user=request.user, model=Customer)
+    if access is None:
+        return _refuse(request, Customer)
+    # NUL cannot go to PostgreSQL; other control characters are never part of a name.
+    query = "".join(ch for ch in request.GET.get("q", "") if ch.isprintable())
+    query = query.strip()[:QUERY_MAX]
+    status = request.GET.get("status", "")
+    customers = Customer.objects.annotate(ticket_count=Count("tickets")).order_by("full_name", "pk")
+    if query:
+        customers = customers.filter(
+            Q(full_name__icontains=query)
+            | Q(external_ref__icontains=query)
+            | Q(email__icontains=query)
+        )
+    if status in CustomerStatus.values:
+        customers = customers.filter(status=status)
+    page = Paginator(customers, PAGE_SIZE).get_page(_page_number(request))
+    records_listed_log(
+        user=request.user,
+        model=Customer,
+        ids=[customer.pk for customer in page.object_list],
+        asset=access.asset,
+        grant=access.grant,
+        query=query,
+        page=page.number,
+    )
+    return render(
+        request,
+        "crm/customer_list.html",
+        {
+            "page": page,
+            "query": query,
+            "status": status,
+            "statuses": CustomerStatus.choices,
+            "access": access,
+            "query_string": urlencode({k: v for k, v in (("q", query), ("status", status)) if v}),
+        },
+    )
+
+
+@login_required
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    if selectors.record_access_for_model(user=request.user, model=Customer) is None:
+        return _refuse(request, Customer)
+    customer = get_object_or_404(Customer, pk=pk)
+    access = selectors.record_access_for_object(user=request.user, obj=customer)
+    if access is None:
+        return _refuse(request, Customer)
+    access_services.access_record_view_log(user=request.user, obj=customer, grant=access.grant)
+    # Art. 9 notes only under a grant on an asset holding special-category data.
+    show_health = (
+        selectors.record_access_for_model(user=request.user, model=Customer, special_only=True)
+        is not None
+    )
+    # The tickets are another asset's rows: listed only under a grant on that asset too.
+    ticket_access = selectors.record_access_for_model(user=request.user, model=SupportTicket)
+    tickets: list[SupportTicket] = []
+    if ticket_access is not None:
+        tickets = list(customer.tickets.all()[:100])
+        if tickets:
+            records_listed_log(
+                user=request.user,
+                model=SupportTicket,
+                ids=[ticket.pk for ticket in tickets],
+                asset=ticket_access.asset,
+                grant=ticket_access.grant,
+            )
+    return render(
+        request,
+        "crm/customer_detail.html",
+        {
+            "customer": customer,
+            "access": access,
+            "show_health": show_health,
+            "ticket_access": ticket_access,
+            "tickets": tickets,
+            "ticket_assets": selectors.requestable_governing_assets(
+                user=request.user, model=SupportTicket
+            ),
+        },
+    )
+
+
+@login_required
+def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    if selectors.record_access_for_model(user=request.user, model=SupportTicket) is None:
+        return _refuse(request, SupportTicket)
+    ticket = get_object_or_404(SupportTicket.objects.select_related("customer"), pk=pk)
+    access = selectors.record_access_for_object(user=request.user, obj=ticket)
+    if access is None:
+        return _refuse(request, SupportTicket)
+    access_services.access_record_view_log(user=request.user, obj=ticket, grant=access.grant)
+    return render(request, "crm/ticket_detail.html", {"ticket": ticket, "access": access})
