@@ -250,6 +250,17 @@ def access_role_record_change(
     )
 
 
+def access_role_record_deleted(*, role: AccessRole, actor: AbstractBaseUser | None) -> AuditEvent:
+    """Record that ``role`` is being deleted (it had no requests: they protect it)."""
+    return audit_event_record(
+        action="access.role.deleted",
+        actor=actor,
+        target=role,
+        reason="deleted",
+        data={"name": role.name, "asset_ids": sorted(role.assets.values_list("pk", flat=True))},
+    )
+
+
 # --- requests ---------------------------------------------------------------------------------
 
 

@@ -1,0 +1,925 @@
+"""The approver's and the DPO's side of just-in-time access, in the Django admin.
+
+Requests and grants are read-only here: every change goes through a service (approve,
+deny, revoke, mark reviewed, break-glass), from a button on the change page, a per-row
+button in the approval queue, or a bulk action; each service locks the row and checks who
+may act, so a refusal is shown as a message and nothing changes. The lists run a constant
+number of queries whatever the number of rows (annotations, select_related, prefetch).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from apps.inventory.models import DataAsset
+
+from . import selectors, services
+from .models import AccessRequest, AccessRole, Approval, Grant, RequestStatus
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _window(starts_at, ends_at) -> str:
+    start = timezone.localtime(starts_at)
+    end = timezone.localtime(ends_at)
+    fmt_end = "%H:%M" if start.date() == end.date() else "%Y-%m-%d %H:%M"
+    return f"{start:%Y-%m-%d %H:%M} → {end.strftime(fmt_end)}"
+
+
+def _errors_of(exc: Exception) -> list[str]:
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            return [m for msgs in exc.message_dict.values() for m in msgs]
+        return list(exc.messages)
+    return [str(exc) or "You may not do that."]
+
+
+def _report(request: HttpRequest, done: list[str], failed: list[str], verb: str) -> None:
+    if done:
+        messages.success(request, f"{verb} {len(done)}: {', '.join(done)}.")
+    for failure in failed:
+        messages.error(request, failure)
+    if not done and not failed:
+        messages.warning(request, "Nothing was selected; nothing changed.")
+
+
+# --- forms (admin only; the portal's forms live in forms.py) ------------------------------------
+
+
+class ApproveForm(forms.Form):
+    comment = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Comment (optional)"
+    )
+    ends_at = forms.DateTimeField(
+        required=False,
+        label="Shorten the window to end at (optional)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+        help_text="Leave empty to approve the window asked for. Only an earlier end is accepted.",
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Give a reason; it is recorded and shown to the person."},
+    )
+
+
+class CommentForm(forms.Form):
+    comment = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Comment (optional)"
+    )
+
+
+class BreakGlassForm(forms.Form):
+    asset = forms.ModelChoiceField(
+        queryset=DataAsset.objects.select_related("system"),
+        error_messages={"required": "Choose the data asset.", "invalid_choice": "Unknown asset."},
+    )
+    minutes = forms.IntegerField(
+        min_value=1,
+        label="Duration (minutes)",
+        error_messages={"required": "Give a duration in minutes."},
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What the emergency is. The DPO group is emailed at once.",
+        error_messages={"required": "Say what the emergency is; break-glass needs a reason."},
+    )
+    can_change = forms.BooleanField(required=False, label="Also change the data")
+    can_export = forms.BooleanField(required=False, label="Also export the data")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limit = settings.JITPORTAL["BREAK_GLASS_MAX"]
+        max_minutes = int(limit.total_seconds() // 60)
+        self.fields["minutes"].max_value = max_minutes
+        self.fields["minutes"].widget.attrs["max"] = max_minutes
+        self.fields["minutes"].validators.append(
+            forms.fields.validators.MaxValueValidator(
+                max_minutes,
+                message=f"Break-glass access lasts at most {services.human_duration(limit)}.",
+            )
+        )
+        self.fields["minutes"].help_text = f"At most {services.human_duration(limit)}."
+        self.fields["minutes"].initial = min(60, max_minutes)
+
+
+class HoldersForm(forms.Form):
+    asset = forms.ModelChoiceField(
+        queryset=DataAsset.objects.select_related("system"), required=False
+    )
+    user = forms.ModelChoiceField(
+        queryset=get_user_model()
+        .objects.filter(grants__isnull=False)
+        .distinct()
+        .order_by("username"),
+        required=False,
+    )
+
+
+# --- policies ------------------------------------------------------------------------------------
+
+
+@admin.register(AccessRole)
+class AccessRoleAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "rights",
+        "approvals_required",
+        "dpo_needed",
+        "max_duration",
+        "pending_timeout",
+        "asset_count",
+        "is_active",
+    )
+    list_filter = (
+        "is_active",
+        "approvals_required",
+        "require_dpo",
+        "require_ticket",
+        "can_change",
+        "can_export",
+        ("assets__system", admin.RelatedOnlyFieldListFilter),
+        ("approver_groups", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = ("name", "description", "assets__name", "assets__system__name")
+    filter_horizontal = ("requestable_by_groups", "approver_groups")
+    autocomplete_fields = ("assets", "requestable_by_users")
+    readonly_fields = ("created_at", "updated_at")
+    list_per_page = 50
+    fieldsets = (
+        (None, {"fields": ("name", "description", "is_active", "assets")}),
+        ("Rights", {"fields": ("can_view", "can_change", "can_export")}),
+        (
+            "Who may ask",
+            {
+                "fields": ("requestable_by_groups", "requestable_by_users"),
+                "description": "Nobody listed: any active user may ask.",
+            },
+        ),
+        (
+            "Window",
+            {
+                "fields": (
+                    "default_duration",
+                    "max_duration",
+                    "allow_future_start",
+                    "max_start_ahead",
+                    "pending_timeout",
+                    "remind_approvers_after",
+                )
+            },
+        ),
+        (
+            "Who decides",
+            {
+                "fields": (
+                    "approvals_required",
+                    "approve_by_asset_owner",
+                    "approve_by_steward_group",
+                    "approver_groups",
+                    "require_dpo",
+                ),
+                "description": "The DPO's approval is always needed when an asset holds "
+                "Art. 9/10 data, in addition to the approvals counted here.",
+            },
+        ),
+        ("Asking", {"fields": ("require_justification", "require_ticket", "ticket_pattern")}),
+        ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AccessRole]:
+        special = AccessRole.assets.through.objects.filter(
+            accessrole_id=OuterRef("pk"), dataasset__is_special=True
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(n_assets=Count("assets", distinct=True), holds_special=Exists(special))
+        )
+
+    @admin.display(description="rights")
+    def rights(self, obj: AccessRole) -> str:
+        return ", ".join(a for a in selectors.ACTIONS if getattr(obj, f"can_{a}")) or "—"
+
+    @admin.display(description="DPO", boolean=True)
+    def dpo_needed(self, obj: AccessRole) -> bool:
+        return obj.require_dpo or getattr(obj, "holds_special", False)
+
+    @admin.display(description="assets", ordering="n_assets")
+    def asset_count(self, obj: AccessRole) -> int:
+        return getattr(obj, "n_assets", 0)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        # The settings are complete only once the many-to-many fields are saved.
+        services.access_role_record_change(
+            role=form.instance, actor=request.user, created=not change
+        )
+
+    def delete_model(self, request, obj) -> None:
+        services.access_role_record_deleted(role=obj, actor=request.user)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for role in queryset:
+            services.access_role_record_deleted(role=role, actor=request.user)
+        super().delete_queryset(request, queryset)
+
+
+# --- requests ------------------------------------------------------------------------------------
+
+
+class ApprovalInline(admin.TabularInline):
+    model = Approval
+    extra = 0
+    can_delete = False
+    fields = ("approver", "decision", "as_dpo", "comment", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class RequestDisplayMixin:
+    """Columns shared by the request changelist and the approval queue."""
+
+    @admin.display(description="requester", ordering="requester__username")
+    def requester_name(self, obj: AccessRequest) -> str:
+        user = obj.requester
+        full = user.get_full_name()
+        return f"{full} ({user.username})" if full else user.username
+
+    @admin.display(description="asset / role")
+    def target(self, obj: AccessRequest) -> str:
+        label = f"Role: {obj.role.name}" if obj.role_id else str(obj.asset)
+        if obj.extends_grant_id:
+            label += f" (extends grant #{obj.extends_grant_id})"
+        if obj.is_break_glass:
+            label += " (break-glass)"
+        return label
+
+    @admin.display(description="sensitivity", ordering="sensitivity_rank")
+    def sensitivity(self, obj: AccessRequest) -> str:
+        return selectors.sensitivity_label(getattr(obj, "sensitivity_rank", None))
+
+    @admin.display(description="special", boolean=True)
+    def special(self, obj: AccessRequest) -> bool:
+        return bool(getattr(obj, "holds_special", False))
+
+    @admin.display(description="window", ordering="starts_at")
+    def window(self, obj: AccessRequest) -> str:
+        return _window(obj.starts_at, obj.ends_at)
+
+    @admin.display(description="still needed")
+    def still_needed(self, obj: AccessRequest) -> str:
+        if obj.status != RequestStatus.PENDING:
+            return "—"
+        missing = selectors.approvals_still_needed(obj)
+        dpo_missing = obj.dpo_required and not getattr(obj, "has_dpo_approval", False)
+        return f"{missing} (incl. DPO)" if dpo_missing else str(missing)
+
+
+class DecisionFilter(admin.SimpleListFilter):
+    title = "waiting for me"
+    parameter_name = "mine"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Requests I may decide")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(pk__in=selectors.approval_queue_for(request.user).values("pk"))
+        return queryset
+
+
+@admin.register(AccessRequest)
+class AccessRequestAdmin(RequestDisplayMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "requester_name",
+        "target",
+        "sensitivity",
+        "special",
+        "window",
+        "status",
+        "still_needed",
+        "created_at",
+    )
+    list_display_links = ("id", "requester_name")
+    list_filter = (
+        DecisionFilter,
+        "status",
+        "dpo_required",
+        "is_break_glass",
+        ("role", admin.RelatedOnlyFieldListFilter),
+        ("created_at", admin.DateFieldListFilter),
+    )
+    search_fields = (
+        "=id",
+        "requester__username",
+        "requester__email",
+        "requester__last_name",
+        "justification",
+        "ticket",
+        "role__name",
+        "asset__name",
+    )
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    show_full_result_count = False
+    inlines = [ApprovalInline]
+    actions = ["approve_selected", "deny_selected"]
+    fieldsets = (
+        (None, {"fields": ("requester", "role", "asset", "extends_grant", "is_break_glass")}),
+        (
+            "What was asked",
+            {"fields": ("starts_at", "ends_at", "justification", "ticket", "processing_activity")},
+        ),
+        (
+            "Decision",
+            {
+                "fields": (
+                    "status",
+                    "approvals_required",
+                    "dpo_required",
+                    "decided_at",
+                    "decided_by",
+                    "decision_comment",
+                    "lapses_at",
+                    "reminded_at",
+                )
+            },
+        ),
+        ("Policy in force", {"fields": ("policy_snapshot", "created_at")}),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in AccessRequest._meta.fields]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AccessRequest]:
+        return selectors.with_queue_columns(super().get_queryset(request))
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_decide_permission(self, request) -> bool:
+        return selectors.can_decide(request.user)
+
+    # URLs: the queue and the decision forms -----------------------------------------------
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        custom = [
+            path("queue/", self.admin_site.admin_view(self.queue_view), name="%s_%s_queue" % info),
+            path(
+                "<int:object_id>/decide/<str:decision>/",
+                self.admin_site.admin_view(self.decide_view),
+                name="%s_%s_decide" % info,
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def queue_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_decide_permission(request):
+            raise PermissionDenied
+        queue = selectors.approval_queue_for(request.user)
+        page = Paginator(queue, 50).get_page(request.GET.get("p"))
+        rows = [
+            {
+                "obj": r,
+                "requester": self.requester_name(r),
+                "target": self.target(r),
+                "sensitivity": self.sensitivity(r),
+                "special": self.special(r),
+                "window": self.window(r),
+                "still_needed": self.still_needed(r),
+            }
+            for r in page.object_list
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Requests waiting for your decision",
+            "page": page,
+            "rows": rows,
+        }
+        return TemplateResponse(request, "admin/access/accessrequest/queue.html", context)
+
+    def decide_view(self, request: HttpRequest, object_id: int, decision: str) -> HttpResponse:
+        if decision not in {"approve", "deny"}:
+            raise PermissionDenied
+        obj = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        back = request.GET.get("next") or request.POST.get("next") or ""
+        if not back.startswith("/"):
+            back = reverse("admin:access_accessrequest_queue")
+        form_class = ApproveForm if decision == "approve" else ReasonForm
+        form = form_class(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                if decision == "approve":
+                    services.access_request_approve(
+                        request_id=obj.pk,
+                        approver=request.user,
+                        comment=form.cleaned_data["comment"],
+                        ends_at=form.cleaned_data["ends_at"],
+                    )
+                else:
+                    services.access_request_deny(
+                        request_id=obj.pk, approver=request.user, reason=form.cleaned_data["reason"]
+                    )
+            except ValidationError as exc:
+                if hasattr(exc, "error_dict"):
+                    for field, errs in exc.message_dict.items():
+                        target = field if field in form.fields else None
+                        for err in errs:
+                            form.add_error(target, err)
+                else:
+                    messages.error(request, " ".join(exc.messages))
+                    return HttpResponseRedirect(back)
+            except PermissionDenied as exc:
+                messages.error(request, str(exc) or "You may not decide this request.")
+                return HttpResponseRedirect(back)
+            else:
+                obj.refresh_from_db()
+                self.log_change(request, obj, f"{decision}d via the admin")
+                state = obj.get_status_display().lower()
+                if decision == "approve" and obj.status == RequestStatus.PENDING:
+                    messages.success(
+                        request,
+                        f"Your approval of #{obj.pk} is recorded; it still needs "
+                        f"{selectors.approvals_still_needed(obj)} more.",
+                    )
+                else:
+                    messages.success(request, f"Request #{obj.pk} is now {state}.")
+                return HttpResponseRedirect(back)
+        capacity = selectors.decider_capacity(request=obj, user=request.user)
+        refusal = ""
+        if obj.status != RequestStatus.PENDING:
+            refusal = f"This request is already {obj.get_status_display().lower()}."
+        elif obj.requester_id == request.user.pk:
+            refusal = "Nobody can decide their own request."
+        elif not capacity:
+            refusal = f"You are not an approver for {obj.target_label}."
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"{decision.capitalize()} request #{obj.pk}",
+            "original": obj,
+            "req": obj,
+            "decision": decision,
+            "form": form,
+            "refusal": refusal,
+            "next": back,
+            "row": {
+                "requester": self.requester_name(obj),
+                "target": self.target(obj),
+                "sensitivity": self.sensitivity(obj),
+                "special": self.special(obj),
+                "window": self.window(obj),
+                "still_needed": self.still_needed(obj),
+            },
+        }
+        return TemplateResponse(request, "admin/access/accessrequest/decide.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        obj = self.get_object(request, object_id)
+        if obj is not None and obj.status == RequestStatus.PENDING:
+            extra_context["may_decide"] = (
+                bool(selectors.decider_capacity(request=obj, user=request.user))
+                and not obj.approvals.filter(approver=request.user).exists()
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # Bulk actions ---------------------------------------------------------------------------
+
+    def _bulk(self, request, queryset, *, decision: str):
+        form_class = ApproveForm if decision == "approve" else ReasonForm
+        if "apply" in request.POST:
+            form = form_class(request.POST)
+            if form.is_valid():
+                done, failed = [], []
+                for obj in queryset.order_by("pk"):
+                    try:
+                        if decision == "approve":
+                            services.access_request_approve(
+                                request_id=obj.pk,
+                                approver=request.user,
+                                comment=form.cleaned_data["comment"],
+                                ends_at=form.cleaned_data.get("ends_at"),
+                            )
+                        else:
+                            services.access_request_deny(
+                                request_id=obj.pk,
+                                approver=request.user,
+                                reason=form.cleaned_data["reason"],
+                            )
+                    except (ValidationError, PermissionDenied) as exc:
+                        failed.append(f"#{obj.pk}: {' '.join(_errors_of(exc))}")
+                    else:
+                        self.log_change(request, obj, f"{decision}d via a bulk action")
+                        done.append(f"#{obj.pk}")
+                _report(request, done, failed, "Approved" if decision == "approve" else "Denied")
+                return None
+        else:
+            form = form_class()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"{decision.capitalize()} the selected requests",
+            "queryset": queryset.order_by("pk"),
+            "rows": [
+                {"obj": r, "target": self.target(r), "window": self.window(r)}
+                for r in queryset.order_by("pk")
+            ],
+            "form": form,
+            "action": f"{decision}_selected",
+            "decision": decision,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/access/accessrequest/bulk_decide.html", context)
+
+    @admin.action(description="Approve the selected requests", permissions=["decide"])
+    def approve_selected(self, request, queryset):
+        return self._bulk(request, queryset, decision="approve")
+
+    @admin.action(description="Deny the selected requests (with a reason)", permissions=["decide"])
+    def deny_selected(self, request, queryset):
+        return self._bulk(request, queryset, decision="deny")
+
+
+# --- grants --------------------------------------------------------------------------------------
+
+
+class LiveNowFilter(admin.SimpleListFilter):
+    title = "gives access now"
+    parameter_name = "live"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes (live now)"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        live = Q(starts_at__lte=now, ends_at__gt=now, revoked_at__isnull=True)
+        if self.value() == "yes":
+            return queryset.filter(live)
+        if self.value() == "no":
+            return queryset.exclude(live)
+        return queryset
+
+
+@admin.register(Grant)
+class GrantAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "holder",
+        "target",
+        "asset_list",
+        "rights",
+        "window",
+        "live_now",
+        "status",
+        "is_break_glass",
+        "needs_review",
+    )
+    list_display_links = ("id", "holder")
+    list_filter = (
+        LiveNowFilter,
+        "status",
+        "is_break_glass",
+        "needs_review",
+        ("user", admin.RelatedOnlyFieldListFilter),
+        ("assets", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = ("=id", "user__username", "user__email", "assets__name", "request__role__name")
+    date_hierarchy = "starts_at"
+    list_per_page = 50
+    show_full_result_count = False
+    actions = ["revoke_selected", "mark_reviewed"]
+    fieldsets = (
+        (None, {"fields": ("request", "user", "assets", "status", "mirrored")}),
+        (
+            "Rights and window",
+            {"fields": ("can_view", "can_change", "can_export", "starts_at", "ends_at")},
+        ),
+        ("Revocation", {"fields": ("revoked_at", "revoked_by", "revoke_reason")}),
+        (
+            "Break-glass",
+            {"fields": ("is_break_glass", "needs_review", "reviewed_at", "reviewed_by")},
+        ),
+        ("Notices", {"fields": ("expiry_warned_at", "created_at")}),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Grant._meta.fields] + ["assets"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("user", "request__role", "request__asset__system")
+            .prefetch_related("assets__system")
+        )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.has_perm("access.revoke_grant")
+
+    def has_review_permission(self, request) -> bool:
+        return request.user.has_perm("access.review_grant")
+
+    def has_break_glass_permission(self, request) -> bool:
+        return request.user.has_perm("access.break_glass")
+
+    @admin.display(description="holder", ordering="user__username")
+    def holder(self, obj: Grant) -> str:
+        return obj.user.get_username()
+
+    @admin.display(description="role / asset")
+    def target(self, obj: Grant) -> str:
+        return obj.request.target_label
+
+    @admin.display(description="assets")
+    def asset_list(self, obj: Grant) -> str:
+        return format_html_join(
+            ", ",
+            "{}{}",
+            ((str(a), " ⚠" if a.is_special else "") for a in obj.assets.all()),
+        )
+
+    @admin.display(description="rights")
+    def rights(self, obj: Grant) -> str:
+        return ", ".join(a for a in selectors.ACTIONS if getattr(obj, f"can_{a}"))
+
+    @admin.display(description="window", ordering="starts_at")
+    def window(self, obj: Grant) -> str:
+        return _window(obj.starts_at, obj.ends_at)
+
+    @admin.display(description="live now", boolean=True)
+    def live_now(self, obj: Grant) -> bool:
+        return obj.is_live()
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        custom = [
+            path(
+                "break-glass/",
+                self.admin_site.admin_view(self.break_glass_view),
+                name="%s_%s_break_glass" % info,
+            ),
+            path(
+                "holders/",
+                self.admin_site.admin_view(self.holders_view),
+                name="%s_%s_holders" % info,
+            ),
+            path(
+                "<int:object_id>/revoke/",
+                self.admin_site.admin_view(self.revoke_view),
+                name="%s_%s_revoke" % info,
+            ),
+            path(
+                "<int:object_id>/review/",
+                self.admin_site.admin_view(self.review_view),
+                name="%s_%s_review" % info,
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        obj = self.get_object(request, object_id)
+        if obj is not None:
+            ended = obj.revoked_at is not None or obj.ends_at <= timezone.now()
+            extra_context["may_revoke"] = self.has_revoke_permission(request) and not ended
+            extra_context["may_review"] = (
+                self.has_review_permission(request)
+                and obj.is_break_glass
+                and obj.needs_review
+                and obj.user_id != request.user.pk
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            "may_break_glass": self.has_break_glass_permission(request),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def _one_form_view(self, request, object_id, *, kind: str) -> HttpResponse:
+        obj = get_object_or_404(self.get_queryset(request), pk=object_id)
+        allowed = (
+            self.has_revoke_permission(request)
+            if kind == "revoke"
+            else self.has_review_permission(request)
+        )
+        if not allowed:
+            raise PermissionDenied
+        form_class = ReasonForm if kind == "revoke" else CommentForm
+        form = form_class(request.POST if request.method == "POST" else None)
+        change_url = reverse("admin:access_grant_change", args=[obj.pk])
+        if request.method == "POST" and form.is_valid():
+            try:
+                if kind == "revoke":
+                    services.grant_revoke(
+                        grant_id=obj.pk, actor=request.user, reason=form.cleaned_data["reason"]
+                    )
+                else:
+                    services.grant_mark_reviewed(
+                        grant_id=obj.pk, reviewer=request.user, comment=form.cleaned_data["comment"]
+                    )
+            except (ValidationError, PermissionDenied) as exc:
+                messages.error(request, " ".join(_errors_of(exc)))
+            else:
+                self.log_change(request, obj, "revoked" if kind == "revoke" else "reviewed")
+                messages.success(
+                    request,
+                    f"Grant #{obj.pk} revoked."
+                    if kind == "revoke"
+                    else f"Grant #{obj.pk} reviewed.",
+                )
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": obj,
+            "grant": obj,
+            "title": f"Revoke grant #{obj.pk}" if kind == "revoke" else f"Review grant #{obj.pk}",
+            "form": form,
+            "kind": kind,
+            "window": _window(obj.starts_at, obj.ends_at),
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/access/grant/one_form.html", context)
+
+    def revoke_view(self, request, object_id):
+        return self._one_form_view(request, object_id, kind="revoke")
+
+    def review_view(self, request, object_id):
+        return self._one_form_view(request, object_id, kind="review")
+
+    def break_glass_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_break_glass_permission(request):
+            raise PermissionDenied
+        form = BreakGlassForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                grant = services.grant_break_glass(
+                    user=request.user,
+                    asset=data["asset"],
+                    duration=timedelta(minutes=data["minutes"]),
+                    reason=data["reason"],
+                    can_change=data["can_change"],
+                    can_export=data["can_export"],
+                )
+            except ValidationError as exc:
+                if hasattr(exc, "error_dict"):
+                    for field, errs in exc.message_dict.items():
+                        field = "minutes" if field == "duration" else field
+                        for err in errs:
+                            form.add_error(field if field in form.fields else None, err)
+                else:
+                    form.add_error(None, " ".join(exc.messages))
+            except PermissionDenied as exc:
+                messages.error(request, str(exc))
+                return HttpResponseRedirect(reverse("admin:access_grant_changelist"))
+            else:
+                self.log_addition(request, grant, "break-glass access taken")
+                messages.warning(
+                    request,
+                    f"Break-glass access to {data['asset']} until "
+                    f"{timezone.localtime(grant.ends_at):%H:%M}. The DPO group has been emailed "
+                    "and the grant is flagged for review.",
+                )
+                return HttpResponseRedirect(reverse("admin:access_grant_change", args=[grant.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Break-glass access",
+            "form": form,
+            "limit": services.human_duration(settings.JITPORTAL["BREAK_GLASS_MAX"]),
+        }
+        return TemplateResponse(request, "admin/access/grant/break_glass.html", context)
+
+    def holders_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = HoldersForm(request.GET or None)
+        asset = user = None
+        if form.is_valid():
+            asset, user = form.cleaned_data["asset"], form.cleaned_data["user"]
+        grants = selectors.holders_now(asset=asset, user=user)
+        page = Paginator(grants, 100).get_page(request.GET.get("p"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Who holds access right now",
+            "form": form,
+            "page": page,
+            "rows": [
+                {
+                    "grant": g,
+                    "assets": self.asset_list(g),
+                    "rights": self.rights(g),
+                    "window": self.window(g),
+                    "target": self.target(g),
+                }
+                for g in page.object_list
+            ],
+            "now": timezone.now(),
+        }
+        return TemplateResponse(request, "admin/access/grant/holders.html", context)
+
+    @admin.action(description="Revoke the selected grants (with a reason)", permissions=["revoke"])
+    def revoke_selected(self, request, queryset):
+        if "apply" in request.POST:
+            form = ReasonForm(request.POST)
+            if form.is_valid():
+                done, failed = [], []
+                for grant in queryset.order_by("pk"):
+                    try:
+                        services.grant_revoke(
+                            grant_id=grant.pk,
+                            actor=request.user,
+                            reason=form.cleaned_data["reason"],
+                        )
+                    except (ValidationError, PermissionDenied) as exc:
+                        failed.append(f"#{grant.pk}: {' '.join(_errors_of(exc))}")
+                    else:
+                        self.log_change(request, grant, "revoked via a bulk action")
+                        done.append(f"#{grant.pk}")
+                _report(request, done, failed, "Revoked")
+                return None
+        else:
+            form = ReasonForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Revoke the selected grants",
+            "rows": [
+                {"obj": g, "target": self.target(g), "window": self.window(g)}
+                for g in queryset.order_by("pk")
+            ],
+            "queryset": queryset.order_by("pk"),
+            "form": form,
+            "action": "revoke_selected",
+            "decision": "revoke",
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/access/accessrequest/bulk_decide.html", context)
+
+    @admin.action(
+        description="Mark the selected break-glass grants reviewed", permissions=["review"]
+    )
+    def mark_reviewed(self, request, queryset):
+        done, failed = [], []
+        for grant in queryset.order_by("pk"):
+            try:
+                services.grant_mark_reviewed(grant_id=grant.pk, reviewer=request.user)
+            except (ValidationError, PermissionDenied) as exc:
+                failed.append(f"#{grant.pk}: {' '.join(_errors_of(exc))}")
+            else:
+                self.log_change(request, grant, "break-glass reviewed")
+                done.append(f"#{grant.pk}")
+        _report(request, done, failed, "Reviewed")
