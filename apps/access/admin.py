@@ -24,7 +24,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 
 from apps.inventory.models import DataAsset
 
@@ -398,13 +398,15 @@ class AccessRequestAdmin(RequestDisplayMixin, admin.ModelAdmin):
     # URLs: the queue and the decision forms -----------------------------------------------
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
+        app, model = self.opts.app_label, self.opts.model_name
         custom = [
-            path("queue/", self.admin_site.admin_view(self.queue_view), name="%s_%s_queue" % info),
+            path(
+                "queue/", self.admin_site.admin_view(self.queue_view), name=f"{app}_{model}_queue"
+            ),
             path(
                 "<int:object_id>/decide/<str:decision>/",
                 self.admin_site.admin_view(self.decide_view),
-                name="%s_%s_decide" % info,
+                name=f"{app}_{model}_decide",
             ),
         ]
         return custom + super().get_urls()
@@ -700,27 +702,27 @@ class GrantAdmin(admin.ModelAdmin):
         return obj.is_live()
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
+        app, model = self.opts.app_label, self.opts.model_name
         custom = [
             path(
                 "break-glass/",
                 self.admin_site.admin_view(self.break_glass_view),
-                name="%s_%s_break_glass" % info,
+                name=f"{app}_{model}_break_glass",
             ),
             path(
                 "holders/",
                 self.admin_site.admin_view(self.holders_view),
-                name="%s_%s_holders" % info,
+                name=f"{app}_{model}_holders",
             ),
             path(
                 "<int:object_id>/revoke/",
                 self.admin_site.admin_view(self.revoke_view),
-                name="%s_%s_revoke" % info,
+                name=f"{app}_{model}_revoke",
             ),
             path(
                 "<int:object_id>/review/",
                 self.admin_site.admin_view(self.review_view),
-                name="%s_%s_review" % info,
+                name=f"{app}_{model}_review",
             ),
         ]
         return custom + super().get_urls()
