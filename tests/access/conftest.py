@@ -63,3 +63,29 @@ def window():
     """A valid window starting now: (starts_at, ends_at)."""
     now = timezone.now()
     return now, now + timedelta(hours=2)
+
+
+@pytest.fixture
+def celery_conf():
+    """Change the Celery app's configuration for one test (and drop its connection pools)."""
+    from jitportal.celery import app
+
+    saved: dict = {}
+
+    def reset_pools():
+        app._pool = None
+        amqp = app.__dict__.get("amqp")
+        if amqp is not None:
+            amqp._producer_pool = None
+
+    def apply(**changes):
+        for key, value in changes.items():
+            saved.setdefault(key, app.conf.get(key))
+            app.conf[key] = value
+        reset_pools()
+        return app
+
+    yield apply
+    for key, value in saved.items():
+        app.conf[key] = value
+    reset_pools()
