@@ -13,6 +13,7 @@ from typing import Any
 from auditlog.mixins import AuditlogHistoryAdminMixin
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -69,6 +70,7 @@ class InventoryModelAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
 
     list_per_page = 50
     auditlog_history_per_page = 25
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     empty_message = "Nothing recorded yet."
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
@@ -579,9 +581,17 @@ class RecipientAdmin(InventoryModelAdmin):
         return bool(obj.contract_link)
 
 
+def _https_formfield(db_field: models.Field, **kwargs: Any) -> forms.Field | None:
+    # Links the DPO pastes without a scheme are documents on the web: https.
+    if isinstance(db_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return db_field.formfield(**kwargs)
+
+
 class TransferInlineForm(forms.ModelForm):
     class Meta:
         model = Transfer
+        formfield_callback = _https_formfield
         fields = (
             "recipient",
             "country",
@@ -597,6 +607,7 @@ class TransferInline(admin.StackedInline):
     model = Transfer
     form = TransferInlineForm
     extra = 0
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     autocomplete_fields = ("recipient",)
     verbose_name = "transfer to a third country or international organisation"
     verbose_name_plural = (
@@ -610,6 +621,7 @@ class TransferInline(admin.StackedInline):
 class ProcessingActivityAdminForm(forms.ModelForm):
     class Meta:
         model = ProcessingActivity
+        formfield_callback = _https_formfield
         # Every editable field; the admin's fieldsets lay them out.
         fields = (
             "name",

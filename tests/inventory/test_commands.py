@@ -1,0 +1,150 @@
+from io import StringIO
+
+import pytest
+from auditlog.models import LogEntry
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+
+from apps.audit.models import AuditEvent
+from apps.inventory import models as inv
+from apps.inventory.demo import DEMO_USERS
+from apps.inventory.roles import ALL_GROUPS
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+COUNTED = [
+    User,
+    Group,
+    inv.Organisation,
+    inv.DataCategory,
+    inv.DataSubjectCategory,
+    inv.System,
+    inv.DataAsset,
+    inv.Recipient,
+    inv.ProcessingActivity,
+    inv.Transfer,
+    inv.DataAsset.categories.through,
+    inv.DataAsset.subjects.through,
+    inv.ProcessingActivity.assets.through,
+    inv.ProcessingActivity.recipients.through,
+    inv.ProcessingActivity.data_subjects.through,
+    AuditEvent,
+    LogEntry,
+]
+
+
+def _counts():
+    return {model._meta.label: model.objects.count() for model in COUNTED}
+
+
+def _load_demo(*args):
+    out = StringIO()
+    call_command("load_demo", *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+# --- setup_groups ---------------------------------------------------------------------------
+
+
+def test_setup_groups_creates_groups_and_prints_their_permissions():
+    # given no groups at all
+    Group.objects.all().delete()
+    out = StringIO()
+    # when the command runs
+    call_command("setup_groups", stdout=out)
+    text = out.getvalue()
+    # then the four groups exist and each is listed with its permissions
+    assert set(ALL_GROUPS) <= set(Group.objects.values_list("name", flat=True))
+    for name in ALL_GROUPS:
+        assert f"{name}: " in text
+    assert "  inventory.add_processingactivity" in text
+    assert "Staff: 0 permissions" in text and "no admin access" in text
+    dpo = Group.objects.get(name="DPO")
+    assert dpo.permissions.filter(codename="change_dataasset").exists()
+    approvers = Group.objects.get(name="Approvers")
+    assert approvers.permissions.filter(codename="view_dataasset").exists()
+    assert not approvers.permissions.filter(codename="change_dataasset").exists()
+
+
+def test_setup_groups_removes_permissions_nobody_declared():
+    # given a permission added to the Approvers group by hand
+    call_command("setup_groups", stdout=StringIO())
+    approvers = Group.objects.get(name="Approvers")
+    from django.contrib.auth.models import Permission
+
+    approvers.permissions.add(Permission.objects.get(codename="delete_system"))
+    # when the command runs again
+    call_command("setup_groups", "--quiet-perms", stdout=StringIO())
+    # then the group has exactly what the apps declare
+    assert not approvers.permissions.filter(codename="delete_system").exists()
+
+
+# --- load_demo ------------------------------------------------------------------------------
+
+
+def test_load_demo_refuses_when_debug_is_off():
+    # given production-like settings (DEBUG off, as in the test settings)
+    with override_settings(DEBUG=False):
+        before = _counts()
+        # when the demo is loaded without --force
+        with pytest.raises(CommandError, match="--force"):
+            _load_demo()
+    # then nothing was created
+    assert _counts() == before
+    assert not User.objects.filter(username="dpo").exists()
+
+
+@override_settings(DEBUG=False, PORTAL_BASE_URL="https://jit.example.org")
+def test_load_demo_runs_with_force_and_prints_logins():
+    text = _load_demo("--force")
+    assert "Portal: https://jit.example.org/" in text
+    for user in DEMO_USERS:
+        assert user.username in text and user.password in text
+
+
+@override_settings(DEBUG=True)
+def test_load_demo_twice_changes_nothing_the_second_time():
+    # given the demo loaded once
+    _load_demo()
+    first = _counts()
+    # when it is loaded again
+    text = _load_demo()
+    # then no row was added anywhere, and it says so
+    assert _counts() == first
+    assert "already loaded" in text
+    assert (
+        inv.ProcessingActivity.objects.values("name").distinct().count()
+        == first["inventory.ProcessingActivity"]
+    )
+
+
+@override_settings(DEBUG=True)
+def test_demo_users_log_in_with_the_printed_passwords(client):
+    _load_demo()
+    for spec in DEMO_USERS:
+        user = User.objects.get(username=spec.username)
+        assert user.check_password(spec.password)
+        assert set(user.groups.values_list("name", flat=True)) >= set(spec.groups)
+        assert user.is_staff == spec.is_staff and user.is_superuser == spec.is_superuser
+    assert client.login(username="dpo", password="dpo-demo-pass")
+    assert client.get("/admin/inventory/processingactivity/").status_code == 200
+    client.logout()
+    assert client.login(username="staff", password="staff-demo-pass")
+    assert client.get("/admin/inventory/processingactivity/").status_code == 302
+
+
+@override_settings(DEBUG=True)
+def test_load_demo_resets_a_changed_demo_password():
+    _load_demo()
+    dpo = User.objects.get(username="dpo")
+    dpo.set_password("something-else")
+    dpo.save()
+    text = _load_demo()
+    dpo.refresh_from_db()
+    assert dpo.check_password("dpo-demo-pass")
+    assert "reset the demo password of dpo" in text
