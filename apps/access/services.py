@@ -220,7 +220,7 @@ def mirror_remove(*, grant_ids: Iterable[int], now: datetime | None = None) -> i
 
 
 def access_role_record_change(
-    *, role: AccessRole, actor: AbstractBaseUser | None, created: bool
+    *, role: AccessRole, actor: AbstractBaseUser | None, created: bool, actor_label: str = ""
 ) -> AuditEvent:
     """Record the settings of ``role`` as they are now (after an admin create or change)."""
     data: dict[str, Any] = {"created": created}
@@ -244,6 +244,7 @@ def access_role_record_change(
     return audit_event_record(
         action="access.role.changed",
         actor=actor,
+        actor_label=actor_label,
         target=role,
         reason="created" if created else "changed",
         data=data,

@@ -635,3 +635,17 @@ def test_single_asset_request_creates_a_grant_on_that_asset_only(
     user = fresh(staff_user)
     assert user.has_perm("inventory.view_data", asset)
     assert not user.has_perm("inventory.view_data", other)
+
+
+def test_demo_loader_is_idempotent(groups):
+    from apps.access.demo import load_access_demo
+
+    first = load_access_demo()
+    second = load_access_demo()
+    assert len(first["roles"]) == 3 and len(first["made"]) == 7
+    assert second["made"] == [] and second["requests"] == first["requests"]
+    statuses = set(AccessRequest.objects.values_list("status", flat=True))
+    assert statuses == {"pending", "approved", "denied", "cancelled"}
+    special = AccessRole.objects.get(name="Customer records: view and export")
+    assert effective_policy(role=special).approvals_required == 1
+    assert AccessRole.objects.get(name__startswith="Support tickets").approvals_required == 0
