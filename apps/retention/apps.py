@@ -1,7 +1,48 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
+
+_MANAGE = [
+    "retention.view_retentionrule",
+    "retention.add_retentionrule",
+    "retention.change_retentionrule",
+    "retention.delete_retentionrule",
+    "retention.view_anonymisedfield",
+    "retention.add_anonymisedfield",
+    "retention.change_anonymisedfield",
+    "retention.delete_anonymisedfield",
+    "retention.run_purge",
+    "retention.confirm_purge",
+    "retention.view_legalhold",
+    "retention.place_legalhold",
+    "retention.lift_legalhold",
+    "retention.view_legalholdrecord",
+    "retention.view_purgerun",
+]
+_READ = [
+    "retention.view_retentionrule",
+    "retention.view_anonymisedfield",
+    "retention.view_legalhold",
+    "retention.view_legalholdrecord",
+    "retention.view_purgerun",
+]
 
 
 class RetentionConfig(AppConfig):
     name = "apps.retention"
     label = "retention"
     verbose_name = "Retention and purges"
+    # The DPO keeps rules and holds and runs purges; auditors read rules, holds and runs.
+    group_permissions = {"DPO": _MANAGE, "Auditors": _READ}
+
+    def ready(self) -> None:
+        connection_created.connect(_register_sqlite_functions, dispatch_uid="retention-sqlite")
+
+
+def _register_sqlite_functions(sender, connection, **kwargs) -> None:
+    # The hash strategy's SQL function on SQLite (PostgreSQL computes it natively).
+    if connection.vendor == "sqlite":
+        from .anonymise import SQLITE_HMAC_FUNCTION, sqlite_hmac
+
+        connection.connection.create_function(
+            SQLITE_HMAC_FUNCTION, 2, sqlite_hmac, deterministic=True
+        )

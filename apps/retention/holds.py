@@ -1,0 +1,70 @@
+"""Which legal holds are in force for a rule, read once per batch.
+
+A hold on the rule or on its asset (or on an asset whose governed model the rule targets)
+blocks the whole rule. Holds on records are applied row by row by the target, so only the
+content types and raw tables that have held records are listed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import Q
+
+from .models import HoldScope, LegalHold, LegalHoldRecord, RetentionRule, TargetKind
+
+# Taken shared by every purge batch and exclusively by placing a hold, so a hold placed
+# while a batch runs takes effect from the next batch and never half-way through one.
+HOLD_LOCK_KEY = 0x6A706C68  # "jplh"
+
+
+@dataclass(frozen=True)
+class HoldState:
+    blocking: tuple[tuple[int, str], ...] = ()  # (hold id, what it covers) of whole-rule holds
+    record_cts: frozenset[int] = field(default_factory=frozenset)
+    raw_tables: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def blocks_rule(self) -> bool:
+        return bool(self.blocking)
+
+    def blocking_label(self) -> str:
+        return "; ".join(f"legal hold #{pk} on {label}" for pk, label in self.blocking)
+
+
+def hold_state(rule: RetentionRule) -> HoldState:
+    scope = Q(scope=HoldScope.RULE, rule_id=rule.pk) | Q(
+        scope=HoldScope.ASSET, asset_id=rule.asset_id
+    )
+    if rule.target_kind == TargetKind.MODEL and rule.content_type_id:
+        scope |= Q(scope=HoldScope.ASSET, asset__governed_model_id=rule.content_type_id)
+    blocking = tuple(
+        (hold.pk, hold.covers_label)
+        for hold in LegalHold.objects.active()
+        .filter(scope)
+        .select_related("asset__system", "rule")
+        .order_by("pk")
+    )
+    rows = (
+        LegalHoldRecord.objects.filter(hold__lifted_at__isnull=True)
+        .values_list("content_type_id", "raw_table")
+        .distinct()
+    )
+    cts = frozenset(ct for ct, raw in rows if ct is not None)
+    raws = frozenset(raw for ct, raw in rows if raw)
+    return HoldState(blocking=blocking, record_cts=cts, raw_tables=raws)
+
+
+def holds_lock_shared() -> None:
+    """Inside a purge batch: wait for a hold being placed, then keep holds still."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [HOLD_LOCK_KEY])
+
+
+def holds_lock_exclusive() -> None:
+    """Placing a hold: wait for the batches in flight to commit."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [HOLD_LOCK_KEY])

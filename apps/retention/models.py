@@ -1,0 +1,500 @@
+"""Retention rules, legal holds and purge runs (the evidence of what a purge did).
+
+A rule says how long the rows of one target (a model of the installed apps, or a raw table
+in another configured database) are kept, counted from which date field, and what happens
+to them afterwards (delete, or anonymise field by field). Legal holds block purges of what
+they cover. Each execution or preview leaves a ``PurgeRun``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.inventory.models import DataAsset, DataCategory
+
+from .periods import cutoff_for, period_days
+
+
+class PeriodUnit(models.TextChoices):
+    DAYS = "days", "days"
+    MONTHS = "months", "months"
+    YEARS = "years", "years"
+
+
+class PurgeAction(models.TextChoices):
+    DELETE = "delete", "Delete the rows"
+    ANONYMISE = "anonymise", "Anonymise the rows (field by field)"
+
+
+class TargetKind(models.TextChoices):
+    MODEL = "model", "A model of the portal's installed apps"
+    RAW_TABLE = "raw_table", "A raw table in a configured database"
+
+
+class RetentionRuleQuerySet(models.QuerySet["RetentionRule"]):
+    def enabled(self) -> RetentionRuleQuerySet:
+        return self.filter(enabled=True)
+
+    def for_assets(self, asset_ids) -> RetentionRuleQuerySet:
+        return self.filter(asset_id__in=list(asset_ids))
+
+
+class RetentionRule(models.Model):
+    """How long the rows of one target are kept, and what happens to them afterwards."""
+
+    name = models.CharField(max_length=150, unique=True)
+    asset = models.ForeignKey(DataAsset, on_delete=models.PROTECT, related_name="retention_rules")
+    category = models.ForeignKey(
+        DataCategory,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="retention_rules",
+        help_text="Optional: the category of data of the asset this rule is about.",
+    )
+
+    # --- the target ------------------------------------------------------------------------
+    target_kind = models.CharField(
+        max_length=10, choices=TargetKind.choices, default=TargetKind.MODEL
+    )
+    content_type = models.ForeignKey(
+        ContentType,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="target model",
+        help_text="The model whose rows this rule purges (for a model target).",
+    )
+    raw_database = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Raw table target: the database alias in settings.DATABASES.",
+    )
+    raw_table = models.CharField(max_length=200, blank=True, help_text="Raw table target.")
+    raw_key_column = models.CharField(
+        max_length=100, blank=True, help_text="Raw table target: its integer key column."
+    )
+    date_field = models.CharField(
+        "date field",
+        max_length=100,
+        help_text="The date or date/time field the period counts from, e.g. created_at, "
+        "last_activity_at, contract_ended_on (a column name for a raw table).",
+    )
+    filter = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Only rows matching these field lookups, e.g. {"status": "closed"} or '
+        '{"status__in": ["denied", "lapsed"]}. Empty: every row past the period.',
+    )
+
+    # --- the period and the action ---------------------------------------------------------
+    period_amount = models.PositiveIntegerField("period")
+    period_unit = models.CharField(max_length=6, choices=PeriodUnit.choices)
+    action = models.CharField(max_length=10, choices=PurgeAction.choices)
+    anonymised_marker_field = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Anonymise: a nullable date/time field set when a row is anonymised "
+        "(e.g. anonymised_at); rows with it set are not matched again.",
+    )
+
+    # --- why -------------------------------------------------------------------------------
+    legal_reason = models.TextField(help_text="Why the data is kept this long and no longer.")
+    legal_citation = models.CharField(
+        max_length=255,
+        help_text="The law, contract or guidance the period rests on, "
+        "e.g. 'Limitation Act 1980 s.5; Art. 5(1)(e) GDPR'.",
+    )
+
+    # --- operation -------------------------------------------------------------------------
+    enabled = models.BooleanField(default=True)
+    run_every_days = models.PositiveSmallIntegerField(
+        default=1, help_text="Beat runs the rule when its last real run is this many days old."
+    )
+    batch_size = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Rows per batch (one transaction each); empty: the portal's default.",
+    )
+
+    # --- four eyes before the first large real run (written by services only) ----------------
+    confirmation_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    confirmation_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    confirmation_requested_label = models.CharField(max_length=150, blank=True, editable=False)
+    confirmation_rows = models.BigIntegerField(null=True, blank=True, editable=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    # Digest of the rule's settings when confirmed: a changed rule needs a new confirmation.
+    confirmed_settings_digest = models.CharField(max_length=64, blank=True, editable=False)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+
+    objects = RetentionRuleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["asset__system__name", "asset__name", "name"]
+        permissions = [
+            ("run_purge", "Can preview and run a purge"),
+            ("confirm_purge", "Can confirm the first large purge of a rule (four eyes)"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_amount__gt=0), name="retention_rule_period_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    # Plain derived values; the rules about them live in validation.py and services.py.
+    @property
+    def period_label(self) -> str:
+        unit = self.get_period_unit_display()
+        if self.period_amount == 1:
+            unit = unit.rstrip("s")
+        return f"{self.period_amount} {unit}"
+
+    @property
+    def target_label(self) -> str:
+        if self.target_kind == TargetKind.RAW_TABLE:
+            return f"{self.raw_database}:{self.raw_table}"
+        return self.content_type.model_class()._meta.label if self.content_type_id else "?"
+
+    def cutoff(self, now: datetime | None = None) -> datetime:
+        return cutoff_for(
+            now=now or timezone.now(), amount=self.period_amount, unit=self.period_unit
+        )
+
+    def period_in_days(self, now: datetime | None = None) -> int:
+        return period_days(
+            now=now or timezone.now(), amount=self.period_amount, unit=self.period_unit
+        )
+
+    def clean(self) -> None:
+        from .validation import rule_validate
+
+        rule_validate(self)
+
+
+class AnonymiseStrategy(models.TextChoices):
+    NULL = "null", "Set to empty (NULL)"
+    FIXED = "fixed", "Replace with a fixed value"
+    HASH = "hash", "Replace with a keyed hash (HMAC-SHA256)"
+    TRUNCATE_DATE = "truncate_date", "Truncate the date"
+
+
+class TruncateTo(models.TextChoices):
+    YEAR = "year", "year"
+    MONTH = "month", "month"
+    DAY = "day", "day"
+
+
+class AnonymisedField(models.Model):
+    """One field an anonymise rule rewrites, and how."""
+
+    rule = models.ForeignKey(
+        RetentionRule, on_delete=models.CASCADE, related_name="anonymised_fields"
+    )
+    field_name = models.CharField(max_length=100)
+    strategy = models.CharField(max_length=15, choices=AnonymiseStrategy.choices)
+    value = models.CharField(
+        max_length=255, blank=True, help_text="The fixed value (for 'fixed value' only)."
+    )
+    truncate_to = models.CharField(
+        max_length=5,
+        choices=TruncateTo.choices,
+        blank=True,
+        help_text="For 'truncate the date': keep only the year, month or day.",
+    )
+
+    class Meta:
+        ordering = ["rule", "field_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "field_name"], name="retention_one_strategy_per_field"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field_name}: {self.get_strategy_display()}"
+
+    def clean(self) -> None:
+        from .validation import anonymised_field_validate
+
+        anonymised_field_validate(self)
+
+
+class HoldBasis(models.TextChoices):
+    ART_17_3_E = "art17_3_e", "Art. 17(3)(e): establishment, exercise or defence of legal claims"
+    ART_18 = "art18", "Art. 18: restriction of processing"
+
+
+class HoldScope(models.TextChoices):
+    ASSET = "asset", "A whole data asset"
+    RULE = "rule", "One retention rule"
+    RECORDS = "records", "Specific records"
+
+
+class LegalHoldQuerySet(models.QuerySet["LegalHold"]):
+    def active(self) -> LegalHoldQuerySet:
+        return self.filter(lifted_at__isnull=True)
+
+    def review_due(self, on: date | None = None) -> LegalHoldQuerySet:
+        return self.active().filter(review_on__lte=on or timezone.localdate())
+
+
+class LegalHold(models.Model):
+    """Keeps what it covers from every purge until it is lifted (with a reason)."""
+
+    scope = models.CharField(max_length=10, choices=HoldScope.choices)
+    asset = models.ForeignKey(
+        DataAsset, null=True, blank=True, on_delete=models.PROTECT, related_name="legal_holds"
+    )
+    rule = models.ForeignKey(
+        RetentionRule,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="legal_holds",
+    )
+    # Records: rows of this model (its ids in LegalHoldRecord) ...
+    content_type = models.ForeignKey(
+        ContentType,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="records of model",
+    )
+    # ... or rows of a raw table, named "<database alias>:<table>".
+    raw_table = models.CharField(
+        "records of raw table",
+        max_length=300,
+        blank=True,
+        help_text="For records of a raw-table target: '<database alias>:<table>'.",
+    )
+    basis = models.CharField(max_length=10, choices=HoldBasis.choices)
+    reason = models.TextField(help_text="Why the data must be kept, e.g. the claim or request.")
+    reference = models.CharField(
+        max_length=150, blank=True, help_text="Case, matter or request reference."
+    )
+    review_on = models.DateField(help_text="When the hold is next reviewed.")
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    placed_by_label = models.CharField(max_length=150, blank=True)
+    placed_at = models.DateTimeField(default=timezone.now, editable=False)
+    lifted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    lift_reason = models.TextField(blank=True, editable=False)
+
+    objects = LegalHoldQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-placed_at"]
+        # Holds are placed and lifted, never deleted: the history is the evidence.
+        default_permissions = ("view",)
+        permissions = [
+            ("place_legalhold", "Can place a legal hold"),
+            ("lift_legalhold", "Can lift a legal hold"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(scope="asset", asset__isnull=False, rule__isnull=True)
+                    | Q(scope="rule", rule__isnull=False, asset__isnull=True)
+                    | Q(scope="records", asset__isnull=True, rule__isnull=True)
+                ),
+                name="retention_hold_scope_matches",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Hold #{self.pk} on {self.covers_label}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.lifted_at is None
+
+    @property
+    def covers_label(self) -> str:
+        if self.scope == HoldScope.ASSET:
+            return f"asset {self.asset}"
+        if self.scope == HoldScope.RULE:
+            return f"rule {self.rule}"
+        what = self.raw_table or (
+            self.content_type.model_class()._meta.label if self.content_type_id else "?"
+        )
+        return f"records of {what}"
+
+    def clean(self) -> None:
+        from .validation import legal_hold_validate
+
+        legal_hold_validate(self)
+
+
+class LegalHoldRecord(models.Model):
+    """One record a hold covers: a row of a model (content type) or of a raw table."""
+
+    hold = models.ForeignKey(LegalHold, on_delete=models.CASCADE, related_name="records")
+    content_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    raw_table = models.CharField(max_length=300, blank=True)
+    object_id = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["hold", "object_id"]
+        default_permissions = ("view",)
+        indexes = [
+            models.Index(fields=["content_type", "object_id"], name="retention_hold_rec_ct_obj"),
+            models.Index(fields=["raw_table", "object_id"], name="retention_hold_rec_raw_obj"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hold", "content_type", "raw_table", "object_id"],
+                name="retention_hold_record_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.raw_table or self.content_type} #{self.object_id}"
+
+
+class PurgeRunStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    PARTIAL = "partial", "Partial (stopped after some batches)"
+
+
+class PurgeTrigger(models.TextChoices):
+    ADMIN = "admin", "Admin (run now)"
+    BEAT = "beat", "Schedule (Celery beat)"
+    COMMAND = "command", "Management command"
+    CODE = "code", "Code"
+
+
+class PurgeRunQuerySet(models.QuerySet["PurgeRun"]):
+    def real(self) -> PurgeRunQuerySet:
+        return self.filter(dry_run=False)
+
+    def running(self) -> PurgeRunQuerySet:
+        return self.filter(status=PurgeRunStatus.RUNNING)
+
+    def done(self) -> PurgeRunQuerySet:
+        return self.filter(
+            status__in=[PurgeRunStatus.SUCCEEDED, PurgeRunStatus.PARTIAL, PurgeRunStatus.FAILED]
+        )
+
+
+class PurgeRun(models.Model):
+    """Evidence of one purge (or preview): what it matched, did and skipped, never the data."""
+
+    rule = models.ForeignKey(RetentionRule, on_delete=models.PROTECT, related_name="runs")
+    dry_run = models.BooleanField(default=False)
+    trigger = models.CharField(max_length=10, choices=PurgeTrigger.choices)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150)
+    # The rule as it was when the run was planned (period, filter, fields, reason, ...).
+    rule_snapshot = models.JSONField(default=dict)
+    action = models.CharField(max_length=10, choices=PurgeAction.choices)
+    cutoff = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10,
+        choices=PurgeRunStatus.choices,
+        default=PurgeRunStatus.PLANNED,
+        db_index=True,
+    )
+    batch_size = models.PositiveIntegerField(default=0)
+    matched = models.BigIntegerField(
+        default=0, help_text="Rows past the cutoff and matching the filter when the run began."
+    )
+    affected = models.BigIntegerField(default=0, help_text="Rows deleted or anonymised.")
+    skipped_held = models.BigIntegerField(default=0, help_text="Rows kept by a legal hold.")
+    skipped_protected = models.BigIntegerField(
+        default=0, help_text="Rows kept because other rows still refer to them (PROTECT)."
+    )
+    batches = models.PositiveIntegerField(default=0)
+    last_key = models.CharField(max_length=64, blank=True, help_text="Last key range done.")
+    digest = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="SHA-256 over the affected keys in ascending order, each followed by a "
+        "newline: evidence of which rows went without keeping them.",
+    )
+    sample = models.JSONField(default=list, blank=True)
+    note = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    stop_requested_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PurgeRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        # Runs are written by the engine only; people read them.
+        default_permissions = ("view",)
+        indexes = [models.Index(fields=["rule", "status"], name="retention_run_rule_status")]
+
+    def __str__(self) -> str:
+        kind = "Preview" if self.dry_run else "Run"
+        return f"{kind} #{self.pk} of {self.rule}"
+
+    @property
+    def done_rows(self) -> int:
+        return self.affected + self.skipped_held + self.skipped_protected
+
+    @property
+    def percent(self) -> int:
+        if self.status == PurgeRunStatus.SUCCEEDED or not self.matched:
+            return 100 if self.status == PurgeRunStatus.SUCCEEDED else 0
+        return min(100, int(100 * self.done_rows / self.matched))
