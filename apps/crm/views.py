@@ -16,19 +16,30 @@ from django.db import models
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
 from apps.access import services as access_services
 
 from . import selectors
-from .models import Customer, CustomerStatus, SupportTicket
+from .models import Customer, CustomerStatus, SupportTicket, TicketStatus
 from .services import records_listed_log
 
 PAGE_SIZE = 25
 QUERY_MAX = 100
 
 
+# The list page of each governed model, to point at what a user may open instead.
+LIST_PAGES = ((Customer, "crm-customer-list"), (SupportTicket, "crm-ticket-list"))
+
+
 def _refuse(request: HttpRequest, model: type[models.Model]) -> HttpResponse:
     """The 'no live grant' page, with a request link per asset that governs ``model``."""
+    elsewhere = [
+        (other._meta.verbose_name_plural, reverse(url_name))
+        for other, url_name in LIST_PAGES
+        if other is not model
+        and selectors.record_access_for_model(user=request.user, model=other) is not None
+    ]
     return render(
         request,
         "crm/no_grant.html",
@@ -36,9 +47,16 @@ def _refuse(request: HttpRequest, model: type[models.Model]) -> HttpResponse:
             "what": model._meta.verbose_name_plural,
             "assets": selectors.requestable_governing_assets(user=request.user, model=model),
             "upcoming": selectors.upcoming_grants_for_model(user=request.user, model=model)[:5],
+            "elsewhere": elsewhere,
         },
         status=403,
     )
+
+
+def _clean_query(request: HttpRequest) -> str:
+    # NUL cannot go to PostgreSQL; other control characters are never part of a search.
+    query = "".join(ch for ch in request.GET.get("q", "") if ch.isprintable())
+    return query.strip()[:QUERY_MAX]
 
 
 def _page_number(request: HttpRequest) -> int:
@@ -51,9 +69,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     access = selectors.record_access_for_model(user=request.user, model=Customer)
     if access is None:
         return _refuse(request, Customer)
-    # NUL cannot go to PostgreSQL; other control characters are never part of a name.
-    query = "".join(ch for ch in request.GET.get("q", "") if ch.isprintable())
-    query = query.strip()[:QUERY_MAX]
+    query = _clean_query(request)
     status = request.GET.get("status", "")
     customers = Customer.objects.annotate(ticket_count=Count("tickets")).order_by("full_name", "pk")
     if query:
@@ -127,6 +143,44 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "ticket_assets": selectors.requestable_governing_assets(
                 user=request.user, model=SupportTicket
             ),
+        },
+    )
+
+
+@login_required
+def ticket_list(request: HttpRequest) -> HttpResponse:
+    access = selectors.record_access_for_model(user=request.user, model=SupportTicket)
+    if access is None:
+        return _refuse(request, SupportTicket)
+    query = _clean_query(request)
+    status = request.GET.get("status", "")
+    tickets = SupportTicket.objects.select_related("customer").order_by("-created_at", "-pk")
+    if query:
+        tickets = tickets.filter(
+            Q(subject__icontains=query) | Q(customer__external_ref__icontains=query)
+        )
+    if status in TicketStatus.values:
+        tickets = tickets.filter(status=status)
+    page = Paginator(tickets, PAGE_SIZE).get_page(_page_number(request))
+    records_listed_log(
+        user=request.user,
+        model=SupportTicket,
+        ids=[ticket.pk for ticket in page.object_list],
+        asset=access.asset,
+        grant=access.grant,
+        query=query,
+        page=page.number,
+    )
+    return render(
+        request,
+        "crm/ticket_list.html",
+        {
+            "page": page,
+            "query": query,
+            "status": status,
+            "statuses": TicketStatus.choices,
+            "access": access,
+            "query_string": urlencode({k: v for k, v in (("q", query), ("status", status)) if v}),
         },
     )
 

@@ -30,10 +30,11 @@ def urls_for(customer):
         "list": reverse("crm-customer-list"),
         "customer": reverse("crm-customer-detail", args=[customer.pk]),
         "ticket": reverse("crm-ticket-detail", args=[ticket.pk]),
+        "tickets": reverse("crm-ticket-list"),
     }
 
 
-@pytest.mark.parametrize("page", ["list", "customer", "ticket"])
+@pytest.mark.parametrize("page", ["list", "customer", "ticket", "tickets"])
 def test_refused_without_a_grant(client_staff, crm_role, ada, customers_asset, tickets_asset, page):
     # given a staff member with no grant
     response = client_staff.get(urls_for(ada)[page])
@@ -41,7 +42,7 @@ def test_refused_without_a_grant(client_staff, crm_role, ada, customers_asset, t
     assert response.status_code == 403
     html = response.content.decode()
     assert "No live grant — request access" in html
-    asset = tickets_asset if page == "ticket" else customers_asset
+    asset = tickets_asset if page.startswith("ticket") else customers_asset
     assert f"{reverse('access-request-create')}?asset={asset.pk}" in html
     assert "Ada Lovelace" not in html
     assert not AuditEvent.objects.filter(action__startswith="access.record").exists()
@@ -121,6 +122,7 @@ def test_refused_again_after_the_end(client_staff, staff_user, crm_role, grant_o
         "list": 403,
         "customer": 403,
         "ticket": 403,
+        "tickets": 403,
     }
     # one second before the end it was still open
     with time_machine.travel(grant.ends_at - timedelta(seconds=1)):
@@ -183,10 +185,21 @@ def test_health_notes_hidden_under_an_ordinary_asset_grant(
 def test_tickets_only_grant_does_not_open_customers(
     client_staff, staff_user, tickets_role, grant_on, ada
 ):
-    grant_on(staff_user, role=tickets_role)
+    grant = grant_on(staff_user, role=tickets_role)
     urls = urls_for(ada)
     assert client_staff.get(urls["ticket"]).status_code == 200
-    assert client_staff.get(urls["customer"]).status_code == 403
+    tickets = client_staff.get(urls["tickets"], {"q": "invoice", "status": "open"})
+    assert tickets.status_code == 200
+    assert [t.subject for t in tickets.context["page"].object_list] == [
+        "Invoice shows the wrong amount"
+    ]
+    listed = AuditEvent.objects.get(action="access.records.listed", data__model="crm.supportticket")
+    assert listed.data["grant"] == grant.pk and listed.data["query"] == "invoice"
+    # the customers stay closed, and the refusal points at what the grant does open
+    refused = client_staff.get(urls["customer"])
+    assert refused.status_code == 403
+    assert "Your live grants open" in refused.content.decode()
+    assert reverse("crm-ticket-list") in refused.content.decode()
 
 
 def test_unknown_record_with_a_grant_is_404(client_staff, staff_user, crm_role, grant_on):
