@@ -70,7 +70,10 @@ class InventoryModelAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
 
     list_per_page = 50
     auditlog_history_per_page = 25
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    formfield_overrides = {
+        models.URLField: {"assume_scheme": "https"},
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 3, "cols": 80})},
+    }
     empty_message = "Nothing recorded yet."
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
@@ -212,13 +215,21 @@ class AssetCategoryFilter(admin.SimpleListFilter):
 
 
 def _category_lookups(used: QuerySet[DataCategory]) -> list[tuple[str, str]]:
-    """Used categories plus their parents (choosing a parent includes its children)."""
+    """Used categories under their parents (choosing a parent includes its children)."""
     rows = list(used)
     by_id = {c.pk: c for c in rows}
     for c in rows:
         if c.parent_id and c.parent_id not in by_id and c.parent is not None:
             by_id[c.parent_id] = c.parent
-    return sorted(((str(pk), c.name) for pk, c in by_id.items()), key=lambda x: x[1].lower())
+
+    def sort_key(c: DataCategory) -> tuple[str, int, str]:
+        group = by_id[c.parent_id].name if c.parent_id in by_id else c.name
+        return (group.lower(), 0 if c.parent_id not in by_id else 1, c.name.lower())
+
+    return [
+        (str(c.pk), f"– {c.name}" if c.parent_id in by_id else c.name)
+        for c in sorted(by_id.values(), key=sort_key)
+    ]
 
 
 class ActivitySystemFilter(admin.SimpleListFilter):

@@ -66,13 +66,20 @@ def _register_auditlog() -> None:
         "Transfer",
     ):
         model = getattr(models, name)
-        if not auditlog.contains(model):
-            auditlog.register(
-                model,
-                # updated_at changes on every save; is_special is derived from the categories.
-                exclude_fields=["updated_at", "is_special"],
-                m2m_fields=set(_AUDITED_M2M.get(name, ())),
-            )
+        if auditlog.contains(model):
+            continue
+        # Own columns only (no reverse relations); updated_at changes on every save and
+        # is_special is derived from the categories.
+        columns = [
+            f.name
+            for f in model._meta.concrete_fields
+            if f.name not in {"id", "updated_at", "is_special"}
+        ]
+        auditlog.register(
+            model,
+            include_fields=columns,
+            m2m_fields=set(_AUDITED_M2M.get(name, ())),
+        )
 
 
 def _sync_groups(sender, **kwargs) -> None:
