@@ -1,0 +1,135 @@
+"""The landing page for the DPO and approvers: counts and charts, all read in a few queries."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from apps.access.models import AccessRequest, Grant
+from apps.inventory.completeness import REQUIREMENTS, missing_flags_annotations
+from apps.inventory.models import ProcessingActivity
+
+from . import svg
+from .approvals import human_seconds
+from .retention import retention_dashboard
+
+AGE_BUCKETS: tuple[tuple[str, timedelta], ...] = (
+    ("< 1 h", timedelta(hours=1)),
+    ("1–8 h", timedelta(hours=8)),
+    ("8–24 h", timedelta(days=1)),
+    ("1–2 days", timedelta(days=2)),
+    ("> 2 days", timedelta.max),
+)
+DAYS = 30
+
+
+def _age_label(age: timedelta) -> str:
+    for label, limit in AGE_BUCKETS:
+        if age < limit:
+            return label
+    return AGE_BUCKETS[-1][0]
+
+
+def _grants_over_time(now: datetime) -> tuple[list[str], list[int], list[int]]:
+    """Per day of the last 30: grants live at some moment of the day, and grants started."""
+    today = timezone.localdate(now)
+    days = [today - timedelta(days=DAYS - 1 - i) for i in range(DAYS)]
+    first = timezone.make_aware(datetime.combine(days[0], datetime.min.time()))
+    windows = list(
+        Grant.objects.filter(starts_at__lt=now, ends_at__gt=first).values_list(
+            "starts_at", "ends_at", "revoked_at"
+        )
+    )
+    live = [0] * DAYS
+    started = [0] * DAYS
+    for starts_at, ends_at, revoked_at in windows:
+        end = min(ends_at, revoked_at) if revoked_at else ends_at
+        if end <= starts_at:
+            continue
+        first_day = max(0, (timezone.localdate(starts_at) - days[0]).days)
+        last_day = min(
+            DAYS - 1, (timezone.localdate(end - timedelta(microseconds=1)) - days[0]).days
+        )
+        for i in range(first_day, last_day + 1):
+            live[i] += 1
+        if starts_at >= first:
+            started[(timezone.localdate(starts_at) - days[0]).days] += 1
+    return [d.strftime("%d %b") for d in days], live, started
+
+
+def dashboard_data(*, now: datetime | None = None) -> dict[str, Any]:
+    now = now or timezone.now()
+    live_grants = Grant.objects.live(now)
+    pending = list(
+        AccessRequest.objects.pending()
+        .select_related("requester", "role", "asset__system")
+        .order_by("created_at")
+        .values_list("pk", "created_at", "requester__username", "role__name", "asset__name")
+    )
+    ages = Counter(_age_label(now - created) for _, created, *_ in pending)
+    labels, live_series, started_series = _grants_over_time(now)
+    expiring = (
+        live_grants.filter(ends_at__lte=now + timedelta(days=1))
+        .select_related("user")
+        .order_by("ends_at")[:10]
+    )
+    activities = list(
+        ProcessingActivity.objects.filter(is_active=True)
+        .annotate(**missing_flags_annotations())
+        .values("pk", "name", "next_review_on", *(f"missing__{r.key}" for r in REQUIREMENTS))
+    )
+    gaps_by_req = Counter()
+    complete = 0
+    for a in activities:
+        missing = [r for r in REQUIREMENTS if a[f"missing__{r.key}"]]
+        complete += not missing
+        gaps_by_req.update(r.label for r in missing)
+    today = timezone.localdate(now)
+    reviews_due = sorted(
+        (a for a in activities if a["next_review_on"] is None or a["next_review_on"] <= today),
+        key=lambda a: (a["next_review_on"] is not None, a["next_review_on"] or today),
+    )
+    retention = retention_dashboard(now=now)
+    return {
+        "now": now,
+        "live_grants": live_grants.count(),
+        "break_glass_live": live_grants.filter(is_break_glass=True).count(),
+        "break_glass_unreviewed": Grant.objects.filter(
+            is_break_glass=True, needs_review=True
+        ).count(),
+        "pending": len(pending),
+        "pending_oldest": [
+            {
+                "id": pk,
+                "age": human_seconds((now - created).total_seconds()),
+                "requester": who,
+                "target": role or asset or "",
+            }
+            for pk, created, who, role, asset in pending[:5]
+        ],
+        "pending_age_chart": svg.bar_chart(
+            [(label, ages.get(label, 0)) for label, _ in AGE_BUCKETS],
+            title="Pending requests by age",
+            colors=("#1f7a4d", "#2446a6", "#a35c00", "#b3261e", "#b3261e"),
+        ),
+        "grants_chart": svg.line_chart(
+            {"grants live that day": live_series, "grants started": started_series},
+            labels,
+            title="Grants over the last 30 days",
+        ),
+        "grants_sparkline": svg.sparkline(live_series, title="Grants live per day, 30 days"),
+        "expiring_24h": list(expiring),
+        "expiring_7d": live_grants.filter(ends_at__lte=now + timedelta(days=7)).count(),
+        "activities": len(activities),
+        "activities_complete": complete,
+        "completeness_percent": round(100 * complete / len(activities)) if activities else None,
+        "gaps_chart": svg.bar_chart(
+            gaps_by_req.most_common(8), title="Missing Art. 30 values", color="#b3261e"
+        ),
+        "reviews_due": reviews_due[:10],
+        "reviews_due_count": len(reviews_due),
+        "retention": retention,
+    }

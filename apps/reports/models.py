@@ -1,0 +1,69 @@
+"""Reports own little data: the frozen copies of the record of processing.
+
+``Report`` has no table. It carries the report permissions and gives the reports a place
+on the admin index (its changelist is the list of reports a user may open).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Report(models.Model):
+    """No rows: the permissions for reading reports, and the admin index entry."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("view_ropa", "Can view the records of processing (ROPA) and the data map"),
+            (
+                "view_registers",
+                "Can view access registers, standing privileges and approval statistics",
+            ),
+            ("view_dashboard", "Can view the dashboard"),
+        ]
+        verbose_name = "report"
+        verbose_name_plural = "reports and dashboard"
+
+    def __str__(self) -> str:
+        return "report"
+
+
+class RopaRecord(models.TextChoices):
+    CONTROLLER = "controller", "Controller record (Art. 30(1))"
+    PROCESSOR = "processor", "Processor record (Art. 30(2))"
+
+
+class RopaSnapshot(models.Model):
+    """A dated copy of the record of processing, kept as it was, with its digest."""
+
+    taken_at = models.DateTimeField(default=timezone.now, db_index=True)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    taken_by_label = models.CharField(max_length=150)
+    record = models.CharField(
+        max_length=10, choices=RopaRecord.choices, default=RopaRecord.CONTROLLER
+    )
+    note = models.CharField(max_length=255, blank=True, help_text="Why it was taken, for whom.")
+    schema_version = models.PositiveSmallIntegerField()
+    content = models.JSONField()
+    digest = models.CharField(
+        "SHA-256 digest",
+        max_length=64,
+        help_text="Of the canonical JSON of the content (keys sorted, no spaces, UTF-8).",
+    )
+    activity_count = models.PositiveIntegerField(default=0)
+    gaps_total = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-taken_at", "-id"]
+        # Snapshots are taken, never edited or deleted: that is what makes them evidence.
+        default_permissions = ("add", "view")
+        verbose_name = "ROPA snapshot"
+
+    def __str__(self) -> str:
+        return f"ROPA snapshot #{self.pk} ({self.record}, {self.taken_at:%Y-%m-%d %H:%M})"

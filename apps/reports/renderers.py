@@ -1,0 +1,265 @@
+"""Render report documents (plain dicts) as XLSX, CSV, JSON and HTML.
+
+Every renderer takes the document ``ropa_build()`` returns (or a frozen snapshot of one),
+so live reports and snapshots print the same way.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from django.template.loader import render_to_string
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+MISSING = "MISSING (required)"
+BLANK = "not filled"
+NOT_APPLICABLE = "n/a"
+
+FORMATS = ("xlsx", "csv", "json", "html")
+CONTENT_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "html": "text/html; charset=utf-8",
+}
+
+_RED = PatternFill("solid", fgColor="FBE4E2")
+_AMBER = PatternFill("solid", fgColor="FDF0DC")
+_GREY = PatternFill("solid", fgColor="EEF1F7")
+_HEAD = PatternFill("solid", fgColor="1D2433")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+# --- cells with their state ------------------------------------------------------------------
+
+
+def ropa_cells(doc: dict[str, Any], activity: dict[str, Any]) -> list[tuple[str, str]]:
+    """(text, state) for every column of one activity; state is ok|missing|blank|na."""
+    missing = {g["column"] for g in activity["gaps"] if g["column"]}
+    blank = set(activity["recommended_blank"])
+    na = set(activity["not_applicable"])
+    cells = []
+    for column in doc["columns"]:
+        key = column["key"]
+        value = activity["values"].get(key, "")
+        if key in missing:
+            cells.append((value or MISSING, "missing"))
+        elif key in na and not value:
+            cells.append((NOT_APPLICABLE, "na"))
+        elif key in blank:
+            cells.append((BLANK, "blank"))
+        elif key == "retained_per_policy":
+            status = activity["retention"]["status"]
+            cells.append((value, {"yes": "ok", "no": "missing"}.get(status, "blank")))
+        else:
+            cells.append((value, "ok"))
+    return cells
+
+
+def ropa_table(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows for templates: the activity and its cells."""
+    return [{"activity": a, "cells": ropa_cells(doc, a)} for a in doc["activities"]]
+
+
+# --- XLSX ---------------------------------------------------------------------------------------
+
+
+def _cell(ws, value: Any, *, bold: bool = False, fill=None, color: str | None = None, size=None):
+    cell = WriteOnlyCell(ws, value=value)
+    if bold or color or size:
+        cell.font = Font(bold=bold, color=color, size=size)
+    if fill is not None:
+        cell.fill = fill
+    cell.alignment = _WRAP
+    return cell
+
+
+_STATE_FILL = {"missing": _RED, "blank": _AMBER, "na": _GREY}
+
+
+def _about_lines(doc: dict[str, Any]) -> list[str]:
+    lines = [f"Generated at {doc['generated_at']}"]
+    if doc.get("as_at"):
+        snap = doc["as_at"]
+        lines.append(
+            f"As at snapshot #{snap['snapshot_id']} taken {snap['taken_at']} by "
+            f"{snap.get('taken_by') or 'unknown'}; SHA-256 {snap['digest']}"
+        )
+    return lines
+
+
+def ropa_xlsx(doc: dict[str, Any], stream: io.BufferedIOBase | io.BytesIO) -> None:
+    """Write the XLSX (write-only mode: rows stream to the file as they are made)."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Controller" if doc["record"] == "controller" else "Processor")
+    widths = {"reference": 10, "name": 28, "gaps": 40, "retained_per_policy": 30}
+    for index, column in enumerate(doc["columns"], start=1):
+        ws.column_dimensions[get_column_letter(index)].width = widths.get(column["key"], 26)
+    # Title, about lines, blank, organisation block, blank, summary, article row, labels.
+    first_data_row = 1 + len(_about_lines(doc)) + 1 + len(doc["header"]) + 4 + 1
+    ws.freeze_panes = f"C{first_data_row}"
+    ws.append([_cell(ws, doc["title"], bold=True, size=14)])
+    for line in _about_lines(doc):
+        ws.append([_cell(ws, line, color="5B6475")])
+    ws.append([])
+    org_gaps = set(doc["summary"]["organisation_gaps"])
+    for field in doc["header"]:
+        missing = field["key"] in org_gaps
+        ws.append(
+            [
+                _cell(ws, field["label"], bold=True),
+                _cell(
+                    ws,
+                    field["value"] or (MISSING if missing else ""),
+                    fill=_RED if missing else None,
+                ),
+                _cell(ws, field["required_by"], color="5B6475"),
+            ]
+        )
+    ws.append([])
+    s = doc["summary"]
+    ws.append(
+        [
+            _cell(ws, "Summary", bold=True),
+            _cell(
+                ws,
+                f"{s['activities']} activities; {s['complete']} complete; {s['with_gaps']} with "
+                f"{s['gaps_total']} required value(s) missing; {s['recommended_blank_total']} "
+                f"recommended value(s) not filled; {len(s['review_overdue'])} past their review "
+                "date",
+            ),
+        ]
+    )
+    ws.append([_cell(ws, c["required_by"], color="5B6475") for c in doc["columns"]])
+    ws.append(
+        [_cell(ws, c["label"], bold=True, fill=_HEAD, color="FFFFFF") for c in doc["columns"]]
+    )
+    for activity in doc["activities"]:
+        ws.append(
+            [
+                _cell(ws, text, fill=_STATE_FILL.get(state))
+                for text, state in ropa_cells(doc, activity)
+            ]
+        )
+
+    gaps = wb.create_sheet("Gaps")
+    for letter, width in zip("ABCDE", (10, 30, 40, 24, 50), strict=True):
+        gaps.column_dimensions[letter].width = width
+    gaps.append([_cell(gaps, "Gaps per activity", bold=True, size=13)])
+    gaps.append(
+        [
+            _cell(gaps, h, bold=True)
+            for h in ("Reference", "Processing activity", "Missing", "Required by", "When")
+        ]
+    )
+    for activity in doc["activities"]:
+        for gap in activity["gaps"]:
+            gaps.append(
+                [
+                    activity["reference"],
+                    activity["name"],
+                    gap["label"],
+                    gap["required_by"],
+                    gap["when"],
+                ]
+            )
+    gaps.append([])
+    gaps.append([_cell(gaps, "Overall", bold=True)])
+    gaps.append(["Activities", s["activities"]])
+    gaps.append(["Complete", s["complete"]])
+    gaps.append(["With gaps", s["with_gaps"]])
+    gaps.append(["Required values missing", s["gaps_total"]])
+    for key, count in s["gaps_by_requirement"].items():
+        gaps.append([f"  {key}", count])
+    gaps.append(["Recommended values not filled", s["recommended_blank_total"]])
+    gaps.append([])
+    gaps.append([_cell(gaps, "Past their review date", bold=True)])
+    for item in s["review_overdue"]:
+        gaps.append([item["id"], item["name"], item["next_review_on"]])
+    wb.save(stream)
+
+
+# --- CSV and JSON -----------------------------------------------------------------------------
+
+
+def ropa_csv_rows(doc: dict[str, Any]) -> Iterator[list[str]]:
+    yield [c["label"] for c in doc["columns"]]
+    for activity in doc["activities"]:
+        yield [text for text, _ in ropa_cells(doc, activity)]
+
+
+def write_csv(rows: Iterable[Sequence[Any]], stream: io.TextIOBase) -> None:
+    writer = csv.writer(stream, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow(["" if v is None else v for v in row])
+
+
+def to_json(doc: Any) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def render_ropa(doc: dict[str, Any], fmt: str) -> bytes:
+    """The whole report in one format, as bytes."""
+    if fmt == "xlsx":
+        out = io.BytesIO()
+        ropa_xlsx(doc, out)
+        return out.getvalue()
+    if fmt == "csv":
+        text = io.StringIO()
+        write_csv(ropa_csv_rows(doc), text)
+        # A byte-order mark so spreadsheet programs read the UTF-8 as such.
+        return ("\ufeff" + text.getvalue()).encode()
+    if fmt == "json":
+        return to_json(doc).encode()
+    if fmt == "html":
+        return render_to_string(
+            "reports/ropa_print.html", {"doc": doc, "rows": ropa_table(doc)}
+        ).encode()
+    raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+
+
+# --- generic tables (registers) ------------------------------------------------------------------
+
+
+def table_xlsx(
+    title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], stream, about: str = ""
+) -> None:
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title[:31])
+    for index in range(len(headers)):
+        ws.column_dimensions[get_column_letter(index + 1)].width = 22
+    ws.freeze_panes = "A5" if about else "A4"
+    ws.append([_cell(ws, title, bold=True, size=13)])
+    if about:
+        ws.append([_cell(ws, about, color="5B6475")])
+    ws.append([])
+    ws.append([_cell(ws, h, bold=True, fill=_HEAD, color="FFFFFF") for h in headers])
+    for row in rows:
+        ws.append(list(row))
+    wb.save(stream)
+
+
+def tables_xlsx(
+    sheets: Sequence[tuple[str, Sequence[Sequence[Any]]]], stream, about: str = ""
+) -> None:
+    """Several plain tables, one sheet each (first row of each is its header)."""
+    wb = Workbook(write_only=True)
+    for title, rows in sheets:
+        ws = wb.create_sheet(title[:31])
+        for index in range(max((len(r) for r in rows), default=0)):
+            ws.column_dimensions[get_column_letter(index + 1)].width = 24
+        if about:
+            ws.append([_cell(ws, about, color="5B6475")])
+        for i, row in enumerate(rows):
+            if i == 0:
+                ws.append([_cell(ws, h, bold=True, fill=_HEAD, color="FFFFFF") for h in row])
+            else:
+                ws.append(list(row))
+    wb.save(stream)

@@ -1,0 +1,574 @@
+"""The record of processing activities (GDPR Art. 30) as one JSON-able document.
+
+``ropa_build()`` reads the inventory in a fixed number of queries (whatever the number of
+activities) and returns the document every format is rendered from: the admin page, the
+XLSX laid out like the UK ICO controller template, CSV, JSON, the printable page, and the
+frozen snapshots. Its shape is versioned (``SCHEMA_VERSION``, docs/reports.md).
+
+Completeness comes from the inventory's own rules (apps.inventory.completeness, one SQL
+condition per requirement): a required value that is missing is a *gap*. Other template
+columns that are empty where they apply are listed as *recommended* blanks, so every
+column of every activity is filled, not applicable, or flagged.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from apps.inventory.completeness import REQUIREMENTS, missing_flags_annotations
+from apps.inventory.gdpr import (
+    EEA_COUNTRIES,
+    Art9Condition,
+    CategoryKind,
+    DpiaRequired,
+    LawfulBasis,
+    OrganisationRole,
+    RecipientKind,
+)
+from apps.inventory.models import (
+    DataAsset,
+    Organisation,
+    ProcessingActivity,
+    Transfer,
+)
+
+from .retention import RetentionFacts, retention_facts_for_assets
+
+SCHEMA = "jitportal.ropa"
+SCHEMA_VERSION = 1
+CONTROLLER = "controller"
+PROCESSOR = "processor"
+NOT_RECORDED = "not recorded yet"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    required_by: str
+    notes: str = ""
+
+
+# The UK ICO controller template, in its order (shared/gdpr/ropa_columns.csv).
+CONTROLLER_COLUMNS: tuple[Column, ...] = (
+    Column("business_function", "Business function", "ICO template"),
+    Column("purposes", "Purpose of processing", "Art. 30(1)(b)"),
+    Column("joint_controller", "Name and contact details of joint controller", "Art. 30(1)(a)"),
+    Column("data_subjects", "Categories of individuals", "Art. 30(1)(c)"),
+    Column("data_categories", "Categories of personal data", "Art. 30(1)(c)"),
+    Column("recipients", "Categories of recipients", "Art. 30(1)(d)"),
+    Column("processor_contract", "Link to contract with processor", "ICO template"),
+    Column(
+        "third_countries",
+        "Names of third countries or international organisations data is transferred to",
+        "Art. 30(1)(e)",
+    ),
+    Column("safeguards", "Safeguards for exceptional transfers", "Art. 30(1)(e)"),
+    Column("retention", "Retention schedule", "Art. 30(1)(f)"),
+    Column(
+        "security_measures",
+        "General description of technical and organisational security measures",
+        "Art. 30(1)(g)",
+    ),
+    Column("lawful_basis", "Article 6 lawful basis", "ICO template"),
+    Column("art9_condition", "Article 9 condition for processing", "ICO template"),
+    Column("legitimate_interests", "Legitimate interests for the processing", "ICO template"),
+    Column("lia_link", "Link to legitimate interests assessment", "ICO template"),
+    Column("rights_available", "Rights available to individuals", "ICO template"),
+    Column(
+        "automated_decision_making",
+        "Existence of automated decision-making including profiling",
+        "ICO template",
+    ),
+    Column("source_of_data", "Source of personal data", "ICO template"),
+    Column("consent_record_link", "Link to record of consent", "ICO template"),
+    Column("location", "Location of personal data", "ICO template"),
+    Column("dpia_required", "DPIA required?", "ICO template"),
+    Column("dpia_status", "DPIA progress", "ICO template"),
+    Column("dpia_link", "Link to DPIA", "ICO template"),
+    Column("breach_occurred", "Has a personal data breach occurred?", "ICO template"),
+    Column("breach_record_link", "Link to record of breach", "ICO template"),
+)
+
+# Art. 30(2): what a processor keeps for the processing it does for controllers.
+PROCESSOR_COLUMNS: tuple[Column, ...] = (
+    Column(
+        "controller_on_behalf",
+        "Name and contact details of each controller on whose behalf we act",
+        "Art. 30(2)(a)",
+    ),
+    Column(
+        "purposes",
+        "Categories of processing carried out on behalf of each controller",
+        "Art. 30(2)(b)",
+    ),
+    Column("data_subjects", "Categories of individuals", "ICO template"),
+    Column("data_categories", "Categories of personal data", "ICO template"),
+    Column("recipients", "Sub-processors and other recipients", "Art. 28(2)"),
+    Column("processor_contract", "Link to contract with the controller", "Art. 28(3)"),
+    Column(
+        "third_countries",
+        "Names of third countries or international organisations data is transferred to",
+        "Art. 30(2)(c)",
+    ),
+    Column("safeguards", "Safeguards for exceptional transfers", "Art. 30(2)(c)"),
+    Column(
+        "security_measures",
+        "General description of technical and organisational security measures",
+        "Art. 30(2)(d)",
+    ),
+    Column("location", "Location of personal data", "ICO template"),
+    Column("breach_occurred", "Has a personal data breach occurred?", "ICO template"),
+    Column("breach_record_link", "Link to record of breach", "ICO template"),
+)
+
+# Columns around the template's: who the row is, and the report's own findings.
+LEAD_COLUMNS: tuple[Column, ...] = (
+    Column("reference", "Reference", "register"),
+    Column("name", "Processing activity", "register"),
+)
+TRAIL_COLUMNS: tuple[Column, ...] = (
+    Column("retained_per_policy", "Retained per policy?", "Art. 5(1)(e)"),
+    Column("last_reviewed_on", "Last reviewed", "Art. 5(2)"),
+    Column("next_review_on", "Next review due", "Art. 5(2)"),
+    Column("gaps", "Gaps (required, missing)", "Art. 30"),
+)
+
+# The organisation block above the table (shared/gdpr/ropa_header.csv).
+HEADER_FIELDS: tuple[Column, ...] = (
+    Column("controller_name", "Controller name", "Art. 30(1)(a)"),
+    Column("controller_address", "Controller address", "Art. 30(1)(a)"),
+    Column("controller_email", "Controller email", "Art. 30(1)(a)"),
+    Column("controller_telephone", "Controller telephone", "Art. 30(1)(a)"),
+    Column("dpo", "Data protection officer name and contact", "Art. 30(1)(a)"),
+    Column("representative", "Representative in the EU (or UK) name and contact", "Art. 30(1)(a)"),
+)
+
+# Which report column a requirement of apps.inventory.completeness is about.
+REQUIREMENT_COLUMN = {
+    "joint_controller": "joint_controller",
+    "controller_on_behalf": "controller_on_behalf",
+    "purposes": "purposes",
+    "lawful_basis": "lawful_basis",
+    "legitimate_interests": "legitimate_interests",
+    "consent_record_link": "consent_record_link",
+    "art9_condition": "art9_condition",
+    "art10_authority": "art9_condition",
+    "data_subjects": "data_subjects",
+    "data_categories": "data_categories",
+    "recipients": "recipients",
+    "processor_contract": "processor_contract",
+    "transfers": "third_countries",
+    "retention": "retention",
+    "security_measures": "security_measures",
+    "dpia_required": "dpia_required",
+    "dpia_status": "dpia_status",
+    "breach_record_link": "breach_record_link",
+    "next_review_on": "next_review_on",
+}
+# Organisation-wide: reported once in the header, not on every row.
+ORGANISATION_REQUIREMENTS = {"controller_contact"}
+
+
+def record_columns(record: str) -> tuple[Column, ...]:
+    return CONTROLLER_COLUMNS if record == CONTROLLER else PROCESSOR_COLUMNS
+
+
+def report_columns(record: str) -> tuple[Column, ...]:
+    """Every column of a report, in order: lead, the template's, trailing."""
+    return LEAD_COLUMNS + record_columns(record) + TRAIL_COLUMNS
+
+
+# --- reading the inventory ------------------------------------------------------------------
+
+
+def _activities(record: str, activity_ids: Iterable[int] | None):
+    qs = ProcessingActivity.objects.filter(is_active=True)
+    qs = qs.as_processor() if record == PROCESSOR else qs.as_controller()
+    if activity_ids is not None:
+        qs = qs.filter(pk__in=list(activity_ids))
+    return (
+        qs.select_related("owner")
+        .annotate(**missing_flags_annotations())
+        .prefetch_related(
+            "data_subjects",
+            "data_categories",
+            "recipients",
+            Prefetch("transfers", queryset=Transfer.objects.select_related("recipient")),
+            Prefetch(
+                "assets",
+                queryset=DataAsset.objects.select_related("system").prefetch_related(
+                    "categories", "subjects"
+                ),
+            ),
+        )
+        .order_by("reference", "name")
+    )
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _country(code: Any) -> str:
+    return code.name if code else ""
+
+
+def _join(parts: Iterable[str]) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def _kind_tag(kind: str) -> str:
+    if kind == CategoryKind.SPECIAL:
+        return " [Art. 9]"
+    if kind == CategoryKind.CRIMINAL:
+        return " [Art. 10]"
+    return ""
+
+
+def _organisation_block(org: Organisation | None) -> tuple[dict[str, str], list[str]]:
+    if org is None:
+        values = {f.key: "" for f in HEADER_FIELDS}
+    else:
+        values = {
+            "controller_name": org.legal_name,
+            "controller_address": org.address,
+            "controller_email": org.email,
+            "controller_telephone": org.telephone,
+            "dpo": " – ".join(p for p in (org.dpo_name, org.dpo_contact) if p),
+            "representative": " – ".join(
+                p for p in (org.representative_name, org.representative_contact) if p
+            ),
+        }
+    gaps = []
+    if not values["controller_name"]:
+        gaps.append("controller_name")
+    if not (
+        values["controller_address"] or values["controller_email"] or values["controller_telephone"]
+    ):
+        gaps.extend(["controller_address", "controller_email", "controller_telephone"])
+    if not values["dpo"]:
+        gaps.append("dpo")
+    return values, gaps
+
+
+# --- one row --------------------------------------------------------------------------------
+
+
+def _row(
+    activity: ProcessingActivity,
+    *,
+    record: str,
+    today: date,
+    retention: RetentionFacts,
+) -> dict[str, Any]:
+    assets = list(activity.assets.all())
+    # Categories and subjects: declared on the activity, or held by one of its assets.
+    categories = {c.pk: c for c in activity.data_categories.all()}
+    subjects = {s.pk: s for s in activity.data_subjects.all()}
+    for asset in assets:
+        for c in asset.categories.all():
+            categories.setdefault(c.pk, c)
+        for s in asset.subjects.all():
+            subjects.setdefault(s.pk, s)
+    categories_sorted = sorted(categories.values(), key=lambda c: c.name)
+    subjects_sorted = sorted(subjects.values(), key=lambda s: s.name)
+    recipients = sorted(activity.recipients.all(), key=lambda r: r.name)
+    transfers = list(activity.transfers.all())
+    systems = {a.system_id: a.system for a in assets}
+    kinds = {c.kind for c in categories_sorted}
+    special = CategoryKind.SPECIAL in kinds
+    criminal = CategoryKind.CRIMINAL in kinds
+    processors = [r for r in recipients if r.kind == RecipientKind.PROCESSOR]
+    basis = activity.lawful_basis
+
+    values: dict[str, str] = {}
+    na: set[str] = set()
+
+    values["business_function"] = activity.business_function
+    values["purposes"] = activity.purposes
+    values["controller_on_behalf"] = activity.controller_on_behalf
+    if activity.role == OrganisationRole.JOINT_CONTROLLER:
+        values["joint_controller"] = activity.joint_controller
+    else:
+        values["joint_controller"] = ""
+        na.add("joint_controller")
+    values["data_subjects"] = _join(
+        s.name + (" (vulnerable)" if s.is_vulnerable else "") for s in subjects_sorted
+    )
+    values["data_categories"] = _join(c.name + _kind_tag(c.kind) for c in categories_sorted)
+    if recipients:
+        values["recipients"] = _join(
+            f"{r.name} ({r.get_kind_display()}"
+            + (f", {_country(r.country)}" if r.country else "")
+            + (", international organisation" if r.is_international_organisation else "")
+            + ")"
+            for r in recipients
+        )
+    else:
+        values["recipients"] = (
+            "None: not disclosed outside the organisation" if activity.no_recipients else ""
+        )
+    contract_parts = []
+    if activity.processor_contract_link:
+        contract_parts.append(activity.processor_contract_link)
+    contract_parts += [f"{r.name}: {r.contract_link}" for r in processors if r.contract_link]
+    values["processor_contract"] = _join(contract_parts)
+    if not contract_parts and not processors and record == CONTROLLER:
+        na.add("processor_contract")
+    if transfers:
+        values["third_countries"] = _join(
+            t.international_organisation or _country(t.country) for t in transfers
+        )
+        values["safeguards"] = _join(
+            f"{t.international_organisation or _country(t.country)}: "
+            + _join(
+                [
+                    t.get_mechanism_display() if t.mechanism else "no mechanism recorded",
+                    t.safeguard_link,
+                    t.description,
+                ]
+            )
+            for t in transfers
+        )
+    else:
+        values["third_countries"] = "None"
+        values["safeguards"] = ""
+        na.add("safeguards")
+    values["retention"] = _join(
+        [activity.retention_description, retention.schedule_for(a.pk for a in assets)]
+    )
+    values["security_measures"] = activity.security_measures
+    values["lawful_basis"] = activity.get_lawful_basis_display() if basis else ""
+    art9 = []
+    if activity.art9_condition:
+        art9.append(activity.get_art9_condition_display())
+    if activity.art10_authority:
+        art9.append(f"Art. 10: {activity.art10_authority}")
+    values["art9_condition"] = _join(art9)
+    if not (special or criminal or art9):
+        na.add("art9_condition")
+    values["legitimate_interests"] = activity.legitimate_interests
+    values["lia_link"] = activity.lia_link
+    if basis != LawfulBasis.LEGITIMATE_INTERESTS:
+        if not activity.legitimate_interests:
+            na.add("legitimate_interests")
+        if not activity.lia_link:
+            na.add("lia_link")
+    values["rights_available"] = activity.rights_available
+    values["automated_decision_making"] = (
+        "Yes"
+        + (
+            f": {activity.automated_decision_details}"
+            if activity.automated_decision_details
+            else ""
+        )
+        if activity.automated_decision_making
+        else "No"
+    )
+    values["source_of_data"] = activity.source_of_data
+    values["consent_record_link"] = activity.consent_record_link
+    consent_based = basis == LawfulBasis.CONSENT or activity.art9_condition == Art9Condition.A
+    if not consent_based and not activity.consent_record_link:
+        na.add("consent_record_link")
+    locations = [activity.data_location] if activity.data_location else []
+    for system in sorted(systems.values(), key=lambda s: s.name):
+        where = ", ".join(
+            p for p in (system.hosting_location, _country(system.hosting_country)) if p
+        )
+        locations.append(f"{system.name} ({where})" if where else system.name)
+    values["location"] = _join(locations)
+    values["dpia_required"] = (
+        activity.get_dpia_required_display()
+        if activity.dpia_required != DpiaRequired.UNKNOWN
+        else ""
+    )
+    values["dpia_status"] = activity.get_dpia_status_display() if activity.dpia_status else ""
+    values["dpia_link"] = activity.dpia_link
+    if activity.dpia_required != DpiaRequired.YES:
+        if not activity.dpia_status:
+            na.add("dpia_status")
+        if not activity.dpia_link:
+            na.add("dpia_link")
+    values["breach_occurred"] = "Yes" if activity.breach_occurred else "No"
+    values["breach_record_link"] = activity.breach_record_link
+    if not activity.breach_occurred and not activity.breach_record_link:
+        na.add("breach_record_link")
+
+    # Gaps: the inventory's requirements this activity misses, placed on their column.
+    columns = {c.key for c in record_columns(record)} | {"next_review_on"}
+    gaps = []
+    for requirement in REQUIREMENTS:
+        if requirement.key in ORGANISATION_REQUIREMENTS:
+            continue
+        if not getattr(activity, f"missing__{requirement.key}", 0):
+            continue
+        column = REQUIREMENT_COLUMN.get(requirement.key, "")
+        gaps.append(
+            {
+                "requirement": requirement.key,
+                "column": column if column in columns else None,
+                "label": requirement.label,
+                "required_by": requirement.source,
+                "when": requirement.when,
+            }
+        )
+    gap_columns = {g["column"] for g in gaps}
+    recommended = [
+        c.key
+        for c in record_columns(record)
+        if not values.get(c.key) and c.key not in na and c.key not in gap_columns
+    ]
+    retained = retention.retained_per_policy([a.pk for a in assets], today=today)
+    overdue = activity.next_review_on is not None and activity.next_review_on < today
+    row_values = {c.key: values.get(c.key, "") for c in record_columns(record)}
+    row_values["reference"] = activity.reference
+    row_values["name"] = activity.name
+    row_values["retained_per_policy"] = retained["label"]
+    row_values["last_reviewed_on"] = _iso(activity.last_reviewed_on) or ""
+    row_values["next_review_on"] = (_iso(activity.next_review_on) or "") + (
+        " (overdue)" if overdue else ""
+    )
+    row_values["gaps"] = _join(g["label"] for g in gaps)
+    return {
+        "id": activity.pk,
+        "reference": activity.reference,
+        "name": activity.name,
+        "role": activity.role,
+        "owner": activity.owner.get_username() if activity.owner else None,
+        "values": row_values,
+        "not_applicable": sorted(na & set(row_values)),
+        "gaps": gaps,
+        "recommended_blank": recommended,
+        "review": {
+            "last_reviewed_on": _iso(activity.last_reviewed_on),
+            "next_review_on": _iso(activity.next_review_on),
+            "overdue": overdue,
+        },
+        "retention": retained,
+        "processes_special_category_data": special,
+        "processes_criminal_offence_data": criminal,
+        "detail": {
+            "data_categories": [{"name": c.name, "kind": c.kind} for c in categories_sorted],
+            "data_subjects": [
+                {"name": s.name, "vulnerable": s.is_vulnerable} for s in subjects_sorted
+            ],
+            "recipients": [
+                {
+                    "name": r.name,
+                    "kind": r.kind,
+                    "country": r.country.code if r.country else "",
+                    "international_organisation": r.is_international_organisation,
+                    "contract_link": r.contract_link,
+                }
+                for r in recipients
+            ],
+            "transfers": [
+                {
+                    "country": t.country.code if t.country else "",
+                    "international_organisation": t.international_organisation,
+                    "recipient": t.recipient.name if t.recipient else None,
+                    "mechanism": t.mechanism,
+                    "safeguard_link": t.safeguard_link,
+                    "outside_eea": t.outside_eea,
+                }
+                for t in transfers
+            ],
+            "assets": [
+                {
+                    "id": a.pk,
+                    "name": a.name,
+                    "system": a.system.name,
+                    "special": a.is_special,
+                    "hosting_country": a.system.hosting_country.code
+                    if a.system.hosting_country
+                    else "",
+                    "hosted_outside_eea": bool(a.system.hosting_country)
+                    and a.system.hosting_country.code not in EEA_COUNTRIES,
+                }
+                for a in sorted(assets, key=lambda a: (a.system.name, a.name))
+            ],
+        },
+    }
+
+
+# --- the document ---------------------------------------------------------------------------
+
+
+def ropa_build(
+    *,
+    processor: bool = False,
+    activity_ids: Iterable[int] | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The controller record (Art. 30(1)) or, with ``processor``, the processor record
+    (Art. 30(2)) of the active processing activities, as a JSON-able document."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    record = PROCESSOR if processor else CONTROLLER
+    org_values, org_gaps = _organisation_block(Organisation.current())
+    activities = list(_activities(record, activity_ids))
+    asset_ids = {a.pk for activity in activities for a in activity.assets.all()}
+    retention = retention_facts_for_assets(asset_ids, now=now)
+    rows = [_row(a, record=record, today=today, retention=retention) for a in activities]
+
+    gaps_by_column: Counter[str] = Counter()
+    for row in rows:
+        for gap in row["gaps"]:
+            gaps_by_column[gap["requirement"]] += 1
+    summary = {
+        "activities": len(rows),
+        "complete": sum(1 for r in rows if not r["gaps"]),
+        "with_gaps": sum(1 for r in rows if r["gaps"]),
+        "gaps_total": sum(len(r["gaps"]) for r in rows),
+        "gaps_by_requirement": dict(sorted(gaps_by_column.items())),
+        "recommended_blank_total": sum(len(r["recommended_blank"]) for r in rows),
+        "organisation_gaps": org_gaps,
+        "review_overdue": [
+            {"id": r["id"], "name": r["name"], "next_review_on": r["review"]["next_review_on"]}
+            for r in rows
+            if r["review"]["overdue"]
+        ],
+        "no_review_date": [
+            {"id": r["id"], "name": r["name"]} for r in rows if not r["review"]["next_review_on"]
+        ],
+        "retained_per_policy": dict(
+            sorted(Counter(r["retention"]["status"] for r in rows).items())
+        ),
+        "special_category_activities": sum(1 for r in rows if r["processes_special_category_data"]),
+    }
+    return {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "record": record,
+        "title": (
+            "Record of processing activities: processor (Art. 30(2) GDPR)"
+            if processor
+            else "Record of processing activities: controller (Art. 30(1) GDPR)"
+        ),
+        "generated_at": now.isoformat(),
+        "as_at": None,
+        "organisation": org_values,
+        "header": [
+            {
+                "key": f.key,
+                "label": f.label,
+                "required_by": f.required_by,
+                "value": org_values[f.key],
+            }
+            for f in HEADER_FIELDS
+        ],
+        "columns": [
+            {"key": c.key, "label": c.label, "required_by": c.required_by}
+            for c in report_columns(record)
+        ],
+        "activities": rows,
+        "summary": summary,
+    }

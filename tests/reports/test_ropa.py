@@ -1,0 +1,340 @@
+"""The record of processing: contents against a known inventory, every format, queries."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from apps.reports.renderers import MISSING, NOT_APPLICABLE, render_ropa
+from apps.reports.ropa import (
+    CONTROLLER_COLUMNS,
+    HEADER_FIELDS,
+    PROCESSOR_COLUMNS,
+    SCHEMA_VERSION,
+    ropa_build,
+)
+from tests.factories import (
+    DataAssetFactory,
+    DataCategoryFactory,
+    DataSubjectCategoryFactory,
+    OrganisationFactory,
+    ProcessingActivityFactory,
+    RecipientFactory,
+)
+
+pytestmark = pytest.mark.django_db
+DATA = Path(__file__).parent / "data"
+
+
+def _reference(name: str, column: str) -> list[str]:
+    with open(DATA / name, newline="") as handle:
+        return [row[column] for row in csv.DictReader(handle)]
+
+
+def _by_name(doc, name):
+    return next(a for a in doc["activities"] if a["name"] == name)
+
+
+def test_columns_are_the_ico_template_in_its_order():
+    # the reference data (shared/gdpr) names the columns and the header block
+    assert [c.label for c in CONTROLLER_COLUMNS] == _reference("ropa_columns.csv", "column")
+    assert [c.required_by for c in CONTROLLER_COLUMNS] == _reference(
+        "ropa_columns.csv", "required_by"
+    )
+    assert [f.label for f in HEADER_FIELDS] == _reference("ropa_header.csv", "field")
+
+
+def test_controller_record_values(ropa_world):
+    # when the controller record is built
+    doc = ropa_build()
+    # then it is versioned, lists the active controller-side activities only, in order
+    assert doc["schema"] == "jitportal.ropa" and doc["schema_version"] == SCHEMA_VERSION
+    assert [a["reference"] for a in doc["activities"]] == ["PA-001", "PA-002", "PA-004"]
+    # every template column is present on every row
+    keys = [c.key for c in CONTROLLER_COLUMNS]
+    for activity in doc["activities"]:
+        assert all(k in activity["values"] for k in keys)
+    # and the values are those of the inventory
+    complete = _by_name(doc, "Customer accounts")["values"]
+    assert complete["business_function"] == "Customer service"
+    assert complete["purposes"] == "Running customer accounts"
+    assert complete["data_subjects"] == "Customers"
+    assert complete["data_categories"] == "Email address; Name"
+    assert complete["recipients"] == (
+        "Auditors LLP (Third party (controller), Ireland); Mailer Ltd (Processor, Ireland)"
+    )
+    assert complete["processor_contract"] == "Mailer Ltd: https://example.org/dpa/mailer.pdf"
+    assert complete["third_countries"] == "None"
+    assert complete["lawful_basis"] == "6(1)(b) Contract"
+    assert complete["location"] == "Backups in Frankfurt; CRM (eu-west-1, Ireland)"
+    assert complete["dpia_required"] == "No (screening done)"
+    assert complete["automated_decision_making"] == "No"
+    assert complete["breach_occurred"] == "No"
+    assert complete["last_reviewed_on"] == "2026-01-10"
+    joint = _by_name(doc, "Joint research")["values"]
+    assert joint["joint_controller"] == "University X, dpo@univ.example"
+    assert joint["data_categories"] == (
+        "Criminal record checks [Art. 10]; Data concerning health [Art. 9]"
+    )
+    assert joint["data_subjects"] == "Patients (vulnerable)"
+    assert joint["third_countries"] == "United States of America"
+    assert joint["safeguards"] == (
+        "United States of America: Standard contractual clauses (Art. 46(2)(c)); "
+        "https://example.org/sccs.pdf"
+    )
+    assert joint["art9_condition"] == (
+        "9(2)(j) Archiving, scientific or historical research or statistics; "
+        "Art. 10: Research exemption, Data Protection Act s.19"
+    )
+    assert joint["automated_decision_making"] == "Yes: Risk scoring of participants"
+    assert joint["breach_record_link"] == "https://example.org/breach/7"
+    # categories held by the assets count too, and Art. 9 is flagged
+    gappy = _by_name(doc, "Health outreach")
+    assert gappy["values"]["data_categories"] == "Data concerning health [Art. 9]; Email address"
+    assert gappy["processes_special_category_data"] is True
+    assert gappy["detail"]["assets"][0]["hosted_outside_eea"] is True  # Analytics, US
+    # the organisation block
+    assert doc["organisation"]["controller_name"] == "Example Health Ltd"
+    assert doc["organisation"]["dpo"] == "Dana Pro – dpo@example.org"
+    assert doc["summary"]["organisation_gaps"] == []
+
+
+def test_every_column_is_filled_not_applicable_or_flagged(ropa_world):
+    doc = ropa_build()
+    for activity in doc["activities"]:
+        gap_columns = {g["column"] for g in activity["gaps"]}
+        for column in CONTROLLER_COLUMNS:
+            value = activity["values"][column.key]
+            assert (
+                value
+                or column.key in activity["not_applicable"]
+                or column.key in gap_columns
+                or column.key in activity["recommended_blank"]
+            ), (activity["name"], column.key)
+
+
+def test_gaps_are_flagged_per_activity_and_overall(ropa_world):
+    doc = ropa_build()
+    gappy = _by_name(doc, "Health outreach")
+    missing = {g["requirement"] for g in gappy["gaps"]}
+    # the inventory's Art. 30 requirements this activity misses
+    assert missing == {
+        "purposes",
+        "legitimate_interests",
+        "art9_condition",
+        "data_subjects",
+        "processor_contract",
+        "transfers",
+        "retention",
+        "security_measures",
+        "dpia_required",
+    }
+    assert {g["column"] for g in gappy["gaps"]} >= {"purposes", "third_countries", "retention"}
+    assert all(g["required_by"] for g in gappy["gaps"])
+    # the complete activity has none; the joint one misses the processor contract only
+    assert _by_name(doc, "Customer accounts")["gaps"] == []
+    assert [g["requirement"] for g in _by_name(doc, "Joint research")["gaps"]] == [
+        "processor_contract"
+    ]
+    # review overdue
+    assert gappy["review"]["overdue"] is True
+    assert gappy["values"]["next_review_on"] == "2020-05-01 (overdue)"
+    summary = doc["summary"]
+    assert summary["activities"] == 3
+    assert summary["complete"] == 1
+    assert summary["with_gaps"] == 2
+    assert summary["gaps_total"] == 10
+    assert summary["gaps_by_requirement"]["processor_contract"] == 2
+    assert summary["review_overdue"] == [
+        {"id": ropa_world.gappy.pk, "name": "Health outreach", "next_review_on": "2020-05-01"}
+    ]
+
+
+def test_not_applicable_columns(ropa_world):
+    doc = ropa_build()
+    complete = _by_name(doc, "Customer accounts")
+    # sole controller, no transfers, not 6(1)(f), no special data, no DPIA, no breach
+    assert set(complete["not_applicable"]) >= {
+        "joint_controller",
+        "safeguards",
+        "legitimate_interests",
+        "lia_link",
+        "art9_condition",
+        "consent_record_link",
+        "dpia_status",
+        "dpia_link",
+        "breach_record_link",
+    }
+
+
+def test_missing_organisation_details_are_flagged(db):
+    OrganisationFactory(address="", email="", telephone="", dpo_name="", dpo_contact="")
+    doc = ropa_build()
+    assert set(doc["summary"]["organisation_gaps"]) == {
+        "controller_address",
+        "controller_email",
+        "controller_telephone",
+        "dpo",
+    }
+
+
+def test_processor_record(ropa_world):
+    doc = ropa_build(processor=True)
+    assert doc["record"] == "processor"
+    assert [c["label"] for c in doc["columns"][2 : 2 + len(PROCESSOR_COLUMNS)]] == [
+        c.label for c in PROCESSOR_COLUMNS
+    ]
+    assert [a["name"] for a in doc["activities"]] == ["Payroll for a sister company"]
+    row = doc["activities"][0]
+    assert [g["requirement"] for g in row["gaps"]] == ["controller_on_behalf"]
+    assert row["gaps"][0]["column"] == "controller_on_behalf"
+    assert row["values"]["purposes"] == "Running payroll on instructions"
+
+
+def test_retention_is_marked_not_recorded_until_rules_exist(ropa_world):
+    doc = ropa_build()
+    complete = _by_name(doc, "Customer accounts")
+    assert complete["values"]["retention"] == "6 years after the contract ends"
+    assert complete["retention"]["status"] == "unknown"
+    assert complete["values"]["retained_per_policy"] == "not recorded yet"
+
+
+# --- formats -------------------------------------------------------------------------------
+
+
+def test_xlsx_opens_and_has_the_ico_layout(ropa_world):
+    body = render_ropa(ropa_build(), "xlsx")
+    wb = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
+    assert wb.sheetnames == ["Controller", "Gaps"]
+    rows = [list(r) for r in wb["Controller"].iter_rows(values_only=True)]
+    # the organisation header rows come first
+    assert rows[0][0].startswith("Record of processing activities: controller")
+    header_labels = [r[0] for r in rows[:12] if r and r[0]]
+    assert (
+        "Controller name" in header_labels
+        and "Data protection officer name and contact" in header_labels
+    )
+    name_row = next(r for r in rows if r and r[0] == "Controller name")
+    assert name_row[1] == "Example Health Ltd"
+    # then the column row: every ICO column, in order, after reference and name
+    index = next(i for i, r in enumerate(rows) if r and r[0] == "Reference")
+    labels = rows[index]
+    ico = _reference("ropa_columns.csv", "column")
+    assert labels[2 : 2 + len(ico)] == ico
+    # then one row per activity
+    body_rows = [r for r in rows[index + 1 :] if r and r[0]]
+    assert [r[0] for r in body_rows] == ["PA-001", "PA-002", "PA-004"]
+    gappy = dict(zip(labels, body_rows[1], strict=True))
+    assert gappy["Purpose of processing"] == MISSING
+    assert gappy["Name and contact details of joint controller"] == NOT_APPLICABLE
+    assert "Purpose of processing" in gappy["Gaps (required, missing)"]
+    assert gappy["Categories of personal data"] == "Data concerning health [Art. 9]; Email address"
+    # the gaps sheet lists each gap
+    gaps = list(wb["Gaps"].iter_rows(values_only=True))
+    assert sum(1 for r in gaps if r and r[0] == "PA-002") == 9
+
+
+def test_xlsx_marks_missing_cells_red(ropa_world):
+    body = render_ropa(ropa_build(), "xlsx")
+    ws = openpyxl.load_workbook(io.BytesIO(body))["Controller"]
+    missing = [c for row in ws.iter_rows() for c in row if c.value == MISSING]
+    assert missing and all(c.fill.fgColor.rgb.endswith("FBE4E2") for c in missing)
+
+
+def test_csv_parses_with_every_column(ropa_world):
+    body = render_ropa(ropa_build(), "csv").decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body)))
+    ico = _reference("ropa_columns.csv", "column")
+    assert rows[0][2 : 2 + len(ico)] == ico
+    assert [r[0] for r in rows[1:]] == ["PA-001", "PA-002", "PA-004"]
+    assert all(len(r) == len(rows[0]) for r in rows)
+    assert rows[2][rows[0].index("Retention schedule")] == MISSING
+
+
+def test_json_parses_and_keeps_stable_keys(ropa_world):
+    doc = json.loads(render_ropa(ropa_build(), "json"))
+    assert list(doc) == [
+        "schema",
+        "schema_version",
+        "record",
+        "title",
+        "generated_at",
+        "as_at",
+        "organisation",
+        "header",
+        "columns",
+        "activities",
+        "summary",
+    ]
+    activity = doc["activities"][0]
+    assert set(activity) == {
+        "id",
+        "reference",
+        "name",
+        "role",
+        "owner",
+        "values",
+        "not_applicable",
+        "gaps",
+        "recommended_blank",
+        "review",
+        "retention",
+        "processes_special_category_data",
+        "processes_criminal_offence_data",
+        "detail",
+    }
+
+
+def test_printable_html_has_print_css_and_every_column(ropa_world):
+    html = render_ropa(ropa_build(), "html").decode()
+    assert "@media print" in html and "@page" in html
+    assert "table-header-group" in html  # column headings repeat on every printed page
+    for label in _reference("ropa_columns.csv", "column"):
+        assert label in html
+    assert "MISSING (required)" in html
+    assert "<script src" not in html and "http://" not in html.split("<body>")[0]
+
+
+# --- query count ---------------------------------------------------------------------------
+
+
+def _activities(n: int, start: int) -> None:
+    special = DataCategoryFactory(name="Health data", slug="health-data", kind="special")
+    subjects = DataSubjectCategoryFactory(name="Members")
+    for i in range(start, start + n):
+        asset = DataAssetFactory(categories=[special])
+        asset.subjects.set([subjects])
+        pa = ProcessingActivityFactory(name=f"Activity {i:03d}", reference=f"PA-{i:03d}")
+        pa.assets.set([asset, DataAssetFactory()])
+        pa.data_subjects.set([subjects])
+        pa.recipients.set([RecipientFactory(country="US")])
+        pa.transfers.create(country="US", mechanism="sccs")
+
+
+def _queries() -> tuple[int, dict]:
+    with CaptureQueriesContext(connection) as ctx:
+        doc = ropa_build()
+        render_ropa(doc, "xlsx")
+    return len(ctx.captured_queries), doc
+
+
+def test_query_count_does_not_grow_with_activities():
+    # given 5 activities, the queries the report needs
+    OrganisationFactory()
+    _activities(5, 0)
+    few, doc = _queries()
+    assert doc["summary"]["activities"] == 5
+    # when there are 50
+    _activities(45, 5)
+    many, doc = _queries()
+    assert doc["summary"]["activities"] == 50
+    # then the report needs the same number of queries
+    assert many == few, (few, many)
+    assert few <= 12
