@@ -168,8 +168,14 @@ def request_create(request: HttpRequest) -> HttpResponse:
         if chosen is not None:
             form.initial["target"] = value
     policy = _policy_context(**_split_target(chosen))
-    if request.method == "GET" and policy is not None:
-        form.initial.setdefault("duration", policy["default_hours"])
+    if policy is not None:
+        if request.method == "GET":
+            form.initial.setdefault("duration", policy["default_hours"])
+        elif form.errors:
+            _policy_hints(form, policy["policy"])
+        # Marks the fields this policy requires (the service is what enforces it).
+        form.fields["justification"].required = policy["policy"].require_justification
+        form.fields["ticket"].required = policy["policy"].require_ticket
     return render(
         request,
         "portal/request_form.html",
@@ -180,6 +186,29 @@ def request_create(request: HttpRequest) -> HttpResponse:
             "nothing_requestable": not form.roles and not form.assets,
         },
     )
+
+
+def _policy_hints(form: AccessRequestForm, policy: Any) -> None:
+    """When other fields stopped the form before the service ran, name the policy's limits
+    on the window and the required texts too, so one round of corrections is enough."""
+    data = form.cleaned_data
+    window = data.get("window")
+    duration_field = "ends_at" if data.get("ends_at") else "duration"
+    if window and duration_field not in form.errors:
+        starts_at, ends_at = window
+        if ends_at - starts_at > policy.max_duration:
+            form.add_error(
+                duration_field,
+                f"At most {services.human_duration(policy.max_duration)} can be asked for at once.",
+            )
+    if (
+        policy.require_justification
+        and "justification" not in form.errors
+        and not data.get("justification", "").strip()
+    ):
+        form.add_error("justification", "Say why you need this access; this policy requires it.")
+    if policy.require_ticket and "ticket" not in form.errors and not data.get("ticket", "").strip():
+        form.add_error("ticket", "Give the ticket this access is for; this policy requires one.")
 
 
 @login_required

@@ -216,7 +216,8 @@ def _build_rows(now: datetime) -> tuple[list[Customer], list[list[SupportTicket]
             closed = old_closed or rng.random() < 0.75
             closed_at = opened + timedelta(hours=rng.randint(1, 240)) if closed else None
             if closed_at is not None and closed_at > now:
-                closed_at = now
+                # Would close in the future: still open today.
+                closed, closed_at = False, None
             own.append(
                 SupportTicket(
                     subject=rng.choice(_TICKET_SUBJECTS),
@@ -241,7 +242,8 @@ def load_crm_demo(*, stdout: TextIO | None = None) -> dict[str, Any]:
     if Customer.objects.filter(external_ref__startswith=REF_PREFIX).exists():
         _log(stdout, "CRM demo rows already present; left as they are")
     else:
-        now = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
+        # Midnight today: never in the future, and the same rows all day.
+        now = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
         customers, tickets = _build_rows(now)
         with transaction.atomic():
             created = Customer.objects.bulk_create(customers, batch_size=500)

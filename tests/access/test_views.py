@@ -741,3 +741,18 @@ def test_own_grant_detail(client_staff, staff_user, auto_role):
     assert response.status_code == 200
     assert "Catalogue" in html and "active" in html
     assert reverse("access-grant-relinquish", args=[grant.pk]) in html
+
+
+def test_all_mistakes_are_named_in_one_round(client_staff, role, activity):
+    # given a request with a missing purpose, too long a window, no justification and no ticket
+    data = valid_post(
+        role, activity, processing_activity="", duration="9", justification="", ticket=""
+    )
+    response = client_staff.post(reverse("access-request-create"), data)
+    # then every mistake is named at once, the maximum included, and nothing is saved
+    errors = response.context["form"].errors
+    assert set(errors) >= {"processing_activity", "duration", "justification", "ticket"}
+    assert "At most 8 hours can be asked for at once." in errors["duration"]
+    assert AccessRequest.objects.count() == 0
+    # and the fields the policy requires are marked
+    assert response.context["form"].fields["ticket"].required
