@@ -65,9 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("base_url", help="the running portal, e.g. http://127.0.0.1:8000")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
     parser.add_argument("--staff", type=credentials, default=("staff", "staff-demo-pass"))
-    parser.add_argument(
-        "--approver", type=credentials, default=("approver", "approver-demo-pass")
-    )
+    parser.add_argument("--approver", type=credentials, default=("approver", "approver-demo-pass"))
     args = parser.parse_args(argv)
 
     executable = shutil.which("chromium")
