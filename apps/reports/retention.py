@@ -9,44 +9,46 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-NOT_RECORDED = "not recorded yet"
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from apps.retention.models import LegalHold, PurgeRun, PurgeRunStatus, RetentionRule
+from apps.retention.selectors import retention_rules_for_assets, rule_summary, rules_due
 
 
 @dataclass
 class RetentionFacts:
     """Retention rules and their latest real purge runs, by asset."""
 
-    available: bool = False
     schedules: dict[int, list[str]] = field(default_factory=dict)
     # asset id -> [(rule label, problems: list[str])]
     rule_states: dict[int, list[tuple[str, list[str]]]] = field(default_factory=dict)
 
     def schedule_for(self, asset_ids: Iterable[int]) -> str:
+        """The rules of these assets, one line each (their own one-line summaries)."""
         lines: list[str] = []
         for asset_id in sorted(set(asset_ids)):
             for line in self.schedules.get(asset_id, []):
                 if line not in lines:
                     lines.append(line)
-        return "; ".join(lines)
+        return "\n".join(lines)
 
-    def retained_per_policy(self, asset_ids: list[int], *, today: date) -> dict[str, Any]:
+    def retained_per_policy(self, assets: dict[int, str]) -> dict[str, Any]:
         """yes: every asset has an enabled rule whose last run succeeded and none is overdue."""
-        if not self.available:
-            return {"status": "unknown", "label": NOT_RECORDED, "reasons": [NOT_RECORDED]}
-        if not asset_ids:
+        if not assets:
             return {
                 "status": "unknown",
                 "label": "Unknown: no data assets linked",
                 "reasons": ["no data assets are linked to the activity"],
             }
         reasons: list[str] = []
-        for asset_id in sorted(set(asset_ids)):
+        for asset_id, asset_name in sorted(assets.items(), key=lambda item: item[1]):
             states = self.rule_states.get(asset_id, [])
             if not states:
-                reasons.append(f"asset #{asset_id} has no retention rule")
+                reasons.append(f"{asset_name} has no retention rule")
             for _, problems in states:
                 reasons.extend(problems)
         if reasons:
@@ -55,10 +57,84 @@ class RetentionFacts:
 
 
 def retention_facts_for_assets(asset_ids: Iterable[int], *, now: datetime) -> RetentionFacts:
-    """Nothing is recorded until the retention app provides its rules and runs."""
-    return RetentionFacts(available=False)
+    """Rules of these assets and their latest real runs, in three queries whatever the count."""
+    ids = sorted(set(asset_ids))
+    facts = RetentionFacts()
+    if not ids:
+        return facts
+    latest = (
+        PurgeRun.objects.real().done().filter(rule_id=OuterRef("pk")).order_by("-started_at", "-pk")
+    )
+    rules = retention_rules_for_assets(ids).annotate(
+        last_status=Subquery(latest.values("status")[:1]),
+        last_started=Subquery(latest.values("started_at")[:1]),
+        last_run_id=Subquery(latest.values("pk")[:1]),
+    )
+    for rule in rules:
+        facts.schedules.setdefault(rule.asset_id, []).append(rule_summary(rule))
+        facts.rule_states.setdefault(rule.asset_id, []).append(
+            (rule.name, _rule_problems(rule, now=now))
+        )
+    for asset_id, name in (
+        RetentionRule.objects.for_assets(ids).filter(enabled=False).values_list("asset_id", "name")
+    ):
+        facts.rule_states.setdefault(asset_id, []).append((name, [f"rule “{name}” is disabled"]))
+    return facts
+
+
+def _rule_problems(rule: RetentionRule, *, now: datetime) -> list[str]:
+    """Why the latest purge runs do not show the rule kept (empty when they do)."""
+    if rule.last_status is None:
+        return [f"rule “{rule.name}” has never run"]
+    if rule.last_status != PurgeRunStatus.SUCCEEDED:
+        return [f"rule “{rule.name}”: last run #{rule.last_run_id} {rule.last_status}"]
+    # A day's grace beyond the rule's own interval before a missed run counts as overdue.
+    if rule.last_started + timedelta(days=rule.run_every_days + 1) < now:
+        days = (now - rule.last_started).days
+        return [
+            f"rule “{rule.name}” is overdue: last run {days} days ago, "
+            f"runs every {rule.run_every_days} day(s)"
+        ]
+    return []
+
+
+_BADGE = {
+    PurgeRunStatus.SUCCEEDED: "ok",
+    PurgeRunStatus.PARTIAL: "warn",
+    PurgeRunStatus.FAILED: "bad",
+    PurgeRunStatus.RUNNING: "warn",
+    PurgeRunStatus.PLANNED: "",
+}
 
 
 def retention_dashboard(*, now: datetime) -> dict[str, Any]:
-    """Rules due to run and the latest purge runs; nothing until retention is recorded."""
-    return {"available": False, "rules_due": [], "last_runs": [], "holds_review_due": 0}
+    """Rules due to run now, the latest purge runs and legal holds due for review."""
+    due = rules_due(now=now)
+    last_real: dict[int, datetime] = {}
+    for rule_id, started in (
+        PurgeRun.objects.real()
+        .done()
+        .filter(rule__in=due)
+        .order_by("rule_id", "-started_at")
+        .values_list("rule_id", "started_at")
+    ):
+        last_real.setdefault(rule_id, started)
+    runs = PurgeRun.objects.select_related("rule").order_by("-created_at", "-pk")[:10]
+    return {
+        "rules_due": [
+            {"name": r.name, "asset": str(r.asset), "last_run": last_real.get(r.pk)} for r in due
+        ],
+        "last_runs": [
+            {
+                "id": run.pk,
+                "rule": run.rule.name,
+                "dry_run": run.dry_run,
+                "status": run.get_status_display(),
+                "badge": _BADGE.get(run.status, ""),
+                "affected": run.affected,
+                "finished_at": run.finished_at,
+            }
+            for run in runs
+        ],
+        "holds_review_due": LegalHold.objects.review_due(timezone.localdate(now)).count(),
+    }

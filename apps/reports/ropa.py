@@ -45,7 +45,6 @@ SCHEMA = "jitportal.ropa"
 SCHEMA_VERSION = 1
 CONTROLLER = "controller"
 PROCESSOR = "processor"
-NOT_RECORDED = "not recorded yet"
 
 
 @dataclass(frozen=True)
@@ -342,8 +341,10 @@ def _row(
         values["third_countries"] = "None"
         values["safeguards"] = ""
         na.add("safeguards")
-    values["retention"] = _join(
-        [activity.retention_description, retention.schedule_for(a.pk for a in assets)]
+    values["retention"] = "\n".join(
+        p
+        for p in (activity.retention_description, retention.schedule_for(a.pk for a in assets))
+        if p
     )
     values["security_measures"] = activity.security_measures
     values["lawful_basis"] = activity.get_lawful_basis_display() if basis else ""
@@ -426,7 +427,7 @@ def _row(
         for c in record_columns(record)
         if not values.get(c.key) and c.key not in na and c.key not in gap_columns
     ]
-    retained = retention.retained_per_policy([a.pk for a in assets], today=today)
+    retained = retention.retained_per_policy({a.pk: str(a) for a in assets})
     overdue = activity.next_review_on is not None and activity.next_review_on < today
     row_values = {c.key: values.get(c.key, "") for c in record_columns(record)}
     row_values["reference"] = activity.reference

@@ -198,12 +198,117 @@ def test_processor_record(ropa_world):
     assert row["values"]["purposes"] == "Running payroll on instructions"
 
 
-def test_retention_is_marked_not_recorded_until_rules_exist(ropa_world):
-    doc = ropa_build()
+def _rule(asset, name, *, enabled=True, every=1, **run):
+    from django.contrib.contenttypes.models import ContentType
+
+    from apps.crm.models import Customer
+    from apps.retention.models import PurgeRun, RetentionRule
+
+    rule = RetentionRule.objects.create(
+        name=name,
+        asset=asset,
+        content_type=ContentType.objects.get_for_model(Customer),
+        date_field="last_activity_at",
+        period_amount=6,
+        period_unit="years",
+        action="delete",
+        legal_reason="Limitation period",
+        legal_citation="Limitation Act 1980 s.5",
+        enabled=enabled,
+        run_every_days=every,
+    )
+    if run:
+        PurgeRun.objects.create(
+            rule=rule, trigger="beat", actor_label="system:beat", action="delete", **run
+        )
+    return rule
+
+
+def test_retention_column_and_retained_per_policy_come_from_rules_and_runs(ropa_world):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    day = timedelta(days=1)
+    # given: the complete activity's asset has a rule whose last run succeeded yesterday
+    _rule(
+        ropa_world.assets.customer_records,
+        "Customers 6y",
+        status="succeeded",
+        started_at=now - day,
+        finished_at=now - day,
+    )
+    # the gappy activity's health notes: a disabled rule; its clickstream: no rule at all
+    _rule(ropa_world.assets.health_notes, "Health notes 6y", enabled=False)
+    # when the record is built
+    doc = ropa_build(now=now)
     complete = _by_name(doc, "Customer accounts")
-    assert complete["values"]["retention"] == "6 years after the contract ends"
-    assert complete["retention"]["status"] == "unknown"
-    assert complete["values"]["retained_per_policy"] == "not recorded yet"
+    gappy = _by_name(doc, "Health outreach")
+    # then the retention schedule shows the DPO's text and the rule, in the rule's words
+    assert complete["values"]["retention"] == (
+        "6 years after the contract ends\nCRM / Customer records: Delete 6 years after "
+        "last activity at — Limitation Act 1980 s.5"
+    )
+    assert complete["retention"] == {"status": "yes", "label": "Yes", "reasons": []}
+    assert complete["values"]["retained_per_policy"] == "Yes"
+    assert gappy["retention"]["status"] == "no"
+    assert set(gappy["retention"]["reasons"]) == {
+        "Analytics / Clickstream has no retention rule",
+        "rule “Health notes 6y” is disabled",
+    }
+    # an activity without assets cannot be judged
+    assert _by_name(doc, "Joint research")["retention"]["status"] == "unknown"
+    assert doc["summary"]["retained_per_policy"] == {"no": 1, "unknown": 1, "yes": 1}
+
+
+@pytest.mark.parametrize(
+    ("run", "every", "reason"),
+    [
+        ({}, 1, "rule “R” has never run"),
+        ({"status": "failed", "days_ago": 1}, 1, "rule “R”: last run #{run} failed"),
+        ({"status": "partial", "days_ago": 1}, 1, "rule “R”: last run #{run} partial"),
+        (
+            {"status": "succeeded", "days_ago": 10},
+            7,
+            "rule “R” is overdue: last run 10 days ago, runs every 7 day(s)",
+        ),
+    ],
+)
+def test_retained_per_policy_says_why_not(ropa_world, run, every, reason):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.retention.models import PurgeRun
+
+    now = timezone.now()
+    fields = {}
+    if run:
+        started = now - timedelta(days=run["days_ago"])
+        fields = {"status": run["status"], "started_at": started, "finished_at": started}
+    rule = _rule(ropa_world.assets.customer_records, "R", every=every, **fields)
+    run_id = PurgeRun.objects.filter(rule=rule).values_list("pk", flat=True).first()
+    complete = _by_name(ropa_build(now=now), "Customer accounts")
+    assert complete["retention"]["status"] == "no"
+    assert complete["retention"]["reasons"] == [reason.replace("#{run}", f"#{run_id}")]
+    assert complete["values"]["retained_per_policy"].startswith("No: ")
+
+
+def test_previews_do_not_count_as_runs(ropa_world):
+    from django.utils import timezone
+
+    now = timezone.now()
+    _rule(
+        ropa_world.assets.customer_records,
+        "R",
+        status="succeeded",
+        dry_run=True,
+        started_at=now,
+        finished_at=now,
+    )
+    complete = _by_name(ropa_build(now=now), "Customer accounts")
+    assert complete["retention"]["reasons"] == ["rule “R” has never run"]
 
 
 # --- formats -------------------------------------------------------------------------------
@@ -316,6 +421,13 @@ def _activities(n: int, start: int) -> None:
         pa.data_subjects.set([subjects])
         pa.recipients.set([RecipientFactory(country="US")])
         pa.transfers.create(country="US", mechanism="sccs")
+        _rule(
+            asset,
+            f"rule {i}",
+            status="succeeded",
+            started_at=asset.created_at,
+            finished_at=asset.created_at,
+        )
 
 
 def _queries() -> tuple[int, dict]:
