@@ -69,10 +69,6 @@ class PurgeAlreadyRunning(PurgeRefused):
     pass
 
 
-class FourEyesRequired(PurgeRefused):
-    pass
-
-
 def _label(actor: AbstractBaseUser | None, fallback: str) -> str:
     if actor is not None and actor.is_authenticated:
         return actor.get_username()
