@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -151,13 +151,13 @@ class AccessRequestForm(ServiceErrorsMixin, forms.Form):
             asset.pk: asset
             for asset in selectors.requestable_assets_for(user).select_related("system")
         }
-        self.fields["target"].choices = [
+        cast(forms.ChoiceField, self.fields["target"]).choices = [
             ("", "— choose a role or a data asset —"),
             ("Roles", [(target_value(role=r), r.name) for r in self.roles.values()]),
             ("Data assets", [(target_value(asset=a), str(a)) for a in self.assets.values()]),
         ]
         activities = ProcessingActivity.objects.filter(is_active=True)
-        self.fields["processing_activity"].queryset = activities
+        cast(forms.ModelChoiceField, self.fields["processing_activity"]).queryset = activities
         # The purpose is asked for whenever the register has one to choose.
         self.fields["processing_activity"].required = activities.exists()
 
@@ -177,7 +177,8 @@ class AccessRequestForm(ServiceErrorsMixin, forms.Form):
         kind, _, raw_id = (value or "").partition("-")
         if not raw_id.isdigit() or len(raw_id) > 18:
             return None
-        pool: dict[int, Any] = {"role": self.roles, "asset": self.assets}.get(kind, {})
+        pools: dict[str, dict[int, Any]] = {"role": self.roles, "asset": self.assets}
+        pool = pools.get(kind, {})
         return pool.get(int(raw_id))
 
     def clean_target(self) -> AccessRole | DataAsset:
@@ -187,7 +188,8 @@ class AccessRequestForm(ServiceErrorsMixin, forms.Form):
         return target
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         now = timezone.now()
         start = data.get("start")
         starts_at = data.get("starts_at")
@@ -273,7 +275,8 @@ class GrantExtendForm(ServiceErrorsMixin, forms.Form):
         return {"ends_at": field, "duration": field, "starts_at": None, "grant_id": None}
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         ends_at = data.get("ends_at")
         extend_by = data.get("extend_by")
         if ends_at is not None:

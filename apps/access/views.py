@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -26,6 +27,12 @@ from .forms import AccessRequestForm, GrantExtendForm, hours_of, target_value
 from .models import AccessRequest, AccessRole, Grant, RequestStatus
 
 PAST_PAGE_SIZE = 20
+
+
+class AuthedRequest(HttpRequest):
+    """What the views below receive: login_required lets only a signed-in user through."""
+
+    user: User
 
 
 def _duration_text(value: timedelta | None) -> str:
@@ -71,7 +78,7 @@ def _policy_context(
     }
 
 
-def _target_from_query(form: AccessRequestForm, request: HttpRequest) -> tuple[str, Any, bool]:
+def _target_from_query(form: AccessRequestForm, request: AuthedRequest) -> tuple[str, Any, bool]:
     """(choice value, role or asset, asked-for-but-not-allowed) from ?role= / ?asset= / ?target=."""
     for key in ("target", "role", "asset"):
         raw = request.GET.get(key)
@@ -93,7 +100,7 @@ def _split_target(target: Any) -> dict[str, Any]:
 
 @login_required
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     user = request.user
     now = timezone.now()
     requests = selectors.requests_for_user(user).select_related(
@@ -102,7 +109,11 @@ def home(request: HttpRequest) -> HttpResponse:
     grants = selectors.grants_for_user(user).select_related(
         "request__role", "request__asset__system"
     )
-    active = list(grants.live(now).prefetch_related("assets__system").order_by("ends_at"))
+    active = list(
+        grants.filter(pk__in=Grant.objects.live(now).values("pk"))
+        .prefetch_related("assets__system")
+        .order_by("ends_at")
+    )
     upcoming = list(
         grants.filter(starts_at__gt=now, revoked_at__isnull=True)
         .prefetch_related("assets__system")
@@ -136,7 +147,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def request_create(request: HttpRequest) -> HttpResponse:
+def request_create(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         form = AccessRequestForm(request.POST, user=request.user)
         chosen = form.resolve_target(request.POST.get("target", ""))
@@ -213,7 +224,7 @@ def _policy_hints(form: AccessRequestForm, policy: Any) -> None:
 
 @login_required
 @require_GET
-def request_policy(request: HttpRequest) -> HttpResponse:
+def request_policy(request: AuthedRequest) -> HttpResponse:
     """The policy panel of the request form for one target (the form's script fetches it)."""
     form = AccessRequestForm(user=request.user)
     _, chosen, not_allowed = _target_from_query(form, request)
@@ -224,7 +235,7 @@ def request_policy(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _own_request(request: HttpRequest, pk: int) -> AccessRequest:
+def _own_request(request: AuthedRequest, pk: int) -> AccessRequest:
     return get_object_or_404(
         selectors.requests_for_user(request.user).select_related(
             "role", "asset__system", "processing_activity", "extends_grant", "decided_by"
@@ -233,7 +244,7 @@ def _own_request(request: HttpRequest, pk: int) -> AccessRequest:
     )
 
 
-def _own_grant(request: HttpRequest, pk: int) -> Grant:
+def _own_grant(request: AuthedRequest, pk: int) -> Grant:
     return get_object_or_404(
         selectors.grants_for_user(request.user).select_related(
             "request__role", "request__asset__system", "revoked_by"
@@ -244,7 +255,7 @@ def _own_grant(request: HttpRequest, pk: int) -> Grant:
 
 @login_required
 @require_GET
-def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def request_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     access_request = _own_request(request, pk)
     grant = Grant.objects.filter(request=access_request).first()
     return render(
@@ -261,7 +272,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def request_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def request_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
     access_request = _own_request(request, pk)
     if request.method == "POST":
         try:
@@ -277,7 +288,7 @@ def request_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def grant_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def grant_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     grant = _own_grant(request, pk)
     now = timezone.now()
     return render(
@@ -295,7 +306,7 @@ def grant_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def grant_relinquish(request: HttpRequest, pk: int) -> HttpResponse:
+def grant_relinquish(request: AuthedRequest, pk: int) -> HttpResponse:
     grant = _own_grant(request, pk)
     if request.method == "POST":
         try:
@@ -315,7 +326,7 @@ def grant_relinquish(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def grant_extend(request: HttpRequest, pk: int) -> HttpResponse:
+def grant_extend(request: AuthedRequest, pk: int) -> HttpResponse:
     grant = _own_grant(request, pk)
     if request.method == "POST":
         form = GrantExtendForm(request.POST, grant=grant)

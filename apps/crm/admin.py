@@ -8,9 +8,10 @@ Every change page and change list is logged like the portal pages.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 
 from apps.access import services as access_services
@@ -19,6 +20,11 @@ from apps.audit.services import audit_event_record
 from . import selectors
 from .models import Customer, SupportTicket
 from .services import records_listed_log
+
+
+def _user(request: HttpRequest) -> User:
+    # The admin's views run for signed-in staff only.
+    return cast(User, request.user)
 
 
 class GrantGatedAdmin(admin.ModelAdmin):
@@ -30,7 +36,7 @@ class GrantGatedAdmin(admin.ModelAdmin):
         key = (self.model._meta.label_lower, action)
         if key not in cache:
             cache[key] = selectors.record_access_for_model(
-                user=request.user, model=self.model, action=action
+                user=_user(request), model=self.model, action=action
             )
         return cache[key]
 
@@ -71,14 +77,14 @@ class GrantGatedAdmin(admin.ModelAdmin):
         return not self._gated(request) and super().has_delete_permission(request, obj)
 
     def _log_one(self, request: HttpRequest, obj: Any) -> None:
-        found = selectors.record_access_for_object(user=request.user, obj=obj)
+        found = selectors.record_access_for_object(user=_user(request), obj=obj)
         if found is not None:
-            access_services.access_record_view_log(user=request.user, obj=obj, grant=found.grant)
+            access_services.access_record_view_log(user=_user(request), obj=obj, grant=found.grant)
         else:
             # A superuser reads without a grant: still on the record, marked as such.
             audit_event_record(
                 action="access.record.viewed_as_superuser",
-                actor=request.user,
+                actor=_user(request),
                 target=obj,
                 data={"model": obj._meta.label_lower},
             )
@@ -108,7 +114,7 @@ class GrantGatedAdmin(admin.ModelAdmin):
             access = self._access(request)
             if access is not None and ids:
                 records_listed_log(
-                    user=request.user,
+                    user=_user(request),
                     model=self.model,
                     ids=ids,
                     asset=access.asset,
@@ -119,7 +125,7 @@ class GrantGatedAdmin(admin.ModelAdmin):
             elif ids:
                 audit_event_record(
                     action="access.records.listed_as_superuser",
-                    actor=request.user,
+                    actor=_user(request),
                     data={"model": self.model._meta.label_lower, "ids": ids},
                 )
         return response
@@ -143,7 +149,9 @@ class SupportTicketInline(admin.TabularInline):
         # Tickets are their own asset: shown inline only under a grant on it too.
         if request.user.is_active and request.user.is_superuser:
             return True
-        return selectors.record_access_for_model(user=request.user, model=SupportTicket) is not None
+        return (
+            selectors.record_access_for_model(user=_user(request), model=SupportTicket) is not None
+        )
 
 
 @admin.register(Customer)
@@ -160,7 +168,9 @@ class CustomerAdmin(GrantGatedAdmin):
         excluded = list(super().get_exclude(request, obj) or [])
         # Art. 9 notes only under a grant on an asset that holds special-category data.
         if self._gated(request) and (
-            selectors.record_access_for_model(user=request.user, model=Customer, special_only=True)
+            selectors.record_access_for_model(
+                user=_user(request), model=Customer, special_only=True
+            )
             is None
         ):
             excluded.append("health_notes")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import Count, Q
@@ -25,6 +26,14 @@ from .models import Customer, CustomerStatus, SupportTicket, TicketStatus
 from .services import records_listed_log
 
 PAGE_SIZE = 25
+
+
+class AuthedRequest(HttpRequest):
+    """What the views below receive: login_required lets only a signed-in user through."""
+
+    user: User
+
+
 QUERY_MAX = 100
 
 
@@ -32,7 +41,7 @@ QUERY_MAX = 100
 LIST_PAGES = ((Customer, "crm-customer-list"), (SupportTicket, "crm-ticket-list"))
 
 
-def _refuse(request: HttpRequest, model: type[models.Model]) -> HttpResponse:
+def _refuse(request: AuthedRequest, model: type[models.Model]) -> HttpResponse:
     """The 'no live grant' page, with a request link per asset that governs ``model``."""
     elsewhere = [
         (other._meta.verbose_name_plural, reverse(url_name))
@@ -53,19 +62,19 @@ def _refuse(request: HttpRequest, model: type[models.Model]) -> HttpResponse:
     )
 
 
-def _clean_query(request: HttpRequest) -> str:
+def _clean_query(request: AuthedRequest) -> str:
     # NUL cannot go to PostgreSQL; other control characters are never part of a search.
     query = "".join(ch for ch in request.GET.get("q", "") if ch.isprintable())
     return query.strip()[:QUERY_MAX]
 
 
-def _page_number(request: HttpRequest) -> int:
+def _page_number(request: AuthedRequest) -> int:
     raw = request.GET.get("page", "1")
     return int(raw) if raw.isdigit() and len(raw) < 7 else 1
 
 
 @login_required
-def customer_list(request: HttpRequest) -> HttpResponse:
+def customer_list(request: AuthedRequest) -> HttpResponse:
     access = selectors.record_access_for_model(user=request.user, model=Customer)
     if access is None:
         return _refuse(request, Customer)
@@ -105,7 +114,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def customer_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     if selectors.record_access_for_model(user=request.user, model=Customer) is None:
         return _refuse(request, Customer)
     customer = get_object_or_404(Customer, pk=pk)
@@ -148,7 +157,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def ticket_list(request: HttpRequest) -> HttpResponse:
+def ticket_list(request: AuthedRequest) -> HttpResponse:
     access = selectors.record_access_for_model(user=request.user, model=SupportTicket)
     if access is None:
         return _refuse(request, SupportTicket)
@@ -186,7 +195,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def ticket_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     if selectors.record_access_for_model(user=request.user, model=SupportTicket) is None:
         return _refuse(request, SupportTicket)
     ticket = get_object_or_404(SupportTicket.objects.select_related("customer"), pk=pk)
