@@ -63,7 +63,11 @@ def _policy_context(
     """The effective policy of a target, with its durations written out for people."""
     if role is None and asset is None:
         return None
-    policy = selectors.effective_policy(role=role, asset=asset)
+    try:
+        policy = selectors.effective_policy(role=role, asset=asset)
+    except ValidationError:
+        # No active role covers the asset any more (e.g. on an old grant's extend page).
+        return None
     return {
         "policy": policy,
         "target": role or asset,

@@ -756,3 +756,29 @@ def test_all_mistakes_are_named_in_one_round(client_staff, role, activity):
     assert AccessRequest.objects.count() == 0
     # and the fields the policy requires are marked
     assert response.context["form"].fields["ticket"].required
+
+
+def test_extend_page_when_no_role_covers_the_asset_any_more(
+    client_staff, staff_user, role, orders, approver
+):
+    # given a grant on a single asset whose only role was then withdrawn
+    start = timezone.now()
+    request = services.access_request_submit(
+        requester=staff_user,
+        asset=orders,
+        starts_at=start,
+        ends_at=start + timedelta(hours=2),
+        justification="Work",
+        ticket="INC-5",
+    )
+    services.access_request_approve(request_id=request.pk, approver=approver)
+    grant = Grant.objects.get(request=request)
+    role.is_active = False
+    role.save(update_fields=["is_active"])
+    url = reverse("access-grant-extend", args=[grant.pk])
+    # then the page still opens, and asking is refused with a message, not a 500
+    assert client_staff.get(url).status_code == 200
+    response = client_staff.post(url, {"extend_by": "1", "justification": "More"})
+    assert response.status_code == 200
+    assert response.context["form"].errors
+    assert AccessRequest.objects.count() == 1
