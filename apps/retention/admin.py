@@ -27,7 +27,6 @@ from .forms import (
 from .models import (
     AnonymisedField,
     LegalHold,
-    LegalHoldRecord,
     PurgeRun,
     PurgeRunStatus,
     PurgeTrigger,
@@ -286,7 +285,7 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
         rule = self._rule_or_404(request, pk)
         if not self.has_run_purge_permission(request):
             raise PermissionDenied
-        form = ConfirmForm(request.POST or None)
+        form = ConfirmForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
                 outcome = services.purge_run_request(
@@ -318,7 +317,7 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
         rule = self._rule_or_404(request, pk)
         if not self.has_confirm_purge_permission(request):
             raise PermissionDenied
-        form = ConfirmForm(request.POST or None)
+        form = ConfirmForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
                 run = services.purge_four_eyes_confirm(rule=rule, actor=request.user)
@@ -346,20 +345,6 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
             "can_confirm_purge": self.has_confirm_purge_permission(request),
         }
         return super().change_view(request, object_id, form_url, extra_context)
-
-
-class LegalHoldRecordInline(admin.TabularInline):
-    model = LegalHoldRecord
-    fields = ("content_type", "raw_table", "object_id")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ActiveHoldFilter(admin.SimpleListFilter):
@@ -392,7 +377,6 @@ class LegalHoldAdmin(RetentionAdminMixin, admin.ModelAdmin):
     )
     list_filter = (ActiveHoldFilter, "scope", "basis")
     search_fields = ("reason", "reference", "placed_by_label")
-    inlines = [LegalHoldRecordInline]
 
     @admin.display(description="state")
     def state(self, obj: LegalHold) -> str:
@@ -425,6 +409,7 @@ class LegalHoldAdmin(RetentionAdminMixin, admin.ModelAdmin):
         return [
             "scope",
             "covers",
+            "record_ids",
             "basis",
             "reference",
             "reason",
@@ -441,8 +426,10 @@ class LegalHoldAdmin(RetentionAdminMixin, admin.ModelAdmin):
             return ()
         return [f for f in self.get_fields(request, obj) if f != "review_on"]
 
-    def get_inlines(self, request, obj):
-        return [LegalHoldRecordInline] if obj is not None else []
+    @admin.display(description="records")
+    def record_ids(self, obj: LegalHold) -> str:
+        ids = list(obj.records.values_list("object_id", flat=True)[:1000])
+        return ", ".join(ids) if ids else "–"
 
     @admin.display(description="covers")
     def covers(self, obj: LegalHold) -> str:
@@ -495,7 +482,7 @@ class LegalHoldAdmin(RetentionAdminMixin, admin.ModelAdmin):
         hold = get_object_or_404(LegalHold, pk=pk)
         if not self.has_lift_permission(request):
             raise PermissionDenied
-        form = LegalHoldLiftForm(request.POST or None)
+        form = LegalHoldLiftForm(request.POST if request.method == "POST" else None)
         if hold.lifted_at is not None:
             self.message_user(request, f"{hold} was already lifted.", messages.WARNING)
             return HttpResponseRedirect(reverse("admin:retention_legalhold_change", args=[pk]))

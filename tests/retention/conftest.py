@@ -52,3 +52,36 @@ def hold_records(*objs, actor=None, model=Customer):
         actor=actor,
         actor_label="system:test",
     )
+
+
+@pytest.fixture
+def celery_worker_redis():
+    """A real Celery worker (solo pool) fed through Redis, not eager."""
+    from celery.contrib.testing.worker import start_worker
+    from django.conf import settings as django_settings
+
+    from jitportal.celery import app
+
+    changes = {
+        "task_always_eager": False,
+        "broker_url": django_settings.REDIS_URL,
+        "result_backend": None,
+        "task_ignore_result": True,
+    }
+    saved = {key: app.conf.get(key) for key in changes}
+
+    def reset_pools():
+        app._pool = None
+        amqp = app.__dict__.get("amqp")
+        if amqp is not None:
+            amqp._producer_pool = None
+
+    app.conf.update(changes)
+    reset_pools()
+    app.control.purge()
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as w:
+            yield w
+    finally:
+        app.conf.update(saved)
+        reset_pools()
