@@ -316,9 +316,12 @@ class Grant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return (
-            f"Grant #{self.pk} {self.user} ({self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M})"
-        )
+        return self.label_for(self.pk, str(self.user), self.starts_at, self.ends_at)
+
+    @staticmethod
+    def label_for(pk: int | None, username: str, starts_at: datetime, ends_at: datetime) -> str:
+        """What ``str(grant)`` says, from its values (bulk paths do not load the model)."""
+        return f"Grant #{pk} {username} ({starts_at:%Y-%m-%d %H:%M}–{ends_at:%H:%M})"
 
     def is_live(self, at: datetime | None = None) -> bool:
         now = at or timezone.now()

@@ -118,6 +118,8 @@ def test_full_lifecycle_request_approve_scheduled_active_expired(
     assert actions_for(grant) == ["access.grant.activated", "access.grant.expired"]
     expired = AuditEvent.objects.get(action="access.grant.expired")
     assert expired.actor_label == "system:beat" and expired.actor is None
+    assert expired.target_repr == str(grant) and expired.target_id == str(grant.pk)
+    assert expired.target_type == "access.grant"
     submitted = AuditEvent.objects.get(action="access.request.submitted")
     assert submitted.actor == staff_user
     assert submitted.reason == "Complaint #42 follow-up"
