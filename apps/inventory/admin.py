@@ -13,6 +13,8 @@ from typing import Any
 from auditlog.mixins import AuditlogHistoryAdminMixin
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
@@ -65,7 +67,60 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-class InventoryModelAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
+class _ValidSelectedMixin:
+    """Render only well-formed selected ids, so a tampered POST gets the form back, not a 500.
+
+    Django's autocomplete widgets look the submitted values up in the database to render
+    them, before and whatever the form's own validation says; a value that is not a valid
+    key (e.g. ``:``) raised there.
+    """
+
+    field: Any
+
+    def optgroups(self, name, value, attr=None):
+        remote = self.field.remote_field
+        target = remote.model._meta.get_field(
+            getattr(remote, "field_name", None) or remote.model._meta.pk.name
+        )
+        valid = []
+        for item in value:
+            try:
+                target.get_prep_value(target.to_python(item))
+            except (ValidationError, ValueError, TypeError):
+                continue
+            valid.append(item)
+        return super().optgroups(name, valid, attr)  # type: ignore[misc]
+
+
+class ValidAutocompleteSelect(_ValidSelectedMixin, AutocompleteSelect):
+    pass
+
+
+class ValidAutocompleteSelectMultiple(_ValidSelectedMixin, AutocompleteSelectMultiple):
+    pass
+
+
+class ValidAutocompleteMixin:
+    """Use the widgets above for the ``autocomplete_fields`` of an admin or inline."""
+
+    admin_site: admin.AdminSite
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):  # type: ignore[attr-defined]
+            kwargs["widget"] = ValidAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):  # type: ignore[attr-defined]
+            kwargs["widget"] = ValidAutocompleteSelectMultiple(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+
+
+class InventoryModelAdmin(ValidAutocompleteMixin, AuditlogHistoryAdminMixin, admin.ModelAdmin):
     """Shared by every inventory admin: pagination, the audit-log link, an empty state."""
 
     list_per_page = 50
@@ -366,11 +421,11 @@ class DataCategoryAdmin(InventoryModelAdmin):
 
     @admin.display(description="data assets", ordering="_assets")
     def asset_count(self, obj: DataCategory) -> int:
-        return obj._assets
+        return obj._assets  # type: ignore[attr-defined]
 
     @admin.display(description="activities", ordering="_activities")
     def activity_count(self, obj: DataCategory) -> int:
-        return obj._activities
+        return obj._activities  # type: ignore[attr-defined]
 
 
 @admin.register(DataSubjectCategory)
@@ -393,11 +448,11 @@ class DataSubjectCategoryAdmin(InventoryModelAdmin):
 
     @admin.display(description="data assets", ordering="_assets")
     def asset_count(self, obj: DataSubjectCategory) -> int:
-        return obj._assets
+        return obj._assets  # type: ignore[attr-defined]
 
     @admin.display(description="activities", ordering="_activities")
     def activity_count(self, obj: DataSubjectCategory) -> int:
-        return obj._activities
+        return obj._activities  # type: ignore[attr-defined]
 
 
 # --- Systems and data assets -----------------------------------------------------------------
@@ -465,7 +520,7 @@ class SystemAdmin(InventoryModelAdmin):
 
     @admin.display(description="data assets", ordering="_assets")
     def asset_count(self, obj: System) -> int:
-        return obj._assets
+        return obj._assets  # type: ignore[attr-defined]
 
     @admin.display(description="outside the EEA", boolean=True)
     def outside_eea_display(self, obj: System) -> bool | None:
@@ -577,7 +632,7 @@ class RecipientAdmin(InventoryModelAdmin):
 
     @admin.display(description="activities", ordering="_activities")
     def activity_count(self, obj: Recipient) -> int:
-        return obj._activities
+        return obj._activities  # type: ignore[attr-defined]
 
     @admin.display(description="outside the EEA", boolean=True)
     def outside_eea_display(self, obj: Recipient) -> bool | None:
@@ -614,7 +669,7 @@ class TransferInlineForm(forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 2, "cols": 40})}
 
 
-class TransferInline(admin.StackedInline):
+class TransferInline(ValidAutocompleteMixin, admin.StackedInline):
     model = Transfer
     form = TransferInlineForm
     extra = 0
@@ -673,7 +728,8 @@ class ProcessingActivityAdminForm(forms.ModelForm):
         )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         # The plain-field rules run in ProcessingActivity.clean(); these need the
         # many-to-many values the form is about to save.
         values = {name: cleaned.get(name, getattr(self.instance, name)) for name in ACTIVITY_FIELDS}
@@ -792,13 +848,14 @@ class ProcessingActivityAdmin(InventoryModelAdmin):
 
     @admin.display(description="special data", boolean=True, ordering="processes_special")
     def special_data(self, obj: ProcessingActivity) -> bool:
-        return obj.processes_special
+        return obj.processes_special  # type: ignore[attr-defined]
 
     @admin.display(description="missing", ordering="missing_count")
     def missing_count_display(self, obj: ProcessingActivity) -> str:
-        if obj.missing_count == 0:
+        count = obj.missing_count  # type: ignore[attr-defined]
+        if count == 0:
             return "—"
-        return format_html('<span title="Art. 30 fields missing">{}</span>', obj.missing_count)
+        return format_html('<span title="Art. 30 fields missing">{}</span>', count)
 
     @admin.display(description="missing for Art. 30")
     def missing_fields(self, obj: ProcessingActivity | None) -> str:

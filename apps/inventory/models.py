@@ -92,19 +92,20 @@ class DataCategory(TimeStamped):
         return self.kind != CategoryKind.ORDINARY
 
     def clean(self) -> None:
-        if self.parent_id is not None:
-            if self.parent_id == self.pk:
+        parent = self.parent if self.parent_id is not None else None
+        if parent is not None:
+            if parent.pk == self.pk:
                 raise ValidationError({"parent": "A category cannot be its own parent."})
-            ancestor = self.parent
+            ancestor: DataCategory | None = parent
             while ancestor is not None:
                 if ancestor.pk == self.pk:
                     raise ValidationError({"parent": "That parent would make a loop."})
                 ancestor = ancestor.parent
-            if self.parent.is_special and self.kind != self.parent.kind:
+            if parent.is_special and self.kind != parent.kind:
                 raise ValidationError(
                     {
-                        "kind": f"A sub-category of “{self.parent.name}” is "
-                        f"{self.parent.get_kind_display()} data too; choose that kind."
+                        "kind": f"A sub-category of “{parent.name}” is "
+                        f"{parent.get_kind_display()} data too; choose that kind."
                     }
                 )
 

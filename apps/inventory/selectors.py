@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from .completeness import REQUIREMENTS, REQUIREMENTS_BY_KEY, missing_flags_annotations
+from .gdpr import CategoryKind
 from .models import DataCategory, DataSubjectCategory, ProcessingActivity
 
 
@@ -51,4 +52,4 @@ def processing_activity_restricted_categories(
     activity: ProcessingActivity,
 ) -> QuerySet[DataCategory]:
     """The Art. 9 and Art. 10 categories among :func:`processing_activity_categories`."""
-    return processing_activity_categories(activity).special()
+    return processing_activity_categories(activity).exclude(kind=CategoryKind.ORDINARY)

@@ -18,9 +18,8 @@ def data_asset_sync_special(*, asset_ids: Iterable[int] | None = None) -> int:
     qs = DataAsset.objects.all()
     if asset_ids is not None:
         qs = qs.filter(pk__in=list(asset_ids))
-    qs = qs.annotate(should=Exists(special_link))
     changed = 0
     # Derived column: a plain update of the flag only, no audited field changes.
-    changed += qs.filter(should=True, is_special=False).update(is_special=True)
-    changed += qs.filter(should=False, is_special=True).update(is_special=False)
+    changed += qs.filter(Exists(special_link), is_special=False).update(is_special=True)
+    changed += qs.filter(~Exists(special_link), is_special=True).update(is_special=False)
     return changed

@@ -417,3 +417,20 @@ def test_auditlog_records_category_changes_of_an_asset(dpo_client, dpo):
     entries = LogEntry.objects.get_for_object(asset).filter(actor=dpo)
     assert entries.exists()
     assert any("categories" in (e.changes_dict or {}) for e in entries)
+
+
+def test_category_form_refuses_an_ordinary_child_of_a_special_category(dpo_client):
+    page = dpo_client.get(_url(inv.DataCategory, "add")).content.decode()
+    data = form_data(
+        page,
+        name="Allergies",
+        slug="allergies",
+        parent=str(inv.DataCategory.objects.get(slug="health").pk),
+        kind="ordinary",
+    )
+    response = dpo_client.post(_url(inv.DataCategory, "add"), data)
+    assert response.status_code == 200
+    assert "is Special category (Art. 9) data too" in response.content.decode()
+    assert not inv.DataCategory.objects.filter(slug="allergies").exists()
+    data["kind"] = "special"
+    assert dpo_client.post(_url(inv.DataCategory, "add"), data).status_code == 302

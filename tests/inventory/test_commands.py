@@ -1,45 +1,31 @@
 from io import StringIO
 
 import pytest
-from auditlog.models import LogEntry
+from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from apps.audit.models import AuditEvent
+from apps.crm.management.commands.load_demo import optional_loader
+from apps.crm.models import Customer
 from apps.inventory import models as inv
-from apps.inventory.demo import DEMO_USERS
+from apps.inventory.demo import DEMO_USERS, load_inventory_demo
 from apps.inventory.roles import ALL_GROUPS
 
 pytestmark = pytest.mark.django_db
 
 User = get_user_model()
 
-COUNTED = [
-    User,
-    Group,
-    inv.Organisation,
-    inv.DataCategory,
-    inv.DataSubjectCategory,
-    inv.System,
-    inv.DataAsset,
-    inv.Recipient,
-    inv.ProcessingActivity,
-    inv.Transfer,
-    inv.DataAsset.categories.through,
-    inv.DataAsset.subjects.through,
-    inv.ProcessingActivity.assets.through,
-    inv.ProcessingActivity.recipients.through,
-    inv.ProcessingActivity.data_subjects.through,
-    AuditEvent,
-    LogEntry,
-]
-
 
 def _counts():
-    return {model._meta.label: model.objects.count() for model in COUNTED}
+    """Rows in every table of every installed app (through tables included)."""
+    return {
+        model._meta.label: model._default_manager.count()
+        for model in django_apps.get_models(include_auto_created=True)
+        if model._meta.managed and not model._meta.proxy
+    }
 
 
 def _load_demo(*args):
@@ -114,9 +100,12 @@ def test_load_demo_twice_changes_nothing_the_second_time():
     first = _counts()
     # when it is loaded again
     text = _load_demo()
-    # then no row was added anywhere, and it says so
+    # then no table gained or lost a row (auditlog's LogEntry included: nothing was
+    # saved with a change), and it says so
     assert _counts() == first
     assert "already loaded" in text
+    # and the CRM's own loader ran after the inventory's (its rows are there once)
+    assert Customer.objects.exists()
     assert (
         inv.ProcessingActivity.objects.values("name").distinct().count()
         == first["inventory.ProcessingActivity"]
@@ -148,3 +137,21 @@ def test_load_demo_resets_a_changed_demo_password():
     dpo.refresh_from_db()
     assert dpo.check_password("dpo-demo-pass")
     assert "reset the demo password of dpo" in text
+
+
+def test_optional_loader_skips_what_does_not_exist_and_finds_what_does():
+    assert optional_loader("apps.nowhere.demo", "load_nowhere_demo") is None
+    assert optional_loader("apps.inventory.demo", "load_nothing") is None
+    assert optional_loader("apps.inventory.demo", "load_inventory_demo") is load_inventory_demo
+
+
+def test_optional_loader_does_not_hide_a_broken_import(tmp_path, monkeypatch):
+    # given a demo module that exists but imports something missing
+    package = tmp_path / "brokenapp"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "demo.py").write_text("import no_such_dependency_xyz\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    # then the error surfaces instead of the loader being skipped
+    with pytest.raises(ModuleNotFoundError, match="no_such_dependency_xyz"):
+        optional_loader("brokenapp.demo", "load_brokenapp_demo")

@@ -26,8 +26,10 @@ def optional_loader(module_name: str, function_name: str) -> Callable[..., Any] 
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        # Only a missing module itself is skipped; a broken import inside it is an error.
-        if exc.name == module_name:
+        # Only the missing module (or its missing app package) is skipped; a broken import
+        # inside an existing module is an error.
+        missing = exc.name or ""
+        if missing and (module_name == missing or module_name.startswith(missing + ".")):
             return None
         raise
     return getattr(module, function_name, None)
