@@ -184,22 +184,40 @@ def copy_statement(window: ExportWindow, fmt: str) -> tuple[str, list]:
     """
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
     where, params = _where_sql(window)
-    columns = (
-        f"id, to_char(occurred_at AT TIME ZONE 'UTC', '{_TS_FORMAT}') AS occurred_at, "
-        "actor_id, actor_label, action, target_type, target_id, target_repr, reason, "
-        "{data}, prev_hash, hash"
-    )
+    stamp = f"to_char(occurred_at AT TIME ZONE 'UTC', '{_TS_FORMAT}')"
     if fmt == "jsonl":
-        inner = f"SELECT {columns.format(data='data')} FROM {table} WHERE {where} ORDER BY id"  # noqa: S608
-        # CSV mode with quote and delimiter bytes JSON never contains: the text passes
-        # through unescaped (text mode would double every backslash of the JSON).
+        # The JSON text is concatenated by the server: the same bytes row_to_json() gives
+        # (to_json() escapes like it, jsonb prints itself), about a third cheaper. No column
+        # is NULL but actor_id. CSV mode with quote and delimiter bytes JSON never contains
+        # passes the text through unescaped (text mode would double every backslash).
+        line = (
+            "'{\"id\":' || id"
+            f' || \',"occurred_at":"\' || {stamp}'
+            " || '\",\"actor_id\":' || coalesce(actor_id::text, 'null')"
+            + "".join(
+                f" || ',\"{name}\":' || to_json({name})::text"
+                for name in (
+                    "actor_label",
+                    "action",
+                    "target_type",
+                    "target_id",
+                    "target_repr",
+                    "reason",
+                )
+            )
+            + " || ',\"data\":' || data::text"
+            ' || \',"prev_hash":"\' || prev_hash || \'","hash":"\' || hash || \'"}\''
+        )
         sql = (
-            f"COPY (SELECT row_to_json(t) FROM ({inner}) t) TO STDOUT "  # noqa: S608
+            f"COPY (SELECT {line} FROM {table} WHERE {where} ORDER BY id) TO STDOUT "  # noqa: S608
             "WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
         )
     else:
-        data = "data::text AS data"
-        inner = f"SELECT {columns.format(data=data)} FROM {table} WHERE {where} ORDER BY id"  # noqa: S608
+        columns = (
+            f"id, {stamp} AS occurred_at, actor_id, actor_label, action, target_type, "
+            "target_id, target_repr, reason, data::text AS data, prev_hash, hash"
+        )
+        inner = f"SELECT {columns} FROM {table} WHERE {where} ORDER BY id"  # noqa: S608
         sql = f"COPY ({inner}) TO STDOUT WITH (FORMAT csv, HEADER true)"
     return sql, params
 
