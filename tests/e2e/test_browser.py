@@ -23,8 +23,10 @@ from tests.factories import DEFAULT_PASSWORD, ProcessingActivityFactory
 
 pytestmark = [
     pytest.mark.browser,
-    # The live server needs committed rows; restore the migrations' seed rows afterwards.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # The live server thread needs committed rows. No serialized_rollback: it would reload
+    # rows (groups, permissions) that another transactional test's flush has re-created
+    # under new ids. The test builds everything it uses itself.
+    pytest.mark.django_db(transaction=True),
 ]
 
 CHROMIUM_ARGS = [
