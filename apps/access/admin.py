@@ -15,9 +15,11 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.core.validators import MaxValueValidator
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -109,10 +111,9 @@ class BreakGlassForm(forms.Form):
         super().__init__(*args, **kwargs)
         limit = settings.JITPORTAL["BREAK_GLASS_MAX"]
         max_minutes = int(limit.total_seconds() // 60)
-        self.fields["minutes"].max_value = max_minutes
         self.fields["minutes"].widget.attrs["max"] = max_minutes
         self.fields["minutes"].validators.append(
-            forms.fields.validators.MaxValueValidator(
+            MaxValueValidator(
                 max_minutes,
                 message=f"Break-glass access lasts at most {services.human_duration(limit)}.",
             )
@@ -569,7 +570,7 @@ class AccessRequestAdmin(RequestDisplayMixin, admin.ModelAdmin):
             "form": form,
             "action": f"{decision}_selected",
             "decision": decision,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/access/accessrequest/bulk_decide.html", context)
 
@@ -907,7 +908,7 @@ class GrantAdmin(admin.ModelAdmin):
             "form": form,
             "action": "revoke_selected",
             "decision": "revoke",
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/access/accessrequest/bulk_decide.html", context)
 

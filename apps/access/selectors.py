@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -27,6 +27,9 @@ from .models import (
     Decision,
     Grant,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 ACTIONS = ("view", "change", "export")
 DECIDE_PERM = "access.decide_accessrequest"
@@ -116,7 +119,7 @@ def effective_policy(
     *,
     role: AccessRole | None = None,
     asset: DataAsset | None = None,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
 ) -> Policy:
     """The policy of ``role``, or for a single ``asset`` the strictest of the active roles
     covering it. The rights of an asset request are those of the covering roles ``user`` may
@@ -162,7 +165,7 @@ def effective_policy(
 # --- who may ask -------------------------------------------------------------------------
 
 
-def requestable_roles_for(user: AbstractBaseUser) -> QuerySet[AccessRole]:
+def requestable_roles_for(user: User) -> QuerySet[AccessRole]:
     """Active roles ``user`` may ask for: listed by group or name, or open to everybody."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return AccessRole.objects.none()
@@ -179,7 +182,7 @@ def requestable_roles_for(user: AbstractBaseUser) -> QuerySet[AccessRole]:
     )
 
 
-def requestable_assets_for(user: AbstractBaseUser) -> QuerySet[DataAsset]:
+def requestable_assets_for(user: User) -> QuerySet[DataAsset]:
     """Assets covered by at least one role ``user`` may ask for."""
     roles = requestable_roles_for(user).values("pk")
     link = AccessRole.assets.through.objects.filter(
@@ -191,7 +194,7 @@ def requestable_assets_for(user: AbstractBaseUser) -> QuerySet[DataAsset]:
 # --- the requester's own -------------------------------------------------------------------
 
 
-def requests_for_user(user: AbstractBaseUser) -> QuerySet[AccessRequest]:
+def requests_for_user(user: User) -> QuerySet[AccessRequest]:
     return (
         AccessRequest.objects.filter(requester=user)
         .select_related("role", "asset__system", "extends_grant", "decided_by", "grant")
@@ -199,7 +202,7 @@ def requests_for_user(user: AbstractBaseUser) -> QuerySet[AccessRequest]:
     )
 
 
-def grants_for_user(user: AbstractBaseUser) -> QuerySet[Grant]:
+def grants_for_user(user: User) -> QuerySet[Grant]:
     return (
         Grant.objects.filter(user=user)
         .select_related("request__role", "request__asset__system", "revoked_by")
@@ -209,7 +212,7 @@ def grants_for_user(user: AbstractBaseUser) -> QuerySet[Grant]:
 
 
 def live_grant_for(
-    *, user: AbstractBaseUser, asset: DataAsset, action: str = "view", at: datetime | None = None
+    *, user: User, asset: DataAsset, action: str = "view", at: datetime | None = None
 ) -> Grant | None:
     """The live grant giving ``user`` the ``action`` right on ``asset`` (the longest-running)."""
     if action not in ACTIONS:
@@ -223,7 +226,7 @@ def live_grant_for(
 
 
 def live_grant_for_object(
-    *, user: AbstractBaseUser, obj: models.Model, action: str = "view", at: datetime | None = None
+    *, user: User, obj: models.Model, action: str = "view", at: datetime | None = None
 ) -> tuple[DataAsset, Grant] | None:
     """For a governed row: the asset governing its model and the live grant that opens it."""
     if action not in ACTIONS:
@@ -251,11 +254,11 @@ def live_grant_for_object(
 # --- who may decide ----------------------------------------------------------------------
 
 
-def user_is_dpo(user: AbstractBaseUser) -> bool:
+def user_is_dpo(user: User) -> bool:
     return bool(user.is_active and user.groups.filter(name=DPO).exists())
 
 
-def _approver_role_ids(user: AbstractBaseUser) -> QuerySet:
+def _approver_role_ids(user: User) -> QuerySet:
     groups = Group.objects.filter(user=user).values("pk")
     return (
         AccessRole.objects.filter(
@@ -268,7 +271,7 @@ def _approver_role_ids(user: AbstractBaseUser) -> QuerySet:
     )
 
 
-def _approver_asset_ids(user: AbstractBaseUser) -> QuerySet:
+def _approver_asset_ids(user: User) -> QuerySet:
     """Assets ``user`` may decide single-asset requests for, through any active covering role."""
     groups = Group.objects.filter(user=user).values("pk")
     return (
@@ -286,7 +289,7 @@ def _approver_asset_ids(user: AbstractBaseUser) -> QuerySet:
     )
 
 
-def _regular_approver_q(user: AbstractBaseUser) -> Q:
+def _regular_approver_q(user: User) -> Q:
     return Q(role_id__in=_approver_role_ids(user)) | Q(asset_id__in=_approver_asset_ids(user))
 
 
@@ -296,11 +299,11 @@ def _dpo_missing() -> Exists:
     )
 
 
-def can_decide(user: AbstractBaseUser) -> bool:
+def can_decide(user: User) -> bool:
     return bool(user.is_active and user.has_perm(DECIDE_PERM))
 
 
-def decider_capacity(*, request: AccessRequest, user: AbstractBaseUser) -> set[str]:
+def decider_capacity(*, request: AccessRequest, user: User) -> set[str]:
     """In which capacities ``user`` may decide ``request``: {"approver"}, {"dpo"}, both, or
     none (the requester, someone without the decide permission, or not eligible)."""
     if not can_decide(user) or request.requester_id == user.pk:
@@ -313,7 +316,7 @@ def decider_capacity(*, request: AccessRequest, user: AbstractBaseUser) -> set[s
     return capacity
 
 
-def approval_queue_for(user: AbstractBaseUser) -> QuerySet[AccessRequest]:
+def approval_queue_for(user: User) -> QuerySet[AccessRequest]:
     """Pending requests ``user`` may decide: not their own, not already decided by them, for
     assets they approve for (or needing the DPO's approval still missing, for a DPO)."""
     if not can_decide(user):
@@ -438,7 +441,7 @@ def eligible_approvers_for(request: AccessRequest) -> QuerySet:
 def holders_now(
     *,
     asset: DataAsset | None = None,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     at: datetime | None = None,
 ) -> QuerySet[Grant]:
     """Grants live right now, optionally for one asset and/or one user."""

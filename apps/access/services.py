@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -42,6 +41,9 @@ from .selectors import (
     effective_policy,
     requestable_roles_for,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 SYSTEM_BEAT = "system:beat"
 SYSTEM_POLICY = "system:policy"
@@ -228,7 +230,7 @@ def mirror_remove(*, grant_ids: Iterable[int], now: datetime | None = None) -> i
 
 
 def access_role_record_change(
-    *, role: AccessRole, actor: AbstractBaseUser | None, created: bool, actor_label: str = ""
+    *, role: AccessRole, actor: User | None, created: bool, actor_label: str = ""
 ) -> AuditEvent:
     """Record the settings of ``role`` as they are now (after an admin create or change)."""
     data: dict[str, Any] = {"created": created}
@@ -259,7 +261,7 @@ def access_role_record_change(
     )
 
 
-def access_role_record_deleted(*, role: AccessRole, actor: AbstractBaseUser | None) -> AuditEvent:
+def access_role_record_deleted(*, role: AccessRole, actor: User | None) -> AuditEvent:
     """Record that ``role`` is being deleted (it had no requests: they protect it)."""
     return audit_event_record(
         action="access.role.deleted",
@@ -336,7 +338,7 @@ def _snapshot(policy: Policy, **extra: Any) -> dict[str, Any]:
 
 def access_request_submit(
     *,
-    requester: AbstractBaseUser,
+    requester: User,
     role: AccessRole | None = None,
     asset: DataAsset | None = None,
     starts_at: datetime,
@@ -434,7 +436,7 @@ def access_request_submit(
 def access_request_extend(
     *,
     grant_id: int,
-    requester: AbstractBaseUser,
+    requester: User,
     ends_at: datetime,
     justification: str = "",
     ticket: str = "",
@@ -529,7 +531,7 @@ def access_request_extend(
     return request
 
 
-def access_request_cancel(*, request_id: int, actor: AbstractBaseUser) -> AccessRequest:
+def access_request_cancel(*, request_id: int, actor: User) -> AccessRequest:
     """The requester withdraws a pending request."""
     with transaction.atomic():
         request = _lock_request(request_id)
@@ -554,9 +556,7 @@ def access_request_cancel(*, request_id: int, actor: AbstractBaseUser) -> Access
     return request
 
 
-def _check_decidable(
-    *, request: AccessRequest, approver: AbstractBaseUser, now: datetime
-) -> set[str]:
+def _check_decidable(*, request: AccessRequest, approver: User, now: datetime) -> set[str]:
     if request.requester_id == approver.pk:
         raise PermissionDenied("Nobody can decide their own request.")
     if request.status != RequestStatus.PENDING:
@@ -579,7 +579,7 @@ def _check_decidable(
 def access_request_approve(
     *,
     request_id: int,
-    approver: AbstractBaseUser,
+    approver: User,
     comment: str = "",
     ends_at: datetime | None = None,
 ) -> AccessRequest:
@@ -672,7 +672,7 @@ def access_request_approve(
 def _approve_final(
     *,
     request: AccessRequest,
-    approver: AbstractBaseUser | None,
+    approver: User | None,
     comment: str,
     now: datetime,
     grant: Grant | None = None,
@@ -755,9 +755,7 @@ def _approve_final(
     _notify("request_decided", request.pk)
 
 
-def access_request_deny(
-    *, request_id: int, approver: AbstractBaseUser, reason: str
-) -> AccessRequest:
+def access_request_deny(*, request_id: int, approver: User, reason: str) -> AccessRequest:
     """One eligible approver's denial ends a pending request; a reason is required."""
     reason = (reason or "").strip()
     if not reason:
@@ -792,7 +790,7 @@ def access_request_deny(
     return request
 
 
-def _cancel_pending_extensions(*, grant: Grant, actor: AbstractBaseUser, why: str) -> None:
+def _cancel_pending_extensions(*, grant: Grant, actor: User, why: str) -> None:
     now = timezone.now()
     for request in AccessRequest.objects.pending().filter(extends_grant=grant).select_for_update():
         request.status = RequestStatus.CANCELLED
@@ -809,7 +807,7 @@ def _cancel_pending_extensions(*, grant: Grant, actor: AbstractBaseUser, why: st
 
 
 def grant_activate(
-    *, grant_id: int, now: datetime | None = None, actor: AbstractBaseUser | None = None
+    *, grant_id: int, now: datetime | None = None, actor: User | None = None
 ) -> Grant | None:
     """Mark a scheduled grant whose window has begun active and mirror it. Idempotent."""
     with transaction.atomic():
@@ -848,7 +846,7 @@ def grant_mirror_sync(*, grant_id: int, now: datetime | None = None) -> Grant | 
     return grant
 
 
-def grant_revoke(*, grant_id: int, actor: AbstractBaseUser, reason: str) -> Grant:
+def grant_revoke(*, grant_id: int, actor: User, reason: str) -> Grant:
     """Take a scheduled or live grant away at once; a reason is required."""
     reason = (reason or "").strip()
     if not actor.is_active or not actor.has_perm("access.revoke_grant"):
@@ -879,7 +877,7 @@ def grant_revoke(*, grant_id: int, actor: AbstractBaseUser, reason: str) -> Gran
     return grant
 
 
-def grant_relinquish(*, grant_id: int, actor: AbstractBaseUser) -> Grant:
+def grant_relinquish(*, grant_id: int, actor: User) -> Grant:
     """The holder gives access back early: it ends now (or never starts)."""
     with transaction.atomic():
         grant = _lock_grant(grant_id)
@@ -917,7 +915,7 @@ def grant_relinquish(*, grant_id: int, actor: AbstractBaseUser) -> Grant:
 
 def grant_break_glass(
     *,
-    user: AbstractBaseUser,
+    user: User,
     asset: DataAsset,
     duration: timedelta,
     reason: str,
@@ -1005,7 +1003,7 @@ def grant_break_glass(
     return grant
 
 
-def grant_mark_reviewed(*, grant_id: int, reviewer: AbstractBaseUser, comment: str = "") -> Grant:
+def grant_mark_reviewed(*, grant_id: int, reviewer: User, comment: str = "") -> Grant:
     """The DPO confirms a break-glass use was looked at."""
     if not reviewer.is_active or not reviewer.has_perm("access.review_grant"):
         raise PermissionDenied("You may not review break-glass access.")
@@ -1029,9 +1027,7 @@ def grant_mark_reviewed(*, grant_id: int, reviewer: AbstractBaseUser, comment: s
     return grant
 
 
-def access_record_view_log(
-    *, user: AbstractBaseUser, obj: models.Model, grant: Grant
-) -> AuditEvent:
+def access_record_view_log(*, user: User, obj: models.Model, grant: Grant) -> AuditEvent:
     """Record that ``user`` looked at a governed record under ``grant``."""
     ct = ContentType.objects.get_for_model(obj, for_concrete_model=True)
     asset_ids = list(grant.assets.filter(governed_model=ct).values_list("pk", flat=True))
