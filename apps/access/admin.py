@@ -529,7 +529,8 @@ class AccessRequestAdmin(RequestDisplayMixin, admin.ModelAdmin):
     # Bulk actions ---------------------------------------------------------------------------
 
     def _bulk(self, request, queryset, *, decision: str):
-        form_class = ApproveForm if decision == "approve" else ReasonForm
+        # Bulk approval keeps each requested window; shortening is done one by one.
+        form_class = CommentForm if decision == "approve" else ReasonForm
         if "apply" in request.POST:
             form = form_class(request.POST)
             if form.is_valid():
@@ -541,7 +542,6 @@ class AccessRequestAdmin(RequestDisplayMixin, admin.ModelAdmin):
                                 request_id=obj.pk,
                                 approver=request.user,
                                 comment=form.cleaned_data["comment"],
-                                ends_at=form.cleaned_data.get("ends_at"),
                             )
                         else:
                             services.access_request_deny(
