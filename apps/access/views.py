@@ -58,13 +58,14 @@ def _messages_of(error: ValidationError | PermissionDenied) -> list[str]:
 
 
 def _policy_context(
-    *, role: AccessRole | None = None, asset: DataAsset | None = None
+    *, user: User, role: AccessRole | None = None, asset: DataAsset | None = None
 ) -> dict[str, Any] | None:
-    """The effective policy of a target, with its durations written out for people."""
+    """The effective policy of a target for ``user`` (whose roles decide an asset's rights),
+    with its durations written out for people."""
     if role is None and asset is None:
         return None
     try:
-        policy = selectors.effective_policy(role=role, asset=asset)
+        policy = selectors.effective_policy(role=role, asset=asset, user=user)
     except ValidationError:
         # No active role covers the asset any more (e.g. on an old grant's extend page).
         return None
@@ -182,7 +183,7 @@ def request_create(request: AuthedRequest) -> HttpResponse:
         value, chosen, not_allowed = _target_from_query(form, request)
         if chosen is not None:
             form.initial["target"] = value
-    policy = _policy_context(**_split_target(chosen))
+    policy = _policy_context(user=request.user, **_split_target(chosen))
     if policy is not None:
         if request.method == "GET":
             form.initial.setdefault("duration", policy["default_hours"])
@@ -235,7 +236,10 @@ def request_policy(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "portal/_policy.html",
-        {"policy_ctx": _policy_context(**_split_target(chosen)), "not_allowed": not_allowed},
+        {
+            "policy_ctx": _policy_context(user=request.user, **_split_target(chosen)),
+            "not_allowed": not_allowed,
+        },
     )
 
 
@@ -363,7 +367,7 @@ def grant_extend(request: AuthedRequest, pk: int) -> HttpResponse:
         {
             "grant": grant,
             "form": form,
-            "policy_ctx": _policy_context(role=role, asset=asset),
+            "policy_ctx": _policy_context(user=request.user, role=role, asset=asset),
             "target_value": target_value(role=role, asset=asset),
         },
     )
