@@ -651,3 +651,20 @@ def test_demo_loader_is_idempotent(groups):
     special = AccessRole.objects.get(name="Customer records: view and export")
     assert effective_policy(role=special).approvals_required == 1
     assert AccessRole.objects.get(name__startswith="Support tickets").approvals_required == 0
+
+
+def test_record_view_is_logged_with_the_grant_and_asset(staff_user):
+    from django.contrib.contenttypes.models import ContentType
+
+    from apps.crm.models import Customer
+    from tests.access.factories import GrantFactory
+
+    asset = DataAssetFactory(
+        name="Customers", governed_model=ContentType.objects.get_for_model(Customer)
+    )
+    customer = Customer.objects.create(external_ref="C-9", full_name="Grace Hopper")
+    grant = GrantFactory(user=staff_user, assets=[asset])
+    event = services.access_record_view_log(user=staff_user, obj=customer, grant=grant)
+    assert event.action == "access.record.viewed" and event.actor == staff_user
+    assert event.target_type == "crm.customer" and event.target_id == str(customer.pk)
+    assert event.data == {"grant": grant.pk, "assets": [asset.pk], "model": "crm.customer"}
