@@ -40,8 +40,9 @@ def ensure_venv() -> None:
     if stamp.exists() and stamp.read_text() == digest:
         return
     say("installing dependencies into .venv (first run takes a minute)")
-    subprocess.run([str(PY), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
-    subprocess.run([str(PY), "-m", "pip", "install", "-q", "-e", f"{ROOT}[dev]"], check=True)
+    quiet = ["-q", "-q", "--disable-pip-version-check"]
+    subprocess.run([str(PY), "-m", "pip", "install", *quiet, "--upgrade", "pip"], check=True)
+    subprocess.run([str(PY), "-m", "pip", "install", *quiet, "-e", f"{ROOT}[dev]"], check=True)
     stamp.write_text(digest)
 
 
@@ -62,6 +63,7 @@ def demo(argv: list[str]) -> int:
     port = os.environ.get("PORT", "8000")
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "jitportal.settings.base")
+    env.setdefault("PORTAL_BASE_URL", f"http://127.0.0.1:{port}")
     if "CELERY_BROKER_URL" not in env:
         if "REDIS_URL" in env:
             env["CELERY_BROKER_URL"] = env["REDIS_URL"]
@@ -77,7 +79,15 @@ def demo(argv: list[str]) -> int:
             )
     (ROOT / "var").mkdir(exist_ok=True)
     manage("migrate", "--noinput", "-v", "0", env=env)
-    manage("load_demo", env=env)
+    loaded = subprocess.run(
+        [str(PY), "manage.py", "load_demo"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
+    print(loaded, end="", flush=True)
     procs = {
         "web": [str(PY), "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         "worker": [
@@ -104,6 +114,10 @@ def demo(argv: list[str]) -> int:
         ],
     }
     running = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in procs.items()}
+    # The workers log a lot at start: repeat what a newcomer needs once they are up.
+    time.sleep(6)
+    logins = loaded[loaded.find("username") :] if "username" in loaded else ""
+    print(f"\n{logins}", flush=True)
     say(f"portal:  http://127.0.0.1:{port}/   admin: http://127.0.0.1:{port}/admin/")
     say("web, worker and beat are running; Ctrl-C stops all three")
 
