@@ -56,6 +56,24 @@ class RetentionFacts:
         return {"status": "yes", "label": "Yes", "reasons": []}
 
 
+_RULE_FIELDS = (
+    "name",
+    "asset__name",
+    "asset__system__name",
+    "category__name",
+    "content_type__app_label",
+    "content_type__model",
+    "date_field",
+    "filter",
+    "period_amount",
+    "period_unit",
+    "action",
+    "legal_citation",
+    "enabled",
+    "run_every_days",
+)
+
+
 def retention_facts_for_assets(asset_ids: Iterable[int], *, now: datetime) -> RetentionFacts:
     """Rules of these assets and their latest real runs, in three queries whatever the count."""
     ids = sorted(set(asset_ids))

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Prefetch
 from django.utils import timezone
+from django_countries import countries
 
-from apps.inventory.completeness import REQUIREMENTS, missing_flags_annotations
+from apps.inventory.completeness import REQUIREMENTS
 from apps.inventory.gdpr import (
     EEA_COUNTRIES,
     Art9Condition,
@@ -31,11 +31,16 @@ from apps.inventory.gdpr import (
     LawfulBasis,
     OrganisationRole,
     RecipientKind,
+    TransferMechanism,
 )
 from apps.inventory.models import (
     DataAsset,
+    DataCategory,
+    DataSubjectCategory,
     Organisation,
     ProcessingActivity,
+    Recipient,
+    System,
     Transfer,
 )
 
@@ -188,36 +193,232 @@ def report_columns(record: str) -> tuple[Column, ...]:
 # --- reading the inventory ------------------------------------------------------------------
 
 
-def _activities(record: str, activity_ids: Iterable[int] | None):
+@dataclass(slots=True)
+class _Category:
+    name: str
+    kind: str
+
+
+@dataclass(slots=True)
+class _Subject:
+    name: str
+    is_vulnerable: bool
+
+
+@dataclass(slots=True)
+class _Recipient:
+    name: str
+    kind: str
+    kind_label: str
+    country: str
+    country_name: str
+    is_international_organisation: bool
+    contract_link: str
+
+
+@dataclass(slots=True)
+class _System:
+    name: str
+    hosting_location: str
+    country: str
+    country_name: str
+
+
+@dataclass(slots=True)
+class _Asset:
+    pk: int
+    name: str
+    system_id: int
+    system: _System
+    is_special: bool
+    categories: list[int]
+    subjects: list[int]
+
+    def __str__(self) -> str:
+        return f"{self.system.name} / {self.name}"
+
+
+@dataclass(slots=True)
+class _Transfer:
+    country: str
+    country_name: str
+    international_organisation: str
+    recipient: str | None
+    mechanism: str
+    mechanism_label: str
+    safeguard_link: str
+    description: str
+
+    @property
+    def outside_eea(self) -> bool:
+        return bool(self.international_organisation) or (
+            bool(self.country) and self.country not in EEA_COUNTRIES
+        )
+
+    @property
+    def where(self) -> str:
+        return self.international_organisation or self.country_name
+
+
+@dataclass
+class _Inventory:
+    """What the rows refer to, each read once as plain values, keyed by id."""
+
+    categories: dict[int, _Category]
+    subjects: dict[int, _Subject]
+    recipients: dict[int, _Recipient]
+    assets: dict[int, _Asset]
+    activity_assets: dict[int, list[int]]
+    activity_categories: dict[int, list[int]]
+    activity_subjects: dict[int, list[int]]
+    activity_recipients: dict[int, list[int]]
+    transfers: dict[int, list[_Transfer]]
+
+
+def _links(through, left: str, right: str, activities) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for a, b in through.objects.filter(**{f"{left}__in": activities}).values_list(
+        f"{left}_id", f"{right}_id"
+    ):
+        out.setdefault(a, []).append(b)
+    return out
+
+
+def _read_inventory(qs) -> _Inventory:
+    """Everything the rows of ``qs`` show, in a fixed number of queries.
+
+    Plain values rather than model instances: an asset shared by many activities is read
+    once, and nothing pays for datetime columns or descriptors the report never shows.
+    """
+    names = {c.code: c.name for c in countries}
+    kind_labels = dict(RecipientKind.choices)
+    mechanisms = dict(TransferMechanism.choices)
+    pa = ProcessingActivity
+    activity_assets = _links(pa.assets.through, "processingactivity", "dataasset", qs)
+    activity_categories = _links(
+        pa.data_categories.through, "processingactivity", "datacategory", qs
+    )
+    activity_subjects = _links(
+        pa.data_subjects.through, "processingactivity", "datasubjectcategory", qs
+    )
+    activity_recipients = _links(pa.recipients.through, "processingactivity", "recipient", qs)
+    asset_ids = pa.assets.through.objects.filter(processingactivity__in=qs).values("dataasset_id")
+    asset_categories = _links(DataAsset.categories.through, "dataasset", "datacategory", asset_ids)
+    asset_subjects = _links(
+        DataAsset.subjects.through, "dataasset", "datasubjectcategory", asset_ids
+    )
+    systems = {
+        pk: _System(name, location, code, names.get(code, code))
+        for pk, name, location, code in System.objects.filter(assets__in=asset_ids)
+        .distinct()
+        .values_list("pk", "name", "hosting_location", "hosting_country")
+    }
+    assets = {
+        pk: _Asset(
+            pk,
+            name,
+            system_id,
+            systems[system_id],
+            special,
+            asset_categories.get(pk, []),
+            asset_subjects.get(pk, []),
+        )
+        for pk, name, system_id, special in DataAsset.objects.filter(pk__in=asset_ids).values_list(
+            "pk", "name", "system_id", "is_special"
+        )
+    }
+    recipients = {
+        pk: _Recipient(
+            name, kind, kind_labels.get(kind, kind), code, names.get(code, code), io, link
+        )
+        for pk, name, kind, code, io, link in Recipient.objects.filter(activities__in=qs)
+        .distinct()
+        .values_list(
+            "pk", "name", "kind", "country", "is_international_organisation", "contract_link"
+        )
+    }
+    transfers: dict[int, list[_Transfer]] = {}
+    for activity_id, code, org, recipient, mechanism, link, description in (
+        Transfer.objects.filter(activity__in=qs)
+        .order_by("activity_id", "country", "pk")
+        .values_list(
+            "activity_id",
+            "country",
+            "international_organisation",
+            "recipient__name",
+            "mechanism",
+            "safeguard_link",
+            "description",
+        )
+    ):
+        transfers.setdefault(activity_id, []).append(
+            _Transfer(
+                code,
+                names.get(code, code),
+                org,
+                recipient,
+                mechanism,
+                mechanisms.get(mechanism, mechanism),
+                link,
+                description,
+            )
+        )
+    return _Inventory(
+        categories={
+            pk: _Category(name, kind)
+            for pk, name, kind in DataCategory.objects.values_list("pk", "name", "kind")
+        },
+        subjects={
+            pk: _Subject(name, vulnerable)
+            for pk, name, vulnerable in DataSubjectCategory.objects.values_list(
+                "pk", "name", "is_vulnerable"
+            )
+        },
+        recipients=recipients,
+        assets=assets,
+        activity_assets=activity_assets,
+        activity_categories=activity_categories,
+        activity_subjects=activity_subjects,
+        activity_recipients=activity_recipients,
+        transfers=transfers,
+    )
+
+
+def _activities(
+    record: str, activity_ids: Iterable[int] | None
+) -> tuple[list[ProcessingActivity], _Inventory]:
+    """The activities of the record, what their rows refer to, and what each misses."""
     qs = ProcessingActivity.objects.filter(is_active=True)
     qs = qs.as_processor() if record == PROCESSOR else qs.as_controller()
     if activity_ids is not None:
         qs = qs.filter(pk__in=list(activity_ids))
-    return (
-        qs.select_related("owner")
-        .annotate(**missing_flags_annotations())
-        .prefetch_related(
-            "data_subjects",
-            "data_categories",
-            "recipients",
-            Prefetch("transfers", queryset=Transfer.objects.select_related("recipient")),
-            Prefetch(
-                "assets",
-                queryset=DataAsset.objects.select_related("system").prefetch_related(
-                    "categories", "subjects"
-                ),
-            ),
-        )
-        .order_by("reference", "name")
-    )
+    activities = list(qs.select_related("owner").order_by("reference", "name"))
+    inventory = _read_inventory(qs.values("pk"))
+    missing = _missing_requirements(qs)
+    for activity in activities:
+        activity.missing_requirements = missing.get(activity.pk, set())
+    return activities, inventory
+
+
+def _missing_requirements(qs) -> dict[int, set[str]]:
+    """Activity id -> keys of the inventory's requirements it misses.
+
+    One query per requirement, each the inventory's own condition in a WHERE clause:
+    PostgreSQL runs those EXISTS as semi-joins over the whole table, where the same
+    conditions as per-row SELECT annotations (one subplan per row and requirement) take
+    seconds for a few thousand activities.
+    """
+    missing: dict[int, set[str]] = {}
+    for requirement in REQUIREMENTS:
+        if requirement.key in ORGANISATION_REQUIREMENTS:
+            continue
+        for pk in qs.filter(requirement.condition()).values_list("pk", flat=True):
+            missing.setdefault(pk, set()).add(requirement.key)
+    return missing
 
 
 def _iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def _country(code: Any) -> str:
-    return code.name if code else ""
 
 
 def _join(parts: Iterable[str]) -> str:
@@ -266,21 +467,23 @@ def _row(
     *,
     record: str,
     today: date,
+    inv: _Inventory,
     retention: RetentionFacts,
 ) -> dict[str, Any]:
-    assets = list(activity.assets.all())
+    pk = activity.pk
+    assets = [inv.assets[a] for a in inv.activity_assets.get(pk, [])]
     # Categories and subjects: declared on the activity, or held by one of its assets.
-    categories = {c.pk: c for c in activity.data_categories.all()}
-    subjects = {s.pk: s for s in activity.data_subjects.all()}
+    category_ids = set(inv.activity_categories.get(pk, []))
+    subject_ids = set(inv.activity_subjects.get(pk, []))
     for asset in assets:
-        for c in asset.categories.all():
-            categories.setdefault(c.pk, c)
-        for s in asset.subjects.all():
-            subjects.setdefault(s.pk, s)
-    categories_sorted = sorted(categories.values(), key=lambda c: c.name)
-    subjects_sorted = sorted(subjects.values(), key=lambda s: s.name)
-    recipients = sorted(activity.recipients.all(), key=lambda r: r.name)
-    transfers = list(activity.transfers.all())
+        category_ids.update(asset.categories)
+        subject_ids.update(asset.subjects)
+    categories_sorted = sorted((inv.categories[c] for c in category_ids), key=lambda c: c.name)
+    subjects_sorted = sorted((inv.subjects[s] for s in subject_ids), key=lambda s: s.name)
+    recipients = sorted(
+        (inv.recipients[r] for r in inv.activity_recipients.get(pk, [])), key=lambda r: r.name
+    )
+    transfers = inv.transfers.get(pk, [])
     systems = {a.system_id: a.system for a in assets}
     kinds = {c.kind for c in categories_sorted}
     special = CategoryKind.SPECIAL in kinds
@@ -305,8 +508,8 @@ def _row(
     values["data_categories"] = _join(c.name + _kind_tag(c.kind) for c in categories_sorted)
     if recipients:
         values["recipients"] = _join(
-            f"{r.name} ({r.get_kind_display()}"
-            + (f", {_country(r.country)}" if r.country else "")
+            f"{r.name} ({r.kind_label}"
+            + (f", {r.country_name}" if r.country else "")
             + (", international organisation" if r.is_international_organisation else "")
             + ")"
             for r in recipients
@@ -323,14 +526,12 @@ def _row(
     if not contract_parts and not processors and record == CONTROLLER:
         na.add("processor_contract")
     if transfers:
-        values["third_countries"] = _join(
-            t.international_organisation or _country(t.country) for t in transfers
-        )
+        values["third_countries"] = _join(t.where for t in transfers)
         values["safeguards"] = _join(
-            f"{t.international_organisation or _country(t.country)}: "
+            f"{t.where}: "
             + _join(
                 [
-                    t.get_mechanism_display() if t.mechanism else "no mechanism recorded",
+                    t.mechanism_label if t.mechanism else "no mechanism recorded",
                     t.safeguard_link,
                     t.description,
                 ]
@@ -381,9 +582,7 @@ def _row(
         na.add("consent_record_link")
     locations = [activity.data_location] if activity.data_location else []
     for system in sorted(systems.values(), key=lambda s: s.name):
-        where = ", ".join(
-            p for p in (system.hosting_location, _country(system.hosting_country)) if p
-        )
+        where = ", ".join(p for p in (system.hosting_location, system.country_name) if p)
         locations.append(f"{system.name} ({where})" if where else system.name)
     values["location"] = _join(locations)
     values["dpia_required"] = (
@@ -409,7 +608,7 @@ def _row(
     for requirement in REQUIREMENTS:
         if requirement.key in ORGANISATION_REQUIREMENTS:
             continue
-        if not getattr(activity, f"missing__{requirement.key}", 0):
+        if requirement.key not in activity.missing_requirements:
             continue
         column = REQUIREMENT_COLUMN.get(requirement.key, "")
         gaps.append(
@@ -465,7 +664,7 @@ def _row(
                 {
                     "name": r.name,
                     "kind": r.kind,
-                    "country": r.country.code if r.country else "",
+                    "country": r.country,
                     "international_organisation": r.is_international_organisation,
                     "contract_link": r.contract_link,
                 }
@@ -473,9 +672,9 @@ def _row(
             ],
             "transfers": [
                 {
-                    "country": t.country.code if t.country else "",
+                    "country": t.country,
                     "international_organisation": t.international_organisation,
-                    "recipient": t.recipient.name if t.recipient else None,
+                    "recipient": t.recipient,
                     "mechanism": t.mechanism,
                     "safeguard_link": t.safeguard_link,
                     "outside_eea": t.outside_eea,
@@ -488,11 +687,9 @@ def _row(
                     "name": a.name,
                     "system": a.system.name,
                     "special": a.is_special,
-                    "hosting_country": a.system.hosting_country.code
-                    if a.system.hosting_country
-                    else "",
-                    "hosted_outside_eea": bool(a.system.hosting_country)
-                    and a.system.hosting_country.code not in EEA_COUNTRIES,
+                    "hosting_country": a.system.country,
+                    "hosted_outside_eea": bool(a.system.country)
+                    and a.system.country not in EEA_COUNTRIES,
                 }
                 for a in sorted(assets, key=lambda a: (a.system.name, a.name))
             ],
@@ -515,10 +712,11 @@ def ropa_build(
     today = timezone.localdate(now)
     record = PROCESSOR if processor else CONTROLLER
     org_values, org_gaps = _organisation_block(Organisation.current())
-    activities = list(_activities(record, activity_ids))
-    asset_ids = {a.pk for activity in activities for a in activity.assets.all()}
-    retention = retention_facts_for_assets(asset_ids, now=now)
-    rows = [_row(a, record=record, today=today, retention=retention) for a in activities]
+    activities, inventory = _activities(record, activity_ids)
+    retention = retention_facts_for_assets(inventory.assets.keys(), now=now)
+    rows = [
+        _row(a, record=record, today=today, inv=inventory, retention=retention) for a in activities
+    ]
 
     gaps_by_column: Counter[str] = Counter()
     for row in rows:
