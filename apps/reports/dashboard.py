@@ -9,12 +9,13 @@ from typing import Any
 from django.utils import timezone
 
 from apps.access.models import AccessRequest, Grant
-from apps.inventory.completeness import REQUIREMENTS, missing_flags_annotations
+from apps.inventory.completeness import REQUIREMENTS
 from apps.inventory.models import ProcessingActivity
 
 from . import svg
 from .approvals import human_seconds
 from .retention import retention_dashboard
+from .ropa import missing_requirements_by_activity
 
 AGE_BUCKETS: tuple[tuple[str, timedelta], ...] = (
     ("< 1 h", timedelta(hours=1)),
@@ -76,17 +77,14 @@ def dashboard_data(*, now: datetime | None = None) -> dict[str, Any]:
         .select_related("user")
         .order_by("ends_at")[:10]
     )
-    activities = list(
-        ProcessingActivity.objects.filter(is_active=True)
-        .annotate(**missing_flags_annotations())
-        .values("pk", "name", "next_review_on", *(f"missing__{r.key}" for r in REQUIREMENTS))
-    )
-    gaps_by_req = Counter()
-    complete = 0
-    for a in activities:
-        missing = [r for r in REQUIREMENTS if a[f"missing__{r.key}"]]
-        complete += not missing
-        gaps_by_req.update(r.label for r in missing)
+    active = ProcessingActivity.objects.filter(is_active=True)
+    activities = list(active.values("pk", "name", "next_review_on"))
+    missing_by_activity = missing_requirements_by_activity(active)
+    labels = {r.key: r.label for r in REQUIREMENTS}
+    gaps_by_req: Counter[str] = Counter()
+    for keys in missing_by_activity.values():
+        gaps_by_req.update(labels[k] for k in keys)
+    complete = len(activities) - len(missing_by_activity)
     today = timezone.localdate(now)
     reviews_due = sorted(
         (a for a in activities if a["next_review_on"] is None or a["next_review_on"] <= today),

@@ -394,13 +394,13 @@ def _activities(
         qs = qs.filter(pk__in=list(activity_ids))
     activities = list(qs.select_related("owner").order_by("reference", "name"))
     inventory = _read_inventory(qs.values("pk"))
-    missing = _missing_requirements(qs)
+    missing = missing_requirements_by_activity(qs)
     for activity in activities:
         activity.missing_requirements = missing.get(activity.pk, set())
     return activities, inventory
 
 
-def _missing_requirements(qs) -> dict[int, set[str]]:
+def missing_requirements_by_activity(qs) -> dict[int, set[str]]:
     """Activity id -> keys of the inventory's requirements it misses.
 
     One query per requirement, each the inventory's own condition in a WHERE clause:
