@@ -80,10 +80,10 @@ def dashboard_data(*, now: datetime | None = None) -> dict[str, Any]:
     active = ProcessingActivity.objects.filter(is_active=True)
     activities = list(active.values("pk", "name", "next_review_on"))
     missing_by_activity = missing_requirements_by_activity(active)
-    labels = {r.key: r.label for r in REQUIREMENTS}
+    requirement_labels = {r.key: r.label for r in REQUIREMENTS}
     gaps_by_req: Counter[str] = Counter()
     for keys in missing_by_activity.values():
-        gaps_by_req.update(labels[k] for k in keys)
+        gaps_by_req.update(requirement_labels[k] for k in keys)
     complete = len(activities) - len(missing_by_activity)
     today = timezone.localdate(now)
     reviews_due = sorted(
