@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import admin
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -80,7 +84,7 @@ class AuditEventAdmin(admin.ModelAdmin):
             context["seconds"] = (timezone.now() - started).total_seconds()
         return TemplateResponse(request, "admin/audit/verify.html", context)
 
-    def export_view(self, request: HttpRequest) -> HttpResponse:
+    def export_view(self, request: HttpRequest) -> HttpResponseBase:
         if not request.user.has_perm("audit.export_auditevent"):
             raise PermissionDenied
         form = AuditExportForm(request.GET or None)
@@ -94,7 +98,7 @@ class AuditEventAdmin(admin.ModelAdmin):
             # Who took a copy of the trail, and which part, is itself evidence.
             audit_event_record(
                 action="audit.trail.exported",
-                actor=request.user,
+                actor=cast(AbstractBaseUser, request.user),  # admin_view: signed in
                 reason="download from the admin",
                 data={
                     "format": fmt,

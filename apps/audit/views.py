@@ -7,6 +7,7 @@ import binascii
 
 from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -52,7 +53,7 @@ def _bad(message: str) -> HttpResponse:
 
 @never_cache
 @require_GET
-def audit_feed(request: HttpRequest) -> HttpResponse:
+def audit_feed(request: HttpRequest) -> HttpResponseBase:
     """GET ?after_id=N&limit=M[&since=&until=&format=jsonl|csv] (session or HTTP Basic)."""
     user = request.user if request.user.is_authenticated else _basic_auth_user(request)
     if user is None or not user.is_active:
@@ -86,7 +87,7 @@ def audit_feed(request: HttpRequest) -> HttpResponse:
         audit_export_chunks(window=window, fmt=fmt), content_type=CONTENT_TYPES[fmt]
     )
     has_more = audit_export_has_more(window=window)
-    params = {k: v for k, v in request.GET.items() if k != "after_id"}
+    params: dict[str, str] = {k: str(v) for k, v in request.GET.items() if k != "after_id"}
     params["after_id"] = str(window.next_cursor)
     response["X-Next-Cursor"] = str(window.next_cursor)
     response["X-Has-More"] = "true" if has_more else "false"

@@ -7,9 +7,10 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -518,7 +519,7 @@ class RopaSnapshotAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(reverse("admin:reports_ropasnapshot_changelist"))
         try:
             snapshot = ropa_snapshot_take(
-                taken_by=request.user,
+                taken_by=cast(User, request.user),  # admin_view: signed in
                 processor=form.cleaned_data["record"] == "processor",
                 note=form.cleaned_data["note"],
             )

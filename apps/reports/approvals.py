@@ -57,7 +57,12 @@ def approval_statistics(*, start: datetime, end: datetime) -> dict[str, Any]:
         lambda: {"requests": 0, "outcomes": Counter(), "decision_seconds": []}
     )
     for r in requests:
-        assets = [r.asset] if r.asset_id else list(r.role.assets.all()) if r.role_id else []
+        if r.asset is not None:
+            assets = [r.asset]
+        elif r.role is not None:
+            assets = list(r.role.assets.all())
+        else:
+            assets = []
         for asset in assets:
             entry = per_asset[str(asset)]
             entry["requests"] += 1
@@ -86,7 +91,7 @@ def approval_statistics(*, start: datetime, end: datetime) -> dict[str, Any]:
     revoked_early = [
         g
         for g in revoked.select_related("revoked_by", "user").order_by("revoked_at")
-        if g.revoked_at < g.ends_at and g.revoked_by_id != g.user_id
+        if g.revoked_at is not None and g.revoked_at < g.ends_at and g.revoked_by_id != g.user_id
     ]
     given_back = AuditEvent.objects.filter(
         action="access.grant.relinquished", occurred_at__gte=start, occurred_at__lt=end
@@ -112,7 +117,9 @@ def approval_statistics(*, start: datetime, end: datetime) -> dict[str, Any]:
                 "revoked_at": g.revoked_at,
                 "revoked_by": g.revoked_by.get_username() if g.revoked_by else "",
                 "reason": g.revoke_reason,
-                "unused_hours": round((g.ends_at - g.revoked_at).total_seconds() / 3600, 1),
+                "unused_hours": round(
+                    (g.ends_at - (g.revoked_at or g.ends_at)).total_seconds() / 3600, 1
+                ),
             }
             for g in revoked_early
         ],

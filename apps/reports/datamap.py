@@ -134,11 +134,11 @@ def data_map_build(*, activity_id: int | None = None, special_only: bool = False
             )
             dest = dm.add(Node(f"dest:{where}", 4, name, kind, outside_eea=t.outside_eea))
             mechanism = t.get_mechanism_display() if t.mechanism else "no safeguard recorded"
-            if t.recipient_id:
-                r = t.recipient
-                dm.add(Node(f"rcp:{r.pk}", 3, r.name, r.get_kind_display(), outside_eea=True))
-                dm.link(act.key, f"rcp:{r.pk}", special=special)
-                dm.link(f"rcp:{r.pk}", dest.key, special=special, label=mechanism)
+            via = t.recipient
+            if via is not None:
+                dm.add(Node(f"rcp:{via.pk}", 3, via.name, via.get_kind_display(), outside_eea=True))
+                dm.link(act.key, f"rcp:{via.pk}", special=special)
+                dm.link(f"rcp:{via.pk}", dest.key, special=special, label=mechanism)
             else:
                 dm.link(act.key, dest.key, special=special, label=mechanism)
     return dm

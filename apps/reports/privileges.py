@@ -25,7 +25,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
-from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
+from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from apps.access.models import Grant
 from apps.inventory.models import DataAsset
@@ -112,10 +112,10 @@ def standing_privileges(*, now: datetime) -> list[dict[str, Any]]:
 
     # Asset-wide data permissions as model permissions (via groups: direct ones are above).
     data_codenames = [f"{a}_data" for a in DATA_ACTIONS]
-    group_perm = Permission.objects.filter(content_type=asset_ct, codename__in=data_codenames)
+    data_perms = Permission.objects.filter(content_type=asset_ct, codename__in=data_codenames)
     GroupPerm = User.groups.through
     holders = (
-        GroupPerm.objects.filter(user__is_active=True, group__permissions__in=group_perm)
+        GroupPerm.objects.filter(user__is_active=True, group__permissions__in=data_perms)
         .values_list("user__username", "user_id", "group__name", "group__permissions__codename")
         .order_by("user__username", "group__name")
         .distinct()
@@ -133,9 +133,8 @@ def standing_privileges(*, now: datetime) -> list[dict[str, Any]]:
         )
 
     # Guardian user object permissions on assets that no live grant gives now.
-    UserObjPerm = get_user_obj_perms_model(DataAsset)
     live: set[tuple[int, int, str]] = set()
-    for user_id, asset_id, *flags in Grant.assets.through.objects.filter(
+    for holder_id, granted_asset_id, *flags in Grant.assets.through.objects.filter(
         grant__starts_at__lte=now,
         grant__ends_at__gt=now,
         grant__revoked_at__isnull=True,
@@ -147,15 +146,15 @@ def standing_privileges(*, now: datetime) -> list[dict[str, Any]]:
         "grant__can_export",
     ):
         live.update(
-            (user_id, asset_id, action)
+            (holder_id, granted_asset_id, action)
             for action, on in zip(DATA_ACTIONS, flags, strict=True)
             if on
         )
-    uop_filter = Q(permission__content_type=asset_ct)
-    if hasattr(UserObjPerm, "content_type"):
-        uop_filter &= Q(content_type=asset_ct)
+    # The grants' mirror uses guardian's generic tables (apps.access.services.mirror_add).
     object_perms = list(
-        UserObjPerm.objects.filter(uop_filter)
+        UserObjectPermission.objects.filter(
+            content_type=asset_ct, permission__content_type=asset_ct
+        )
         .select_related("user", "permission")
         .order_by("user__username", "object_pk", "permission__codename")
     )
@@ -164,7 +163,7 @@ def standing_privileges(*, now: datetime) -> list[dict[str, Any]]:
     )
     for perm in object_perms:
         action = perm.permission.codename.removesuffix("_data")
-        asset_id = int(perm.object_pk) if str(perm.object_pk).isdigit() else None
+        asset_id: int | None = int(perm.object_pk) if str(perm.object_pk).isdigit() else None
         if asset_id is not None and (perm.user_id, asset_id, action) in live:
             continue
         findings.append(
@@ -179,12 +178,10 @@ def standing_privileges(*, now: datetime) -> list[dict[str, Any]]:
             }
         )
 
-    GroupObjPerm = get_group_obj_perms_model(DataAsset)
-    gop_filter = Q(permission__content_type=asset_ct)
-    if hasattr(GroupObjPerm, "content_type"):
-        gop_filter &= Q(content_type=asset_ct)
     group_perms = list(
-        GroupObjPerm.objects.filter(gop_filter)
+        GroupObjectPermission.objects.filter(
+            content_type=asset_ct, permission__content_type=asset_ct
+        )
         .select_related("group", "permission")
         .order_by("group__name", "object_pk")
     )
@@ -192,17 +189,17 @@ def standing_privileges(*, now: datetime) -> list[dict[str, Any]]:
         _asset_names({int(p.object_pk) for p in group_perms if str(p.object_pk).isdigit()})
     )
     members = _member_counts({p.group_id for p in group_perms})
-    for perm in group_perms:
-        asset_id = int(perm.object_pk) if str(perm.object_pk).isdigit() else None
+    for group_perm in group_perms:
+        group_asset_id = int(group_perm.object_pk) if str(group_perm.object_pk).isdigit() else None
         findings.append(
             {
                 "kind": "group_object_permission",
-                "who": f"group {perm.group.name}",
-                "group_id": perm.group_id,
-                "permission": f"inventory.{perm.permission.codename}",
-                "object": asset_names.get(asset_id, f"data asset #{perm.object_pk}"),
-                "asset_id": asset_id,
-                "detail": f"every member ({members.get(perm.group_id, 0)}) holds it, no grant",
+                "who": f"group {group_perm.group.name}",
+                "group_id": group_perm.group_id,
+                "permission": f"inventory.{group_perm.permission.codename}",
+                "object": asset_names.get(group_asset_id, f"data asset #{group_perm.object_pk}"),
+                "asset_id": group_asset_id,
+                "detail": f"every member ({members.get(group_perm.group_id, 0)}) holds it, no grant",
             }
         )
 

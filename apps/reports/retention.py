@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -83,15 +83,28 @@ def retention_facts_for_assets(asset_ids: Iterable[int], *, now: datetime) -> Re
     latest = (
         PurgeRun.objects.real().done().filter(rule_id=OuterRef("pk")).order_by("-started_at", "-pk")
     )
-    rules = retention_rules_for_assets(ids).annotate(
-        last_status=Subquery(latest.values("status")[:1]),
-        last_started=Subquery(latest.values("started_at")[:1]),
-        last_run_id=Subquery(latest.values("pk")[:1]),
+    # Only what rule_summary() and the checks read: ten thousand rules stay cheap.
+    rules = list(
+        retention_rules_for_assets(ids)
+        .only(*_RULE_FIELDS)
+        .annotate(last_run_id=Subquery(latest.values("pk")[:1]))
     )
+    run_ids = {rule.pk: cast(Any, rule).last_run_id for rule in rules}
+    runs: dict[int, tuple[str, datetime | None]] = {
+        pk: (status, started)
+        for pk, status, started in PurgeRun.objects.filter(
+            pk__in=[r for r in run_ids.values() if r]
+        ).values_list("pk", "status", "started_at")
+    }
     for rule in rules:
+        run_id = run_ids[rule.pk]
+        status, started = runs.get(run_id, (None, None)) if run_id else (None, None)
         facts.schedules.setdefault(rule.asset_id, []).append(rule_summary(rule))
         facts.rule_states.setdefault(rule.asset_id, []).append(
-            (rule.name, _rule_problems(rule, now=now))
+            (
+                rule.name,
+                _rule_problems(rule, run_id=run_id, status=status, started=started, now=now),
+            )
         )
     for asset_id, name in (
         RetentionRule.objects.for_assets(ids).filter(enabled=False).values_list("asset_id", "name")
@@ -100,15 +113,22 @@ def retention_facts_for_assets(asset_ids: Iterable[int], *, now: datetime) -> Re
     return facts
 
 
-def _rule_problems(rule: RetentionRule, *, now: datetime) -> list[str]:
-    """Why the latest purge runs do not show the rule kept (empty when they do)."""
-    if rule.last_status is None:
+def _rule_problems(
+    rule: RetentionRule,
+    *,
+    run_id: int | None,
+    status: str | None,
+    started: datetime | None,
+    now: datetime,
+) -> list[str]:
+    """Why the latest real purge run does not show the rule kept (empty when it does)."""
+    if status is None:
         return [f"rule “{rule.name}” has never run"]
-    if rule.last_status != PurgeRunStatus.SUCCEEDED:
-        return [f"rule “{rule.name}”: last run #{rule.last_run_id} {rule.last_status}"]
+    if status != PurgeRunStatus.SUCCEEDED:
+        return [f"rule “{rule.name}”: last run #{run_id} {status}"]
     # A day's grace beyond the rule's own interval before a missed run counts as overdue.
-    if rule.last_started + timedelta(days=rule.run_every_days + 1) < now:
-        days = (now - rule.last_started).days
+    if started is None or started + timedelta(days=rule.run_every_days + 1) < now:
+        days = (now - started).days if started is not None else 0
         return [
             f"rule “{rule.name}” is overdue: last run {days} days ago, "
             f"runs every {rule.run_every_days} day(s)"
@@ -116,7 +136,7 @@ def _rule_problems(rule: RetentionRule, *, now: datetime) -> list[str]:
     return []
 
 
-_BADGE = {
+_BADGE: dict[str, str] = {
     PurgeRunStatus.SUCCEEDED: "ok",
     PurgeRunStatus.PARTIAL: "warn",
     PurgeRunStatus.FAILED: "bad",
@@ -128,7 +148,7 @@ _BADGE = {
 def retention_dashboard(*, now: datetime) -> dict[str, Any]:
     """Rules due to run now, the latest purge runs and legal holds due for review."""
     due = rules_due(now=now)
-    last_real: dict[int, datetime] = {}
+    last_real: dict[int, datetime | None] = {}
     for rule_id, started in (
         PurgeRun.objects.real()
         .done()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -273,6 +273,8 @@ class _Inventory:
     activity_subjects: dict[int, list[int]]
     activity_recipients: dict[int, list[int]]
     transfers: dict[int, list[_Transfer]]
+    # activity id -> keys of the inventory's requirements it misses
+    missing: dict[int, set[str]] = field(default_factory=dict)
 
 
 def _links(through, left: str, right: str, activities) -> dict[int, list[int]]:
@@ -394,9 +396,7 @@ def _activities(
         qs = qs.filter(pk__in=list(activity_ids))
     activities = list(qs.select_related("owner").order_by("reference", "name"))
     inventory = _read_inventory(qs.values("pk"))
-    missing = missing_requirements_by_activity(qs)
-    for activity in activities:
-        activity.missing_requirements = missing.get(activity.pk, set())
+    inventory.missing = missing_requirements_by_activity(qs)
     return activities, inventory
 
 
@@ -604,11 +604,11 @@ def _row(
 
     # Gaps: the inventory's requirements this activity misses, placed on their column.
     columns = {c.key for c in record_columns(record)} | {"next_review_on"}
-    gaps = []
+    gaps: list[dict[str, Any]] = []
     for requirement in REQUIREMENTS:
         if requirement.key in ORGANISATION_REQUIREMENTS:
             continue
-        if requirement.key not in activity.missing_requirements:
+        if requirement.key not in inv.missing.get(pk, ()):
             continue
         column = REQUIREMENT_COLUMN.get(requirement.key, "")
         gaps.append(

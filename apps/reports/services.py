@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -16,7 +16,7 @@ from .snapshots import content_digest
 
 def ropa_snapshot_take(
     *,
-    taken_by: AbstractBaseUser | None,
+    taken_by: User | None,
     processor: bool = False,
     note: str = "",
     actor_label: str = "",

@@ -66,11 +66,16 @@ def ropa_diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
         ]
         if fields:
             changed.append({**_brief(b), "fields": fields})
+    old_header = {h["key"]: h.get("value", "") for h in before.get("header", [])}
     header = [
-        {"key": f["key"], "label": f["label"], "before": o.get("value", ""), "after": f["value"]}
+        {
+            "key": f["key"],
+            "label": f["label"],
+            "before": old_header.get(f["key"], ""),
+            "after": f["value"],
+        }
         for f in after.get("header", [])
-        for o in [next((h for h in before.get("header", []) if h["key"] == f["key"]), {})]
-        if o.get("value", "") != f["value"]
+        if old_header.get(f["key"], "") != f["value"]
     ]
     return {
         "added": added,
