@@ -102,7 +102,8 @@ class ReportAdmin(admin.ModelAdmin):
             view(self.privileges_view, "privileges", "registers/standing-privileges/"),
             view(self.approvals_view, "approvals", "registers/approvals/"),
             view(self.datamap_view, "datamap", "data-map/"),
-            *super().get_urls(),
+            # The hub is the "changelist"; the model has no table, so no other model URL.
+            view(self.changelist_view, "report_changelist", ""),
         ]
 
     # --- helpers ----------------------------------------------------------------------------

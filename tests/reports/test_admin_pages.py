@@ -142,3 +142,15 @@ def test_ropa_page_shows_summary_gaps_and_downloads(client, ropa_world, auditor)
 def test_dpo_sees_the_snapshot_button(client, ropa_world, dpo):
     client.force_login(dpo)
     assert b"Take snapshot" in client.get(reverse("admin:reports_ropa")).content
+
+
+def test_the_report_model_has_no_row_pages(client, dpo):
+    # Report has no table: only the hub and the report pages exist under it.
+    client.force_login(dpo)
+    for url in (
+        "/admin/reports/report/1/change/",
+        "/admin/reports/report/add/",
+        "/admin/reports/report/1/delete/",
+        "/admin/reports/report/1/history/",
+    ):
+        assert client.get(url).status_code == 404, url
