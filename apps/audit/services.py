@@ -100,10 +100,18 @@ def _chain_head() -> str:
     return last or GENESIS_HASH
 
 
-def _build(spec: EventSpec, prev_hash: str) -> AuditEvent:
+def _build(spec: EventSpec, prev_hash: str) -> tuple[AuditEvent, str]:
+    """The event and its ``data`` as canonical JSON text (what the digest and COPY use)."""
     actor = spec.actor if spec.actor is not None and spec.actor.is_authenticated else None
     label = spec.actor_label or (actor.get_username() if actor is not None else "system")
     target = spec.target
+    data_text = json.dumps(
+        spec.data or {},
+        cls=DjangoJSONEncoder,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
     event = AuditEvent(
         occurred_at=spec.occurred_at or timezone.now(),
         actor=actor,
@@ -113,11 +121,87 @@ def _build(spec: EventSpec, prev_hash: str) -> AuditEvent:
         target_id=str(target.pk) if target is not None else "",
         target_repr=str(target)[:255] if target is not None else "",
         reason=spec.reason or "",
-        data=canonical_data(spec.data),
+        data=json.loads(data_text),
         prev_hash=prev_hash,
     )
-    event.hash = digest_of(event)
-    return event
+    # Same bytes as event_digest(): the list's JSON with the already canonical data spliced
+    # in as its last item, which saves serialising every event's data twice.
+    head = json.dumps(
+        [
+            prev_hash,
+            event.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
+            event.actor_id,
+            event.actor_label,
+            event.action,
+            event.target_type,
+            event.target_id,
+            event.target_repr,
+            event.reason,
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    event.hash = hashlib.sha256(f"{head[:-1]},{data_text}]".encode()).hexdigest()
+    return event, data_text
+
+
+# Below this many events an INSERT is as quick as COPY and simpler.
+_COPY_FROM = 50
+_COPY_COLUMNS = (
+    "id",
+    "occurred_at",
+    "actor_id",
+    "actor_label",
+    "action",
+    "target_type",
+    "target_id",
+    "target_repr",
+    "reason",
+    "data",
+    "prev_hash",
+    "hash",
+)
+
+
+def _insert(built: list[tuple[AuditEvent, str]]) -> list[AuditEvent]:
+    events = [event for event, _ in built]
+    if connection.vendor != "postgresql" or len(built) < _COPY_FROM:
+        return AuditEvent.objects.bulk_create(events)
+    # Bulk paths (reconcile, purges) write thousands of events: COPY is several times
+    # cheaper than a multi-row INSERT. Ids are taken from the sequence first so the
+    # returned events carry their primary keys, as bulk_create's do.
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [AuditEvent._meta.db_table, len(built)],
+        )
+        ids = sorted(row[0] for row in cursor.fetchall())
+        columns = ", ".join(_COPY_COLUMNS)
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for pk, (event, data_text) in zip(ids, built, strict=True):
+                event.pk = pk
+                copy.write_row(
+                    (
+                        pk,
+                        event.occurred_at,
+                        event.actor_id,
+                        event.actor_label,
+                        event.action,
+                        event.target_type,
+                        event.target_id,
+                        event.target_repr,
+                        event.reason,
+                        data_text,
+                        event.prev_hash,
+                        event.hash,
+                    )
+                )
+    for event in events:
+        event._state.adding = False
+        event._state.db = connection.alias
+    return events
 
 
 def audit_event_record(
@@ -153,7 +237,7 @@ def audit_events_record_bulk(*, events: Iterable[EventSpec]) -> list[AuditEvent]
         prev = _chain_head()
         built = []
         for spec in specs:
-            event = _build(spec, prev)
-            built.append(event)
+            event, data_text = _build(spec, prev)
+            built.append((event, data_text))
             prev = event.hash
-        return AuditEvent.objects.bulk_create(built)
+        return _insert(built)

@@ -48,3 +48,25 @@ def test_raw_sql_edit_of_an_old_event_is_detected():
     result = audit_chain_verify()
     assert not result.ok
     assert result.first_broken_id == events[1].pk
+
+
+@pytest.mark.postgres
+def test_a_large_bulk_is_copied_with_ids_and_still_verifies():
+    # given a bulk large enough to take the COPY path, after an ordinary event
+    first = audit_event_record(action="test.before")
+    specs = [
+        EventSpec(action="test.bulk", reason=f"r{i}", data={"i": i, "when": first.occurred_at})
+        for i in range(120)
+    ]
+    # when it is recorded
+    events = audit_events_record_bulk(events=specs)
+    # then every event has its id, in chain order, and the stored rows verify
+    assert [e.pk for e in events] == sorted(e.pk for e in events)
+    assert events[0].prev_hash == first.hash
+    assert AuditEvent.objects.filter(action="test.bulk").count() == 120
+    stored = AuditEvent.objects.get(pk=events[7].pk)
+    assert stored.hash == events[7].hash
+    assert stored.data == {"i": 7, "when": events[7].data["when"]}
+    assert audit_chain_verify().ok
+    # and an ordinary event after it links to the last of the bulk
+    assert audit_event_record(action="test.after").prev_hash == events[-1].hash
