@@ -43,12 +43,13 @@ from .selectors import (
     four_eyes_needed,
     purge_preview,
     rule_due_state,
+    rule_has_real_run,
     rule_runtime_problems,
     rule_settings_digest,
     rule_snapshot,
     stale_runs,
 )
-from .targets import RunContext, target_for
+from .targets import Counts, RunContext, target_for
 from .validation import hold_record_ids_problem, parse_ids
 
 logger = logging.getLogger(__name__)
@@ -630,7 +631,12 @@ def _start(*, run: PurgeRun, batch_size: int | None):
         )
         target = target_for(rule, cutoff=run.cutoff, now=now, context=context)
         holds = hold_state(rule)
-        counts = target.counts(holds)
+        if rule_has_real_run(rule):
+            # Held and protected rows are counted batch by batch; only the total is needed
+            # here (for progress), and it is the cheap count.
+            counts = Counts(matched=target.count_matched())
+        else:
+            counts = target.counts(holds)
         run.matched = counts.matched
         if four_eyes_needed(rule, would_go=counts.would_go):
             run.status = PurgeRunStatus.FAILED

@@ -45,7 +45,7 @@ from django.db.models import (
 from django.db.models.deletion import get_candidate_relations_to_delete
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
-from django.db.models.sql.subqueries import UpdateQuery
+from django.db.models.sql.subqueries import DeleteQuery, UpdateQuery
 from django.utils import timezone
 
 from .anonymise import update_values
@@ -130,6 +130,10 @@ class Target(ABC):
 
     @abstractmethod
     def sample(self, holds: HoldState, size: int = 10) -> list[dict[str, Any]]: ...
+
+    def count_matched(self) -> int:
+        """Rows past the cutoff that match the rule, held or not (cheaper than counts())."""
+        return self.counts(HoldState()).matched
 
     # execution
     @abstractmethod
@@ -302,6 +306,7 @@ class ModelTarget(Target):
 
     @staticmethod
     def _record_held(ct_id: int, outer: str) -> Exists:
+        """Held rows of a model whose keys are not integers: compared as text, row by row."""
         return Exists(
             LegalHoldRecord.objects.filter(
                 hold__lifted_at__isnull=True,
@@ -309,6 +314,25 @@ class ModelTarget(Target):
                 object_id=Cast(OuterRef(outer), output_field=models.CharField()),
             )
         )
+
+    @staticmethod
+    def _held_keys(ct_id: int) -> models.QuerySet:
+        """The integer keys held by record holds on one model: a small set, so a condition
+        ``key IN (...)`` is one hashed lookup per row, or a probe from the held side."""
+        return (
+            LegalHoldRecord.objects.filter(
+                hold__lifted_at__isnull=True,
+                content_type_id=ct_id,
+                object_id__regex=r"^-?[0-9]+$",
+            )
+            .annotate(_key=Cast("object_id", output_field=models.BigIntegerField()))
+            .values("_key")
+        )
+
+    def _held_by(self, model, ct_id: int, attname: str):
+        if isinstance(model._meta.pk, models.IntegerField):
+            return Q(**{f"{attname}__in": self._held_keys(ct_id)})
+        return self._record_held(ct_id, attname)
 
     def _held_q(self, model, relations: list[Relation], holds: HoldState) -> Q | None:
         """Rows of ``model`` that a hold covers: held themselves, pointing at a held record
@@ -318,19 +342,28 @@ class ModelTarget(Target):
             return None
         conditions: list = []
         if self._ct(model) in holds.record_cts:
-            conditions.append(self._record_held(self._ct(model), "pk"))
+            conditions.append(self._held_by(model, self._ct(model), model._meta.pk.attname))
         for fk in model._meta.concrete_fields:
             if not (fk.many_to_one or fk.one_to_one) or not fk.target_field.primary_key:
                 continue
-            related_ct = self._ct(fk.related_model._meta.concrete_model)
-            if related_ct in holds.record_cts:
-                conditions.append(self._record_held(related_ct, fk.attname))
+            related = fk.related_model._meta.concrete_model
+            if self._ct(related) in holds.record_cts:
+                conditions.append(self._held_by(related, self._ct(related), fk.attname))
         for rel in relations:
             if rel.kind != "cascade":
                 continue
             sub = self._held_q(rel.model, rel.children, holds)
             if sub is not None:
-                conditions.append(Exists(self._children(rel).filter(sub)))
+                children = rel.model._base_manager.db_manager(self.using).filter(sub)
+                conditions.append(
+                    Q(
+                        **{
+                            f"{rel.field.target_field.attname}__in": children.values(
+                                rel.field.attname
+                            )
+                        }
+                    )
+                )
         return _q_any(conditions)
 
     def _children(self, rel: Relation) -> models.QuerySet:
@@ -409,31 +442,83 @@ class ModelTarget(Target):
             .first()
         )
 
-    def _chunk(self, lo: int, hi: int, holds: HoldState) -> models.QuerySet:
-        held_q, prot_q = self._flags(holds)
-        return (
-            self.matching()
-            .filter(pk__gte=lo, pk__lt=hi)
-            .annotate(
-                _held=ExpressionWrapper(held_q, output_field=BooleanField())
-                if held_q is not None
-                else Value(False),
-                _prot=ExpressionWrapper(prot_q, output_field=BooleanField())
-                if prot_q is not None
-                else Value(False),
-            )
+    @staticmethod
+    def _flagged(qs: models.QuerySet, held_q: Q | None, prot_q: Q | None) -> models.QuerySet:
+        return qs.annotate(
+            _held=ExpressionWrapper(held_q, output_field=BooleanField())
+            if held_q is not None
+            else Value(False),
+            _prot=ExpressionWrapper(prot_q, output_field=BooleanField())
+            if prot_q is not None
+            else Value(False),
         )
 
+    def count_matched(self) -> int:
+        return self.matching().count()
+
     def run_chunk(self, lo: int, hi: int, holds: HoldState) -> ChunkResult:
-        chunk = self._chunk(lo, hi, holds)
-        if self.single_statement:
-            return self._run_single(chunk)
-        return self._run_portable(chunk)
+        held_q, prot_q = self._flags(holds)
+        chunk = self.matching().filter(pk__gte=lo, pk__lt=hi)
+        if not self.single_statement:
+            return self._run_portable(self._flagged(chunk, held_q, prot_q))
+        if any(rel.kind != "protect" for rel in self.relations):
+            return self._run_with_children(self._flagged(chunk, held_q, prot_q))
+        return self._run_leaf(chunk, held_q, prot_q)
+
+    def _run_leaf(self, chunk: models.QuerySet, held_q: Q | None, prot_q: Q | None) -> ChunkResult:
+        """Nothing else changes with these rows: ONE DELETE (or UPDATE) of the range with the
+        rule's conditions, its holds and protections, returning the keys it changed; the
+        rows it skipped are counted from the same snapshot."""
+        qn = self._qn
+        pk = qn(self.model._meta.pk.column)
+        going = chunk
+        for condition in (held_q, prot_q):
+            if condition is not None:
+                going = going.exclude(condition)
+        if self.deleting:
+            sql, params = going.query.chain(DeleteQuery).get_compiler(self.using).as_sql()
+        else:
+            query = going.query.chain(UpdateQuery)
+            query.add_update_values(
+                update_values(
+                    self.model, self.specs, marker=self.rule.anonymised_marker_field, at=self.now
+                )
+            )
+            sql, params = query.get_compiler(self.using).as_sql()
+        ctes = [f"purge_d AS ({sql} RETURNING {pk} AS k)"]
+        params = list(params)
+        skipped = "0, 0"
+        if held_q is not None or prot_q is not None:
+            kept = chunk.filter(_q_any([c for c in (held_q, prot_q) if c is not None]))
+            kept_sql, kept_params = (
+                self._flagged(kept, held_q, prot_q)
+                .values_list("_held", "_prot")
+                .query.get_compiler(self.using)
+                .as_sql()
+            )
+            # Same statement, same snapshot: what the DELETE left out, and why.
+            ctes.insert(0, f"purge_s (held, prot) AS ({kept_sql})")
+            params = [*kept_params, *params]
+            skipped = (
+                "(SELECT count(*) FROM purge_s WHERE held), "
+                "(SELECT count(*) FROM purge_s WHERE prot AND NOT held)"
+            )
+        statement = (
+            "WITH " + ",\n".join(ctes) + f"\nSELECT {skipped}, (SELECT count(*) FROM purge_d),"
+            " (SELECT coalesce(string_agg(k::text, chr(10) ORDER BY k), '') FROM purge_d)"
+        )
+        with self.connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute(statement, params)
+            held, protected, affected, keys = cursor.fetchone()
+        return ChunkResult(affected + held + protected, affected, held, protected, keys)
 
     def _qn(self, name: str) -> str:
         return self.connection.ops.quote_name(name)
 
-    def _run_single(self, chunk: models.QuerySet) -> ChunkResult:
+    def _run_with_children(self, chunk: models.QuerySet) -> ChunkResult:
+        """Deleting these rows changes others (cascade, SET NULL): lock the range's rows,
+        then change the other rows and delete these in ONE statement (one snapshot)."""
         qn = self._qn
         opts = self.model._meta
         # The row's physical address: the rows are locked FOR UPDATE by this same statement,
@@ -642,7 +727,7 @@ class AuditChainTarget(ModelTarget):
         held = 0
         ct = self._ct(self.model)
         if ct in holds.record_cts:
-            held = self.matching().filter(self._record_held(ct, "pk")).count()
+            held = self.matching().filter(pk__in=self._held_keys(ct)).count()
         # The rest stay because an event after them must stay: the chain has no gaps.
         return Counts(matched=matched, held=held, protected=max(0, matched - going - held))
 
