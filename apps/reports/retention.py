@@ -61,8 +61,6 @@ _RULE_FIELDS = (
     "asset__name",
     "asset__system__name",
     "category__name",
-    "content_type__app_label",
-    "content_type__model",
     "date_field",
     "filter",
     "period_amount",
@@ -86,6 +84,9 @@ def retention_facts_for_assets(asset_ids: Iterable[int], *, now: datetime) -> Re
     # Only what rule_summary() and the checks read: ten thousand rules stay cheap.
     rules = list(
         retention_rules_for_assets(ids)
+        # rule_summary() reads the asset, its system and the category, not the target model
+        .select_related(None)
+        .select_related("asset__system", "category")
         .only(*_RULE_FIELDS)
         .annotate(last_run_id=Subquery(latest.values("pk")[:1]))
     )
@@ -106,10 +107,15 @@ def retention_facts_for_assets(asset_ids: Iterable[int], *, now: datetime) -> Re
                 _rule_problems(rule, run_id=run_id, status=status, started=started, now=now),
             )
         )
-    for asset_id, name in (
-        RetentionRule.objects.for_assets(ids).filter(enabled=False).values_list("asset_id", "name")
+    # Disabled rules are few: read them all rather than send every asset id again.
+    wanted = set(ids)
+    for asset_id, name in RetentionRule.objects.filter(enabled=False).values_list(
+        "asset_id", "name"
     ):
-        facts.rule_states.setdefault(asset_id, []).append((name, [f"rule “{name}” is disabled"]))
+        if asset_id in wanted:
+            facts.rule_states.setdefault(asset_id, []).append(
+                (name, [f"rule “{name}” is disabled"])
+            )
     return facts
 
 
