@@ -56,11 +56,27 @@ def hold_state(rule: RetentionRule) -> HoldState:
     return HoldState(blocking=blocking, record_cts=cts, raw_tables=raws)
 
 
-def holds_lock_shared() -> None:
-    """Inside a purge batch: wait for a hold being placed, then keep holds still."""
+def purge_batch_begin() -> None:
+    """First statement of a purge batch's transaction (PostgreSQL; one round trip):
+
+    - wait for a hold being placed, then keep holds still until the batch commits;
+    - no JIT: the hold and cascade sub-plans inflate the cost estimate past
+      ``jit_above_cost``, and compiling the plan would cost more than the batch itself;
+    - no wait for the WAL flush at commit: the batch's rows and the run's counters commit
+      together, so a server crash can only lose the last batches whole, and the next run
+      redoes them. Every batch would otherwise wait for an fsync;
+    - bitmap scans rather than plain index scans: a batch reads a whole key range, and
+      visiting it page by page makes the DELETE ... RETURNING about a quarter faster
+      (measured with bench/bench_purge.py).
+    """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [HOLD_LOCK_KEY])
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock_shared(%s), set_config('jit', 'off', true), "
+                "set_config('synchronous_commit', 'off', true), "
+                "set_config('enable_indexscan', 'off', true)",
+                [HOLD_LOCK_KEY],
+            )
 
 
 def holds_lock_exclusive() -> None:

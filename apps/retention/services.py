@@ -28,7 +28,7 @@ from apps.audit.services import audit_event_record
 from apps.inventory.models import DataAsset
 from jitportal.tasking import enqueue_on_commit
 
-from .holds import hold_state, holds_lock_exclusive, holds_lock_shared
+from .holds import hold_state, holds_lock_exclusive, purge_batch_begin
 from .models import (
     AnonymisedField,
     HoldScope,
@@ -689,9 +689,11 @@ def _walk(*, run: PurgeRun, target, progress, single_statement) -> PurgeRun:
         while lo is not None and lo <= upper:
             hi = min(lo + run.batch_size, upper + 1)
             with transaction.atomic(durable=True):
-                holds_lock_shared()
-                current = PurgeRun.objects.select_for_update().get(pk=run.pk)
-                if current.stop_requested_at is not None:
+                purge_batch_begin()
+                stop = PurgeRun.objects.filter(pk=run.pk).values_list(
+                    "stop_requested_at", flat=True
+                )
+                if stop[0] is not None:
                     outcome, message = PurgeRunStatus.PARTIAL, "Stopped on request."
                     break
                 holds = hold_state(run.rule)
@@ -722,7 +724,8 @@ def _walk(*, run: PurgeRun, target, progress, single_statement) -> PurgeRun:
                 )
             if progress is not None:
                 progress(run)
-            lo = target.next_key(hi, upper)
+            # Rows in this range: the next range most likely has some too. None: jump the gap.
+            lo = hi if result.examined else target.next_key(hi, upper)
     except BaseException as exc:
         outcome = PurgeRunStatus.PARTIAL if run.batches else PurgeRunStatus.FAILED
         message = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]

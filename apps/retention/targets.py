@@ -57,6 +57,9 @@ MAX_CASCADE_DEPTH = 4
 # Keeps statements under every backend's parameter limit on the portable path.
 _PORTABLE_SLICE = 500
 AUDIT_LABEL = "audit.auditevent"
+# Stand-ins for a batch's key range while its SQL is compiled once per run.
+_RANGE_LO = -(2**62) + 17
+_RANGE_HI = -(2**62) + 18
 AUDIT_PURGED_ACTION = "audit.trail.purged"  # the audit app vouches for anchors it names
 
 
@@ -277,6 +280,7 @@ class ModelTarget(Target):
         self.cutoff_value = cutoff_value(self.cutoff, date_only=self.date_only)
         self.specs = list(rule.anonymised_fields.all()) if not self.deleting else []
         self._ct_cache: dict[type[models.Model], int] = {}
+        self._compiled: dict[Any, tuple[str, list[Any], list[int]]] = {}
 
     @property
     def using(self) -> str:
@@ -457,15 +461,45 @@ class ModelTarget(Target):
         return self.matching().count()
 
     def run_chunk(self, lo: int, hi: int, holds: HoldState) -> ChunkResult:
+        if not self.single_statement:
+            held_q, prot_q = self._flags(holds)
+            chunk = self.matching().filter(pk__gte=lo, pk__lt=hi)
+            return self._run_portable(self._flagged(chunk, held_q, prot_q))
+        sql, params = self._statement(lo, hi, holds)
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            # Both statement shapes answer: examined, held, protected, affected, keys.
+            examined, held, protected, affected, keys = cursor.fetchone()
+        return ChunkResult(examined, affected, held, protected, keys)
+
+    def _statement(self, lo: int, hi: int, holds: HoldState) -> tuple[str, list[Any]]:
+        """The batch's SQL. Compiled once per run (and per set of held models), with marker
+        values where the key range goes, then given each batch's range: compiling the
+        ORM expressions every batch would cost as much as a small batch itself."""
+        key = (holds.record_cts, holds.raw_tables)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            sql, params = self._compile(_RANGE_LO, _RANGE_HI, holds)
+            slots = [i for i, p in enumerate(params) if p in (_RANGE_LO, _RANGE_HI)]
+            if sorted(params[i] for i in slots) != [_RANGE_LO, _RANGE_HI]:
+                return self._compile(lo, hi, holds)  # unexpected: compile for this batch only
+            compiled = self._compiled[key] = (sql, params, slots)
+        sql, params, slots = compiled
+        params = list(params)
+        for i in slots:
+            params[i] = lo if params[i] == _RANGE_LO else hi
+        return sql, params
+
+    def _compile(self, lo: int, hi: int, holds: HoldState) -> tuple[str, list[Any]]:
         held_q, prot_q = self._flags(holds)
         chunk = self.matching().filter(pk__gte=lo, pk__lt=hi)
-        if not self.single_statement:
-            return self._run_portable(self._flagged(chunk, held_q, prot_q))
         if any(rel.kind != "protect" for rel in self.relations):
-            return self._run_with_children(self._flagged(chunk, held_q, prot_q))
-        return self._run_leaf(chunk, held_q, prot_q)
+            return self._sql_with_children(self._flagged(chunk, held_q, prot_q))
+        return self._sql_leaf(chunk, held_q, prot_q)
 
-    def _run_leaf(self, chunk: models.QuerySet, held_q: Q | None, prot_q: Q | None) -> ChunkResult:
+    def _sql_leaf(
+        self, chunk: models.QuerySet, held_q: Q | None, prot_q: Q | None
+    ) -> tuple[str, list[Any]]:
         """Nothing else changes with these rows: ONE DELETE (or UPDATE) of the range with the
         rule's conditions, its holds and protections, returning the keys it changed; the
         rows it skipped are counted from the same snapshot."""
@@ -487,7 +521,7 @@ class ModelTarget(Target):
             sql, params = query.get_compiler(self.using).as_sql()
         ctes = [f"purge_d AS ({sql} RETURNING {pk} AS k)"]
         params = list(params)
-        skipped = "0, 0"
+        held, protected = "0", "0"
         if held_q is not None or prot_q is not None:
             kept = chunk.filter(_q_any([c for c in (held_q, prot_q) if c is not None]))
             kept_sql, kept_params = (
@@ -499,24 +533,21 @@ class ModelTarget(Target):
             # Same statement, same snapshot: what the DELETE left out, and why.
             ctes.insert(0, f"purge_s (held, prot) AS ({kept_sql})")
             params = [*kept_params, *params]
-            skipped = (
-                "(SELECT count(*) FROM purge_s WHERE held), "
-                "(SELECT count(*) FROM purge_s WHERE prot AND NOT held)"
-            )
+            held = "(SELECT count(*) FROM purge_s WHERE held)"
+            protected = "(SELECT count(*) FROM purge_s WHERE prot AND NOT held)"
+        affected = "(SELECT count(*) FROM purge_d)"
         statement = (
-            "WITH " + ",\n".join(ctes) + f"\nSELECT {skipped}, (SELECT count(*) FROM purge_d),"
+            "WITH "
+            + ",\n".join(ctes)
+            + f"\nSELECT {affected} + {held} + {protected}, {held}, {protected}, {affected},"
             " (SELECT coalesce(string_agg(k::text, chr(10) ORDER BY k), '') FROM purge_d)"
         )
-        with self.connection.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute(statement, params)
-            held, protected, affected, keys = cursor.fetchone()
-        return ChunkResult(affected + held + protected, affected, held, protected, keys)
+        return statement, params
 
     def _qn(self, name: str) -> str:
         return self.connection.ops.quote_name(name)
 
-    def _run_with_children(self, chunk: models.QuerySet) -> ChunkResult:
+    def _sql_with_children(self, chunk: models.QuerySet) -> tuple[str, list[Any]]:
         """Deleting these rows changes others (cascade, SET NULL): lock the range's rows,
         then change the other rows and delete these in ONE statement (one snapshot)."""
         qn = self._qn
@@ -567,13 +598,7 @@ class ModelTarget(Target):
             " (SELECT count(*) FROM purge_m WHERE prot AND NOT held), (SELECT count(*) FROM purge_d),"
             " (SELECT coalesce(string_agg(k::text, chr(10) ORDER BY k), '') FROM purge_d)"
         )
-        with self.connection.cursor() as cursor:
-            # The hold and cascade sub-plans inflate the cost estimate past jit_above_cost:
-            # compiling the plan then costs more than the batch itself.
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute(sql, params)
-            examined, held, protected, affected, keys = cursor.fetchone()
-        return ChunkResult(examined, affected, held, protected, keys)
+        return sql, params
 
     def _child_statements(self, rel: Relation, parent_keys: str, parent_opts) -> list:
         """SQL that does to the rows referring to the purged rows what on_delete says."""

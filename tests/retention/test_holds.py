@@ -167,3 +167,20 @@ def test_hold_records_must_exist(dpo):
         )
     assert "No crm.Customer with id 999999." in str(error.value)
     assert not LegalHold.objects.exists()
+
+
+def test_a_record_hold_placed_during_a_run_applies_from_the_next_batch(dpo):
+    with time_machine.travel(OLD, tick=False):
+        customers = CustomerFactory.create_batch(6)
+    late = customers[-1]
+    with time_machine.travel(NOW, tick=False):
+        rule = make_rule()
+
+        def hold_the_last_one_after_the_first_batch(run):
+            if run.batches == 1:
+                hold_records(late, actor=dpo)
+
+        run = _run(rule, batch_size=2, progress=hold_the_last_one_after_the_first_batch)
+    assert run.status == PurgeRunStatus.SUCCEEDED
+    assert (run.affected, run.skipped_held, run.batches) == (5, 1, 3)
+    assert list(Customer.objects.values_list("pk", flat=True)) == [late.pk]

@@ -131,3 +131,12 @@ def test_a_held_customer_is_not_anonymised():
     assert kept.full_name == "Kept Person" and kept.anonymised_at is None
     assert gone.full_name == "Anonymised customer"
     assert Customer.objects.count() == 2
+
+
+def test_the_sqlite_hash_function_computes_the_same_hmac():
+    # (SQLite computes the hash strategy with this function, registered per connection)
+    from apps.retention.anonymise import sqlite_hmac
+
+    key = hash_key()
+    assert sqlite_hmac(key.hex(), "ada@example.org") == keyed_hash("ada@example.org")
+    assert sqlite_hmac(key.hex(), None) is None
