@@ -535,12 +535,13 @@ class ModelTarget(Target):
             params = [*kept_params, *params]
             held = "(SELECT count(*) FROM purge_s WHERE held)"
             protected = "(SELECT count(*) FROM purge_s WHERE prot AND NOT held)"
-        affected = "(SELECT count(*) FROM purge_d)"
+        # One pass over the changed keys: their count and, in order, the text for the digest.
         statement = (
             "WITH "
             + ",\n".join(ctes)
-            + f"\nSELECT {affected} + {held} + {protected}, {held}, {protected}, {affected},"
-            " (SELECT coalesce(string_agg(k::text, chr(10) ORDER BY k), '') FROM purge_d)"
+            + f"\nSELECT purge_a.n + {held} + {protected}, {held}, {protected}, purge_a.n,"
+            " purge_a.keys FROM (SELECT count(*) AS n,"
+            " coalesce(string_agg(k::text, chr(10) ORDER BY k), '') AS keys FROM purge_d) AS purge_a"
         )
         return statement, params
 
