@@ -22,42 +22,13 @@ import statistics
 import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _support import bench_database, report
+
 BENCH_DB = "jp_bench_access_check"
-PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 ASSETS = int(os.environ.get("BENCH_ACCESS_ASSETS", "10000"))
 GRANTS = int(os.environ.get("BENCH_ACCESS_GRANTS", "50"))
 REPEATS = int(os.environ.get("BENCH_ACCESS_REPEATS", "7"))
-
-
-def setup_django() -> None:
-    os.environ["DATABASE_URL"] = f"{PG_URL}/{BENCH_DB}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jitportal.settings.test")
-    import django
-
-    django.setup()
-
-
-def create_database() -> None:
-    import psycopg
-    from django.core.management import call_command
-
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    call_command("migrate", verbosity=0, interactive=False)
-
-
-def drop_database() -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def load() -> tuple[int, list]:
@@ -143,27 +114,27 @@ def run() -> None:
     settings.DEBUG = False
     ours_ms = statistics.median(ours) * 1000
     theirs_ms = statistics.median(theirs) * 1000
-    print(
-        f"bench access_check: {ours_ms:.1f} ms ratio={ours_ms / theirs_ms:.2f} "
-        f"baseline=guardian ObjectPermissionChecker+prefetch_perms ({theirs_ms:.1f} ms) "
+    report(
+        "access_check",
+        ours_ms,
+        "ms",
+        ours_ms / theirs_ms,
+        f"guardian ObjectPermissionChecker+prefetch_perms ({theirs_ms:.1f} ms) "
         f"for {len(assets):,} checks, {GRANTS} grants, {max(queries)} query per user",
-        flush=True,
+        value_format=".1f",
     )
-    print(
-        f"bench access_check_per_call: {ours_ms * 1000 / len(assets):.2f} us "
-        f"ratio={ours_ms / theirs_ms:.2f} baseline=guardian checker per call "
-        f"({theirs_ms * 1000 / len(assets):.2f} us)",
-        flush=True,
+    report(
+        "access_check_per_call",
+        ours_ms * 1000 / len(assets),
+        "us",
+        ours_ms / theirs_ms,
+        f"guardian checker per call ({theirs_ms * 1000 / len(assets):.2f} us)",
     )
 
 
 def main() -> int:
-    setup_django()
-    create_database()
-    try:
+    with bench_database(BENCH_DB):
         run()
-    finally:
-        drop_database()
     return 0
 
 

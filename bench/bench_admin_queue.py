@@ -23,42 +23,13 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _support import bench_database, report
+
 BENCH_DB = "jp_bench_admin_queue"
-PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 ROWS = int(os.environ.get("BENCH_QUEUE_ROWS", "100000"))
 REQUESTERS = 1000
 REPEATS = int(os.environ.get("BENCH_QUEUE_REPEATS", "5"))
-
-
-def setup_django() -> None:
-    os.environ["DATABASE_URL"] = f"{PG_URL}/{BENCH_DB}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jitportal.settings.test")
-    import django
-
-    django.setup()
-
-
-def create_database() -> None:
-    import psycopg
-    from django.core.management import call_command
-
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    call_command("migrate", verbosity=0, interactive=False)
-
-
-def drop_database() -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def load() -> int:
@@ -167,21 +138,21 @@ def run() -> None:
     base_ms = statistics.median(baseline) * 1000
     for name, values in timings.items():
         ms = statistics.median(values) * 1000
-        print(
-            f"bench {name}: {ms:.1f} ms ratio={ms / base_ms:.1f} "
-            f"baseline=plain Django query of one page of pending requests ({base_ms:.1f} ms); "
+        report(
+            name,
+            ms,
+            "ms",
+            ms / base_ms,
+            f"plain Django query of one page of pending requests ({base_ms:.1f} ms); "
             f"{queries[name]} SQL queries, {ROWS:,} requests, {waiting:,} decidable",
-            flush=True,
+            value_format=".1f",
+            ratio_format=".1f",
         )
 
 
 def main() -> int:
-    setup_django()
-    create_database()
-    try:
+    with bench_database(BENCH_DB):
         run()
-    finally:
-        drop_database()
     return 0
 
 

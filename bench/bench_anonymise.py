@@ -20,11 +20,10 @@ import statistics
 import sys
 import time
 
-os.environ.setdefault("BENCH_DB_NAME", "jp_bench_anonymise")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_purge as common
+from _support import bench_database, report
 
-import bench_purge as common  # after BENCH_DB_NAME is set
-
+BENCH_DB = os.environ.get("BENCH_DB_NAME", "jp_bench_anonymise")
 ROWS = int(os.environ.get("BENCH_ANON_ROWS", "100000"))
 REPEATS = int(os.environ.get("BENCH_ANON_REPEATS", "5"))
 RULE = "bench: anonymise closed customers"
@@ -77,11 +76,9 @@ def engine(rule) -> tuple[float, int]:
 
 
 def main() -> int:
-    common.setup_django(common.BENCH_DB)
-    from django.conf import settings
+    with bench_database(BENCH_DB):
+        from django.conf import settings
 
-    common.create_database()
-    try:
         rule = common.ensure_rule(action="anonymise", name=RULE)
         raw_times, engine_times, ratios = [], [], []
         for _ in range(REPEATS):
@@ -95,13 +92,14 @@ def main() -> int:
             ratios.append(seconds / raw_times[-1])
         raw = statistics.median(raw_times)
         run = statistics.median(engine_times)
-        print(
-            f"bench purge_anonymise_{ROWS}: {run:.2f} s ratio={statistics.median(ratios):.2f} "
-            f"baseline=one raw SQL UPDATE with the same expressions ({raw:.2f} s), "
-            f"batch {settings.JITPORTAL['PURGE_BATCH_SIZE']}, medians of {REPEATS}"
+        report(
+            f"purge_anonymise_{ROWS}",
+            run,
+            "s",
+            statistics.median(ratios),
+            f"one raw SQL UPDATE with the same expressions ({raw:.2f} s), "
+            f"batch {settings.JITPORTAL['PURGE_BATCH_SIZE']}, medians of {REPEATS}",
         )
-    finally:
-        common.drop_database()
     return 0
 
 

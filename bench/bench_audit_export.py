@@ -24,50 +24,18 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _support import bench_database, django_setup, peak_rss_kb, report, run_child
+
 BENCH_DB = "jp_bench_audit_export"
-PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 ROWS = int(os.environ.get("BENCH_AUDIT_ROWS", "1000000"))
 SMALL_ROWS = int(os.environ.get("BENCH_AUDIT_SMALL_ROWS", "100000"))
 REPEATS = int(os.environ.get("BENCH_AUDIT_REPEATS", "3"))
 
 
-def setup_django() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = f"{PG_URL}/{BENCH_DB}"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "jitportal.settings.test"
-    import django
-
-    django.setup()
-
-
-# --- the parent: database, data, subprocesses ------------------------------------------------
-
-
-def create_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    setup_django()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-
-
-def drop_database() -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+# --- the parent: data ---------------------------------------------------------------------------
 
 
 def load_events(rows: int) -> None:
@@ -101,27 +69,13 @@ def load_events(rows: int) -> None:
         cursor.execute("ANALYZE audit_auditevent")
 
 
-def run_child(mode: str, after_id: int = 0) -> dict:
-    """One measurement in a fresh process: its seconds, bytes and peak RSS."""
-    out = subprocess.run(  # noqa: S603 - this very script, fixed arguments
-        [sys.executable, __file__, "--child", mode, str(after_id)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "DATABASE_URL": f"{PG_URL}/{BENCH_DB}"},
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 # --- the child: one export ------------------------------------------------------------------
 
 
 def child(mode: str, after_id: int) -> None:
-    import resource
     import time
 
-    setup_django()
+    django_setup(BENCH_DB, force_test_settings=True)
     from django.db import connection
 
     from apps.audit.exports import audit_export_chunks, audit_export_window
@@ -146,15 +100,15 @@ def child(mode: str, after_id: int) -> None:
                 written += len(chunk)
         handle.flush()
         seconds = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": seconds, "bytes": written, "peak_mb": peak_kb / 1024}))
+    print(json.dumps({"seconds": seconds, "bytes": written, "peak_mb": peak_rss_kb() / 1024}))
 
 
 # --- main -----------------------------------------------------------------------------------
 
 
 def median(mode: str, repeats: int, after_id: int = 0) -> dict:
-    runs = [run_child(mode, after_id) for _ in range(repeats)]
+    """Medians of ``repeats`` measurements, each in a fresh process."""
+    runs = [run_child(__file__, mode, str(after_id)) for _ in range(repeats)]
     return {
         "seconds": statistics.median(r["seconds"] for r in runs),
         "bytes": runs[0]["bytes"],
@@ -163,8 +117,7 @@ def median(mode: str, repeats: int, after_id: int = 0) -> dict:
 
 
 def main() -> None:
-    create_database()
-    try:
+    with bench_database(BENCH_DB, force_test_settings=True):
         load_events(ROWS)
         copy = median("copy", REPEATS)
         jsonl = median("jsonl", REPEATS)
@@ -175,27 +128,32 @@ def main() -> None:
         orm = median("jsonl-orm", 1, after_id=ROWS - SMALL_ROWS)
         n = f"{ROWS // 1000}k" if ROWS < 1_000_000 else f"{ROWS // 1_000_000}M"
         base = f"PostgreSQL COPY audit_auditevent TO STDOUT of the same {ROWS} rows ({copy['seconds']:.2f} s)"
-        print(
-            f"bench audit_export_jsonl_{n}: {jsonl['seconds']:.2f} s "
-            f"ratio={jsonl['seconds'] / copy['seconds']:.2f} baseline={base}"
+        report(
+            f"audit_export_jsonl_{n}",
+            jsonl["seconds"],
+            "s",
+            jsonl["seconds"] / copy["seconds"],
+            base,
         )
-        print(
-            f"bench audit_export_csv_{n}: {csv_['seconds']:.2f} s "
-            f"ratio={csv_['seconds'] / copy['seconds']:.2f} baseline={base}"
+        report(
+            f"audit_export_csv_{n}", csv_["seconds"], "s", csv_["seconds"] / copy["seconds"], base
         )
-        print(
-            f"bench audit_export_jsonl_orm_fallback_{SMALL_ROWS // 1000}k: {orm['seconds']:.2f} s "
-            f"ratio={orm['seconds'] / small_copy['seconds']:.2f} baseline=PostgreSQL COPY "
-            f"(SELECT * ... WHERE id > N ORDER BY id) TO STDOUT of the same {SMALL_ROWS} rows "
-            f"({small_copy['seconds']:.2f} s)"
+        report(
+            f"audit_export_jsonl_orm_fallback_{SMALL_ROWS // 1000}k",
+            orm["seconds"],
+            "s",
+            orm["seconds"] / small_copy["seconds"],
+            "PostgreSQL COPY (SELECT * ... WHERE id > N ORDER BY id) TO STDOUT of the same "
+            f"{SMALL_ROWS} rows ({small_copy['seconds']:.2f} s)",
         )
-        print(
-            f"bench audit_export_peak_rss_{n}: {jsonl['peak_mb']:.1f} MB "
-            f"ratio={jsonl['peak_mb'] / small['peak_mb']:.2f} "
-            f"baseline=peak RSS exporting the newest {SMALL_ROWS} events ({small['peak_mb']:.1f} MB)"
+        report(
+            f"audit_export_peak_rss_{n}",
+            jsonl["peak_mb"],
+            "MB",
+            jsonl["peak_mb"] / small["peak_mb"],
+            f"peak RSS exporting the newest {SMALL_ROWS} events ({small['peak_mb']:.1f} MB)",
+            value_format=".1f",
         )
-    finally:
-        drop_database()
 
 
 if __name__ == "__main__":

@@ -27,15 +27,12 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _support import bench_database, django_setup, peak_rss_kb, report, run_child
+
 BENCH_DB = os.environ.get("BENCH_DB_NAME", "jp_bench_purge")
-PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 ROWS = int(os.environ.get("BENCH_PURGE_ROWS", "1000000"))
 SMALL_ROWS = int(os.environ.get("BENCH_PURGE_SMALL_ROWS", "100000"))
 REPEATS = int(os.environ.get("BENCH_PURGE_REPEATS", "3"))
@@ -45,35 +42,6 @@ CUSTOMERS_FOR_TICKETS = 1000
 OLD_DAYS = 4000
 RULE_NAME = "bench: closed customers, 6 years after last activity"
 TICKET_RULE = "bench: closed tickets, 2 years after closing"
-
-
-def setup_django(db_name: str) -> None:
-    os.environ["DATABASE_URL"] = f"{PG_URL}/{db_name}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jitportal.settings.test")
-    import django
-
-    django.setup()
-
-
-def create_database() -> None:
-    """Fresh database, migrated (run in the parent process)."""
-    import psycopg
-
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-
-
-def drop_database() -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def _execute(sql: str, params=None) -> None:
@@ -224,9 +192,7 @@ def ensure_rule(*, action: str = "delete", name: str = RULE_NAME):
 
 def child_purge(rule_name: str, batch_size: int | None) -> None:
     """In a subprocess: run the rule once, print seconds and peak RSS as JSON."""
-    import resource
-
-    setup_django(BENCH_DB)
+    django_setup(BENCH_DB)
     from django.conf import settings
     from django.db import connection
 
@@ -240,11 +206,11 @@ def child_purge(rule_name: str, batch_size: int | None) -> None:
         rule=rule, actor=None, actor_label="system:bench", trigger="code", queue=False
     )
     connection.cursor().execute("SELECT 1")
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_before = peak_rss_kb()
     started = time.perf_counter()
     run = purge_run_execute(run=request.run, batch_size=batch_size)
     seconds = time.perf_counter() - started
-    rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_peak = peak_rss_kb()
     run = PurgeRun.objects.get(pk=run.pk)
     print(
         json.dumps(
@@ -262,16 +228,9 @@ def child_purge(rule_name: str, batch_size: int | None) -> None:
     )
 
 
-def run_child(rule_name: str, batch_size: int | None = None) -> dict:
-    args = [sys.executable, __file__, "--child", rule_name]
-    if batch_size:
-        args.append(str(batch_size))
-    out = subprocess.run(  # noqa: S603 - this very script, with fixed arguments
-        args, env=dict(os.environ), capture_output=True, text=True, check=False
-    )
-    if out.returncode != 0:
-        raise SystemExit(f"purge subprocess failed:\n{out.stderr[-3000:]}")
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+def purge_in_child(rule_name: str, batch_size: int | None = None) -> dict:
+    """``child_purge`` in a fresh process; stops the benchmark unless the run succeeded."""
+    result = run_child(__file__, rule_name, *([str(batch_size)] if batch_size else []))
     if result["status"] != "succeeded":
         raise SystemExit(f"purge did not succeed: {result}")
     return result
@@ -318,12 +277,10 @@ def raw_customer_delete(held: int) -> tuple[float, int]:
 
 
 def main() -> int:
-    setup_django(BENCH_DB)
-    from django.conf import settings
+    with bench_database(BENCH_DB):
+        from django.conf import settings
 
-    batch = settings.JITPORTAL["PURGE_BATCH_SIZE"]
-    create_database()
-    try:
+        batch = settings.JITPORTAL["PURGE_BATCH_SIZE"]
         ensure_rule(name=TICKET_RULE)
         ensure_rule(name=RULE_NAME)
         raw_times, purge_times, ratios, rss_big, growth = [], [], [], [], []
@@ -331,7 +288,7 @@ def main() -> int:
             held, held_tickets = load_tickets(ROWS)
             seconds, count = raw_ticket_delete(held)
             raw_times.append(seconds)
-            result = run_child(TICKET_RULE)
+            result = purge_in_child(TICKET_RULE)
             assert result["affected"] == count == ROWS - held_tickets, (result, count)
             assert result["held"] == held_tickets, result
             purge_times.append(result["seconds"])
@@ -341,44 +298,54 @@ def main() -> int:
             growth.append(result["rss_peak_kb"] - result["rss_before_kb"])
         raw = statistics.median(raw_times)
         purge = statistics.median(purge_times)
-        print(
-            f"bench purge_delete_{ROWS}: {purge:.2f} s ratio={statistics.median(ratios):.2f} "
-            f"baseline=one raw SQL DELETE of the same rows ({raw:.2f} s); "
-            f"support tickets, batch {batch}, medians of {REPEATS}"
+        report(
+            f"purge_delete_{ROWS}",
+            purge,
+            "s",
+            statistics.median(ratios),
+            f"one raw SQL DELETE of the same rows ({raw:.2f} s); "
+            f"support tickets, batch {batch}, medians of {REPEATS}",
         )
         load_tickets(SMALL_ROWS)
-        small = run_child(TICKET_RULE)
+        small = purge_in_child(TICKET_RULE)
         big_mb = statistics.median(rss_big) / 1024
         small_mb = small["rss_peak_kb"] / 1024
         grew_mb = statistics.median(growth) / 1024
         small_grew_mb = (small["rss_peak_kb"] - small["rss_before_kb"]) / 1024
-        print(
-            f"bench purge_delete_peak_rss_{ROWS}: {big_mb:.1f} MB ratio={big_mb / small_mb:.2f} "
-            f"baseline=peak RSS of the same purge of {SMALL_ROWS} rows ({small_mb:.1f} MB); "
-            f"growth during the run {grew_mb:.1f} MB vs {small_grew_mb:.1f} MB"
+        report(
+            f"purge_delete_peak_rss_{ROWS}",
+            big_mb,
+            "MB",
+            big_mb / small_mb,
+            f"peak RSS of the same purge of {SMALL_ROWS} rows ({small_mb:.1f} MB); "
+            f"growth during the run {grew_mb:.1f} MB vs {small_grew_mb:.1f} MB",
+            value_format=".1f",
         )
         for size in [int(s) for s in os.environ.get("BENCH_PURGE_SIZES", "").split(",") if s]:
             held, _ = load_tickets(ROWS)
             seconds, _ = raw_ticket_delete(held)
-            result = run_child(TICKET_RULE, size)
-            print(
-                f"bench purge_delete_{ROWS}_batch_{size}: {result['seconds']:.2f} s "
-                f"ratio={result['seconds'] / seconds:.2f} baseline=one raw SQL DELETE "
-                f"({seconds:.2f} s)"
+            result = purge_in_child(TICKET_RULE, size)
+            report(
+                f"purge_delete_{ROWS}_batch_{size}",
+                result["seconds"],
+                "s",
+                result["seconds"] / seconds,
+                f"one raw SQL DELETE ({seconds:.2f} s)",
             )
         if CUSTOMER_ROWS:
             held = load_customers(CUSTOMER_ROWS)
             raw_c, count = raw_customer_delete(held)
             load_customers(CUSTOMER_ROWS)
-            result = run_child(RULE_NAME)
+            result = purge_in_child(RULE_NAME)
             assert result["affected"] == count == CUSTOMER_ROWS - 1, (result, count)
-            print(
-                f"bench purge_delete_customers_{CUSTOMER_ROWS}: {result['seconds']:.2f} s "
-                f"ratio={result['seconds'] / raw_c:.2f} baseline=one raw SQL DELETE of the same "
-                f"customers, committed ({raw_c:.2f} s); tickets cascade, batch {batch}"
+            report(
+                f"purge_delete_customers_{CUSTOMER_ROWS}",
+                result["seconds"],
+                "s",
+                result["seconds"] / raw_c,
+                "one raw SQL DELETE of the same customers, committed "
+                f"({raw_c:.2f} s); tickets cascade, batch {batch}",
             )
-    finally:
-        drop_database()
     return 0
 
 

@@ -25,43 +25,14 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _support import bench_database, report
+
 BENCH_DB = "jp_bench_reconcile"
-PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 USERS = int(os.environ.get("BENCH_RECONCILE_USERS", "1000"))
 ASSETS = int(os.environ.get("BENCH_RECONCILE_ASSETS", "100"))
 REPEATS = int(os.environ.get("BENCH_RECONCILE_REPEATS", "3"))
 GRANTS = USERS * ASSETS
-
-
-def setup_django() -> None:
-    os.environ["DATABASE_URL"] = f"{PG_URL}/{BENCH_DB}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jitportal.settings.test")
-    import django
-
-    django.setup()
-
-
-def create_database() -> None:
-    import psycopg
-    from django.core.management import call_command
-
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    call_command("migrate", verbosity=0, interactive=False)
-
-
-def drop_database() -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def load() -> None:
@@ -221,32 +192,37 @@ def run() -> None:
     ours_s = statistics.median(ours)
     raw_s = statistics.median(raw)
     batch = settings.JITPORTAL["RECONCILE_BATCH_SIZE"]
-    print(
-        f"bench reconcile_expire: {ours_s:.2f} s ratio={ours_s / raw_s:.1f} "
-        f"baseline=one raw SQL UPDATE of the same {GRANTS:,} rows ({raw_s:.3f} s); "
+    report(
+        "reconcile_expire",
+        ours_s,
+        "s",
+        ours_s / raw_s,
+        f"one raw SQL UPDATE of the same {GRANTS:,} rows ({raw_s:.3f} s); "
         f"incl. guardian row removal and {GRANTS:,} audit events, batch {batch}",
-        flush=True,
+        ratio_format=".1f",
     )
     cpu_s = statistics.median(cpu)
-    print(
-        f"bench reconcile_expire_cpu: {cpu_s:.2f} s ratio={cpu_s / ours_s:.2f} "
-        "baseline=wall time of the same runs (the rest is waiting on PostgreSQL)",
-        flush=True,
+    report(
+        "reconcile_expire_cpu",
+        cpu_s,
+        "s",
+        cpu_s / ours_s,
+        "wall time of the same runs (the rest is waiting on PostgreSQL)",
     )
-    print(
-        f"bench reconcile_expire_rate: {GRANTS / ours_s:,.0f} grants/s "
-        f"ratio={ours_s / raw_s:.1f} baseline=raw UPDATE ({GRANTS / raw_s:,.0f} rows/s)",
-        flush=True,
+    report(
+        "reconcile_expire_rate",
+        GRANTS / ours_s,
+        "grants/s",
+        ours_s / raw_s,
+        f"raw UPDATE ({GRANTS / raw_s:,.0f} rows/s)",
+        value_format=",.0f",
+        ratio_format=".1f",
     )
 
 
 def main() -> int:
-    setup_django()
-    create_database()
-    try:
+    with bench_database(BENCH_DB):
         run()
-    finally:
-        drop_database()
     return 0
 
 

@@ -18,48 +18,14 @@ run for every asset. Then, medians of three runs in this process:
 from __future__ import annotations
 
 import os
-import statistics
-import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _support import bench_database, median_of, report
+
 BENCH_DB = "jp_bench_ropa"
-PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 ACTIVITIES = int(os.environ.get("BENCH_ROPA_ACTIVITIES", "2000"))
 ASSETS = int(os.environ.get("BENCH_ROPA_ASSETS", "10000"))
 REPEATS = int(os.environ.get("BENCH_ROPA_REPEATS", "3"))
 BUDGET_SECONDS = 5.0
-
-
-def setup_django() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = f"{PG_URL}/{BENCH_DB}"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "jitportal.settings.test"
-    import django
-
-    django.setup()
-
-
-def create_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    setup_django()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-
-
-def drop_database() -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def load_inventory() -> None:
@@ -274,43 +240,29 @@ def raw_read() -> None:
             cursor.fetchall()
 
 
-def timed(fn) -> float:
-    runs = []
-    for _ in range(REPEATS):
-        started = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - started)
-    return statistics.median(runs)
-
-
 def main() -> None:
-    create_database()
-    try:
+    with bench_database(BENCH_DB, force_test_settings=True):
         load_inventory()
         from apps.reports.renderers import render_ropa
         from apps.reports.ropa import ropa_build
 
         doc = ropa_build()
         assert doc["summary"]["activities"] == ACTIVITIES, doc["summary"]["activities"]
-        raw = timed(raw_read)
-        build = timed(ropa_build)
-        xlsx = timed(lambda: render_ropa(ropa_build(), "xlsx"))
-        as_json = timed(lambda: render_ropa(ropa_build(), "json"))
+        raw = median_of(raw_read, REPEATS)
+        build = median_of(ropa_build, REPEATS)
+        xlsx = median_of(lambda: render_ropa(ropa_build(), "xlsx"), REPEATS)
+        as_json = median_of(lambda: render_ropa(ropa_build(), "json"), REPEATS)
         size = f"{ACTIVITIES}x{ASSETS}"
-        print(
-            f"bench ropa_xlsx_{size}: {xlsx:.2f} s ratio={xlsx / BUDGET_SECONDS:.2f} "
-            f"baseline=the issue's budget of {BUDGET_SECONDS:.0f} s"
+        against_raw = f"raw SQL read of the same rows ({raw:.2f} s)"
+        report(
+            f"ropa_xlsx_{size}",
+            xlsx,
+            "s",
+            xlsx / BUDGET_SECONDS,
+            f"the issue's budget of {BUDGET_SECONDS:.0f} s",
         )
-        print(
-            f"bench ropa_build_{size}: {build:.2f} s ratio={build / raw:.2f} "
-            f"baseline=raw SQL read of the same rows ({raw:.2f} s)"
-        )
-        print(
-            f"bench ropa_json_{size}: {as_json:.2f} s ratio={as_json / raw:.2f} "
-            f"baseline=raw SQL read of the same rows ({raw:.2f} s)"
-        )
-    finally:
-        drop_database()
+        report(f"ropa_build_{size}", build, "s", build / raw, against_raw)
+        report(f"ropa_json_{size}", as_json, "s", as_json / raw, against_raw)
 
 
 if __name__ == "__main__":
