@@ -115,7 +115,6 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
     list_filter = ("enabled", "action", "target_kind", ProcessingActivityFilter, "asset")
     search_fields = ("name", "legal_reason", "legal_citation", "asset__name")
     list_select_related = ("asset__system", "content_type")
-    autocomplete_fields = ()
     readonly_fields = ("four_eyes", "summary", "changed_by", "updated_at")
     fieldsets = (
         (None, {"fields": ("name", "asset", "category", "enabled", "summary")}),
