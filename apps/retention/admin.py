@@ -40,7 +40,7 @@ from .selectors import (
     rule_summary,
 )
 
-_STATUS_BADGE = {
+_STATUS_BADGE: dict[str, str] = {
     PurgeRunStatus.PLANNED: "#666",
     PurgeRunStatus.RUNNING: "#1d5fa8",
     PurgeRunStatus.SUCCEEDED: "#1f7a4d",
@@ -85,6 +85,9 @@ class AnonymisedFieldInline(admin.TabularInline):
 
 class RetentionAdminMixin:
     """Shared helpers for the custom pages."""
+
+    admin_site: Any
+    model: Any
 
     def _page(self, request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
         return {
@@ -298,6 +301,7 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
                 return HttpResponseRedirect(
                     reverse("admin:retention_retentionrule_change", args=[rule.pk])
                 )
+            assert outcome.run is not None
             self.message_user(request, outcome.message + " Progress is shown on this page.")
             return HttpResponseRedirect(
                 reverse("admin:retention_purgerun_change", args=[outcome.run.pk])

@@ -108,11 +108,9 @@ def strategy_expression(field: models.Field, spec) -> Any:
 
 def update_values(model: type[models.Model], specs, *, marker: str, at: datetime) -> dict:
     """Field -> expression for one anonymising UPDATE, including the marker field."""
-    values = {
-        spec.field_name: strategy_expression(model._meta.get_field(spec.field_name), spec)
-        for spec in specs
-    }
-    marker_field = model._meta.get_field(marker)
+    fields = {f.name: f for f in model._meta.concrete_fields}
+    values = {spec.field_name: strategy_expression(fields[spec.field_name], spec) for spec in specs}
+    marker_field = fields[marker]
     stamp = timezone.localtime(at).date() if is_date_only(marker_field) else at
     values[marker] = Value(stamp, output_field=marker_field)
     return values

@@ -188,7 +188,8 @@ class RetentionRule(models.Model):
     def target_label(self) -> str:
         if self.target_kind == TargetKind.RAW_TABLE:
             return f"{self.raw_database}:{self.raw_table}"
-        return self.content_type.model_class()._meta.label if self.content_type_id else "?"
+        model = self.content_type.model_class() if self.content_type else None
+        return model._meta.label if model is not None else "?"
 
     def cutoff(self, now: datetime | None = None) -> datetime:
         return cutoff_for(
@@ -364,9 +365,8 @@ class LegalHold(models.Model):
             return f"asset {self.asset}"
         if self.scope == HoldScope.RULE:
             return f"rule {self.rule}"
-        what = self.raw_table or (
-            self.content_type.model_class()._meta.label if self.content_type_id else "?"
-        )
+        model = self.content_type.model_class() if self.content_type else None
+        what = self.raw_table or (model._meta.label if model is not None else "?")
         return f"records of {what}"
 
     def clean(self) -> None:

@@ -57,7 +57,7 @@ def rule_summary(rule: RetentionRule) -> str:
             shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
             parts.append(f"{key.replace('__in', '').replace('__', ' ')} {shown}")
         filter_text = f" ({'; '.join(parts)})"
-    category = f" [{rule.category.name}]" if rule.category_id else ""
+    category = f" [{rule.category.name}]" if rule.category is not None else ""
     return (
         f"{rule.asset}{category}: {what} {rule.period_label} after {date_label}{filter_text}"
         f" — {rule.legal_citation}"
@@ -81,7 +81,7 @@ def rule_snapshot(rule: RetentionRule) -> dict[str, Any]:
         target.update(
             database=rule.raw_database, table=rule.raw_table, key_column=rule.raw_key_column
         )
-    elif rule.content_type_id:
+    elif rule.content_type is not None:
         target["model"] = f"{rule.content_type.app_label}.{rule.content_type.model}"
     fields = []
     if rule.pk:
@@ -100,7 +100,7 @@ def rule_snapshot(rule: RetentionRule) -> dict[str, Any]:
                 "id": rule.pk,
                 "name": rule.name,
                 "asset": {"id": rule.asset_id, "name": str(rule.asset) if rule.asset_id else ""},
-                "category": rule.category.name if rule.category_id else None,
+                "category": rule.category.name if rule.category is not None else None,
                 "target": target,
                 "date_field": rule.date_field,
                 "filter": rule.filter or {},

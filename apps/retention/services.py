@@ -19,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -70,13 +71,18 @@ class PurgeAlreadyRunning(PurgeRefused):
     pass
 
 
-def _label(actor: AbstractBaseUser | None, fallback: str) -> str:
+# Who acts: a user (request.user, possibly anonymous) or nobody (beat, commands).
+Actor = AbstractBaseUser | AnonymousUser | None
+
+
+def _label(actor: Actor, fallback: str) -> str:
     if actor is not None and actor.is_authenticated:
         return actor.get_username()
     return fallback or "system"
 
 
-def _user(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
+def _user(actor: Actor) -> Any:
+    """The user to store, or None (the user model is settings.AUTH_USER_MODEL)."""
     return actor if actor is not None and actor.is_authenticated else None
 
 
@@ -86,7 +92,7 @@ def _user(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
 def retention_rule_save(
     *,
     rule: RetentionRule,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     fields: Iterable[dict[str, str]] | None = None,
     actor_label: str = "",
 ) -> RetentionRule:
@@ -113,7 +119,7 @@ def retention_rule_save(
 def retention_rule_record_change(
     *,
     rule: RetentionRule,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     created: bool,
     actor_label: str = "",
 ) -> None:
@@ -130,7 +136,7 @@ def retention_rule_record_change(
     )
 
 
-def retention_rule_delete(*, rule: RetentionRule, actor: AbstractBaseUser | None) -> None:
+def retention_rule_delete(*, rule: RetentionRule, actor: Actor) -> None:
     """Delete a rule that has never run (runs are evidence: disable such a rule instead)."""
     with transaction.atomic():
         locked = RetentionRule.objects.select_for_update().get(pk=rule.pk)
@@ -160,7 +166,7 @@ def legal_hold_place(
     basis: str,
     reason: str,
     review_on: date,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     reference: str = "",
     asset: DataAsset | None = None,
     rule: RetentionRule | None = None,
@@ -222,7 +228,7 @@ def legal_hold_place(
 
 
 def legal_hold_lift(
-    *, hold: LegalHold, actor: AbstractBaseUser | None, reason: str, actor_label: str = ""
+    *, hold: LegalHold, actor: Actor, reason: str, actor_label: str = ""
 ) -> LegalHold:
     """Lift a hold; a reason is required. What it covered becomes purgeable again."""
     reason = (reason or "").strip()
@@ -250,7 +256,7 @@ def legal_hold_lift(
 
 
 def legal_hold_review(
-    *, hold: LegalHold, actor: AbstractBaseUser | None, review_on: date, note: str = ""
+    *, hold: LegalHold, actor: Actor, review_on: date, note: str = ""
 ) -> LegalHold:
     """Record that a hold was reviewed and when it is next reviewed."""
     if review_on < timezone.localdate():
@@ -284,7 +290,7 @@ def _snapshot_run(run: PurgeRun, rule: RetentionRule) -> None:
 def purge_run_dry(
     *,
     rule: RetentionRule,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     trigger: str = PurgeTrigger.ADMIN,
     actor_label: str = "",
 ) -> PurgeRun:
@@ -333,7 +339,7 @@ class PurgeRequest:
 def purge_run_request(
     *,
     rule: RetentionRule,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     trigger: str,
     actor_label: str = "",
     queue: bool = True,
@@ -412,21 +418,20 @@ def _four_eyes_request(rule, actor, actor_label, would_go: int) -> str:
     return message
 
 
-def purge_four_eyes_confirm(
-    *, rule: RetentionRule, actor: AbstractBaseUser, queue: bool = True
-) -> PurgeRun:
+def purge_four_eyes_confirm(*, rule: RetentionRule, actor: Actor, queue: bool = True) -> PurgeRun:
     """A second person confirms the first large run of a rule; the run is then planned."""
-    if not actor.has_perm("retention.confirm_purge"):
+    user = _user(actor)
+    if user is None or not user.has_perm("retention.confirm_purge"):
         raise PurgeRefused("You do not have the permission to confirm purges.")
     with transaction.atomic():
         locked = RetentionRule.objects.select_for_update().get(pk=rule.pk)
         if locked.confirmation_requested_at is None:
             raise PurgeRefused(f"No run of “{locked}” is waiting for confirmation.")
-        if locked.confirmation_requested_by_id == actor.pk:
+        if locked.confirmation_requested_by_id == user.pk:
             raise PurgeRefused(
                 "Four eyes: the person who asked for the run cannot also confirm it."
             )
-        if locked.changed_by_id == actor.pk:
+        if locked.changed_by_id == user.pk:
             raise PurgeRefused(
                 "Four eyes: the person who last changed the rule cannot confirm its first run."
             )
@@ -439,7 +444,7 @@ def purge_four_eyes_confirm(
         requested_label = locked.confirmation_requested_label
         rows = locked.confirmation_rows
         locked.confirmed_at = timezone.now()
-        locked.confirmed_by = actor
+        locked.confirmed_by = _user(actor)
         locked.confirmed_settings_digest = rule_settings_digest(locked)
         locked.confirmation_requested_at = None
         locked.confirmation_requested_by = None
@@ -456,7 +461,7 @@ def purge_four_eyes_confirm(
         )
         audit_event_record(
             action="retention.purge.confirmed",
-            actor=actor,
+            actor=_user(actor),
             target=locked,
             data={
                 "requested_by": requested_label,
@@ -469,7 +474,7 @@ def purge_four_eyes_confirm(
             actor,
             "",
             PurgeTrigger.ADMIN,
-            note=f"Four eyes: asked for by {requested_label}, confirmed by {actor.get_username()}.",
+            note=f"Four eyes: asked for by {requested_label}, confirmed by {_label(actor, '')}.",
         )
         if queue:
             from .tasks import purge_run_execute_task
@@ -478,7 +483,7 @@ def purge_four_eyes_confirm(
     return run
 
 
-def purge_run_stop_request(*, run: PurgeRun, actor: AbstractBaseUser | None) -> PurgeRun:
+def purge_run_stop_request(*, run: PurgeRun, actor: Actor) -> PurgeRun:
     """Ask a planned or running run to stop after its current batch (harmless to rerun)."""
     with transaction.atomic():
         locked = PurgeRun.objects.select_for_update().get(pk=run.pk)
@@ -685,7 +690,8 @@ def _walk(*, run: PurgeRun, target, progress, single_statement) -> PurgeRun:
     outcome, message = PurgeRunStatus.SUCCEEDED, ""
     try:
         bounds = target.key_bounds()
-        lo, upper = bounds if bounds else (None, None)
+        lo: int | None = bounds[0] if bounds else None
+        upper: int = bounds[1] if bounds else 0
         while lo is not None and lo <= upper:
             hi = min(lo + run.batch_size, upper + 1)
             with transaction.atomic(durable=True):

@@ -26,7 +26,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import reduce
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -151,10 +151,18 @@ class Target(ABC):
         """Purge the matching rows with ``lo <= key < hi``; runs in the caller's transaction."""
 
 
+def rule_model(rule: RetentionRule) -> type[models.Model]:
+    """The concrete model a model rule targets (validation has checked it is installed)."""
+    model = rule.content_type.model_class() if rule.content_type else None
+    if model is None:
+        raise LookupError(f"rule {rule.pk}: its target model is not installed")
+    return cast(type[models.Model], model._meta.concrete_model)
+
+
 def target_for(rule: RetentionRule, **kwargs: Any) -> Target:
     if rule.target_kind == TargetKind.RAW_TABLE:
         return RawTableTarget(rule, **kwargs)
-    if rule.content_type.model_class()._meta.label_lower == AUDIT_LABEL:
+    if rule_model(rule)._meta.label_lower == AUDIT_LABEL:
         return AuditChainTarget(rule, **kwargs)
     return ModelTarget(rule, **kwargs)
 
@@ -177,7 +185,7 @@ def _slices(items: list, size: int = _PORTABLE_SLICE):
 class Relation:
     """A foreign key on ``model`` pointing at the purged model, and what deleting does to it."""
 
-    field: models.ForeignKey
+    field: Any  # the ForeignKey (or OneToOneField) on the referring model
     kind: str  # cascade | protect | set_null | set_default
     children: list[Relation] = field(default_factory=list)
 
@@ -221,7 +229,8 @@ def _modified_tables(relations: list[Relation], out: list[str]) -> None:
 
 def _plan(model, path, problems, depth) -> list[Relation]:
     relations: list[Relation] = []
-    for rel in get_candidate_relations_to_delete(model._meta):
+    candidates: Any = get_candidate_relations_to_delete(model._meta)
+    for rel in candidates:
         fk = rel.field
         child = fk.model
         on_delete = fk.remote_field.on_delete
@@ -272,10 +281,12 @@ def _q_any(conditions: list) -> Q | None:
 
 class ModelTarget(Target):
     def __init__(self, rule: RetentionRule, **kwargs: Any) -> None:
-        self.model = rule.content_type.model_class()._meta.concrete_model
+        self.model: type[models.Model] = rule_model(rule)
         self.deleting = rule.action == PurgeAction.DELETE
         self.relations = deletion_plan(self.model)[0] if self.deleting else []
-        self.date_only = is_date_only(self.model._meta.get_field(rule.date_field))
+        self.date_only = is_date_only(
+            cast(models.Field, self.model._meta.get_field(rule.date_field))
+        )
         super().__init__(rule, **kwargs)
         self.cutoff_value = cutoff_value(self.cutoff, date_only=self.date_only)
         self.specs = list(rule.anonymised_fields.all()) if not self.deleting else []
@@ -512,7 +523,7 @@ class ModelTarget(Target):
         if self.deleting:
             sql, params = going.query.chain(DeleteQuery).get_compiler(self.using).as_sql()
         else:
-            query = going.query.chain(UpdateQuery)
+            query = cast(UpdateQuery, going.query.chain(UpdateQuery))
             query.add_update_values(
                 update_values(
                     self.model, self.specs, marker=self.rule.anonymised_marker_field, at=self.now
@@ -580,7 +591,8 @@ class ModelTarget(Target):
                 f"RETURNING {qn(opts.pk.column)} AS k)"
             )
         else:
-            query = self.model._base_manager.db_manager(self.using).all().query.chain(UpdateQuery)
+            base = self.model._base_manager.db_manager(self.using).all()
+            query = cast(UpdateQuery, base.query.chain(UpdateQuery))
             query.add_update_values(
                 update_values(
                     self.model, self.specs, marker=self.rule.anonymised_marker_field, at=self.now

@@ -7,7 +7,7 @@ changed since the rule was saved).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps as django_apps
 from django.conf import settings
@@ -48,7 +48,7 @@ def _model_field(model: type[models.Model], name: str) -> models.Field | None:
         field = model._meta.get_field(name)
     except FieldDoesNotExist:
         return None
-    return field if getattr(field, "concrete", False) else None
+    return cast(models.Field, field) if getattr(field, "concrete", False) else None
 
 
 def date_field_problem(model: type[models.Model], name: str) -> str | None:
