@@ -10,7 +10,7 @@ number of queries whatever the number of rows (annotations, select_related, pref
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.conf import settings
@@ -33,6 +33,9 @@ from apps.inventory.models import DataAsset
 from . import selectors, services
 from .models import AccessRequest, AccessRole, Approval, Grant, RequestStatus
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 # --- helpers -------------------------------------------------------------------------------------
 
 
@@ -49,6 +52,11 @@ def _errors_of(exc: Exception) -> list[str]:
             return [m for msgs in exc.message_dict.values() for m in msgs]
         return list(exc.messages)
     return [str(exc) or "You may not do that."]
+
+
+def _user(request: HttpRequest) -> User:
+    # The custom views below are wrapped in admin_site.admin_view: signed-in staff only.
+    return cast("User", request.user)
 
 
 def _report(request: HttpRequest, done: list[str], failed: list[str], verb: str) -> None:
@@ -276,7 +284,7 @@ class RequestDisplayMixin:
 
     @admin.display(description="asset / role")
     def target(self, obj: AccessRequest) -> str:
-        label = f"Role: {obj.role.name}" if obj.role_id else str(obj.asset)
+        label = f"Role: {obj.role.name}" if obj.role is not None else str(obj.asset)
         if obj.extends_grant_id:
             label += f" (extends grant #{obj.extends_grant_id})"
         if obj.is_break_glass:
@@ -415,7 +423,7 @@ class AccessRequestAdmin(RequestDisplayMixin, admin.ModelAdmin):
     def queue_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_decide_permission(request):
             raise PermissionDenied
-        queue = selectors.approval_queue_for(request.user)
+        queue = selectors.approval_queue_for(_user(request))
         page = Paginator(queue, 50).get_page(request.GET.get("p"))
         rows = [
             {
@@ -454,13 +462,15 @@ class AccessRequestAdmin(RequestDisplayMixin, admin.ModelAdmin):
                 if decision == "approve":
                     services.access_request_approve(
                         request_id=obj.pk,
-                        approver=request.user,
+                        approver=_user(request),
                         comment=form.cleaned_data["comment"],
                         ends_at=form.cleaned_data["ends_at"],
                     )
                 else:
                     services.access_request_deny(
-                        request_id=obj.pk, approver=request.user, reason=form.cleaned_data["reason"]
+                        request_id=obj.pk,
+                        approver=_user(request),
+                        reason=form.cleaned_data["reason"],
                     )
             except ValidationError as exc:
                 if hasattr(exc, "error_dict"):
@@ -487,7 +497,7 @@ class AccessRequestAdmin(RequestDisplayMixin, admin.ModelAdmin):
                 else:
                     messages.success(request, f"Request #{obj.pk} is now {state}.")
                 return HttpResponseRedirect(back)
-        capacity = selectors.decider_capacity(request=obj, user=request.user)
+        capacity = selectors.decider_capacity(request=obj, user=_user(request))
         refusal = ""
         if obj.status != RequestStatus.PENDING:
             refusal = f"This request is already {obj.get_status_display().lower()}."
@@ -809,7 +819,7 @@ class GrantAdmin(admin.ModelAdmin):
             data = form.cleaned_data
             try:
                 grant = services.grant_break_glass(
-                    user=request.user,
+                    user=_user(request),
                     asset=data["asset"],
                     duration=timedelta(minutes=data["minutes"]),
                     reason=data["reason"],

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -20,6 +19,9 @@ from apps.inventory.models import DataAsset, ProcessingActivity
 
 from . import selectors
 from .models import AccessRole, Grant
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # Starting "later" a minute ago is a slow form, not the past.
 PAST_GRACE = timedelta(minutes=1)
@@ -143,7 +145,7 @@ class AccessRequestForm(ServiceErrorsMixin, forms.Form):
     )
     ticket = forms.CharField(label="Ticket", required=False, max_length=100)
 
-    def __init__(self, *args: Any, user: AbstractBaseUser, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
         self.roles = {role.pk: role for role in selectors.requestable_roles_for(user)}

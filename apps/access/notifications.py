@@ -15,6 +15,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 
+from apps.inventory.models import DataAsset
 from apps.inventory.roles import DPO
 
 from .models import AccessRequest, Grant
@@ -53,13 +54,18 @@ def _send(*, kind: str, recipients: Iterable[Any], context: dict[str, Any]) -> i
     return get_connection(fail_silently=False).send_messages(messages) or 0
 
 
+def _request_assets(request: AccessRequest) -> list[DataAsset]:
+    if request.role is not None:
+        return list(request.role.assets.select_related("system"))
+    assert request.asset is not None, "a request names a role or an asset (request_role_xor_asset)"
+    return [request.asset]
+
+
 def _request_context(request: AccessRequest) -> dict[str, Any]:
     return {
         "req": request,
         "target": request.target_label,
-        "assets": list(request.role.assets.select_related("system"))
-        if request.role_id
-        else [request.asset],
+        "assets": _request_assets(request),
         "still_needed": approvals_still_needed(request),
         "admin_url": _url("admin:access_accessrequest_change", request.pk),
         "queue_url": _url("admin:access_accessrequest_queue"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -13,6 +13,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import Combinable, NegatedExpression
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -293,7 +294,7 @@ def _regular_approver_q(user: User) -> Q:
     return Q(role_id__in=_approver_role_ids(user)) | Q(asset_id__in=_approver_asset_ids(user))
 
 
-def _dpo_missing() -> Exists:
+def _dpo_missing() -> NegatedExpression[Combinable]:
     return ~Exists(
         Approval.objects.filter(request_id=OuterRef("pk"), decision=Decision.APPROVE, as_dpo=True)
     )
@@ -357,11 +358,13 @@ def with_queue_columns(qs: QuerySet[AccessRequest]) -> QuerySet[AccessRequest]:
         default=models.Value(-1),
         output_field=models.IntegerField(),
     )
+    # django-stubs does not carry annotate() over on an auto-created through model, so it
+    # rejects the annotated "rank" in values(); Django resolves it.
     role_rank = (
         AccessRole.assets.through.objects.filter(accessrole_id=OuterRef("role_id"))
         .annotate(rank=rank)
         .order_by("-rank")
-        .values("rank")[:1]
+        .values("rank")[:1]  # type: ignore[misc]
     )
     asset_rank = models.Case(
         *[
@@ -379,10 +382,18 @@ def with_queue_columns(qs: QuerySet[AccessRequest]) -> QuerySet[AccessRequest]:
     )
 
 
+class _QueueColumns(Protocol):
+    """What ``with_queue_columns`` adds to each request it annotates."""
+
+    n_regular_approvals: int
+    has_dpo_approval: bool
+
+
 def approvals_still_needed(request: AccessRequest) -> int:
     """Approvals missing (the DPO's counted as one); uses queue annotations when present."""
     if hasattr(request, "n_regular_approvals"):
-        regular, has_dpo = request.n_regular_approvals, request.has_dpo_approval
+        queued = cast(_QueueColumns, request)
+        regular, has_dpo = queued.n_regular_approvals, queued.has_dpo_approval
     else:
         approvals = request.approvals.filter(decision=Decision.APPROVE)
         regular = approvals.filter(as_dpo=False).count()
@@ -410,6 +421,7 @@ def eligible_approvers_for(request: AccessRequest) -> QuerySet:
     regular = Q(pk__in=[])
     if request.role_id:
         role = request.role
+        assert role is not None, "role_id is set, so the role loads"
         regular |= Q(groups__in=role.approver_groups.all())
         if role.approve_by_asset_owner:
             regular |= Q(pk__in=role.assets.exclude(owner=None).values("owner_id"))
@@ -417,6 +429,7 @@ def eligible_approvers_for(request: AccessRequest) -> QuerySet:
             regular |= Q(groups__in=role.assets.exclude(steward_group=None).values("steward_group"))
     else:
         asset = request.asset
+        assert asset is not None, "a request names a role or an asset (request_role_xor_asset)"
         roles = AccessRole.objects.filter(is_active=True, assets=asset)
         regular |= Q(groups__in=Group.objects.filter(pk__in=roles.values("approver_groups")))
         if asset.owner_id and roles.filter(approve_by_asset_owner=True).exists():

@@ -145,7 +145,7 @@ def _grant_rights(grant_ids: Iterable[int]) -> list[tuple[int, int, str]]:
         "grant__can_change",
         "grant__can_export",
     )
-    out = []
+    out: list[tuple[int, int, str]] = []
     for user_id, asset_id, *flags in rows:
         out.extend(
             (user_id, asset_id, action) for action, on in zip(ACTIONS, flags, strict=True) if on
@@ -285,7 +285,9 @@ def _validate_text_fields(
 ) -> None:
     if policy.require_justification and not justification:
         errors["justification"] = "Say why you need this access; this policy requires it."
-    if ticket and len(ticket) > AccessRequest._meta.get_field("ticket").max_length:
+    ticket_max = AccessRequest._meta.get_field("ticket").max_length
+    assert ticket_max is not None, "AccessRequest.ticket is a CharField with a max_length"
+    if ticket and len(ticket) > ticket_max:
         errors["ticket"] = "The ticket reference is too long (100 characters at most)."
     elif policy.require_ticket and not ticket:
         errors["ticket"] = "Give the ticket this access is for; this policy requires one."
@@ -729,7 +731,13 @@ def _approve_final(
     )
     new.full_clean(exclude=["assets"])
     new.save()
-    assets = list(request.role.assets.all()) if request.role_id else [request.asset]
+    if request.role is not None:
+        assets = list(request.role.assets.all())
+    else:
+        assert request.asset is not None, (
+            "a request names a role or an asset (request_role_xor_asset)"
+        )
+        assets = [request.asset]
     new.assets.set(assets)
     audit_event_record(
         action="access.request.approved",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import QuerySet
@@ -14,6 +14,9 @@ from django.utils import timezone
 from apps.access import selectors as access_selectors
 from apps.access.models import Grant
 from apps.inventory.models import DataAsset
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ def governing_assets(model: type[models.Model]) -> QuerySet[DataAsset]:
 
 def record_access_for_model(
     *,
-    user: AbstractBaseUser,
+    user: User,
     model: type[models.Model],
     action: str = "view",
     at: datetime | None = None,
@@ -53,7 +56,7 @@ def record_access_for_model(
 
 
 def record_access_for_object(
-    *, user: AbstractBaseUser, obj: models.Model, action: str = "view", at: datetime | None = None
+    *, user: User, obj: models.Model, action: str = "view", at: datetime | None = None
 ) -> RecordAccess | None:
     found = access_selectors.live_grant_for_object(user=user, obj=obj, action=action, at=at)
     if found is None:
@@ -62,9 +65,7 @@ def record_access_for_object(
     return RecordAccess(asset=asset, grant=grant)
 
 
-def upcoming_grants_for_model(
-    *, user: AbstractBaseUser, model: type[models.Model]
-) -> QuerySet[Grant]:
+def upcoming_grants_for_model(*, user: User, model: type[models.Model]) -> QuerySet[Grant]:
     """The user's grants on the model's assets that have not started yet."""
     return (
         access_selectors.grants_for_user(user)
@@ -79,7 +80,7 @@ def upcoming_grants_for_model(
 
 
 def requestable_governing_assets(
-    *, user: AbstractBaseUser, model: type[models.Model]
+    *, user: User, model: type[models.Model]
 ) -> list[tuple[DataAsset, bool]]:
     """Each asset governing ``model`` with whether ``user`` may ask for it."""
     eligible = set(access_selectors.requestable_assets_for(user).values_list("pk", flat=True))

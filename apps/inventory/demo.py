@@ -19,6 +19,7 @@ from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.core.management.base import OutputWrapper
 from django.db import transaction
 from django.utils import timezone
 
@@ -810,7 +811,7 @@ _M2M_KEYS = ("data_subjects", "assets", "recipients", "transfers")
 
 
 class _Loader:
-    def __init__(self, stdout: TextIO | None) -> None:
+    def __init__(self, stdout: TextIO | OutputWrapper | None) -> None:
         self.stdout = stdout
         self.created: dict[str, int] = {}
 
@@ -960,7 +961,7 @@ class _Loader:
                 )
 
 
-def load_inventory_demo(*, stdout: TextIO | None = None) -> dict[str, Any]:
+def load_inventory_demo(*, stdout: TextIO | OutputWrapper | None = None) -> dict[str, Any]:
     """Create the demo organisation's users and register; return what was created.
 
     Idempotent: rows are found by natural key and only created when missing.

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.inventory.demo import DEMO_USERS, load_inventory_demo
 from apps.inventory.roles import groups_sync
@@ -42,7 +42,7 @@ class Command(BaseCommand):
         "never run it on a production database."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--force",
             action="store_true",
@@ -50,7 +50,7 @@ class Command(BaseCommand):
             "with published passwords).",
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not options["force"]:
             raise CommandError(
                 "load_demo creates users with published passwords and refuses to run with "
