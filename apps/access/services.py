@@ -1105,6 +1105,7 @@ def _activate_batch(*, now: datetime, size: int, after: int) -> tuple[int, int |
         mirror_add(grant_ids=ids)
         Grant.objects.filter(pk__in=ids).update(status=GrantStatus.ACTIVE, mirrored=True)
         audit_events_record_bulk(
+            returning=False,
             events=[
                 EventSpec(
                     action="access.grant.activated",
@@ -1114,7 +1115,7 @@ def _activate_batch(*, now: datetime, size: int, after: int) -> tuple[int, int |
                     occurred_at=now,
                 )
                 for pk, _user_id, username, starts_at, ends_at in rows
-            ]
+            ],
         )
     return len(rows), ids[-1]
 
@@ -1134,6 +1135,7 @@ def _expire_batch(*, now: datetime, size: int, after: int) -> tuple[int, int | N
         mirror_remove(grant_ids=ids, now=now)
         Grant.objects.filter(pk__in=ids).update(status=GrantStatus.EXPIRED, mirrored=False)
         audit_events_record_bulk(
+            returning=False,
             events=[
                 EventSpec(
                     action="access.grant.expired",
@@ -1143,7 +1145,7 @@ def _expire_batch(*, now: datetime, size: int, after: int) -> tuple[int, int | N
                     occurred_at=now,
                 )
                 for pk, user_id, username, starts_at, ends_at in rows
-            ]
+            ],
         )
     return len(rows), ids[-1]
 
@@ -1185,6 +1187,7 @@ def _lapse_batch(*, now: datetime, size: int, after: int) -> tuple[int, int | No
             decision_comment="Nobody decided before the request's deadline.",
         )
         audit_events_record_bulk(
+            returning=False,
             events=[
                 EventSpec(
                     action="access.request.lapsed",
@@ -1195,7 +1198,7 @@ def _lapse_batch(*, now: datetime, size: int, after: int) -> tuple[int, int | No
                     occurred_at=now,
                 )
                 for r in requests
-            ]
+            ],
         )
         for request_id in ids:
             _notify("request_decided", request_id)

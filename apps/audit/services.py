@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
@@ -32,11 +32,6 @@ class EventSpec:
     reason: str = ""
     data: dict[str, Any] = field(default_factory=dict)
     occurred_at: datetime | None = None
-
-
-def canonical_data(data: dict[str, Any] | None) -> dict[str, Any]:
-    """What is stored for ``data``: JSON-safe, so the digest recomputes from the stored row."""
-    return json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))
 
 
 def event_digest(
@@ -100,11 +95,32 @@ def _chain_head() -> str:
     return last or GENESIS_HASH
 
 
-def _build(spec: EventSpec, prev_hash: str) -> tuple[AuditEvent, str]:
-    """The event and its ``data`` as canonical JSON text (what the digest and COPY use)."""
+class _Row(NamedTuple):
+    """One event's column values (no id yet), in COPY column order after the id."""
+
+    occurred_at: datetime
+    actor_id: int | None
+    actor_label: str
+    action: str
+    target_type: str
+    target_id: str
+    target_repr: str
+    reason: str
+    data_text: str
+    prev_hash: str
+    hash: str
+
+
+def _build(spec: EventSpec, prev_hash: str) -> _Row:
     actor = spec.actor if spec.actor is not None and spec.actor.is_authenticated else None
-    label = spec.actor_label or (actor.get_username() if actor is not None else "system")
+    label = (spec.actor_label or (actor.get_username() if actor is not None else "system"))[:150]
     target = spec.target
+    occurred_at = spec.occurred_at or timezone.now()
+    actor_id = actor.pk if actor is not None else None
+    target_type = target._meta.label_lower if target is not None else ""
+    target_id = str(target.pk) if target is not None else ""
+    target_repr = str(target)[:255] if target is not None else ""
+    reason = spec.reason or ""
     data_text = json.dumps(
         spec.data or {},
         cls=DjangoJSONEncoder,
@@ -112,98 +128,85 @@ def _build(spec: EventSpec, prev_hash: str) -> tuple[AuditEvent, str]:
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    event = AuditEvent(
-        occurred_at=spec.occurred_at or timezone.now(),
-        # The FK is to settings.AUTH_USER_MODEL, which the stubs pin to auth.User; this app
-        # imports no user model and takes any AbstractBaseUser.
-        actor=actor,  # type: ignore[misc]
-        actor_label=label[:150],
-        action=spec.action,
-        target_type=target._meta.label_lower if target is not None else "",
-        target_id=str(target.pk) if target is not None else "",
-        target_repr=str(target)[:255] if target is not None else "",
-        reason=spec.reason or "",
-        data=json.loads(data_text),
-        prev_hash=prev_hash,
-    )
     # Same bytes as event_digest(): the list's JSON with the already canonical data spliced
     # in as its last item, which saves serialising every event's data twice.
     head = json.dumps(
         [
             prev_hash,
-            event.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
-            event.actor_id,
-            event.actor_label,
-            event.action,
-            event.target_type,
-            event.target_id,
-            event.target_repr,
-            event.reason,
+            occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
+            actor_id,
+            label,
+            spec.action,
+            target_type,
+            target_id,
+            target_repr,
+            reason,
         ],
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    event.hash = hashlib.sha256(f"{head[:-1]},{data_text}]".encode()).hexdigest()
-    return event, data_text
+    digest = hashlib.sha256(f"{head[:-1]},{data_text}]".encode()).hexdigest()
+    return _Row(
+        occurred_at,
+        actor_id,
+        label,
+        spec.action,
+        target_type,
+        target_id,
+        target_repr,
+        reason,
+        data_text,
+        prev_hash,
+        digest,
+    )
+
+
+def _event(row: _Row, pk: int | None = None) -> AuditEvent:
+    event = AuditEvent(
+        pk=pk,
+        occurred_at=row.occurred_at,
+        actor_id=row.actor_id,
+        actor_label=row.actor_label,
+        action=row.action,
+        target_type=row.target_type,
+        target_id=row.target_id,
+        target_repr=row.target_repr,
+        reason=row.reason,
+        data=json.loads(row.data_text),
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+    if pk is not None:
+        event._state.adding = False
+        event._state.db = connection.alias
+    return event
 
 
 # Below this many events an INSERT is as quick as COPY and simpler.
 _COPY_FROM = 50
-_COPY_COLUMNS = (
-    "id",
-    "occurred_at",
-    "actor_id",
-    "actor_label",
-    "action",
-    "target_type",
-    "target_id",
-    "target_repr",
-    "reason",
-    "data",
-    "prev_hash",
-    "hash",
-)
+_COPY_COLUMNS = ("id", *_Row._fields)
 
 
-def _insert(built: list[tuple[AuditEvent, str]]) -> list[AuditEvent]:
-    events = [event for event, _ in built]
-    if connection.vendor != "postgresql" or len(built) < _COPY_FROM:
-        return AuditEvent.objects.bulk_create(events)
-    # Bulk paths (reconcile, purges) write thousands of events: COPY is several times
-    # cheaper than a multi-row INSERT. Ids are taken from the sequence first so the
-    # returned events carry their primary keys, as bulk_create's do.
+def _copy(rows: list[_Row]) -> list[int]:
+    """COPY the rows in; returns their ids in chain order.
+
+    Bulk paths (reconcile, purges) write thousands of events: COPY is several times cheaper
+    than a multi-row INSERT. Ids are taken from the sequence first, inside the chain lock,
+    so id order is chain order.
+    """
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    columns = ", ".join("data" if c == "data_text" else c for c in _COPY_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [AuditEvent._meta.db_table, len(built)],
+            [AuditEvent._meta.db_table, len(rows)],
         )
         ids = sorted(row[0] for row in cursor.fetchall())
-        columns = ", ".join(_COPY_COLUMNS)
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for pk, (event, data_text) in zip(ids, built, strict=True):
-                event.pk = pk
-                copy.write_row(
-                    (
-                        pk,
-                        event.occurred_at,
-                        event.actor_id,
-                        event.actor_label,
-                        event.action,
-                        event.target_type,
-                        event.target_id,
-                        event.target_repr,
-                        event.reason,
-                        data_text,
-                        event.prev_hash,
-                        event.hash,
-                    )
-                )
-    for event in events:
-        event._state.adding = False
-        event._state.db = connection.alias
-    return events
+            for pk, row in zip(ids, rows, strict=True):
+                copy.write_row((pk, *row))
+    return ids
 
 
 def audit_event_record(
@@ -229,17 +232,28 @@ def audit_event_record(
     return audit_events_record_bulk(events=[spec])[0]
 
 
-def audit_events_record_bulk(*, events: Iterable[EventSpec]) -> list[AuditEvent]:
-    """Append many events with one lock and one INSERT (bulk paths such as reconcile)."""
+def audit_events_record_bulk(
+    *, events: Iterable[EventSpec], returning: bool = True
+) -> list[AuditEvent]:
+    """Append many events with one lock and one INSERT (bulk paths such as reconcile).
+
+    ``returning=False`` skips building the model instances (an empty list comes back): the
+    bulk paths that only write pay for the rows and nothing else.
+    """
     specs = list(events)
     if not specs:
         return []
     with transaction.atomic():
         _lock_chain()
         prev = _chain_head()
-        built = []
+        rows = []
         for spec in specs:
-            event, data_text = _build(spec, prev)
-            built.append((event, data_text))
-            prev = event.hash
-        return _insert(built)
+            row = _build(spec, prev)
+            rows.append(row)
+            prev = row.hash
+        if connection.vendor != "postgresql" or len(rows) < _COPY_FROM:
+            return AuditEvent.objects.bulk_create([_event(row) for row in rows])
+        ids = _copy(rows)
+    if not returning:
+        return []
+    return [_event(row, pk) for pk, row in zip(ids, rows, strict=True)]
