@@ -17,7 +17,7 @@ from django.core.exceptions import (
     ObjectDoesNotExist,
     ValidationError,
 )
-from django.db import models
+from django.db import connections, models, router
 from django.utils import timezone
 
 # The retention app's own configuration is not something a rule may purge.
@@ -32,6 +32,8 @@ _NEVER_TARGETS = {
 }
 TEXT_FIELDS = (models.CharField, models.TextField)
 MIN_HASH_LENGTH = 16
+# Where the keyed hash is computed in SQL (apps/retention/anonymise.py).
+HASH_VENDORS = frozenset({"postgresql", "sqlite"})
 MAX_BATCH_SIZE = 1_000_000
 
 
@@ -286,6 +288,12 @@ def strategy_problem(model: type[models.Model], rule, spec) -> str | None:
         except ValidationError as exc:
             return f"The fixed value does not fit “{name}” ({kind}): " + " ".join(exc.messages)
     elif strategy == AnonymiseStrategy.HASH:
+        vendor = connections[router.db_for_write(model)].vendor
+        if vendor not in HASH_VENDORS:
+            return (
+                f"The hash strategy runs in PostgreSQL or SQLite; “{name}” is stored in "
+                f"{vendor}: use a fixed value or null."
+            )
         if not isinstance(field, TEXT_FIELDS):
             return f"A hash is text: the strategy does not fit “{name}”, a {kind}."
         if field.choices:

@@ -167,6 +167,22 @@ def test_anonymised_field_validation_errors(spec, message):
     assert message in str(error.value), error.value
 
 
+def test_the_hash_strategy_is_refused_where_the_database_cannot_compute_it(monkeypatch):
+    # given a rule whose target lives in a database the keyed hash is not written for
+    from django.db import connections
+
+    rule = make_rule(
+        action="anonymise",
+        anonymised_marker_field="anonymised_at",
+        fields=[{"field_name": "full_name", "strategy": "fixed", "value": "Anonymised"}],
+    )
+    monkeypatch.setattr(connections["default"], "vendor", "mysql")
+    # when a hash is asked for, then it is refused up front, not at purge time
+    with pytest.raises(ValidationError) as error:
+        AnonymisedField(rule=rule, field_name="email", strategy="hash").full_clean()
+    assert "The hash strategy runs in PostgreSQL or SQLite" in str(error.value)
+
+
 def test_a_delete_rule_takes_no_fields_and_an_anonymise_rule_needs_some():
     rule = make_rule()
     with pytest.raises(ValidationError, match="only anonymised by an anonymise rule"):
