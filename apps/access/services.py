@@ -31,6 +31,7 @@ from .models import (
     Approval,
     Decision,
     Grant,
+    GrantQuerySet,
     GrantStatus,
     RequestStatus,
 )
@@ -1090,62 +1091,66 @@ def _batches(step, *, now: datetime, size: int) -> int:
         after = last
 
 
+def _claim_grants(due: GrantQuerySet, *, size: int, after: int) -> list[tuple[Any, ...]]:
+    """The next ``size`` due grants after ``after``, locked; rows other workers hold are
+    skipped (they are being done)."""
+    return list(
+        due.filter(pk__gt=after)
+        .select_for_update(skip_locked=True, of=("self",))
+        .order_by("pk")
+        .values_list(*_GRANT_ROW)[:size]
+    )
+
+
+def _record_grant_events(rows: list[tuple[Any, ...]], *, action: str, now: datetime, data) -> None:
+    audit_events_record_bulk(
+        returning=False,
+        events=[
+            EventSpec(
+                action=action,
+                actor_label=SYSTEM_BEAT,
+                target=_grant_target(pk, username, starts_at, ends_at),
+                data=data(user_id, starts_at, ends_at),
+                occurred_at=now,
+            )
+            for pk, user_id, username, starts_at, ends_at in rows
+        ],
+    )
+
+
 def _activate_batch(*, now: datetime, size: int, after: int) -> tuple[int, int | None]:
     with transaction.atomic():
-        rows = list(
-            Grant.objects.due_to_activate(now)
-            .filter(pk__gt=after)
-            .select_for_update(skip_locked=True, of=("self",))
-            .order_by("pk")
-            .values_list(*_GRANT_ROW)[:size]
-        )
+        rows = _claim_grants(Grant.objects.due_to_activate(now), size=size, after=after)
         if not rows:
             return 0, None
         ids = [row[0] for row in rows]
         mirror_add(grant_ids=ids)
         Grant.objects.filter(pk__in=ids).update(status=GrantStatus.ACTIVE, mirrored=True)
-        audit_events_record_bulk(
-            returning=False,
-            events=[
-                EventSpec(
-                    action="access.grant.activated",
-                    actor_label=SYSTEM_BEAT,
-                    target=_grant_target(pk, username, starts_at, ends_at),
-                    data=_window_data(starts_at, ends_at),
-                    occurred_at=now,
-                )
-                for pk, _user_id, username, starts_at, ends_at in rows
-            ],
+        _record_grant_events(
+            rows,
+            action="access.grant.activated",
+            now=now,
+            data=lambda _user_id, starts_at, ends_at: _window_data(starts_at, ends_at),
         )
     return len(rows), ids[-1]
 
 
 def _expire_batch(*, now: datetime, size: int, after: int) -> tuple[int, int | None]:
     with transaction.atomic():
-        rows = list(
-            Grant.objects.due_to_expire(now)
-            .filter(pk__gt=after)
-            .select_for_update(skip_locked=True, of=("self",))
-            .order_by("pk")
-            .values_list(*_GRANT_ROW)[:size]
-        )
+        rows = _claim_grants(Grant.objects.due_to_expire(now), size=size, after=after)
         if not rows:
             return 0, None
         ids = [row[0] for row in rows]
         mirror_remove(grant_ids=ids, now=now)
         Grant.objects.filter(pk__in=ids).update(status=GrantStatus.EXPIRED, mirrored=False)
-        audit_events_record_bulk(
-            returning=False,
-            events=[
-                EventSpec(
-                    action="access.grant.expired",
-                    actor_label=SYSTEM_BEAT,
-                    target=_grant_target(pk, username, starts_at, ends_at),
-                    data={"ends_at": ends_at.isoformat(), "holder": user_id},
-                    occurred_at=now,
-                )
-                for pk, user_id, username, starts_at, ends_at in rows
-            ],
+        _record_grant_events(
+            rows,
+            action="access.grant.expired",
+            now=now,
+            data=lambda user_id, _starts_at, ends_at: {
+                "ends_at": ends_at.isoformat(),
+                "holder": user_id,
+            },
         )
     return len(rows), ids[-1]
 
