@@ -339,6 +339,30 @@ def _snapshot(policy: Policy, **extra: Any) -> dict[str, Any]:
     return data
 
 
+def _request_open(
+    request: AccessRequest, *, policy: Policy, now: datetime, data: dict[str, Any]
+) -> None:
+    """Validate and save a new request, record it, then approve it at once (a policy that
+    needs nobody) or tell its approvers. ``data`` adds to the audit event's window and policy."""
+    request.full_clean()
+    request.save()
+    audit_event_record(
+        action="access.request.submitted",
+        actor=request.requester,
+        target=request,
+        reason=request.justification,
+        data={
+            **_window_data(request.starts_at, request.ends_at),
+            **data,
+            "policy": request.policy_snapshot,
+        },
+    )
+    if policy.is_automatic:
+        _approve_final(request=request, approver=None, comment="", now=now)
+    else:
+        _notify("request_submitted", request.pk)
+
+
 def access_request_submit(
     *,
     requester: User,
@@ -415,24 +439,15 @@ def access_request_submit(
             remind_at=now + policy.remind_approvers_after,
             created_at=now,
         )
-        request.full_clean()
-        request.save()
-        audit_event_record(
-            action="access.request.submitted",
-            actor=requester,
-            target=request,
-            reason=justification,
+        _request_open(
+            request,
+            policy=policy,
+            now=now,
             data={
-                **_window_data(request.starts_at, request.ends_at),
                 "ticket": ticket,
                 "processing_activity": processing_activity.pk if processing_activity else None,
-                "policy": request.policy_snapshot,
             },
         )
-        if policy.is_automatic:
-            _approve_final(request=request, approver=None, comment="", now=now)
-        else:
-            _notify("request_submitted", request.pk)
     return request
 
 
@@ -513,24 +528,9 @@ def access_request_extend(
             remind_at=now + policy.remind_approvers_after,
             created_at=now,
         )
-        request.full_clean()
-        request.save()
-        audit_event_record(
-            action="access.request.submitted",
-            actor=requester,
-            target=request,
-            reason=justification,
-            data={
-                **_window_data(request.starts_at, request.ends_at),
-                "extends_grant": grant.pk,
-                "ticket": ticket,
-                "policy": request.policy_snapshot,
-            },
+        _request_open(
+            request, policy=policy, now=now, data={"extends_grant": grant.pk, "ticket": ticket}
         )
-        if policy.is_automatic:
-            _approve_final(request=request, approver=None, comment="", now=now)
-        else:
-            _notify("request_submitted", request.pk)
     return request
 
 
