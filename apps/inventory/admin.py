@@ -384,8 +384,30 @@ class TopLevelCategoryFilter(admin.SimpleListFilter):
         return queryset.filter(pk__in=_category_and_descendants(category_id))
 
 
+class UsageCountsMixin:
+    """Columns counting the data assets and processing activities that use a category."""
+
+    def get_queryset(self, request):
+        return (
+            super()  # type: ignore[misc]
+            .get_queryset(request)
+            .annotate(
+                _assets=Count("assets", distinct=True),
+                _activities=Count("activities", distinct=True),
+            )
+        )
+
+    @admin.display(description="data assets", ordering="_assets")
+    def asset_count(self, obj: DataCategory | DataSubjectCategory) -> int:
+        return obj._assets  # type: ignore[union-attr]
+
+    @admin.display(description="activities", ordering="_activities")
+    def activity_count(self, obj: DataCategory | DataSubjectCategory) -> int:
+        return obj._activities  # type: ignore[union-attr]
+
+
 @admin.register(DataCategory)
-class DataCategoryAdmin(InventoryModelAdmin):
+class DataCategoryAdmin(UsageCountsMixin, InventoryModelAdmin):
     list_display = ("name", "kind", "parent", "is_builtin", "asset_count", "activity_count")
     list_filter = ("kind", "is_builtin", TopLevelCategoryFilter)
     list_select_related = ("parent",)
@@ -409,50 +431,14 @@ class DataCategoryAdmin(InventoryModelAdmin):
         "add your own categories here."
     )
 
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                _assets=Count("assets", distinct=True),
-                _activities=Count("activities", distinct=True),
-            )
-        )
-
-    @admin.display(description="data assets", ordering="_assets")
-    def asset_count(self, obj: DataCategory) -> int:
-        return obj._assets  # type: ignore[attr-defined]
-
-    @admin.display(description="activities", ordering="_activities")
-    def activity_count(self, obj: DataCategory) -> int:
-        return obj._activities  # type: ignore[attr-defined]
-
 
 @admin.register(DataSubjectCategory)
-class DataSubjectCategoryAdmin(InventoryModelAdmin):
+class DataSubjectCategoryAdmin(UsageCountsMixin, InventoryModelAdmin):
     list_display = ("name", "is_vulnerable", "is_builtin", "asset_count", "activity_count")
     list_filter = ("is_vulnerable", "is_builtin")
     search_fields = ("name", "description")
     readonly_fields = ("is_builtin", "created_at", "updated_at")
     empty_message = "No categories of data subjects yet (customers, employees, …)."
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                _assets=Count("assets", distinct=True),
-                _activities=Count("activities", distinct=True),
-            )
-        )
-
-    @admin.display(description="data assets", ordering="_assets")
-    def asset_count(self, obj: DataSubjectCategory) -> int:
-        return obj._assets  # type: ignore[attr-defined]
-
-    @admin.display(description="activities", ordering="_activities")
-    def activity_count(self, obj: DataSubjectCategory) -> int:
-        return obj._activities  # type: ignore[attr-defined]
 
 
 # --- Systems and data assets -----------------------------------------------------------------
