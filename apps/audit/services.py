@@ -188,25 +188,32 @@ _COPY_FROM = 50
 _COPY_COLUMNS = ("id", *_Row._fields)
 
 
-def _copy(rows: list[_Row]) -> list[int]:
-    """COPY the rows in; returns their ids in chain order.
+def _copy(rows: list[_Row], *, ids: bool) -> list[int]:
+    """COPY the rows in; with ``ids``, returns their ids in chain order.
 
     Bulk paths (reconcile, purges) write thousands of events: COPY is several times cheaper
-    than a multi-row INSERT. Ids are taken from the sequence first, inside the chain lock,
-    so id order is chain order.
+    than a multi-row INSERT. Either way id order is chain order: the ids are taken from the
+    sequence first (when the caller wants them), or the column default takes them row by row
+    as COPY reads the rows, and both happen inside the chain lock.
     """
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
-    columns = ", ".join("data" if c == "data_text" else c for c in _COPY_COLUMNS)
+    fields = _COPY_COLUMNS if ids else _COPY_COLUMNS[1:]
+    columns = ", ".join("data" if c == "data_text" else c for c in fields)
     with connection.cursor() as cursor:
+        if not ids:
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return []
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
             [AuditEvent._meta.db_table, len(rows)],
         )
-        ids = sorted(row[0] for row in cursor.fetchall())
+        pks = sorted(row[0] for row in cursor.fetchall())
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for pk, row in zip(ids, rows, strict=True):
+            for pk, row in zip(pks, rows, strict=True):
                 copy.write_row((pk, *row))
-    return ids
+    return pks
 
 
 def audit_event_record(
@@ -253,7 +260,7 @@ def audit_events_record_bulk(
             prev = row.hash
         if connection.vendor != "postgresql" or len(rows) < _COPY_FROM:
             return AuditEvent.objects.bulk_create([_event(row) for row in rows])
-        ids = _copy(rows)
+        ids = _copy(rows, ids=returning)
     if not returning:
         return []
     return [_event(row, pk) for pk, row in zip(ids, rows, strict=True)]
