@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from guardian.models import UserObjectPermission
 
@@ -174,57 +174,99 @@ def mirror_add(*, grant_ids: Iterable[int]) -> int:
     return len(rows)
 
 
+def _in_ids(column: str, ids: list[int]) -> tuple[str, list[Any]]:
+    """SQL for "``column`` is one of ``ids``" and its parameters.
+
+    On PostgreSQL the ids travel as one array parameter: a thousand placeholders cost more
+    to build, send and parse than the rows they name. Elsewhere, one placeholder per id.
+    """
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [ids]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
+def _grants_update(ids: list[int], **values: Any) -> int:
+    """``Grant.objects.filter(pk__in=ids).update(**values)`` with the ids sent as one array
+    on PostgreSQL (see ``_in_ids``): the bulk paths update a thousand grants at a time."""
+    if not ids:
+        return 0
+    qn = connection.ops.quote_name
+    where, params = _in_ids(qn(Grant._meta.pk.column), ids)
+    assignments, new = [], []
+    for name, value in values.items():
+        field = Grant._meta.get_field(name)
+        if not isinstance(field, models.Field) or not field.column:
+            raise TypeError(f"{name} is not a column of a grant.")
+        assignments.append(f"{qn(field.column)} = %s")
+        new.append(field.get_db_prep_value(value, connection))
+    columns = ", ".join(assignments)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Names come from the model's meta, values are parameters.
+            f"UPDATE {qn(Grant._meta.db_table)} SET {columns} WHERE {where}",  # noqa: S608
+            [*new, *params],
+        )
+        return cursor.rowcount
+
+
 def mirror_remove(*, grant_ids: Iterable[int], now: datetime | None = None) -> int:
     """Delete the guardian rows of the given grants, except a right on an asset that another
-    grant of the same user still gives at ``now`` (invariant 5: the last one to end wins)."""
+    grant of the same user still gives at ``now`` (invariant 5: the last one to end wins).
+
+    One statement whatever the number of grants: the rights the grants give (user, asset,
+    permission) less those another live grant gives, deleted through guardian's unique
+    (user, permission, object) index.
+    """
     ids = list(grant_ids)
-    rights = set(_grant_rights(ids))
-    if not rights:
+    if not ids:
         return 0
-    now = now or timezone.now()
-    users = {u for u, _, _ in rights}
-    assets = {a for _, a, _ in rights}
-    still = Grant.assets.through.objects.filter(
-        grant__user_id__in=users,
-        dataasset_id__in=assets,
-        grant__starts_at__lte=now,
-        grant__ends_at__gt=now,
-        grant__revoked_at__isnull=True,
-    ).exclude(grant_id__in=ids)
-    kept: set[tuple[int, int, str]] = set()
-    for user_id, asset_id, *flags in still.values_list(
-        "grant__user_id",
-        "dataasset_id",
-        "grant__can_view",
-        "grant__can_change",
-        "grant__can_export",
-    ):
-        kept.update(
-            (user_id, asset_id, action) for action, on in zip(ACTIONS, flags, strict=True) if on
-        )
-    remove = rights - kept
-    if not remove:
-        return 0
+    at = connection.ops.adapt_datetimefield_value(now or timezone.now())
     perm_ids = _data_perm_ids()
-    action_of = {pk: action for action, pk in perm_ids.items()}
     ct = ContentType.objects.get_for_model(DataAsset)
-    # A superset of the rows (users x assets x rights of the batch), narrowed in Python:
-    # two plain indexed queries instead of one statement with a clause per row.
-    candidates = UserObjectPermission.objects.filter(
-        content_type=ct,
-        user_id__in={u for u, _, _ in remove},
-        object_pk__in={str(a) for _, a, _ in remove},
-        permission_id__in={perm_ids[action] for _, _, action in remove},
-    ).values_list("pk", "user_id", "object_pk", "permission_id")
-    doomed = [
-        pk
-        for pk, user_id, object_pk, perm_id in candidates
-        if object_pk.isdigit() and (user_id, int(object_pk), action_of[perm_id]) in remove
+    qn = connection.ops.quote_name
+    grant_t, link_t = qn(Grant._meta.db_table), qn(Grant.assets.through._meta.db_table)
+    rights = " UNION ALL ".join(f"SELECT %s AS permission_id, '{a}' AS action" for a in ACTIONS)
+    gives = (
+        "CASE {alias}.action "
+        + " ".join(f"WHEN '{a}' THEN {{grant}}.can_{a}" for a in ACTIONS)
+        + " END"
+    )
+    # The batch is named on both sides of the join, so PostgreSQL walks both by index
+    # instead of scanning the whole (ever growing) link table for a thousand rows.
+    in_batch, in_batch_params = _in_ids("ga.grant_id", ids)
+    in_batch_g, in_batch_g_params = _in_ids("g.id", ids)
+    other, other_params = _in_ids("o.id", ids)
+    # Names come from the models' meta and ACTIONS, values are parameters.
+    sql = f"""
+        DELETE FROM {qn(UserObjectPermission._meta.db_table)}
+        WHERE content_type_id = %s AND (user_id, object_pk, permission_id) IN (
+            SELECT g.user_id, CAST(ga.dataasset_id AS varchar(255)), p.permission_id
+            FROM {grant_t} g
+            JOIN {link_t} ga ON ga.grant_id = g.id
+            JOIN ({rights}) p ON {gives.format(alias="p", grant="g")}
+            WHERE {in_batch} AND {in_batch_g}
+              AND NOT EXISTS (
+                SELECT 1 FROM {grant_t} o
+                JOIN {link_t} oa ON oa.grant_id = o.id
+                WHERE o.user_id = g.user_id AND oa.dataasset_id = ga.dataasset_id
+                  AND o.starts_at <= %s AND o.ends_at > %s AND o.revoked_at IS NULL
+                  AND NOT ({other})
+                  AND {gives.format(alias="p", grant="o")}
+              )
+        )
+    """  # noqa: S608
+    params = [
+        ct.pk,
+        *(perm_ids[a] for a in ACTIONS),
+        *in_batch_params,
+        *in_batch_g_params,
+        at,
+        at,
+        *other_params,
     ]
-    if not doomed:
-        return 0
-    deleted, _ = UserObjectPermission.objects.filter(pk__in=doomed).delete()
-    return deleted
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 # --- policies ---------------------------------------------------------------------------------
@@ -1125,7 +1167,7 @@ def _activate_batch(*, now: datetime, size: int, after: int) -> tuple[int, int |
             return 0, None
         ids = [row[0] for row in rows]
         mirror_add(grant_ids=ids)
-        Grant.objects.filter(pk__in=ids).update(status=GrantStatus.ACTIVE, mirrored=True)
+        _grants_update(ids, status=GrantStatus.ACTIVE, mirrored=True)
         _record_grant_events(
             rows,
             action="access.grant.activated",
@@ -1142,7 +1184,7 @@ def _expire_batch(*, now: datetime, size: int, after: int) -> tuple[int, int | N
             return 0, None
         ids = [row[0] for row in rows]
         mirror_remove(grant_ids=ids, now=now)
-        Grant.objects.filter(pk__in=ids).update(status=GrantStatus.EXPIRED, mirrored=False)
+        _grants_update(ids, status=GrantStatus.EXPIRED, mirrored=False)
         _record_grant_events(
             rows,
             action="access.grant.expired",
@@ -1170,7 +1212,7 @@ def _unmirror_batch(*, now: datetime, size: int, after: int) -> tuple[int, int |
         if not ids:
             return 0, None
         mirror_remove(grant_ids=ids, now=now)
-        Grant.objects.filter(pk__in=ids).update(mirrored=False)
+        _grants_update(ids, mirrored=False)
     return len(ids), ids[-1]
 
 
@@ -1221,7 +1263,7 @@ def _warn_batch(*, now: datetime, size: int, after: int) -> tuple[int, int | Non
         )
         if not ids:
             return 0, None
-        Grant.objects.filter(pk__in=ids).update(expiry_warned_at=now)
+        _grants_update(ids, expiry_warned_at=now)
         for grant_id in ids:
             _notify("grant_expiring", grant_id)
     return len(ids), ids[-1]

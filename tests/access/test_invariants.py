@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from guardian.models import UserObjectPermission
 
@@ -17,7 +18,7 @@ from apps.access.models import AccessRequest, Approval, Grant, GrantStatus, Requ
 from apps.access.selectors import approval_queue_for, approvals_still_needed
 from apps.audit.models import AuditEvent
 from tests.access.factories import AccessRoleFactory, GrantFactory
-from tests.factories import UserFactory
+from tests.factories import DataAssetFactory, UserFactory
 
 T0 = timezone.now().replace(microsecond=0) + timedelta(days=1)
 
@@ -332,3 +333,66 @@ def test_revoking_one_of_two_overlapping_grants_keeps_the_other(
         services.grant_revoke(grant_id=first.pk, actor=approver, reason="Wrong ticket")
     assert fresh(staff_user).has_perm("inventory.view_data", asset)
     assert UserObjectPermission.objects.filter(user=staff_user, object_pk=str(asset.pk)).exists()
+
+
+@pytest.mark.django_db
+def test_mirror_removal_keeps_exactly_the_rights_another_live_grant_still_gives(staff_user):
+    # Given two assets and three mirrored grants of one user, all live now:
+    # "wide" gives view+change+export on both assets, "narrow" gives view on the first
+    # only, and another user's grant on the first asset
+    first, second = DataAssetFactory(name="Orders"), DataAssetFactory(name="Invoices")
+    now = timezone.now()
+    wide = GrantFactory(
+        user=staff_user,
+        assets=[first, second],
+        can_change=True,
+        can_export=True,
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=1),
+    )
+    narrow = GrantFactory(
+        user=staff_user,
+        assets=[first],
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=3),
+    )
+    other = GrantFactory(
+        assets=[first], starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=1)
+    )
+    services.mirror_add(grant_ids=[wide.pk, narrow.pk, other.pk])
+    assert UserObjectPermission.objects.count() == 7
+
+    # When "wide" ends and its mirror is removed
+    later = now + timedelta(hours=2)
+    removed = services.mirror_remove(grant_ids=[wide.pk, other.pk], now=later)
+
+    # Then only the view right on the first asset is left for the user (the narrow grant
+    # still gives it), and the other user's row went with their ended grant
+    left = set(
+        UserObjectPermission.objects.values_list("user_id", "object_pk", "permission__codename")
+    )
+    assert left == {(staff_user.pk, str(first.pk), "view_data")}
+    assert removed == 6
+
+
+@pytest.mark.django_db
+def test_reconcile_expiry_queries_do_not_grow_with_the_batch(asset, staff_user):
+    # Given 3 mirrored grants ending in an hour, and (separately) 30 such grants
+    def expire(count: int) -> int:
+        now = timezone.now()
+        grants = [
+            GrantFactory(assets=[asset], starts_at=now, ends_at=now + timedelta(hours=1))
+            for _ in range(count)
+        ]
+        services.mirror_add(grant_ids=[g.pk for g in grants])
+        Grant.objects.filter(pk__in=[g.pk for g in grants]).update(mirrored=True)
+        with (
+            time_machine.travel(now + timedelta(hours=1), tick=False),
+            CaptureQueriesContext(connection) as queries,
+        ):
+            assert services.access_reconcile(batch_size=100)["expired"] == count
+        assert not UserObjectPermission.objects.filter(object_pk=str(asset.pk)).exists()
+        return len(queries)
+
+    # When each set expires in one batch, then both take the same number of queries
+    assert expire(3) == expire(30)
