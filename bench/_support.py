@@ -7,6 +7,7 @@
 - ``run_child(script, *args)``: run ``script --child *args`` in a fresh interpreter and
   return the JSON object it printed last.
 - ``median_of(fn, repeats)``, ``peak_rss_kb()``: the measurements.
+- ``checkpoint()``: a CHECKPOINT before a timed statement, so runs start from the same WAL state.
 - ``report(...)``: print one line ``bench <name>: <value> <unit> ratio=<r> baseline=<...>``.
 
 The server is ``BENCH_PG_URL`` (default ``postgres://postgres@127.0.0.1:5432``, user with
@@ -99,6 +100,25 @@ def run_child(script: str, *args: str) -> dict[str, Any]:
             f"{Path(script).name} --child {' '.join(args)} failed:\n{out.stderr[-3000:]}"
         )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def checkpoint() -> bool:
+    """Run a PostgreSQL CHECKPOINT on Django's connection before a timed statement.
+
+    After a checkpoint, the first change to each page writes the whole page to the WAL. A
+    checkpoint that falls inside one timed run and not the other (the server starts one
+    every few hundred MB of WAL) moved the purge ratios by up to 2x from run to run; with one
+    just before each, the raw statement and the engine start from the same state. Needs a
+    superuser or the pg_checkpoint role: returns False (and changes nothing) without it.
+    """
+    from django.db import DatabaseError, connection
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("CHECKPOINT")
+    except DatabaseError:
+        return False
+    return True
 
 
 def median_of(fn: Callable[[], object], repeats: int) -> float:

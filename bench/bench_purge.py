@@ -10,6 +10,8 @@ On a dedicated PostgreSQL database (created, migrated and dropped here):
      with its deferred constraint checks, then rolled back and the table vacuumed;
    - the engine: ``purge_run_execute`` of the delete rule in a subprocess, timing only the
      run; the subprocess reports its peak RSS (``resource.getrusage``).
+   Both start right after a CHECKPOINT (``_support.checkpoint``), so that neither pays for
+   full-page WAL writes the other does not.
    Medians of the repeats. Peak RSS is measured again at 100,000 rows: flat memory means
    the two are the same.
 2. Customers with a cascade (their tickets are deleted first, in the same statement):
@@ -30,7 +32,7 @@ import statistics
 import sys
 import time
 
-from _support import bench_database, django_setup, peak_rss_kb, report, run_child
+from _support import bench_database, checkpoint, django_setup, peak_rss_kb, report, run_child
 
 BENCH_DB = os.environ.get("BENCH_DB_NAME", "jp_bench_purge")
 ROWS = int(os.environ.get("BENCH_PURGE_ROWS", "1000000"))
@@ -229,7 +231,9 @@ def child_purge(rule_name: str, batch_size: int | None) -> None:
 
 
 def purge_in_child(rule_name: str, batch_size: int | None = None) -> dict:
-    """``child_purge`` in a fresh process; stops the benchmark unless the run succeeded."""
+    """``child_purge`` in a fresh process (after a checkpoint, as the raw statement); stops
+    the benchmark unless the run succeeded."""
+    checkpoint()
     result = run_child(__file__, rule_name, *([str(batch_size)] if batch_size else []))
     if result["status"] != "succeeded":
         raise SystemExit(f"purge did not succeed: {result}")
@@ -244,6 +248,7 @@ def raw_ticket_delete(held: int) -> tuple[float, int]:
     from apps.retention.models import RetentionRule
 
     cutoff = RetentionRule.objects.get(name=TICKET_RULE).cutoff()
+    checkpoint()
     with transaction.atomic(), connection.cursor() as cursor:
         started = time.perf_counter()
         cursor.execute(
@@ -265,6 +270,7 @@ def raw_customer_delete(held: int) -> tuple[float, int]:
     from apps.retention.models import RetentionRule
 
     cutoff = RetentionRule.objects.get(name=RULE_NAME).cutoff()
+    checkpoint()
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
