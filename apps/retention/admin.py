@@ -534,7 +534,7 @@ class PurgeRunAdmin(RetentionAdminMixin, admin.ModelAdmin):
     def progress(self, obj: PurgeRun) -> str:
         if obj.dry_run:
             return f"would go: {max(0, obj.matched - obj.skipped_held - obj.skipped_protected):,}"
-        return f"{obj.done_rows:,} / {obj.matched:,} ({obj.percent}%)"
+        return f"{obj.done_rows:,} / {obj.matched_label} ({obj.percent}%)"
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]

@@ -494,6 +494,14 @@ class PurgeRun(models.Model):
         return self.affected + self.skipped_held + self.skipped_protected
 
     @property
+    def matched_label(self) -> str:
+        """``matched`` for people: while the total is still being counted beside the first
+        batches of a run, says so instead of 0."""
+        if not self.matched and self.done_rows and self.status == PurgeRunStatus.RUNNING:
+            return "counting…"
+        return f"{self.matched:,}"
+
+    @property
     def percent(self) -> int:
         if self.status == PurgeRunStatus.SUCCEEDED or not self.matched:
             return 100 if self.status == PurgeRunStatus.SUCCEEDED else 0

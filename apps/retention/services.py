@@ -29,6 +29,7 @@ from apps.audit.services import audit_event_record
 from apps.inventory.models import DataAsset
 from jitportal.tasking import enqueue_on_commit
 
+from .counting import MatchCount
 from .holds import hold_state, holds_lock_exclusive, purge_batch_begin
 from .models import (
     AnonymisedField,
@@ -50,7 +51,7 @@ from .selectors import (
     rule_snapshot,
     stale_runs,
 )
-from .targets import Counts, RunContext, target_for
+from .targets import RunContext, target_for
 from .validation import hold_record_ids_problem, parse_ids
 
 logger = logging.getLogger(__name__)
@@ -598,8 +599,14 @@ def purge_run_execute(
         if started is None:
             run.refresh_from_db()
             return run
-        run, target = started
-        return _walk(run=run, target=target, progress=progress, single_statement=single_statement)
+        run, target, count = started
+        return _walk(
+            run=run,
+            target=target,
+            count=count,
+            progress=progress,
+            single_statement=single_statement,
+        )
 
 
 def _start(*, run: PurgeRun, batch_size: int | None):
@@ -636,14 +643,14 @@ def _start(*, run: PurgeRun, batch_size: int | None):
         )
         target = target_for(rule, cutoff=run.cutoff, now=now, context=context)
         holds = hold_state(rule)
-        if rule_has_real_run(rule):
+        if rule_has_real_run(rule) and not holds.blocks_rule:
             # Held and protected rows are counted batch by batch; only the total is needed
-            # here (for progress), and it is the cheap count.
-            counts = Counts(matched=target.count_matched())
+            # (for progress), and it is counted beside the batches (counting.py).
+            counts = None
         else:
             counts = target.counts(holds)
-        run.matched = counts.matched
-        if four_eyes_needed(rule, would_go=counts.would_go):
+            run.matched = counts.matched
+        if counts is not None and four_eyes_needed(rule, would_go=counts.would_go):
             run.status = PurgeRunStatus.FAILED
             run.error = "Refused: " + _four_eyes_request(
                 rule, actor, run.actor_label, counts.would_go
@@ -653,7 +660,7 @@ def _start(*, run: PurgeRun, batch_size: int | None):
             _finish_event(run, actor)
             return None
         run.status = PurgeRunStatus.RUNNING
-        if holds.blocks_rule:
+        if holds.blocks_rule and counts is not None:
             # Nothing goes; the run is the evidence that the hold was respected.
             run.skipped_held = counts.matched
             run.note = f"Nothing purged: {holds.blocking_label()} covers this rule."
@@ -670,8 +677,9 @@ def _start(*, run: PurgeRun, batch_size: int | None):
                 "rule_id": rule.pk,
                 "rule": run.rule_snapshot,
                 "cutoff": run.cutoff,
-                "matched": counts.matched,
-                "would_go": counts.would_go,
+                # Counted beside the batches on later runs: in the finished event then.
+                "matched": counts.matched if counts is not None else None,
+                "would_go": counts.would_go if counts is not None else None,
                 "batch_size": size,
                 "trigger": run.trigger,
             },
@@ -679,16 +687,23 @@ def _start(*, run: PurgeRun, batch_size: int | None):
         if run.status == PurgeRunStatus.SUCCEEDED:
             _finish_event(run, actor)
             return None
-    return run, target
+    # Outside the transaction: a second connection sees committed rows only, so under a
+    # caller's open transaction the count is taken on this connection instead.
+    count = MatchCount.start(target) if counts is None else None
+    return run, target, count
 
 
-def _walk(*, run: PurgeRun, target, progress, single_statement) -> PurgeRun:
+def _walk(
+    *, run: PurgeRun, target, count: MatchCount | None, progress, single_statement
+) -> PurgeRun:
     if single_statement is not None:
         target.single_statement = single_statement
     hasher = hashlib.sha256()
     actor = run.started_by
     outcome, message = PurgeRunStatus.SUCCEEDED, ""
     try:
+        if count is not None:
+            count.wait_ready()
         bounds = target.key_bounds()
         lo: int | None = bounds[0] if bounds else None
         upper: int = bounds[1] if bounds else 0
@@ -717,17 +732,19 @@ def _walk(*, run: PurgeRun, target, progress, single_statement) -> PurgeRun:
                 run.last_key = str(hi - 1)
                 run.digest = hasher.hexdigest()
                 run.heartbeat_at = timezone.now()
-                run.save(
-                    update_fields=[
-                        "affected",
-                        "skipped_held",
-                        "skipped_protected",
-                        "batches",
-                        "last_key",
-                        "digest",
-                        "heartbeat_at",
-                    ]
-                )
+                fields = [
+                    "affected",
+                    "skipped_held",
+                    "skipped_protected",
+                    "batches",
+                    "last_key",
+                    "digest",
+                    "heartbeat_at",
+                ]
+                if count is not None and count.value is not None and not run.matched:
+                    run.matched = count.value
+                    fields.append("matched")
+                run.save(update_fields=fields)
             if progress is not None:
                 progress(run)
             # Rows in this range: the next range most likely has some too. None: jump the gap.
@@ -736,12 +753,29 @@ def _walk(*, run: PurgeRun, target, progress, single_statement) -> PurgeRun:
         outcome = PurgeRunStatus.PARTIAL if run.batches else PurgeRunStatus.FAILED
         message = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
         logger.exception("purge run %s of rule %s stopped", run.pk, run.rule_id)
+        _record_matched(run, count)
         _finish(run, outcome, message, actor, is_error=True)
         if not isinstance(exc, Exception):
             raise  # KeyboardInterrupt, SystemExit: record, then let it end the process
         return run
+    _record_matched(run, count)
     _finish(run, outcome, message, actor, is_error=False)
     return run
+
+
+def _record_matched(run: PurgeRun, count: MatchCount | None) -> None:
+    """The run's total once the count beside it is done (it always is by the end of any
+    real table's run). If it failed, the rows the batches examined stand in, said in a note."""
+    if count is None or run.matched:
+        return
+    value = count.result()
+    if value is None:
+        value = run.done_rows
+        run.note = (run.note + "\n" if run.note else "") + (
+            "The total could not be counted beside the run; matched is the rows examined."
+        )
+    run.matched = value
+    PurgeRun.objects.filter(pk=run.pk).update(matched=run.matched, note=run.note)
 
 
 def _finish(run: PurgeRun, outcome: str, message: str, actor, *, is_error: bool) -> None:

@@ -20,6 +20,7 @@ from apps.retention.services import (
     purge_run_execute,
     purge_run_request,
 )
+from apps.retention.targets import ModelTarget
 from tests.retention.conftest import NOW, OLD, hold_records
 from tests.retention.factories import CustomerFactory, TicketFactory, make_rule
 
@@ -184,3 +185,31 @@ def test_a_record_hold_placed_during_a_run_applies_from_the_next_batch(dpo):
     assert run.status == PurgeRunStatus.SUCCEEDED
     assert (run.affected, run.skipped_held, run.batches) == (5, 1, 3)
     assert list(Customer.objects.values_list("pk", flat=True)) == [late.pk]
+
+
+def test_a_run_under_a_record_hold_compiles_its_batch_statement_once(
+    expired_customers, dpo, monkeypatch
+):
+    # given 6 expired tickets, 2 of them of a customer under a record hold
+    with time_machine.travel(OLD, tick=False):
+        for customer in expired_customers:
+            TicketFactory.create_batch(2, customer=customer)
+    compiled = []
+    original = ModelTarget._compile
+
+    def counting(self, lo, hi, holds):
+        compiled.append((lo, hi))
+        return original(self, lo, hi, holds)
+
+    monkeypatch.setattr(ModelTarget, "_compile", counting)
+    with time_machine.travel(NOW, tick=False):
+        hold_records(expired_customers[0], actor=dpo)
+        rule = make_rule(model=SupportTicket, date_field="closed_at", period_amount=2)
+
+        # when the rule runs in batches of 2
+        run = _run(rule, batch_size=2)
+
+    # then the held tickets stay, the rest go, and the statement (which reads the batch's
+    # range twice: the DELETE and the count of held rows) was compiled once, not per batch
+    assert (run.affected, run.skipped_held, run.batches) == (4, 2, 3)
+    assert len(compiled) == 1

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.db.models.signals import post_delete, pre_delete
 
 from apps.audit.models import AuditEvent
@@ -115,6 +117,41 @@ def test_the_portable_path_deletes_the_same_rows_with_the_same_digest():
     assert run.affected == 4 and Customer.objects.count() == 1
     assert SupportTicket.objects.count() == 0
     assert run.digest == _digest(c.pk for c in old)
+
+
+@pytest.mark.parametrize("model", [Customer, SupportTicket], ids=["with-cascade", "leaf"])
+def test_the_digest_is_over_ascending_keys_when_the_table_order_is_not(model):
+    # given expired rows whose first ones were rewritten, so that the table holds them out
+    # of key order (PostgreSQL writes an updated row as a new tuple further on; changing an
+    # indexed column makes the key index point at the new place too)
+    with time_machine.travel(OLD, tick=False):
+        customers = CustomerFactory.create_batch(6)
+        tickets = [TicketFactory(customer=c, status="closed", closed_at=OLD) for c in customers]
+    rows = customers if model is Customer else tickets
+    model.objects.filter(pk__in=[r.pk for r in rows[:2]]).update(
+        **(
+            {"full_name": "Renamed"}
+            if model is Customer
+            else {"closed_at": OLD + timedelta(days=1)}
+        )
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {model._meta.db_table} ORDER BY ctid")
+        table_order = [k for (k,) in cursor.fetchall()]
+    assert table_order != sorted(table_order)
+    with time_machine.travel(NOW, tick=False):
+        rule = (
+            make_rule()
+            if model is Customer
+            else make_rule(model=SupportTicket, date_field="closed_at", period_amount=2)
+        )
+
+        # when the rule runs in one batch
+        run = _run(rule, batch_size=100)
+
+    # then every row went, and the digest is the one of the keys in ascending order
+    assert run.status == PurgeRunStatus.SUCCEEDED and run.affected == 6
+    assert run.digest == _digest(r.pk for r in rows)
 
 
 def test_a_date_field_rule_counts_from_the_day():

@@ -316,3 +316,40 @@ def test_batches_are_their_own_transactions():
     with transaction.atomic(), pytest.raises(RuntimeError, match="durable"):
         # pytest-django's own test transaction is allowed; a caller's is not
         purge_run_execute(run=run)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_later_run_counts_its_total_beside_the_batches_as_of_its_start():
+    # given a rule that has run before, and 9 expired customers
+    with time_machine.travel(OLD, tick=False):
+        CustomerFactory.create_batch(9)
+    with time_machine.travel(NOW, tick=False):
+        rule = make_rule()
+        purge_run_execute(run=_request(rule).run, batch_size=100)
+        with time_machine.travel(OLD, tick=False):
+            CustomerFactory.create_batch(9)
+        seen = []
+
+        # when it runs again in batches of one row (each commits long before a count of
+        # the whole table would have finished on a big one)
+        run = purge_run_execute(
+            run=_request(rule).run, batch_size=1, progress=lambda r: seen.append(r.matched)
+        )
+
+    # then the total is the rows that matched when the run began, never a later count,
+    # and the progress showed either "still counting" (0) or that total
+    assert run.status == PurgeRunStatus.SUCCEEDED
+    assert (run.matched, run.affected, run.batches) == (9, 9, 9)
+    assert set(seen) <= {0, 9}
+    started = AuditEvent.objects.filter(action="retention.purge.started").latest("id")
+    finished = AuditEvent.objects.filter(action="retention.purge.finished").latest("id")
+    assert started.data["matched"] is None and finished.data["matched"] == 9
+
+
+def test_while_the_total_is_being_counted_the_run_says_so():
+    running = PurgeRun(status=PurgeRunStatus.RUNNING, matched=0, affected=5)
+    assert running.matched_label == "counting…" and running.percent == 0
+    counted = PurgeRun(status=PurgeRunStatus.RUNNING, matched=20, affected=5)
+    assert counted.matched_label == "20" and counted.percent == 25
+    nothing = PurgeRun(status=PurgeRunStatus.SUCCEEDED, matched=0)
+    assert nothing.matched_label == "0"

@@ -183,7 +183,7 @@ class Command(BaseCommand):
     def _progress_line(self, run: PurgeRun, seconds: float) -> None:
         rate = run.done_rows / seconds if seconds > 0 else 0
         self.stdout.write(
-            f"  batch {run.batches}: {run.done_rows:,} / {run.matched:,} rows "
+            f"  batch {run.batches}: {run.done_rows:,} / {run.matched_label} rows "
             f"({run.percent}%), {rate:,.0f} rows/s"
         )
 
