@@ -85,8 +85,9 @@ class MatchCount:
         """The total once counted (None while counting)."""
         return self._value
 
-    def result(self) -> int | None:
-        """Wait for the count; None if it failed after the run began."""
+    def result(self, timeout: float | None = None) -> int | None:
+        """Wait for the count (at most ``timeout`` seconds); None if it failed after the run
+        began, or is not done in time."""
         if self._thread is not None and not self._abandoned:
-            self._thread.join()
+            self._thread.join(timeout)
         return self._value

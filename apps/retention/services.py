@@ -753,7 +753,8 @@ def _walk(
         outcome = PurgeRunStatus.PARTIAL if run.batches else PurgeRunStatus.FAILED
         message = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
         logger.exception("purge run %s of rule %s stopped", run.pk, run.rule_id)
-        _record_matched(run, count)
+        # A run stopped by an error or a signal does not wait long for the count.
+        _record_matched(run, count, timeout=5.0)
         _finish(run, outcome, message, actor, is_error=True)
         if not isinstance(exc, Exception):
             raise  # KeyboardInterrupt, SystemExit: record, then let it end the process
@@ -763,16 +764,19 @@ def _walk(
     return run
 
 
-def _record_matched(run: PurgeRun, count: MatchCount | None) -> None:
-    """The run's total once the count beside it is done (it always is by the end of any
-    real table's run). If it failed, the rows the batches examined stand in, said in a note."""
+def _record_matched(
+    run: PurgeRun, count: MatchCount | None, *, timeout: float | None = None
+) -> None:
+    """Save the total counted beside the run, once it is in (usually long before the last
+    batch). If the count failed, or is not done within ``timeout``, the rows the batches
+    examined stand in for it, and a note says so."""
     if count is None or run.matched:
         return
-    value = count.result()
+    value = count.result(timeout)
     if value is None:
         value = run.done_rows
         run.note = (run.note + "\n" if run.note else "") + (
-            "The total could not be counted beside the run; matched is the rows examined."
+            "The total was not counted beside the run; matched is the rows examined."
         )
     run.matched = value
     PurgeRun.objects.filter(pk=run.pk).update(matched=run.matched, note=run.note)

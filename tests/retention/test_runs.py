@@ -319,7 +319,7 @@ def test_batches_are_their_own_transactions():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_later_run_counts_its_total_beside_the_batches_as_of_its_start():
+def test_a_later_run_counts_its_total_beside_the_batches_as_of_its_start(caplog):
     # given a rule that has run before, and 9 expired customers
     with time_machine.travel(OLD, tick=False):
         CustomerFactory.create_batch(9)
@@ -344,6 +344,8 @@ def test_a_later_run_counts_its_total_beside_the_batches_as_of_its_start():
     started = AuditEvent.objects.filter(action="retention.purge.started").latest("id")
     finished = AuditEvent.objects.filter(action="retention.purge.finished").latest("id")
     assert started.data["matched"] is None and finished.data["matched"] == 9
+    # and the count ran on its own connection (no fallback to the run's)
+    assert not [r for r in caplog.records if r.name == "apps.retention.counting"]
 
 
 def test_while_the_total_is_being_counted_the_run_says_so():
