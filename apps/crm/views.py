@@ -8,6 +8,7 @@ ids it showed (apps.crm.services.records_listed_log).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -73,27 +74,31 @@ def _page_number(request: AuthedRequest) -> int:
     return int(raw) if raw.isdigit() and len(raw) < 7 else 1
 
 
-@login_required
-def customer_list(request: AuthedRequest) -> HttpResponse:
-    access = selectors.record_access_for_model(user=request.user, model=Customer)
+def _record_list(
+    request: AuthedRequest,
+    *,
+    model: type[models.Model],
+    rows: models.QuerySet,
+    search: Callable[[str], Q],
+    statuses: type[models.TextChoices],
+    template: str,
+) -> HttpResponse:
+    """A governed model's list page: searched, filtered by status, paginated, and the ids it
+    shows logged as one event under the grant that opened it."""
+    access = selectors.record_access_for_model(user=request.user, model=model)
     if access is None:
-        return _refuse(request, Customer)
+        return _refuse(request, model)
     query = _clean_query(request)
     status = request.GET.get("status", "")
-    customers = Customer.objects.annotate(ticket_count=Count("tickets")).order_by("full_name", "pk")
     if query:
-        customers = customers.filter(
-            Q(full_name__icontains=query)
-            | Q(external_ref__icontains=query)
-            | Q(email__icontains=query)
-        )
-    if status in CustomerStatus.values:
-        customers = customers.filter(status=status)
-    page = Paginator(customers, PAGE_SIZE).get_page(_page_number(request))
+        rows = rows.filter(search(query))
+    if status in statuses.values:
+        rows = rows.filter(status=status)
+    page = Paginator(rows, PAGE_SIZE).get_page(_page_number(request))
     records_listed_log(
         user=request.user,
-        model=Customer,
-        ids=[customer.pk for customer in page.object_list],
+        model=model,
+        ids=[row.pk for row in page.object_list],
         asset=access.asset,
         grant=access.grant,
         query=query,
@@ -101,15 +106,31 @@ def customer_list(request: AuthedRequest) -> HttpResponse:
     )
     return render(
         request,
-        "crm/customer_list.html",
+        template,
         {
             "page": page,
             "query": query,
             "status": status,
-            "statuses": CustomerStatus.choices,
+            "statuses": statuses.choices,
             "access": access,
             "query_string": urlencode({k: v for k, v in (("q", query), ("status", status)) if v}),
         },
+    )
+
+
+@login_required
+def customer_list(request: AuthedRequest) -> HttpResponse:
+    return _record_list(
+        request,
+        model=Customer,
+        rows=Customer.objects.annotate(ticket_count=Count("tickets")).order_by("full_name", "pk"),
+        search=lambda query: (
+            Q(full_name__icontains=query)
+            | Q(external_ref__icontains=query)
+            | Q(email__icontains=query)
+        ),
+        statuses=CustomerStatus,
+        template="crm/customer_list.html",
     )
 
 
@@ -158,39 +179,15 @@ def customer_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @login_required
 def ticket_list(request: AuthedRequest) -> HttpResponse:
-    access = selectors.record_access_for_model(user=request.user, model=SupportTicket)
-    if access is None:
-        return _refuse(request, SupportTicket)
-    query = _clean_query(request)
-    status = request.GET.get("status", "")
-    tickets = SupportTicket.objects.select_related("customer").order_by("-created_at", "-pk")
-    if query:
-        tickets = tickets.filter(
-            Q(subject__icontains=query) | Q(customer__external_ref__icontains=query)
-        )
-    if status in TicketStatus.values:
-        tickets = tickets.filter(status=status)
-    page = Paginator(tickets, PAGE_SIZE).get_page(_page_number(request))
-    records_listed_log(
-        user=request.user,
-        model=SupportTicket,
-        ids=[ticket.pk for ticket in page.object_list],
-        asset=access.asset,
-        grant=access.grant,
-        query=query,
-        page=page.number,
-    )
-    return render(
+    return _record_list(
         request,
-        "crm/ticket_list.html",
-        {
-            "page": page,
-            "query": query,
-            "status": status,
-            "statuses": TicketStatus.choices,
-            "access": access,
-            "query_string": urlencode({k: v for k, v in (("q", query), ("status", status)) if v}),
-        },
+        model=SupportTicket,
+        rows=SupportTicket.objects.select_related("customer").order_by("-created_at", "-pk"),
+        search=lambda query: (
+            Q(subject__icontains=query) | Q(customer__external_ref__icontains=query)
+        ),
+        statuses=TicketStatus,
+        template="crm/ticket_list.html",
     )
 
 
