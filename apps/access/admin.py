@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 
 from apps.inventory.models import DataAsset
+from jitportal.admin_base import ReadOnlyModelAdmin
 
 from . import selectors, services
 from .models import AccessRequest, AccessRole, Approval, Grant, RequestStatus
@@ -326,7 +327,7 @@ class DecisionFilter(admin.SimpleListFilter):
 
 
 @admin.register(AccessRequest)
-class AccessRequestAdmin(RequestDisplayMixin, admin.ModelAdmin):
+class AccessRequestAdmin(RequestDisplayMixin, ReadOnlyModelAdmin):
     list_display = (
         "id",
         "requester_name",
@@ -386,20 +387,8 @@ class AccessRequestAdmin(RequestDisplayMixin, admin.ModelAdmin):
         ("Policy in force", {"fields": ("policy_snapshot", "created_at")}),
     )
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in AccessRequest._meta.fields]
-
     def get_queryset(self, request: HttpRequest) -> QuerySet[AccessRequest]:
         return selectors.with_queue_columns(super().get_queryset(request))
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_decide_permission(self, request) -> bool:
         return selectors.can_decide(request.user)
@@ -614,7 +603,7 @@ class LiveNowFilter(admin.SimpleListFilter):
 
 
 @admin.register(Grant)
-class GrantAdmin(admin.ModelAdmin):
+class GrantAdmin(ReadOnlyModelAdmin):
     list_display = (
         "id",
         "holder",
@@ -656,7 +645,7 @@ class GrantAdmin(admin.ModelAdmin):
     )
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Grant._meta.fields] + ["assets"]
+        return [*super().get_readonly_fields(request, obj), "assets"]
 
     def get_queryset(self, request):
         return (
@@ -665,15 +654,6 @@ class GrantAdmin(admin.ModelAdmin):
             .select_related("user", "request__role", "request__asset__system")
             .prefetch_related("assets__system")
         )
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_revoke_permission(self, request) -> bool:
         return request.user.has_perm("access.revoke_grant")

@@ -11,6 +11,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
+from jitportal.admin_base import ReadOnlyModelAdmin
+
 from .exports import CONTENT_TYPES, audit_export_chunks, audit_export_window
 from .forms import AuditExportForm
 from .models import AuditEvent
@@ -19,7 +21,7 @@ from .services import audit_event_record
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyModelAdmin):
     """Read-only: the trail is appended to by services and never edited."""
 
     list_display = ("occurred_at", "actor_label", "action", "target_type", "target_repr", "reason")
@@ -28,18 +30,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     date_hierarchy = "occurred_at"
     list_per_page = 100
     show_full_result_count = False
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     # --- verification and export pages -------------------------------------------------------
 

@@ -19,6 +19,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from jitportal.admin_base import ReadOnlyModelAdmin
+
 from . import renderers
 from .approvals import approval_statistics, approval_tables
 from .dashboard import dashboard_data
@@ -70,20 +72,11 @@ def table_download(
 
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(ReadOnlyModelAdmin):
     """The reports hub and every report page (the model has no rows)."""
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return any(request.user.has_perm(p) for p in REPORT_PERMS)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def get_model_perms(self, request: HttpRequest) -> dict[str, bool]:
         return {"view": self.has_view_permission(request)}
@@ -444,7 +437,7 @@ class ReportAdmin(admin.ModelAdmin):
 
 
 @admin.register(RopaSnapshot)
-class RopaSnapshotAdmin(admin.ModelAdmin):
+class RopaSnapshotAdmin(ReadOnlyModelAdmin):
     """Frozen copies of the ROPA: taken, read, downloaded, compared; never changed."""
 
     list_display = (
@@ -465,15 +458,6 @@ class RopaSnapshotAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("content")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # taken from the ROPA page (a service), not typed in
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.has_perm("reports.view_ropasnapshot") and request.user.has_perm(

@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from apps.inventory.models import ProcessingActivity
+from jitportal.admin_base import ReadOnlyModelAdmin
 
 from . import services
 from .forms import (
@@ -504,7 +505,7 @@ class LegalHoldAdmin(RetentionAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(PurgeRun)
-class PurgeRunAdmin(RetentionAdminMixin, admin.ModelAdmin):
+class PurgeRunAdmin(RetentionAdminMixin, ReadOnlyModelAdmin):
     """Evidence: read-only. A running run shows its progress and can be asked to stop."""
 
     list_display = (
@@ -535,18 +536,6 @@ class PurgeRunAdmin(RetentionAdminMixin, admin.ModelAdmin):
         if obj.dry_run:
             return f"would go: {max(0, obj.matched - obj.skipped_held - obj.skipped_protected):,}"
         return f"{obj.done_rows:,} / {obj.matched_label} ({obj.percent}%)"
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def has_run_purge_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("retention.run_purge")
