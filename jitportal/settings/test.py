@@ -6,6 +6,7 @@ is not there (see tests/conftest.py).
 
 import os
 import socket
+from pathlib import Path
 
 from .base import *
 from .base import BASE_DIR, env
@@ -41,3 +42,11 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEBUG = False
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not Django's shared-cache memory database: a real Celery worker or a second
+    # connection then waits for a writer (busy timeout) instead of failing at once with
+    # "database table is locked".
+    _test_db = Path(DATABASES["default"]["NAME"]).with_suffix(".test.sqlite3")
+    _test_db.parent.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["TEST"] = {"NAME": str(_test_db)}

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.db import OperationalError, close_old_connections, connection
+from django.db import close_old_connections
 from django.utils import timezone
 
 from apps.access import services, tasks
@@ -22,14 +22,8 @@ def wait_for(check, timeout=30.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         close_old_connections()
-        try:
-            if check():
-                return True
-        except OperationalError:
-            # SQLite's shared-cache test database refuses a read ("table is locked") while
-            # the worker's connection is writing that table, instead of waiting: not yet.
-            if connection.vendor != "sqlite":
-                raise
+        if check():
+            return True
         time.sleep(0.2)
     return False
 
