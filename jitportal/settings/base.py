@@ -168,6 +168,8 @@ JITPORTAL = {
     "PURGE_FOUR_EYES_THRESHOLD": env.int("JITPORTAL_PURGE_FOUR_EYES_THRESHOLD", default=1000),
     "AUDIT_RETENTION_DAYS": env.int("JITPORTAL_AUDIT_RETENTION_DAYS", default=6 * 365),
     "HASH_SECRET": env("JITPORTAL_HASH_SECRET", default=""),
+    # Key of the digests that stand for search terms in the audit trail (docs/audit.md).
+    "AUDIT_SEARCH_KEY": env("JITPORTAL_AUDIT_SEARCH_KEY", default=""),
 }
 
 LOGGING = {
