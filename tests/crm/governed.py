@@ -19,8 +19,9 @@ from django.apps import apps
 from django.contrib import admin
 from django.db import models
 from django.test import RequestFactory
-from django.urls import reverse
+from django.urls import URLPattern, reverse
 
+from apps.crm import urls as crm_urls
 from apps.crm.admin import GrantGatedAdmin
 from apps.inventory.models import DataAsset
 
@@ -213,6 +214,19 @@ def admin_endpoints(
             )
         )
     return found
+
+
+def portal_urls(rows: dict[type[models.Model], list[models.Model]]) -> list[str]:
+    """Every records page of the portal (apps/crm/urls.py), each detail page with the key of
+    every governed row (a key of another model is a 404 or another row: both are walked)."""
+    urls = []
+    for pattern in crm_urls.urlpatterns:
+        assert isinstance(pattern, URLPattern) and pattern.name
+        if "pk" in pattern.pattern.converters:
+            urls += [reverse(pattern.name, args=[r.pk]) for rs in rows.values() for r in rs]
+        else:
+            urls.append(reverse(pattern.name))
+    return urls
 
 
 def gated_admins_are_the_governed(governed: list[type[models.Model]]) -> None:

@@ -16,20 +16,24 @@ from io import StringIO
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
-from django.db import models
-from django.urls import URLPattern, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.audit.selectors import audit_chain_verify
 from apps.audit.services import audit_search_term_digest
-from apps.crm import urls as crm_urls
 from apps.crm.models import Customer, CustomerStatus
 from apps.inventory.models import DataAsset
 from apps.retention.models import HoldBasis, HoldScope
 from apps.retention.services import legal_hold_place, purge_run_execute, purge_run_request
 from tests.access.factories import GrantFactory
-from tests.crm.governed import admin_endpoints, governed_models, marked_rows_make, related_models
+from tests.crm.governed import (
+    admin_endpoints,
+    governed_models,
+    marked_rows_make,
+    portal_urls,
+    related_models,
+)
 from tests.factories import UserFactory
 from tests.retention.factories import make_rule
 
@@ -45,18 +49,6 @@ def _trail_text() -> str:
         " ".join(json.dumps(v, default=str) if isinstance(v, dict | list) else str(v) for v in r)
         for r in rows
     ).lower()
-
-
-def _portal_urls(rows: dict[type[models.Model], list[models.Model]]) -> list[str]:
-    """Every records page, each detail page with every governed row's key."""
-    urls = []
-    for pattern in crm_urls.urlpatterns:
-        assert isinstance(pattern, URLPattern)
-        if "pk" in pattern.pattern.converters:
-            urls += [reverse(pattern.name, args=[r.pk]) for rs in rows.values() for r in rs]
-        else:
-            urls.append(reverse(pattern.name))
-    return urls
 
 
 def test_no_value_of_a_governed_record_reaches_the_trail(client, crm_assets, dpo):
@@ -76,7 +68,7 @@ def test_no_value_of_a_governed_record_reaches_the_trail(client, crm_assets, dpo
     # searching for those values
     for user in (reader, root):
         client.force_login(user)
-        for url in _portal_urls(marked.rows):
+        for url in portal_urls(marked.rows):
             client.get(url)
             client.get(url, {"q": terms[0]})
         for model in {*governed, *related_models(governed)}:

@@ -26,6 +26,7 @@ from tests.crm.governed import (
     gated_admins_are_the_governed,
     governed_models,
     marked_rows_make,
+    portal_urls,
     related_models,
 )
 from tests.factories import UserFactory
@@ -120,6 +121,57 @@ def test_every_admin_read_of_a_governed_model_is_gated_and_logged_once(client, c
                 checked += 1
             client.logout()
     assert checked > 60
+
+
+def test_every_portal_records_page_is_gated_and_logged_once(client, crm_assets):
+    # given rows of every governed model with markers in their personal fields
+    governed = governed_models()
+    marked = marked_rows_make()
+    everything = [a for m in governed for a in _assets_of(m)]
+    viewers = {}
+    for model in governed:
+        own = _assets_of(model)
+        viewers[f"only {model._meta.model_name}"] = own
+        viewers[f"all but {model._meta.model_name}"] = [a for a in everything if a not in own]
+    viewers["no grant"] = []
+    viewers["every governed asset"] = everything
+    root = UserFactory(username="root-portal", is_superuser=True)
+    checked = 0
+    for kind, assets in viewers.items():
+        user = UserFactory(username=kind.replace(" ", "-"))
+        _grant(user, assets)
+        opened = {m for m in governed if any(a in assets for a in _assets_of(m))}
+        # (a superuser holds no grant on the portal: the same as no grant)
+        for viewer in (user, root) if kind == "no grant" else (user,):
+            client.force_login(viewer)
+            for url in portal_urls(marked.rows):
+                for query in ({}, {"q": marked.all_markers()[0]}):
+                    before = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+                    # when the viewer opens every records page
+                    response = client.get(url, query)
+                    where = f"{kind} ({viewer.username}): {url} {query}"
+                    # then nothing of a model they hold no grant on shows
+                    assert response.status_code < 500, where
+                    body = response.content.decode()
+                    # (the search box shows back what the viewer typed: not a record's value)
+                    typed = query.get("q")
+                    for other, markers in marked.markers.items():
+                        if other not in opened:
+                            leaked = [m for m in markers if m in body and m != typed]
+                            assert not leaked, f"{where} shows {other._meta.label} {leaked}"
+                    # and each model read is logged once, a refusal not at all
+                    events = _access_events_since(before or 0)
+                    models_logged = [e.data["model"] for e in events]
+                    assert len(models_logged) == len(set(models_logged)), (where, models_logged)
+                    assert {m.split(".")[1] for m in models_logged} <= {
+                        m._meta.model_name for m in opened
+                    }, where
+                    if response.status_code == 200:
+                        assert events, where
+                    else:
+                        assert not events, where
+                    checked += 1
+    assert checked > 50
 
 
 @pytest.fixture
