@@ -4,8 +4,9 @@ Django's autocomplete view (``/admin/autocomplete/``) serves the rows behind any
 any model, labelled with ``str()``, asking the listed model's admin only for its model-level
 view permission. Here it also
 
-* serves a relation only of a model this site registers and the user may view or change
-  (the form its widget sits on);
+* serves a relation only of a model whose add or change form the user may open (the form
+  its widget sits on: the model's admin decides, or for an inline's unregistered model the
+  model permissions an inline asks for);
 * labels each row with the listed model admin's ``autocomplete_label(obj)`` when it has one;
 * tells that admin which rows it showed, for which term and page
   (``autocomplete_shown(request, objects, term=..., page=...)``), so an admin that logs its
@@ -19,6 +20,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
+from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest, JsonResponse
@@ -34,10 +36,25 @@ class PortalAutocompleteJsonView(AutocompleteJsonView):
         # for a model, field or relation it does not serve.
         parent: Any = super()
         term, model_admin, source_field, to_field_name = parent.process_request(request)
-        source_admin = self.admin_site._registry.get(source_field.model)
-        if source_admin is None or not source_admin.has_view_or_change_permission(request):
+        if not self._may_open_form_of(request, source_field.model):
             raise PermissionDenied
         return term, model_admin, source_field, to_field_name
+
+    def _may_open_form_of(self, request: HttpRequest, model: type[models.Model]) -> bool:
+        """Whether ``request.user`` may open an add or change form of ``model``: its admin's
+        answer when it is registered, otherwise (an inline's model) the model permissions an
+        inline asks for."""
+        source_admin = self.admin_site._registry.get(model)
+        if source_admin is not None:
+            return bool(
+                source_admin.has_view_or_change_permission(request)
+                or source_admin.has_add_permission(request)
+            )
+        opts = model._meta
+        return any(
+            request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
+            for action in ("view", "change", "add")
+        )
 
     def serialize_result(self, obj: models.Model, to_field_name: str) -> dict[str, str]:
         label = getattr(self.model_admin, "autocomplete_label", str)
