@@ -32,6 +32,7 @@ from apps.inventory.models import DataAsset
 from jitportal.admin_base import ReadOnlyModelAdmin
 
 from . import selectors, services
+from .forms import WindowDateTimeField
 from .models import AccessRequest, AccessRole, Approval, Grant, RequestStatus
 
 if TYPE_CHECKING:
@@ -76,11 +77,9 @@ class ApproveForm(forms.Form):
     comment = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Comment (optional)"
     )
-    ends_at = forms.DateTimeField(
+    ends_at = WindowDateTimeField(
         required=False,
         label="Shorten the window to end at (optional)",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
         help_text="Leave empty to approve the window asked for. Only an earlier end is accepted.",
     )
 

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.inventory.models import DataAsset, ProcessingActivity
+from jitportal.timekeeping import elapsed_add
 
 
 class AccessRole(models.Model):
@@ -260,7 +261,9 @@ class GrantQuerySet(models.QuerySet["Grant"]):
     def due_for_expiry_warning(self, at: datetime | None = None, before=None) -> GrantQuerySet:
         now = at or timezone.now()
         before = before if before is not None else settings.JITPORTAL["EXPIRY_WARNING_BEFORE"]
-        return self.live(now).filter(expiry_warned_at__isnull=True, ends_at__lte=now + before)
+        return self.live(now).filter(
+            expiry_warned_at__isnull=True, ends_at__lte=elapsed_add(now, before)
+        )
 
 
 class Grant(models.Model):

@@ -23,6 +23,7 @@ from guardian.models import UserObjectPermission
 from apps.audit.models import AuditEvent
 from apps.audit.services import EventSpec, audit_event_record, audit_events_record_bulk
 from apps.inventory.models import DataAsset, ProcessingActivity
+from jitportal.timekeeping import as_utc, elapsed_between
 
 from .backends import grant_cache_clear
 from .models import (
@@ -353,7 +354,8 @@ def _check_window(
         errors["ends_at"] = "Give an end date and time."
     if errors.keys() & {"starts_at", "ends_at"}:
         return None
-    start = starts_at
+    # Durations are elapsed time: compared in UTC, whatever zone the values carry.
+    start, ends_at = as_utc(starts_at), as_utc(ends_at)
     if start < now - START_SLACK:
         errors["starts_at"] = "The start cannot be in the past."
         return None
@@ -367,10 +369,10 @@ def _check_window(
             )
     if ends_at <= start:
         errors["ends_at"] = "The end must be after the start."
-    elif ends_at - start > policy.max_duration:
+    elif elapsed_between(start, ends_at) > policy.max_duration:
         errors["ends_at"] = (
             f"At most {human_duration(policy.max_duration)} can be asked for at once "
-            f"(this asks for {human_duration(ends_at - start)})."
+            f"(this asks for {human_duration(elapsed_between(start, ends_at))})."
         )
     return start
 
@@ -451,6 +453,7 @@ def access_request_submit(
     if errors:
         raise ValidationError(errors)
     assert start is not None
+    ends_at = as_utc(ends_at)
 
     with transaction.atomic():
         duplicate = (
@@ -529,7 +532,7 @@ def access_request_extend(
             f"The new end must be after the current end "
             f"({timezone.localtime(grant.ends_at):%Y-%m-%d %H:%M})."
         )
-    elif ends_at - grant.ends_at > policy.max_duration:
+    elif elapsed_between(grant.ends_at, ends_at) > policy.max_duration:
         errors["ends_at"] = f"An extension can add at most {human_duration(policy.max_duration)}."
     _validate_text_fields(
         policy=policy,

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.inventory.models import ProcessingActivity
+from jitportal.timekeeping import local_date
 
 from .holds import HoldState, hold_state
 from .models import (
@@ -265,11 +266,12 @@ def rule_due_state(rule: RetentionRule, *, now: datetime | None = None) -> DueSt
     last_started = next((s for s in last if s is not None), None)
     if last_started is None:
         return DueState("due", "due (never run)")
-    # An hour's grace so a nightly schedule does not slip by a day when a run starts late.
-    next_at = last_started + timedelta(days=rule.run_every_days) - timedelta(hours=1)
-    if next_at <= now:
+    # A calendar schedule: due in beat's slot on the N-th local calendar day after the last
+    # run's, however late that run started and whatever the clocks did in between.
+    next_on = local_date(last_started) + timedelta(days=rule.run_every_days)
+    if local_date(now) >= next_on:
         return DueState("due", "due")
-    return DueState("not_due", f"next after {timezone.localtime(next_at):%Y-%m-%d %H:%M}")
+    return DueState("not_due", f"next on {next_on:%Y-%m-%d}")
 
 
 def rules_due(*, now: datetime | None = None) -> list[RetentionRule]:
