@@ -138,8 +138,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=55 
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A publish must not hang a web request when the broker is down: the reconcile tick repairs.
-CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+# A publish must not hang a web request when the broker is down: one connection attempt,
+# this long at most (jitportal.tasking); what was not queued is done by the beat tasks.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=0.5)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Kombu's Redis transport ignores the connection timeout above for the TCP connect.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
@@ -168,6 +172,12 @@ JITPORTAL = {
     "PURGE_FOUR_EYES_THRESHOLD": env.int("JITPORTAL_PURGE_FOUR_EYES_THRESHOLD", default=1000),
     "AUDIT_RETENTION_DAYS": env.int("JITPORTAL_AUDIT_RETENTION_DAYS", default=6 * 365),
     "HASH_SECRET": env("JITPORTAL_HASH_SECRET", default=""),
+    # After a failed publish, skip the broker for this long (the database keeps the work).
+    "ENQUEUE_PAUSE_SECONDS": env.int("JITPORTAL_ENQUEUE_PAUSE_SECONDS", default=30),
+    # The notice outbox: tries before giving up (never for break-glass), backoff in seconds.
+    "NOTICE_MAX_TRIES": env.int("JITPORTAL_NOTICE_MAX_TRIES", default=8),
+    "NOTICE_RETRY_SECONDS": env.int("JITPORTAL_NOTICE_RETRY_SECONDS", default=60),
+    "NOTICE_RETRY_MAX_SECONDS": env.int("JITPORTAL_NOTICE_RETRY_MAX_SECONDS", default=3600),
 }
 
 LOGGING = {
