@@ -23,6 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from kombu.exceptions import LimitExceeded
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,12 @@ def enqueue(task: Any, *args: Any, **kwargs: Any) -> bool:
     started = time.monotonic()
     try:
         _publish(task, args, kwargs)
+    except LimitExceeded:
+        # Every pooled connection is in use: the broker is busy, not down; no pause.
+        logger.warning(
+            "no free broker connection for %s; the next reconcile tick does it", task.name
+        )
+        return False
     except Exception:
         _paused_until = time.monotonic() + settings.JITPORTAL["ENQUEUE_PAUSE_SECONDS"]
         logger.warning(

@@ -486,3 +486,32 @@ def test_grant_activation_and_mirror_removal_lost_with_the_broker_are_done_by_re
     assert services.access_reconcile()["unmirrored"] == 1
     grant.refresh_from_db()
     assert grant.status == GrantStatus.REVOKED and not grant.mirrored
+
+
+def test_admin_search_takes_any_text(client, dpo):
+    client.force_login(dpo)
+    url = reverse("admin:access_notice_changelist")
+    for term in ("abc", "99999999999999999999999", "-1", "1"):
+        assert client.get(url, {"q": term}).status_code == 200
+
+
+def test_a_message_queued_before_the_outbox_is_put_in_it(role, staff_user, approver, mailoutbox):
+    # A message of the old form (kind, object id) still in the broker at upgrade time
+    request = submit(staff_user, role)
+    Notice.objects.all().delete()
+    assert tasks.access_notify.delay("request_submitted", request.pk).get() == outbox.SENT
+    assert Notice.objects.get().status == NoticeStatus.SENT
+    assert [m.to for m in mailoutbox] == [[approver.email]]
+
+
+def test_a_busy_connection_pool_is_not_taken_for_a_dead_broker(celery_conf):
+    # Given a live broker whose only pooled connection is in use
+    app = celery_conf(task_always_eager=False, broker_url=settings.REDIS_URL, broker_pool_limit=1)
+    with app.pool.acquire(block=True):
+        started = time.monotonic()
+        # When a publish finds no free connection
+        queued = tasking.enqueue(tasks.grant_mirror_sync_task, 0)
+    # Then it gives up within the connection timeout, and the broker is not paused
+    assert queued is False
+    assert time.monotonic() - started < 1.0
+    assert not tasking.broker_is_paused()
