@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
@@ -186,8 +187,6 @@ def notices_resend(*, notice_ids: Iterable[int], actor: User) -> tuple[list[Noti
     Returns (the notices queued, one message per refusal). Raises PermissionDenied for a
     user who may not change notices.
     """
-    from django.core.exceptions import PermissionDenied
-
     from .tasks import access_notify
 
     if not actor.is_active or not actor.has_perm("access.resend_notice"):
