@@ -5,6 +5,7 @@ _VIEW = [
     "access.view_accessrequest",
     "access.view_approval",
     "access.view_grant",
+    "access.view_notice",
 ]
 
 
@@ -24,6 +25,7 @@ class AccessConfig(AppConfig):
             "access.revoke_grant",
             "access.break_glass",
             "access.review_grant",
+            "access.resend_notice",
         ],
         "Approvers": [*_VIEW, "access.decide_accessrequest", "access.revoke_grant"],
         "Auditors": list(_VIEW),

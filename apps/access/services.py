@@ -76,11 +76,9 @@ def _is_aware(value: Any) -> bool:
 
 
 def _notify(kind: str, object_id: int) -> None:
-    from jitportal.tasking import enqueue_on_commit
+    from .outbox import notice_record
 
-    from .tasks import access_notify
-
-    enqueue_on_commit(access_notify, kind, object_id)
+    notice_record(kind=kind, object_id=object_id)
 
 
 def _queue_activation(grant_id: int, actor_id: int | None) -> None:
@@ -1294,7 +1292,8 @@ def _remind_batch(*, now: datetime, size: int, after: int) -> tuple[int, int | N
 
 
 def access_reconcile(*, now: datetime | None = None, batch_size: int | None = None) -> dict:
-    """The periodic tidy-up: activate, expire, remove mirrors, lapse, warn, remind.
+    """The periodic tidy-up: activate, expire, remove mirrors, lapse, warn, remind, and
+    send the notices still in the outbox (``outbox.notice_send_due``).
 
     Idempotent and safe to run concurrently (rows are claimed with SKIP LOCKED); each batch
     is its own transaction, and it loops until nothing is due, so it catches up a backlog.
@@ -1309,4 +1308,8 @@ def access_reconcile(*, now: datetime | None = None, batch_size: int | None = No
         "warned": _batches(_warn_batch, now=now, size=size),
         "reminded": _batches(_remind_batch, now=now, size=size),
     }
+    from .outbox import notice_send_due
+
+    outcomes = notice_send_due(now=now, limit=size)
+    counts.update({f"notices_{outcome}": n for outcome, n in outcomes.items()})
     return counts

@@ -113,6 +113,8 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="jitportal <jitportal@localhost>")
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+# Seconds an SMTP conversation may block a worker (a notice that times out is retried).
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=30.0)
 
 # --- Redis and Celery -------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -139,8 +141,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=55 
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A publish must not hang a web request when the broker is down: the reconcile tick repairs.
-CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+# A publish must not hang a web request when the broker is down: one connection attempt,
+# this long at most (jitportal.tasking); what was not queued is done by the beat tasks.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=0.5)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Kombu's Redis transport ignores the connection timeout above for the TCP connect.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
@@ -171,6 +177,12 @@ JITPORTAL = {
     "HASH_SECRET": env("JITPORTAL_HASH_SECRET", default=""),
     # Key of the digests that stand for search terms in the audit trail (docs/audit.md).
     "AUDIT_SEARCH_KEY": env("JITPORTAL_AUDIT_SEARCH_KEY", default=""),
+    # After a failed publish, skip the broker for this long (the database keeps the work).
+    "ENQUEUE_PAUSE_SECONDS": env.int("JITPORTAL_ENQUEUE_PAUSE_SECONDS", default=30),
+    # The notice outbox: tries before giving up (never for break-glass), backoff in seconds.
+    "NOTICE_MAX_TRIES": env.int("JITPORTAL_NOTICE_MAX_TRIES", default=8),
+    "NOTICE_RETRY_SECONDS": env.int("JITPORTAL_NOTICE_RETRY_SECONDS", default=60),
+    "NOTICE_RETRY_MAX_SECONDS": env.int("JITPORTAL_NOTICE_RETRY_MAX_SECONDS", default=3600),
 }
 
 LOGGING = {

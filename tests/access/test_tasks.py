@@ -91,12 +91,6 @@ def test_a_mail_server_down_never_undoes_a_decision(
     assert mailoutbox == []
 
 
-def test_notice_task_retries_with_backoff():
-    task = tasks.access_notify
-    assert smtplib.SMTPException in task.autoretry_for
-    assert task.retry_backoff and task.max_retries >= 3
-
-
 def test_the_beat_schedule_is_in_the_database():
     # The data migration's function is idempotent: running it again keeps one schedule.
     import importlib
