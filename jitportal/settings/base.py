@@ -30,6 +30,9 @@ INSTALLED_APPS = [
     "guardian",
     "auditlog",
     "django_celery_beat",
+    "axes",
+    "apps.signin",
+    "apps.integrations",
     "apps.audit",
     "apps.inventory",
     "apps.access",
@@ -44,9 +47,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.signin.policy.SessionIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "jitportal.urls"
@@ -83,6 +89,8 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses every password check of a locked-out username before it is tried.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "apps.access.backends.GrantBackend",
 ]
@@ -168,7 +176,27 @@ JITPORTAL = {
     "PURGE_FOUR_EYES_THRESHOLD": env.int("JITPORTAL_PURGE_FOUR_EYES_THRESHOLD", default=1000),
     "AUDIT_RETENTION_DAYS": env.int("JITPORTAL_AUDIT_RETENTION_DAYS", default=6 * 365),
     "HASH_SECRET": env("JITPORTAL_HASH_SECRET", default=""),
+    "INTEGRATION_TOKEN_MAX_DAYS": env.int("JITPORTAL_INTEGRATION_TOKEN_MAX_DAYS", default=365),
 }
+
+# --- Sign-in: lockout (django-axes), idle sessions ----------------------------------------
+# Every password check (login page, admin login, anything calling authenticate()) counts
+# failures per username, case-insensitively; after AXES_FAILURE_LIMIT failures the username
+# is locked for AXES_COOLOFF_MINUTES (0: until unlocked with `manage.py axes_reset_username`).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+_axes_cooloff = env.int("AXES_COOLOFF_MINUTES", default=30)
+AXES_COOLOFF_TIME = timedelta(minutes=_axes_cooloff) if _axes_cooloff > 0 else None
+# One count per username whatever the address, browser or cookies, so rotating them does not
+# reset it; axes.W006 (which asks for the address too) does not apply to a username count.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS += ["axes.W006"]
+AXES_USERNAME_CALLABLE = "apps.signin.policy.lockout_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Logged out after this long without a request (OWASP Session Management: idle timeout).
+SESSION_IDLE_TIMEOUT = timedelta(minutes=env.int("SESSION_IDLE_MINUTES", default=30))
 
 LOGGING = {
     "version": 1,
