@@ -43,6 +43,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -179,7 +181,7 @@ JITPORTAL = {
     "INTEGRATION_TOKEN_MAX_DAYS": env.int("JITPORTAL_INTEGRATION_TOKEN_MAX_DAYS", default=365),
 }
 
-# --- Sign-in: lockout (django-axes), idle sessions ----------------------------------------
+# --- Sign-in: lockout (django-axes), idle sessions, browser policies -----------------------
 # Every password check (login page, admin login, anything calling authenticate()) counts
 # failures per username, case-insensitively; after AXES_FAILURE_LIMIT failures the username
 # is locked for AXES_COOLOFF_MINUTES (0: until unlocked with `manage.py axes_reset_username`).
@@ -197,6 +199,46 @@ AXES_VERBOSE = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # Logged out after this long without a request (OWASP Session Management: idle timeout).
 SESSION_IDLE_TIMEOUT = timedelta(minutes=env.int("SESSION_IDLE_MINUTES", default=30))
+
+# Content-Security-Policy (django-csp) and Permissions-Policy, in every environment so that
+# development and the browser test see what production sends: no inline script or style.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+# The portal uses none of these browser features: deny them to every origin.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "fullscreen",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "picture-in-picture",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 
 LOGGING = {
     "version": 1,

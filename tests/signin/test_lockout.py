@@ -22,8 +22,7 @@ from django.urls import reverse
 
 from apps.audit.models import AuditEvent
 from tests.factories import DEFAULT_PASSWORD, UserFactory
-
-from .urlwalk import plain_urls
+from tests.urlwalk import plain_urls
 
 pytestmark = pytest.mark.django_db
 
