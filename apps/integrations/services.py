@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +26,8 @@ from .signals import integration_token_created, integration_token_revoked
 
 TOKEN_PREFIX = "jpt_"  # noqa: S105 - the marker every token starts with, not a secret
 _PREFIX_LEN = 10
+# jpt_ + 10 hex digits + _ + the secret (token_urlsafe(32): 43 characters of base64url).
+_TOKEN_SHAPE = re.compile(r"jpt_([0-9a-f]{10})_[A-Za-z0-9_-]{43}")
 
 
 class TokenInputError(ValueError):
@@ -151,14 +154,10 @@ def integration_token_authenticate(*, raw: str, scope: str) -> IntegrationToken:
     inactive; ``insufficient_scope``: the scope is not the token's, or the owner no longer
     holds the permissions the scope needs).
     """
-    raw = (raw or "").strip()
-    prefix = raw[len(TOKEN_PREFIX) : len(TOKEN_PREFIX) + _PREFIX_LEN]
-    if (
-        not raw.startswith(TOKEN_PREFIX)
-        or len(raw) > 200
-        or raw[len(TOKEN_PREFIX) + _PREFIX_LEN : len(TOKEN_PREFIX) + _PREFIX_LEN + 1] != "_"
-    ):
+    shape = _TOKEN_SHAPE.fullmatch((raw or "").strip())
+    if shape is None:
         raise TokenRefused("invalid_token", "The token is malformed.")
+    raw, prefix = shape.group(0), shape.group(1)
     token = IntegrationToken.objects.select_related("owner").filter(prefix=prefix).first()
     # Compare even when no row matched so that timing does not tell known prefixes apart.
     expected = token.digest if token is not None else "0" * 64

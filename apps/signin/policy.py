@@ -11,6 +11,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
 SESSION_LAST_SEEN_KEY = "_jitportal_last_seen"
+SESSION_SIGNED_IN_KEY = "_jitportal_signed_in"
 # An active session's timestamp is rewritten at most this often (one session write a minute).
 _TOUCH_EVERY_SECONDS = 60
 
@@ -23,13 +24,16 @@ def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -
         username = credentials[field]
     else:
         username = getattr(request, "POST", {}).get(field)
-    return username.casefold() if isinstance(username, str) else username
+    # NUL cannot be stored in PostgreSQL text: drop it rather than fail the count.
+    return username.replace("\x00", "").casefold() if isinstance(username, str) else username
 
 
 def session_mark_seen(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None:
-    """On login (``user_logged_in``): the session starts as seen now."""
+    """On login (``user_logged_in``): the session starts, and is seen, now."""
     if request is not None and hasattr(request, "session"):
-        request.session[SESSION_LAST_SEEN_KEY] = int(time.time())
+        now = int(time.time())
+        request.session[SESSION_LAST_SEEN_KEY] = now
+        request.session[SESSION_SIGNED_IN_KEY] = now
 
 
 class SessionIdleTimeoutMiddleware:
@@ -39,6 +43,10 @@ class SessionIdleTimeoutMiddleware:
     at most once a minute; a request that arrives later than the timeout after it ends the
     session (django.contrib.auth.logout) and is then served as anonymous, so protected pages
     send the user to the login page. Source: OWASP Session Management Cheat Sheet, idle timeout.
+
+    Rewriting the session renews its cookie, so ``SESSION_COOKIE_AGE`` alone would no longer
+    bound a busy session: the time of sign-in is kept too, and a session older than
+    ``SESSION_COOKIE_AGE`` seconds is ended the same way (the absolute timeout).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -50,10 +58,14 @@ class SessionIdleTimeoutMiddleware:
             now = int(time.time())
             idle = int(settings.SESSION_IDLE_TIMEOUT.total_seconds())
             last_seen = request.session.get(SESSION_LAST_SEEN_KEY)
-            if isinstance(last_seen, int) and now - last_seen > idle:
+            signed_in = request.session.get(SESSION_SIGNED_IN_KEY)
+            if (isinstance(last_seen, int) and now - last_seen > idle) or (
+                isinstance(signed_in, int) and now - signed_in > settings.SESSION_COOKIE_AGE
+            ):
                 logout(request)
             elif not isinstance(last_seen, int) or now - last_seen >= min(
                 _TOUCH_EVERY_SECONDS, idle
             ):
                 request.session[SESSION_LAST_SEEN_KEY] = now
+                request.session.setdefault(SESSION_SIGNED_IN_KEY, now)
         return self.get_response(request)

@@ -131,7 +131,17 @@ def test_a_token_without_the_audit_scope_is_refused(client, auditor):
 
 @pytest.mark.parametrize(
     "raw",
-    ["", "jpt_", "jpt_0123456789", "jpt_0123456789_nope", "x" * 500, "jpt_\x00\x00", "Basic"],
+    [
+        "",
+        "jpt_",
+        "jpt_0123456789",
+        "jpt_0123456789_nope",
+        "x" * 500,
+        "jpt_\x00\x00",
+        "jpt_" + "\x00" * 10 + "_" + "A" * 43,
+        "jpt_0123456789_" + "A" * 42 + "\x00",
+        "Basic",
+    ],
 )
 def test_malformed_or_unknown_tokens_are_refused(raw):
     with pytest.raises(TokenRefused) as refused:

@@ -6,12 +6,24 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.test import Client, override_settings
 
+from jitportal.settings import base
 from tests.factories import DEFAULT_PASSWORD
 
-pytestmark = pytest.mark.django_db
+# The shipped default (the test settings switch the timeout off for other tests' time travel).
+IDLE = base.SESSION_IDLE_TIMEOUT
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_shipped_idle_timeout")]
+
+
+@pytest.fixture
+def _shipped_idle_timeout(settings):
+    settings.SESSION_IDLE_TIMEOUT = IDLE
+
+
+def test_the_default_idle_timeout_is_30_minutes():
+    assert timedelta(minutes=30) == IDLE
+
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -26,7 +38,7 @@ def _home_is_served(client: Client) -> bool:
 
 
 def test_an_idle_session_is_logged_out(staff_user):
-    idle = settings.SESSION_IDLE_TIMEOUT
+    idle = IDLE
     with time_machine.travel(START, tick=False) as clock:
         # given a signed-in user who used the portal
         client = Client()
@@ -41,7 +53,7 @@ def test_an_idle_session_is_logged_out(staff_user):
 
 
 def test_an_active_session_is_not_logged_out(staff_user):
-    idle = settings.SESSION_IDLE_TIMEOUT
+    idle = IDLE
     with time_machine.travel(START, tick=False) as clock:
         client = Client()
         client.post("/accounts/login/", {"username": "staff", "password": DEFAULT_PASSWORD})
@@ -53,7 +65,7 @@ def test_an_active_session_is_not_logged_out(staff_user):
 
 
 def test_just_inside_the_timeout_is_still_signed_in(staff_user):
-    idle = settings.SESSION_IDLE_TIMEOUT
+    idle = IDLE
     with time_machine.travel(START, tick=False) as clock:
         client = Client()
         client.force_login(staff_user)
@@ -75,6 +87,19 @@ def test_the_admin_is_logged_out_too(dpo):
         client = Client()
         client.force_login(dpo)
         assert client.get("/admin/").status_code == 200
-        clock.shift(settings.SESSION_IDLE_TIMEOUT + timedelta(seconds=1))
+        clock.shift(IDLE + timedelta(seconds=1))
         response = client.get("/admin/")
         assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@override_settings(SESSION_COOKIE_AGE=8 * 60 * 60)
+def test_a_busy_session_still_ends_after_session_cookie_age(staff_user):
+    # renewing the idle clock must not make a login last for ever
+    with time_machine.travel(START, tick=False) as clock:
+        client = Client()
+        client.force_login(staff_user)
+        for _ in range(16):  # a request every 29 minutes for 7 h 44 min
+            clock.shift(timedelta(minutes=29))
+            assert _home_is_served(client)
+        clock.shift(timedelta(minutes=29))  # 8 h 13 min after signing in
+        assert not _home_is_served(client)
