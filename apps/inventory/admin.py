@@ -851,7 +851,7 @@ class ProcessingActivityAdmin(InventoryModelAdmin):
         if not missing:
             return "Nothing: the record of this activity is complete."
         return format_html(
-            "<ul style='margin:0;padding-left:1.2em'>{}</ul>",
+            "<ul class='jp-compact-list'>{}</ul>",
             format_html_join("", "<li>{}</li>", ((label,) for label in missing)),
         )
 

@@ -50,11 +50,13 @@ _STATUS_BADGE: dict[str, str] = {
 }
 
 
+# Colours as classes of static/css/admin.css: the Content-Security-Policy allows no inline style.
+_BADGE_CLASS = {"#666": "grey", "#1d5fa8": "blue", "#1f7a4d": "green", "#b3261e": "red"}
+
+
 def _badge(text: str, colour: str) -> str:
     return format_html(
-        '<span style="color:#fff;background:{};padding:1px 6px;border-radius:3px">{}</span>',
-        colour,
-        text,
+        '<span class="jp-badge jp-badge-{}">{}</span>', _BADGE_CLASS.get(colour, "amber"), text
     )
 
 
