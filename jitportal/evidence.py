@@ -2,11 +2,18 @@
 
 Evidence rows are the records of what happened: access requests, their approvals, grants
 (and the assets each covers), purge runs, legal holds and the records they hold, ROPA
-snapshots and the audit trail. Every foreign key an evidence row holds is ``PROTECT``: a row
-that evidence refers to (a data asset, a role, a processing activity, a retention rule, a
-user, ...) cannot be deleted and take the evidence with it, by the admin, the ORM or a raw
-``DELETE`` (Django's foreign keys have no cascade in the database). Archive or deactivate it
-instead. ``tests/test_evidence.py`` walks these relations at run time.
+snapshots and the audit trail. Rules (``tests/test_evidence.py`` walks them at run time):
+
+- Every foreign key from an evidence row to a row that is not evidence (a data asset, a role,
+  a processing activity, a retention rule, a content type, a user, ...) is ``PROTECT``: that
+  row cannot be deleted and take the evidence with it, by the admin, the ORM or a raw
+  ``DELETE`` (Django's foreign keys have no cascade in the database). Archive or deactivate
+  it instead.
+- A foreign key from an evidence row to another evidence row is ``PROTECT`` or, for a part
+  of its whole (an approval of its request, a grant's asset link, a hold's record),
+  ``CASCADE``: the part goes with its whole, and a whole goes only when a retention rule
+  purges it (with a purge run as the evidence of that).
+- No evidence row is deleted in the admin.
 """
 
 from __future__ import annotations
@@ -51,6 +58,12 @@ def evidence_foreign_keys() -> list[tuple[type[models.Model], models.ForeignKey]
             if isinstance(field, models.ForeignKey):
                 pairs.append((model, field))
     return pairs
+
+
+def is_evidence(model: Any) -> bool:
+    """Whether ``model`` (a model class; anything else is not) is an evidence model."""
+    meta = getattr(model, "_meta", None)
+    return isinstance(model, type) and meta is not None and meta.label in EVIDENCE_MODELS
 
 
 def evidence_references(obj: models.Model) -> dict[str, int]:

@@ -1,6 +1,6 @@
 """Evidence keeps what it refers to: every foreign key an evidence row holds (found at run
-time) protects its target, and no path (ORM, queryset, raw SQL, admin single delete, admin bulk
-delete) deletes a row that evidence refers to."""
+time) protects its target, no path (ORM, queryset, raw SQL, admin single delete, admin bulk
+delete) deletes a row that evidence refers to, and the admin deletes no evidence row."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from jitportal.evidence import (
     EvidenceDeleteRefusalMixin,
     evidence_foreign_keys,
     evidence_models,
+    is_evidence,
 )
 from tests.access.factories import AccessRoleFactory, GrantFactory
 from tests.factories import ProcessingActivityFactory, UserFactory
@@ -31,18 +32,40 @@ from tests.retention.conftest import hold_records
 from tests.retention.factories import CustomerFactory, make_rule
 
 
+def _allowed(field) -> tuple:
+    # a part may go with its evidence whole (purged only by retention); nothing else goes
+    if is_evidence(field.related_model):
+        return (models.PROTECT, models.CASCADE)
+    return (models.PROTECT,)
+
+
 def test_every_foreign_key_of_evidence_protects_its_target():
     # given every foreign key of every evidence model, found at run time
     pairs = evidence_foreign_keys()
     assert len(pairs) >= 20
-    # then each is PROTECT, or a documented exception
+    # then each one to a row that is not evidence is PROTECT (or a documented exception)
     loose = [
         f"{model._meta.label}.{field.name} ({field.remote_field.on_delete.__name__})"
         for model, field in pairs
-        if field.remote_field.on_delete is not models.PROTECT
+        if field.remote_field.on_delete not in _allowed(field)
         and (model._meta.label, field.name) not in UNPROTECTED_REFERENCES
     ]
     assert loose == []
+
+
+@pytest.mark.django_db
+def test_no_evidence_row_is_deleted_in_the_admin(rf):
+    superuser = get_user_model().objects.create_superuser("root", "root@example.org", "pw")
+    request = rf.get("/")
+    request.user = superuser
+    for model in evidence_models():
+        model_admin = admin.site._registry.get(model)
+        if model_admin is not None:
+            assert not model_admin.has_delete_permission(request), model._meta.label
+        for registered in admin.site._registry.values():
+            for inline in registered.get_inline_instances(request):
+                if inline.model is model:
+                    assert not inline.has_delete_permission(request), (inline, model)
 
 
 def test_every_many_to_many_of_evidence_goes_through_an_evidence_model():
@@ -112,7 +135,7 @@ def test_nothing_evidence_refers_to_can_be_deleted_by_any_path(client):
     covered: set[tuple[str, str]] = set()
     for model, field in evidence_foreign_keys():
         key = (model._meta.label, field.name)
-        if key in UNPROTECTED_REFERENCES:
+        if key in UNPROTECTED_REFERENCES or is_evidence(field.related_model):
             continue
         for row in model._default_manager.exclude(**{f"{field.attname}__isnull": True})[:1]:
             target = getattr(row, field.name)
@@ -156,5 +179,6 @@ def test_nothing_evidence_refers_to_can_be_deleted_by_any_path(client):
         (m._meta.label, f.name)
         for m, f in evidence_foreign_keys()
         if (m._meta.label, f.name) not in UNPROTECTED_REFERENCES
+        and not is_evidence(f.related_model)
     }
     assert expected - covered == set()

@@ -209,8 +209,7 @@ class Decision(models.TextChoices):
 class Approval(models.Model):
     """One approver's decision on a request; N-of-M counts distinct approvers."""
 
-    # Evidence keeps what it refers to: a request with decisions on it cannot be deleted.
-    request = models.ForeignKey(AccessRequest, on_delete=models.PROTECT, related_name="approvals")
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="approvals")
     approver = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -336,13 +335,14 @@ class Grant(models.Model):
 class GrantAsset(models.Model):
     """One data asset a grant covers (the table of ``Grant.assets``).
 
-    Both sides are PROTECT: a data asset that a grant covers cannot be deleted (archive it
+    The asset side is PROTECT: a data asset that a grant covers cannot be deleted (archive it
     instead), so the grant, the access registers and the django-guardian mirror rows the
     reconcile removes by asset never lose it; the database's foreign keys (no cascade) refuse
-    a raw delete too.
+    a raw delete too. The link is part of the grant and goes with it when a retention rule
+    purges the grant.
     """
 
-    grant = models.ForeignKey(Grant, on_delete=models.PROTECT)
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE)
     dataasset = models.ForeignKey(DataAsset, on_delete=models.PROTECT)
 
     class Meta:

@@ -378,7 +378,7 @@ class LegalHold(models.Model):
 class LegalHoldRecord(models.Model):
     """One record a hold covers: a row of a model (content type) or of a raw table."""
 
-    hold = models.ForeignKey(LegalHold, on_delete=models.PROTECT, related_name="records")
+    hold = models.ForeignKey(LegalHold, on_delete=models.CASCADE, related_name="records")
     content_type = models.ForeignKey(
         ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
