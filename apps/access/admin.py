@@ -30,6 +30,7 @@ from django.utils.html import format_html, format_html_join
 
 from apps.inventory.models import DataAsset
 from jitportal.admin_base import ReadOnlyModelAdmin
+from jitportal.evidence import EvidenceDeleteRefusalMixin
 
 from . import outbox, selectors, services
 from .forms import WindowDateTimeField
@@ -99,7 +100,7 @@ class CommentForm(forms.Form):
 
 class BreakGlassForm(forms.Form):
     asset = forms.ModelChoiceField(
-        queryset=DataAsset.objects.select_related("system"),
+        queryset=DataAsset.objects.current().select_related("system"),
         error_messages={"required": "Choose the data asset.", "invalid_choice": "Unknown asset."},
     )
     minutes = forms.IntegerField(
@@ -147,7 +148,8 @@ class HoldersForm(forms.Form):
 
 
 @admin.register(AccessRole)
-class AccessRoleAdmin(admin.ModelAdmin):
+class AccessRoleAdmin(EvidenceDeleteRefusalMixin, admin.ModelAdmin):
+    evidence_instead = "Untick “is active” instead: it is then no longer offered."
     list_display = (
         "name",
         "rights",
@@ -630,7 +632,7 @@ class GrantAdmin(ReadOnlyModelAdmin):
     show_full_result_count = False
     actions = ["revoke_selected", "mark_reviewed"]
     fieldsets = (
-        (None, {"fields": ("request", "user", "assets", "status", "mirrored")}),
+        (None, {"fields": ("request", "user", "asset_list", "status", "mirrored")}),
         (
             "Rights and window",
             {"fields": ("can_view", "can_change", "can_export", "starts_at", "ends_at")},
@@ -644,7 +646,7 @@ class GrantAdmin(ReadOnlyModelAdmin):
     )
 
     def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), "assets"]
+        return [*super().get_readonly_fields(request, obj), "asset_list"]
 
     def get_queryset(self, request):
         return (

@@ -275,7 +275,9 @@ class Grant(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="grants", db_index=False
     )
-    assets = models.ManyToManyField(DataAsset, related_name="grants")
+    assets: models.ManyToManyField[DataAsset, GrantAsset] = models.ManyToManyField(
+        DataAsset, related_name="grants", through="GrantAsset"
+    )
     can_view = models.BooleanField(default=True)
     can_change = models.BooleanField(default=False)
     can_export = models.BooleanField(default=False)
@@ -331,6 +333,29 @@ class Grant(models.Model):
     def is_live(self, at: datetime | None = None) -> bool:
         now = at or timezone.now()
         return self.revoked_at is None and self.starts_at <= now < self.ends_at
+
+
+class GrantAsset(models.Model):
+    """One data asset a grant covers (the table of ``Grant.assets``).
+
+    The asset side is PROTECT: a data asset that a grant covers cannot be deleted (archive it
+    instead), so the grant, the access registers and the django-guardian mirror rows the
+    reconcile removes by asset never lose it; the database's foreign keys (no cascade) refuse
+    a raw delete too. The link is part of the grant and goes with it when a retention rule
+    purges the grant.
+    """
+
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE)
+    dataasset = models.ForeignKey(DataAsset, on_delete=models.PROTECT)
+
+    class Meta:
+        db_table = "access_grant_assets"
+        unique_together = [("grant", "dataasset")]
+        verbose_name = "data asset of a grant"
+        verbose_name_plural = "grants (data assets covered)"
+
+    def __str__(self) -> str:
+        return f"Grant #{self.grant_id} covers data asset #{self.dataasset_id}"
 
 
 class NoticeKind(models.TextChoices):

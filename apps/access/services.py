@@ -431,6 +431,8 @@ def access_request_submit(
             raise PermissionDenied(f"You may not ask for the role “{role}”.")
     else:
         assert asset is not None
+        if asset.archived_at is not None:
+            raise ValidationError({"asset": f"“{asset}” is archived: it is no longer offered."})
         if not requestable_roles_for(requester).filter(assets=asset).exists():
             raise PermissionDenied(f"You may not ask for access to “{asset}”.")
     policy = effective_policy(role=role, asset=asset, user=requester)
@@ -776,7 +778,8 @@ def _approve_final(
     new.full_clean(exclude=["assets"])
     new.save()
     if request.role is not None:
-        assets = list(request.role.assets.all())
+        # An asset archived since the role was set up is not granted any more.
+        assets = list(request.role.assets.current())
     else:
         assert request.asset is not None, (
             "a request names a role or an asset (request_role_xor_asset)"
@@ -989,6 +992,8 @@ def grant_break_glass(
         errors["duration"] = f"Break-glass access lasts at most {human_duration(limit)}."
     if not isinstance(asset, DataAsset):
         errors["asset"] = "Choose the data asset."
+    elif asset.archived_at is not None:
+        errors["asset"] = f"“{asset}” is archived: it is no longer offered."
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():

@@ -16,7 +16,12 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from apps.retention.models import LegalHold, PurgeRun, PurgeRunStatus, RetentionRule
-from apps.retention.selectors import retention_rules_for_assets, rule_summary, rules_due
+from apps.retention.selectors import (
+    retention_rules_for_assets,
+    rule_summary,
+    rules_due,
+    stuck_runs,
+)
 from jitportal.timekeeping import calendar_days_back, calendar_days_between
 
 
@@ -183,4 +188,15 @@ def retention_dashboard(*, now: datetime) -> dict[str, Any]:
             for run in runs
         ],
         "holds_review_due": LegalHold.objects.review_due(timezone.localdate(now)).count(),
+        # Marked running, process gone: the next run of the rule closes it as interrupted.
+        "stuck_runs": [
+            {
+                "id": run.pk,
+                "rule": run.rule.name,
+                "batches": run.batches,
+                "affected": run.affected,
+                "last_batch_at": run.heartbeat_at,
+            }
+            for run in stuck_runs(now=now)
+        ],
     }

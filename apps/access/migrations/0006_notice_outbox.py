@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("access", "0004_grant_drop_covered_indexes"),
+        ("access", "0005_grant_assets_protected"),
     ]
 
     operations = [
