@@ -36,10 +36,12 @@ INSTALLED_APPS = [
     "apps.retention",
     "apps.reports",
     "apps.crm",
+    "jitportal",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "jitportal.middleware.UnstorableInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
