@@ -30,6 +30,7 @@ from django.utils.html import format_html_join
 
 from apps.inventory.models import DataAsset
 from jitportal.admin_base import ReadOnlyModelAdmin
+from jitportal.inputs import parse_page, validate_date_range, validate_multiline_text
 
 from . import selectors, services
 from .models import AccessRequest, AccessRole, Approval, Grant, RequestStatus
@@ -74,7 +75,10 @@ def _report(request: HttpRequest, done: list[str], failed: list[str], verb: str)
 
 class ApproveForm(forms.Form):
     comment = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Comment (optional)"
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Comment (optional)",
+        validators=[validate_multiline_text],
     )
     ends_at = forms.DateTimeField(
         required=False,
@@ -82,6 +86,7 @@ class ApproveForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
         help_text="Leave empty to approve the window asked for. Only an earlier end is accepted.",
+        validators=[validate_date_range],
     )
 
 
@@ -89,12 +94,16 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Give a reason; it is recorded and shown to the person."},
+        validators=[validate_multiline_text],
     )
 
 
 class CommentForm(forms.Form):
     comment = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Comment (optional)"
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Comment (optional)",
+        validators=[validate_multiline_text],
     )
 
 
@@ -112,6 +121,7 @@ class BreakGlassForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="What the emergency is. The DPO group is emailed at once.",
         error_messages={"required": "Say what the emergency is; break-glass needs a reason."},
+        validators=[validate_multiline_text],
     )
     can_change = forms.BooleanField(required=False, label="Also change the data")
     can_export = forms.BooleanField(required=False, label="Also export the data")
@@ -413,7 +423,7 @@ class AccessRequestAdmin(RequestDisplayMixin, ReadOnlyModelAdmin):
         if not self.has_decide_permission(request):
             raise PermissionDenied
         queue = selectors.approval_queue_for(_user(request))
-        page = Paginator(queue, 50).get_page(request.GET.get("p"))
+        page = Paginator(queue, 50).get_page(parse_page(request.GET.get("p")))
         rows = [
             {
                 "obj": r,
@@ -843,7 +853,7 @@ class GrantAdmin(ReadOnlyModelAdmin):
         if form.is_valid():
             asset, user = form.cleaned_data["asset"], form.cleaned_data["user"]
         grants = selectors.holders_now(asset=asset, user=user)
-        page = Paginator(grants, 100).get_page(request.GET.get("p"))
+        page = Paginator(grants, 100).get_page(parse_page(request.GET.get("p")))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

@@ -27,6 +27,8 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from jitportal.inputs import DATE_MAX, DATE_MIN, date_in_range
+
 from .models import AuditEvent
 
 FORMATS = ("jsonl", "csv")
@@ -66,6 +68,10 @@ def parse_moment(value: str, *, name: str) -> datetime:
             f"{name}: {value!r} is not an ISO date or date-time "
             "(e.g. 2026-01-31 or 2026-01-31T08:00:00+00:00)."
         ) from None
+    if not date_in_range(moment):
+        raise ValueError(
+            f"{name}: {value!r} is outside the years {DATE_MIN.year} to {DATE_MAX.year}."
+        )
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
     return moment

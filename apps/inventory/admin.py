@@ -22,6 +22,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django_countries.filters import CountryFilter
 
+from jitportal.inputs import parse_id
+
 from .completeness import REQUIREMENTS, REQUIREMENTS_BY_KEY
 from .gdpr import EEA_COUNTRIES, CategoryKind
 from .models import (
@@ -61,10 +63,8 @@ def _category_and_descendants(category_id: int) -> list[int]:
 
 
 def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    """An id from a filter parameter (ASCII digits within bigint), or None."""
+    return parse_id(value)
 
 
 class _ValidSelectedMixin:

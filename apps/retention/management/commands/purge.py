@@ -29,6 +29,7 @@ from apps.retention.services import (
     purge_run_request,
 )
 from apps.retention.validation import MAX_BATCH_SIZE
+from jitportal.inputs import int_argument, parse_id
 
 ACTOR = "system:command"
 EXIT_FAILED = 1
@@ -47,7 +48,7 @@ class Command(BaseCommand):
         group.add_argument("--all-due", action="store_true", help="Run every due rule.")
         parser.add_argument(
             "--batch-size",
-            type=int,
+            type=int_argument(minimum=1),
             metavar="N",
             help=f"Rows per batch, 1 to {MAX_BATCH_SIZE:,} "
             f"(default {settings.JITPORTAL['PURGE_BATCH_SIZE']:,} or the rule's own).",
@@ -82,8 +83,9 @@ class Command(BaseCommand):
     def _rule(self, ref: str) -> RetentionRule:
         ref = ref.strip()
         rule = None
-        if ref.isdigit():
-            rule = RetentionRule.objects.filter(pk=int(ref)).first()
+        rule_id = parse_id(ref)
+        if rule_id is not None:
+            rule = RetentionRule.objects.filter(pk=rule_id).first()
         if rule is None:
             rule = RetentionRule.objects.filter(name=ref).first()
         if rule is None:
