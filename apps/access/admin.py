@@ -28,6 +28,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 
+from apps.inventory.admin import ValidAutocompleteMixin
 from apps.inventory.models import DataAsset
 from jitportal.admin_base import ReadOnlyModelAdmin
 from jitportal.inputs import parse_page, validate_date_range, validate_multiline_text
@@ -158,7 +159,7 @@ class HoldersForm(forms.Form):
 
 
 @admin.register(AccessRole)
-class AccessRoleAdmin(admin.ModelAdmin):
+class AccessRoleAdmin(ValidAutocompleteMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "rights",

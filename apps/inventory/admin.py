@@ -13,6 +13,7 @@ from typing import Any
 from auditlog.mixins import AuditlogHistoryAdminMixin
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -134,6 +135,12 @@ class InventoryModelAdmin(ValidAutocompleteMixin, AuditlogHistoryAdminMixin, adm
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         extra_context = {"empty_message": self.empty_message, **(extra_context or {})}
         return super().changelist_view(request, extra_context)
+
+    def auditlog_history_view(self, request, object_id, extra_context=None):
+        # auditlog renders the page of a missing object and fails reversing its link.
+        if self.get_object(request, unquote(object_id)) is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        return super().auditlog_history_view(request, object_id, extra_context)
 
 
 # --- Filters ---------------------------------------------------------------------------------
