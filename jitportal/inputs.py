@@ -131,7 +131,7 @@ def int_argument(*, minimum: int = 0, maximum: int = BIGINT_MAX) -> Callable[[st
         number = parse_bounded_int(value, default=-1, minimum=minimum, maximum=maximum)
         if number is None or value == "":
             raise argparse.ArgumentTypeError(
-                f"{value!r} is not a whole number from {minimum} to {maximum}"
+                f"must be a whole number from {minimum} to {maximum}, not {value!r}"
             )
         return number
 

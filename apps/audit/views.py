@@ -74,12 +74,12 @@ def audit_feed(request: HttpRequest) -> HttpResponseBase:
         request.GET.get("after_id"), default=0, minimum=0, maximum=BIGINT_MAX
     )
     if after_id is None:
-        return _bad(f"after_id must be a whole number from 0 to {BIGINT_MAX}.")
+        return _bad(f"after_id must be 0 or more, in whole numbers up to {BIGINT_MAX}.")
     limit = parse_bounded_int(
         request.GET.get("limit"), default=FEED_DEFAULT_LIMIT, minimum=1, maximum=FEED_MAX_LIMIT
     )
     if limit is None:
-        return _bad(f"limit must be a whole number between 1 and {FEED_MAX_LIMIT}.")
+        return _bad(f"limit must be between 1 and {FEED_MAX_LIMIT}, in whole numbers.")
     try:
         since = parse_moment(request.GET["since"], name="since") if "since" in request.GET else None
         until = parse_moment(request.GET["until"], name="until") if "until" in request.GET else None
