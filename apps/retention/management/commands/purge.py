@@ -29,7 +29,7 @@ from apps.retention.services import (
     purge_run_request,
 )
 from apps.retention.validation import MAX_BATCH_SIZE
-from jitportal.inputs import int_argument, parse_id
+from jitportal.inputs import parse_id
 
 ACTOR = "system:command"
 EXIT_FAILED = 1
@@ -48,7 +48,7 @@ class Command(BaseCommand):
         group.add_argument("--all-due", action="store_true", help="Run every due rule.")
         parser.add_argument(
             "--batch-size",
-            type=int_argument(minimum=1),
+            type=int,
             metavar="N",
             help=f"Rows per batch, 1 to {MAX_BATCH_SIZE:,} "
             f"(default {settings.JITPORTAL['PURGE_BATCH_SIZE']:,} or the rule's own).",
