@@ -28,9 +28,11 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from apps.inventory.admin import ValidAutocompleteMixin
 from apps.inventory.models import DataAsset
 from jitportal.admin_base import ReadOnlyModelAdmin
 from jitportal.evidence import EvidenceDeleteRefusalMixin
+from jitportal.inputs import parse_page, validate_date_range, validate_multiline_text
 
 from . import outbox, selectors, services
 from .forms import WindowDateTimeField
@@ -76,12 +78,16 @@ def _report(request: HttpRequest, done: list[str], failed: list[str], verb: str)
 
 class ApproveForm(forms.Form):
     comment = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Comment (optional)"
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Comment (optional)",
+        validators=[validate_multiline_text],
     )
     ends_at = WindowDateTimeField(
         required=False,
         label="Shorten the window to end at (optional)",
         help_text="Leave empty to approve the window asked for. Only an earlier end is accepted.",
+        validators=[validate_date_range],
     )
 
 
@@ -89,12 +95,16 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Give a reason; it is recorded and shown to the person."},
+        validators=[validate_multiline_text],
     )
 
 
 class CommentForm(forms.Form):
     comment = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Comment (optional)"
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Comment (optional)",
+        validators=[validate_multiline_text],
     )
 
 
@@ -112,6 +122,7 @@ class BreakGlassForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="What the emergency is. The DPO group is emailed at once.",
         error_messages={"required": "Say what the emergency is; break-glass needs a reason."},
+        validators=[validate_multiline_text],
     )
     can_change = forms.BooleanField(required=False, label="Also change the data")
     can_export = forms.BooleanField(required=False, label="Also export the data")
@@ -148,7 +159,7 @@ class HoldersForm(forms.Form):
 
 
 @admin.register(AccessRole)
-class AccessRoleAdmin(EvidenceDeleteRefusalMixin, admin.ModelAdmin):
+class AccessRoleAdmin(EvidenceDeleteRefusalMixin, ValidAutocompleteMixin, admin.ModelAdmin):
     evidence_instead = "Untick “is active” instead: it is then no longer offered."
     list_display = (
         "name",
@@ -414,7 +425,7 @@ class AccessRequestAdmin(RequestDisplayMixin, ReadOnlyModelAdmin):
         if not self.has_decide_permission(request):
             raise PermissionDenied
         queue = selectors.approval_queue_for(_user(request))
-        page = Paginator(queue, 50).get_page(request.GET.get("p"))
+        page = Paginator(queue, 50).get_page(parse_page(request.GET.get("p")))
         rows = [
             {
                 "obj": r,
@@ -844,7 +855,7 @@ class GrantAdmin(ReadOnlyModelAdmin):
         if form.is_valid():
             asset, user = form.cleaned_data["asset"], form.cleaned_data["user"]
         grants = selectors.holders_now(asset=asset, user=user)
-        page = Paginator(grants, 100).get_page(request.GET.get("p"))
+        page = Paginator(grants, 100).get_page(parse_page(request.GET.get("p")))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

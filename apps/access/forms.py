@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.inventory.models import DataAsset, ProcessingActivity
+from jitportal.inputs import parse_id, validate_multiline_text, validate_single_line_text
 from jitportal.timekeeping import LocalTimeError, elapsed_add, local_moment
 
 from . import selectors
@@ -176,8 +177,11 @@ class AccessRequestForm(ServiceErrorsMixin, forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="What you will do with the data, and why now.",
+        validators=[validate_multiline_text],
     )
-    ticket = forms.CharField(label="Ticket", required=False, max_length=100)
+    ticket = forms.CharField(
+        label="Ticket", required=False, max_length=100, validators=[validate_single_line_text]
+    )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -211,11 +215,12 @@ class AccessRequestForm(ServiceErrorsMixin, forms.Form):
     def resolve_target(self, value: str) -> AccessRole | DataAsset | None:
         """The role or asset a choice value names, if the user may ask for it."""
         kind, _, raw_id = (value or "").partition("-")
-        if not raw_id.isdigit() or len(raw_id) > 18:
+        target_id = parse_id(raw_id)
+        if target_id is None:
             return None
         pools: dict[str, dict[int, Any]] = {"role": self.roles, "asset": self.assets}
         pool = pools.get(kind, {})
-        return pool.get(int(raw_id))
+        return pool.get(target_id)
 
     def clean_target(self) -> AccessRole | DataAsset:
         target = self.resolve_target(self.cleaned_data["target"])
@@ -297,8 +302,11 @@ class GrantExtendForm(ServiceErrorsMixin, forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Why the work needs more time.",
+        validators=[validate_multiline_text],
     )
-    ticket = forms.CharField(label="Ticket", required=False, max_length=100)
+    ticket = forms.CharField(
+        label="Ticket", required=False, max_length=100, validators=[validate_single_line_text]
+    )
 
     def __init__(self, *args: Any, grant: Grant, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -23,6 +23,7 @@ from guardian.models import UserObjectPermission
 from apps.audit.models import AuditEvent
 from apps.audit.services import EventSpec, audit_event_record, audit_events_record_bulk
 from apps.inventory.models import DataAsset, ProcessingActivity
+from jitportal.inputs import has_visible_text, text_problem
 from jitportal.timekeeping import as_utc, elapsed_between
 
 from .backends import grant_cache_clear
@@ -95,6 +96,15 @@ def _queue_mirror_sync(grant_id: int) -> None:
     from .tasks import grant_mirror_sync_task
 
     enqueue_on_commit(grant_mirror_sync_task, grant_id)
+
+
+def _refuse_control_characters(**fields: str) -> None:
+    """Raise ValidationError ``{field: message}`` for free text holding control characters
+    (ESC and the like reach emails, logs and terminals as they are; see jitportal.inputs).
+    Every channel (portal, admin, commands) passes through here."""
+    errors = {name: problem for name, value in fields.items() if (problem := text_problem(value))}
+    if errors:
+        raise ValidationError(errors)
 
 
 def _lock_request(request_id: int) -> AccessRequest:
@@ -325,8 +335,10 @@ def _validate_text_fields(
     processing_activity: ProcessingActivity | None,
     errors: dict[str, str],
 ) -> None:
-    if policy.require_justification and not justification:
+    if policy.require_justification and not has_visible_text(justification):
         errors["justification"] = "Say why you need this access; this policy requires it."
+    elif problem := text_problem(justification):
+        errors["justification"] = problem
     ticket_max = AccessRequest._meta.get_field("ticket").max_length
     assert ticket_max is not None, "AccessRequest.ticket is a CharField with a max_length"
     if ticket and len(ticket) > ticket_max:
@@ -336,6 +348,8 @@ def _validate_text_fields(
     elif ticket and not policy.ticket_matches(ticket):
         shown = " and ".join(f"“{p}”" for p in policy.ticket_patterns)
         errors["ticket"] = f"“{ticket}” is not a ticket reference this policy accepts ({shown})."
+    if problem := text_problem(ticket, multiline=False):
+        errors["ticket"] = problem
     if processing_activity is not None and not processing_activity.is_active:
         errors["processing_activity"] = (
             f"“{processing_activity}” is no longer an active processing activity."
@@ -635,6 +649,7 @@ def access_request_approve(
     required) are in, the request is approved and exactly one grant is created (or, for an
     extension, the grant's end moves). ``ends_at`` may only shorten the window."""
     comment = (comment or "").strip()
+    _refuse_control_characters(comment=comment)
     with transaction.atomic():
         request = _lock_request(request_id)
         now = timezone.now()
@@ -813,8 +828,9 @@ def _approve_final(
 def access_request_deny(*, request_id: int, approver: User, reason: str) -> AccessRequest:
     """One eligible approver's denial ends a pending request; a reason is required."""
     reason = (reason or "").strip()
-    if not reason:
+    if not has_visible_text(reason):
         raise ValidationError({"reason": "Give a reason for the denial."})
+    _refuse_control_characters(reason=reason)
     with transaction.atomic():
         request = _lock_request(request_id)
         now = timezone.now()
@@ -906,8 +922,9 @@ def grant_revoke(*, grant_id: int, actor: User, reason: str) -> Grant:
     reason = (reason or "").strip()
     if not actor.is_active or not actor.has_perm("access.revoke_grant"):
         raise PermissionDenied("You may not revoke access.")
-    if not reason:
+    if not has_visible_text(reason):
         raise ValidationError({"reason": "Give a reason for revoking this access."})
+    _refuse_control_characters(reason=reason)
     with transaction.atomic():
         grant = _lock_grant(grant_id)
         now = timezone.now()
@@ -984,8 +1001,10 @@ def grant_break_glass(
     reason = (reason or "").strip()
     limit: timedelta = _conf("BREAK_GLASS_MAX")
     errors: dict[str, str] = {}
-    if not reason:
+    if not has_visible_text(reason):
         errors["reason"] = "Say what the emergency is; break-glass access needs a reason."
+    elif problem := text_problem(reason):
+        errors["reason"] = problem
     if not isinstance(duration, timedelta) or duration <= timedelta(0):
         errors["duration"] = "Give a duration longer than zero."
     elif duration > limit:
@@ -1064,6 +1083,7 @@ def grant_mark_reviewed(*, grant_id: int, reviewer: User, comment: str = "") -> 
     """The DPO confirms a break-glass use was looked at."""
     if not reviewer.is_active or not reviewer.has_perm("access.review_grant"):
         raise PermissionDenied("You may not review break-glass access.")
+    _refuse_control_characters(comment=(comment or "").strip())
     with transaction.atomic():
         grant = _lock_grant(grant_id)
         if grant.user_id == reviewer.pk:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.inventory.models import DataAsset
+from jitportal.inputs import parse_page
 
 from . import selectors, services
 from .forms import AccessRequestForm, GrantExtendForm, hours_of, target_value
@@ -133,7 +134,7 @@ def home(request: AuthedRequest) -> HttpResponse:
         .select_related("grant", "grant__revoked_by")
         .order_by("-created_at", "-pk")
     )
-    page = Paginator(past, PAST_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(past, PAST_PAGE_SIZE).get_page(parse_page(request.GET.get("page")))
     warn_before = timedelta(minutes=30)
     return render(
         request,

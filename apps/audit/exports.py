@@ -26,6 +26,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.utils.dateparse import parse_date, parse_datetime
 
+from jitportal.inputs import DATE_MAX, DATE_MIN, date_in_range
 from jitportal.timekeeping import day_start, local_moment
 
 from .models import AuditEvent
@@ -68,6 +69,10 @@ def parse_moment(value: str, *, name: str) -> datetime:
             f"{name}: {value!r} is not an ISO date or date-time "
             "(e.g. 2026-01-31 or 2026-01-31T08:00:00+00:00)."
         ) from None
+    if not date_in_range(moment):
+        raise ValueError(
+            f"{name}: {value!r} is outside the years {DATE_MIN.year} to {DATE_MAX.year}."
+        )
     # A naive time the clocks skip or repeat is refused (LocalTimeError is a ValueError).
     return local_moment(moment)
 

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 from django import forms
 
+from jitportal.inputs import BIGINT_MAX, validate_date_range
 from jitportal.timekeeping import day_start
 
 from .exports import FORMATS
@@ -16,14 +17,20 @@ class AuditExportForm(forms.Form):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="First day included (server time zone). Empty: from the oldest event.",
+        validators=[validate_date_range],
     )
     until = forms.DateField(
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Last day included. Empty: up to now.",
+        validators=[validate_date_range],
     )
     after_id = forms.IntegerField(
-        required=False, min_value=0, label="After event id", help_text="Only newer events."
+        required=False,
+        min_value=0,
+        max_value=BIGINT_MAX,
+        label="After event id",
+        help_text="Only newer events.",
     )
     format = forms.ChoiceField(choices=[(f, f.upper()) for f in FORMATS], initial="jsonl")
 

@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from apps.integrations.services import TokenRefused, integration_token_authenticate
+from jitportal.inputs import BIGINT_MAX, parse_bounded_int
 
 from .exports import (
     CONTENT_TYPES,
@@ -92,15 +93,16 @@ def audit_feed(request: HttpRequest) -> HttpResponseBase:
     fmt = request.GET.get("format", "jsonl")
     if fmt not in FORMATS:
         return _bad(f"format must be one of: {', '.join(FORMATS)}.")
-    try:
-        after_id = int(request.GET.get("after_id") or 0)
-        limit = int(request.GET.get("limit") or FEED_DEFAULT_LIMIT)
-    except ValueError:
-        return _bad("after_id and limit must be whole numbers.")
-    if after_id < 0:
-        return _bad("after_id must be 0 or more.")
-    if not 1 <= limit <= FEED_MAX_LIMIT:
-        return _bad(f"limit must be between 1 and {FEED_MAX_LIMIT}.")
+    after_id = parse_bounded_int(
+        request.GET.get("after_id"), default=0, minimum=0, maximum=BIGINT_MAX
+    )
+    if after_id is None:
+        return _bad(f"after_id must be 0 or more, in whole numbers up to {BIGINT_MAX}.")
+    limit = parse_bounded_int(
+        request.GET.get("limit"), default=FEED_DEFAULT_LIMIT, minimum=1, maximum=FEED_MAX_LIMIT
+    )
+    if limit is None:
+        return _bad(f"limit must be between 1 and {FEED_MAX_LIMIT}, in whole numbers.")
     try:
         since = parse_moment(request.GET["since"], name="since") if "since" in request.GET else None
         until = parse_moment(request.GET["until"], name="until") if "until" in request.GET else None

@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
 from apps.access import services as access_services
+from jitportal.inputs import parse_page
 
 from . import selectors
 from .models import Customer, CustomerStatus, SupportTicket, TicketStatus
@@ -70,8 +71,7 @@ def _clean_query(request: AuthedRequest) -> str:
 
 
 def _page_number(request: AuthedRequest) -> int:
-    raw = request.GET.get("page", "1")
-    return int(raw) if raw.isdigit() and len(raw) < 7 else 1
+    return parse_page(request.GET.get("page"))
 
 
 def _record_list(

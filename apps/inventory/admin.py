@@ -14,6 +14,7 @@ from auditlog.mixins import AuditlogHistoryAdminMixin
 from django import forms
 from django.contrib import admin
 from django.contrib import messages as admin_messages
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -24,6 +25,7 @@ from django.utils.html import format_html, format_html_join
 from django_countries.filters import CountryFilter
 
 from jitportal.evidence import EvidenceDeleteRefusalMixin
+from jitportal.inputs import parse_id
 
 from . import services
 from .completeness import REQUIREMENTS, REQUIREMENTS_BY_KEY
@@ -65,10 +67,8 @@ def _category_and_descendants(category_id: int) -> list[int]:
 
 
 def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    """An id from a filter parameter (ASCII digits within bigint), or None."""
+    return parse_id(value)
 
 
 class _ValidSelectedMixin:
@@ -138,6 +138,12 @@ class InventoryModelAdmin(ValidAutocompleteMixin, AuditlogHistoryAdminMixin, adm
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         extra_context = {"empty_message": self.empty_message, **(extra_context or {})}
         return super().changelist_view(request, extra_context)
+
+    def auditlog_history_view(self, request, object_id, extra_context=None):
+        # auditlog renders the page of a missing object and fails reversing its link.
+        if self.get_object(request, unquote(object_id)) is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        return super().auditlog_history_view(request, object_id, extra_context)
 
 
 # --- Filters ---------------------------------------------------------------------------------

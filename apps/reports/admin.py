@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from jitportal.admin_base import ReadOnlyModelAdmin
 from jitportal.csp import csp_allow_inline_blocks
+from jitportal.inputs import parse_id
 
 from . import renderers
 from .approvals import approval_statistics, approval_tables
@@ -522,9 +523,10 @@ class RopaSnapshotAdmin(ReadOnlyModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        if not str(object_id).isdigit():
+        snapshot_id = parse_id(str(object_id))
+        if snapshot_id is None:
             raise Http404("No such snapshot.")
-        snapshot = get_object_or_404(RopaSnapshot, pk=object_id)
+        snapshot = get_object_or_404(RopaSnapshot, pk=snapshot_id)
         doc = ropa_snapshot_document(snapshot)
         others = (
             RopaSnapshot.objects.filter(record=snapshot.record)

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from apps.inventory.models import DataAsset, ProcessingActivity
+from jitportal.inputs import validate_date_range, validate_single_line_text
 from jitportal.timekeeping import day_bounds
 
 from .models import RopaSnapshot
@@ -18,10 +19,16 @@ class PeriodForm(forms.Form):
     """A period of whole days: from the first day's start to the end of the last."""
 
     start = forms.DateField(
-        label="From", widget=forms.DateInput(attrs={"type": "date"}), required=False
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        required=False,
+        validators=[validate_date_range],
     )
     end = forms.DateField(
-        label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}), required=False
+        label="To (inclusive)",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        required=False,
+        validators=[validate_date_range],
     )
     default_days = 30
 
@@ -85,7 +92,12 @@ class SnapshotTakeForm(forms.Form):
             ("processor", "Processor record (Art. 30(2))"),
         ]
     )
-    note = forms.CharField(max_length=255, required=False, help_text="Why, and for whom.")
+    note = forms.CharField(
+        max_length=255,
+        required=False,
+        help_text="Why, and for whom.",
+        validators=[validate_single_line_text],
+    )
 
 
 class SnapshotCompareForm(forms.Form):

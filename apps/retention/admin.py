@@ -14,6 +14,7 @@ from django.utils.html import format_html
 
 from apps.inventory.models import ProcessingActivity
 from jitportal.admin_base import ReadOnlyModelAdmin
+from jitportal.inputs import parse_id
 
 from . import services
 from .forms import (
@@ -73,8 +74,9 @@ class ProcessingActivityFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
-            return queryset.filter(asset__activities__pk=int(self.value())).distinct()
+        activity_id = parse_id(self.value())
+        if activity_id is not None:
+            return queryset.filter(asset__activities__pk=activity_id).distinct()
         return queryset
 
 

@@ -7,6 +7,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from jitportal.inputs import has_visible_text, text_validate
+
 from .models import AnonymisedField, HoldScope, LegalHold, PurgeAction, RetentionRule
 from .validation import _NEVER_TARGETS, hold_record_ids_problem, parse_ids
 
@@ -157,8 +159,9 @@ class LegalHoldLiftForm(forms.Form):
 
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()
-        if not reason:
+        if not has_visible_text(reason):
             raise ValidationError("Say why the hold is lifted.")
+        text_validate(reason)
         return reason
 
 

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from apps.audit.services import audit_event_record
 from apps.inventory.models import DataAsset
+from jitportal.inputs import has_visible_text, text_problem
 from jitportal.tasking import enqueue_on_commit
 
 from .counting import MatchCount
@@ -234,8 +235,10 @@ def legal_hold_lift(
 ) -> LegalHold:
     """Lift a hold; a reason is required. What it covered becomes purgeable again."""
     reason = (reason or "").strip()
-    if not reason:
+    if not has_visible_text(reason):
         raise ValidationError({"reason": "Say why the hold is lifted."})
+    if problem := text_problem(reason):
+        raise ValidationError({"reason": problem})
     with transaction.atomic():
         locked = LegalHold.objects.select_for_update().get(pk=hold.pk)
         if locked.lifted_at is not None:

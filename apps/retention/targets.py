@@ -48,6 +48,8 @@ from django.db.models.functions import Cast
 from django.db.models.sql.subqueries import DeleteQuery, UpdateQuery
 from django.utils import timezone
 
+from jitportal.inputs import parse_db_integer, parse_id
+
 from .anonymise import update_values
 from .holds import HoldState
 from .models import LegalHoldRecord, PurgeAction, RetentionRule, TargetKind
@@ -758,7 +760,7 @@ class AuditChainTarget(ModelTarget):
             held = LegalHoldRecord.objects.filter(
                 hold__lifted_at__isnull=True, content_type_id=self._ct(self.model)
             ).values_list("object_id", flat=True)
-            held_ids = [int(x) for x in held if x.isdigit()]
+            held_ids = [pk for x in held if (pk := parse_id(x)) is not None]
             if held_ids:
                 limit = min(limit, min(held_ids))
         return limit
@@ -968,7 +970,7 @@ class RawTableTarget(Target):
         ids = LegalHoldRecord.objects.filter(
             hold__lifted_at__isnull=True, raw_table=self.label
         ).values_list("object_id", flat=True)
-        return sorted({int(x) for x in ids if x.lstrip("-").isdigit()})
+        return sorted({pk for x in ids if (pk := parse_db_integer(x)) is not None})
 
     def _fetch(self, sql: str, params: list[Any]):
         with self.connection.cursor() as cursor:

@@ -20,6 +20,8 @@ from django.core.exceptions import (
 from django.db import connections, models, router
 from django.utils import timezone
 
+from jitportal.inputs import BIGINT_MAX, parse_db_integer, parse_id
+
 # The retention app's own configuration is not something a rule may purge.
 _NEVER_TARGETS = {
     "retention.retentionrule",
@@ -345,13 +347,24 @@ def hold_record_ids_problem(*, content_type, raw_table: str, ids: list[str]) -> 
     if not ids:
         return "Name at least one record (its id)."
     if raw_table:
-        bad = [pk for pk in ids if not pk.lstrip("-").isdigit()]
-        return f"Keys of a raw table are integers: {', '.join(bad)}." if bad else None
+        bad = [pk for pk in ids if parse_db_integer(pk) is None]
+        return (
+            f"Keys of a raw table are integers in the database's range: {', '.join(bad)}."
+            if bad
+            else None
+        )
     if content_type is None:
         return "Choose the model of the records."
     model = content_type.model_class()
     if model is None:
         return "That model is not installed."
+    if isinstance(model._meta.pk, models.IntegerField):
+        bad = [pk for pk in ids if parse_id(pk) is None]
+        if bad:
+            return (
+                f"Ids of {model._meta.label} are whole numbers from 1 to {BIGINT_MAX}: "
+                f"{', '.join(bad)}."
+            )
     try:
         found = {
             str(pk) for pk in model._base_manager.filter(pk__in=ids).values_list("pk", flat=True)

@@ -138,8 +138,8 @@ def test_period_and_cursor_select_the_right_events(tmp_path, capsys):
     [
         (["--since", "yesterday"], "--since: 'yesterday' is not an ISO date"),
         (["--since", "2026-03-02", "--until", "2026-03-01"], "--until must be after --since"),
-        (["--after-id", "-1"], "--after-id must be 0 or more"),
-        (["--limit", "0"], "--limit must be 1 or more"),
+        (["--after-id", "-1"], "--after-id: must be a whole number from 0 to"),
+        (["--limit", "0"], "--limit: must be a whole number from 1 to"),
         (["--output", "/nonexistent-dir/x.jsonl"], "Cannot write /nonexistent-dir/x.jsonl"),
     ],
 )

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.audit.exports import FORMATS, audit_export_chunks, audit_export_window, parse_moment
+from jitportal.inputs import int_argument
 
 
 def _moment(value: str | None, option: str) -> datetime | None:
@@ -30,10 +31,16 @@ class Command(BaseCommand):
         parser.add_argument("--since", help="Events at or after this date/time (ISO).")
         parser.add_argument("--until", help="Events before this date/time (ISO).")
         parser.add_argument(
-            "--after-id", type=int, default=0, help="Only events with a larger id (the cursor)."
+            "--after-id",
+            type=int_argument(),
+            default=0,
+            help="Only events with a larger id (the cursor).",
         )
         parser.add_argument(
-            "--limit", type=int, default=None, help="At most this many events (then resume)."
+            "--limit",
+            type=int_argument(minimum=1),
+            default=None,
+            help="At most this many events (then resume).",
         )
         parser.add_argument(
             "--output", required=True, help="File to write, or - for standard output."

@@ -7,6 +7,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.audit.selectors import audit_chain_count, audit_chain_verify
+from jitportal.inputs import int_argument
 
 
 class Command(BaseCommand):
@@ -18,13 +19,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--chunk-size",
-            type=int,
+            type=int_argument(),
             default=5000,
             help="Events read per query (default 5000).",
         )
         parser.add_argument(
             "--progress-every",
-            type=int,
+            type=int_argument(),
             default=100_000,
             help="Report progress on stderr every N events (default 100000; 0 for none).",
         )

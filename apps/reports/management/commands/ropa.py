@@ -11,6 +11,7 @@ from apps.reports.models import RopaRecord, RopaSnapshot
 from apps.reports.renderers import FORMATS, render_ropa
 from apps.reports.ropa import ropa_build
 from apps.reports.snapshots import ropa_snapshot_document, ropa_snapshot_intact
+from jitportal.inputs import parse_id
 
 
 class Command(BaseCommand):
@@ -45,9 +46,10 @@ class Command(BaseCommand):
             if not os.path.isdir(folder):
                 raise CommandError(f"Cannot write {output}: the folder {folder} does not exist.")
         if as_at is not None:
-            if not as_at.isdigit():
+            snapshot_id = parse_id(as_at)
+            if snapshot_id is None:
                 raise CommandError(f"--as-at takes a snapshot id (a number), not {as_at!r}.")
-            snapshot = RopaSnapshot.objects.filter(pk=int(as_at)).first()
+            snapshot = RopaSnapshot.objects.filter(pk=snapshot_id).first()
             if snapshot is None:
                 raise CommandError(
                     f"There is no ROPA snapshot #{as_at}. Snapshots are listed in the admin "

@@ -30,6 +30,7 @@ from apps.retention.services import (
     purge_runs_interrupted_close,
 )
 from apps.retention.validation import MAX_BATCH_SIZE
+from jitportal.inputs import parse_id
 
 ACTOR = "system:command"
 EXIT_FAILED = 1
@@ -83,8 +84,9 @@ class Command(BaseCommand):
     def _rule(self, ref: str) -> RetentionRule:
         ref = ref.strip()
         rule = None
-        if ref.isdigit():
-            rule = RetentionRule.objects.filter(pk=int(ref)).first()
+        rule_id = parse_id(ref)
+        if rule_id is not None:
+            rule = RetentionRule.objects.filter(pk=rule_id).first()
         if rule is None:
             rule = RetentionRule.objects.filter(name=ref).first()
         if rule is None:

@@ -1,0 +1,235 @@
+"""Input the database, ``int()`` or a person's screen cannot take, refused with a clear message.
+
+One place for the rules every channel (portal views, admin pages and actions, forms, services,
+management commands) applies to what people and machines type in:
+
+- ids and page numbers are ASCII digits only (``'²'.isdigit()`` is true, ``int('²')`` raises)
+  and within the range of the database column (PostgreSQL ``bigint``: 2**63 - 1);
+- dates stay far enough from the ends of the calendar that a window or a day added to them
+  does not leave ``datetime``'s range (``date(9999, 12, 31) + timedelta(days=1)`` raises);
+- free text holds no control characters (C0 except tab, and line breaks where several lines
+  are expected; DEL; C1; the Unicode bidirectional overrides used in "Trojan Source"), so
+  nothing reaches an email, a log line or a terminal that can move its cursor or recolour it
+  (OWASP Logging Cheat Sheet: "sanitise event data to prevent log injection");
+- required free text holds at least one visible character: a reason made only of spaces or
+  zero-width characters is no reason.
+
+NUL (U+0000) is refused earlier, for the whole request, by
+:class:`jitportal.middleware.UnstorableInputMiddleware`: PostgreSQL cannot store it in text
+(``DataError``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import unicodedata
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.deconstruct import deconstructible
+
+#: Largest value of a PostgreSQL ``bigint`` (Django's BigAutoField, the project's primary key).
+BIGINT_MAX = 2**63 - 1
+#: Largest value of a PostgreSQL ``integer`` (Django's IntegerField and AutoField).
+INTEGER_MAX = 2**31 - 1
+#: Largest page number a paginated page accepts; beyond it the last page is shown.
+PAGE_MAX = 1_000_000
+
+#: The earliest and latest dates accepted from people: a window, a period or a day added to
+#: them stays inside ``datetime``'s range (years 1 to 9999).
+DATE_MIN = date(1900, 1, 1)
+DATE_MAX = date(9000, 12, 31)
+
+_ASCII_DIGITS = re.compile(r"\A[0-9]{1,19}\Z")
+
+# C0 controls except TAB (\t), LF (\n) and CR (\r); DEL; C1 controls; bidirectional
+# embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069).
+_CONTROL_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# The same, plus line breaks (LF, CR, U+2028 line and U+2029 paragraph separators).
+_CONTROL_SINGLE_LINE = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+# Characters of a visible category that still draw nothing: Hangul fillers, braille blank.
+_BLANK_LOOKALIKES = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def parse_id(value: Any, *, maximum: int = BIGINT_MAX) -> int | None:
+    """The positive integer id ``value`` spells in ASCII digits, or None.
+
+    Accepts an int or a string of ASCII digits ``1..maximum`` (default: PostgreSQL bigint).
+    Returns None for anything else: empty, signs, spaces, Unicode digits (``'²'``, ``'٣'``),
+    zero, or a value beyond ``maximum``. Never raises.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and _ASCII_DIGITS.match(value):
+        number = int(value)
+    else:
+        return None
+    return number if 1 <= number <= maximum else None
+
+
+def parse_db_integer(value: Any) -> int | None:
+    """A signed integer key (a raw table's primary key): ``-?[0-9]+`` in ASCII within the
+    range of a PostgreSQL ``bigint``, or None. Never raises."""
+    if not isinstance(value, str):
+        return None
+    digits = value[1:] if value.startswith("-") else value
+    if not _ASCII_DIGITS.match(digits):
+        return None
+    number = int(value)
+    return number if -BIGINT_MAX - 1 <= number <= BIGINT_MAX else None
+
+
+def parse_ids(values: Any, *, maximum: int = BIGINT_MAX) -> list[int] | None:
+    """Every id of ``values`` (an iterable of str or int) parsed by :func:`parse_id`.
+
+    Returns the list, or None as soon as one value is not a valid id.
+    """
+    parsed = []
+    for value in values:
+        number = parse_id(value, maximum=maximum)
+        if number is None:
+            return None
+        parsed.append(number)
+    return parsed
+
+
+def parse_page(value: Any, *, default: int = 1) -> int:
+    """A page number from a query parameter: ASCII digits ``1..PAGE_MAX``, else ``default``.
+
+    Django's ``Paginator.get_page`` turns a number past the end into the last page.
+    """
+    number = parse_id(value, maximum=PAGE_MAX)
+    return default if number is None else number
+
+
+def parse_bounded_int(value: Any, *, default: int, minimum: int, maximum: int) -> int | None:
+    """An integer query parameter (a limit, a count): ASCII digits within ``minimum..maximum``.
+
+    Returns ``default`` when ``value`` is None or empty, None when it is not acceptable.
+    """
+    if value is None or value == "":
+        return default
+    if isinstance(value, str) and _ASCII_DIGITS.match(value):
+        number = int(value)
+        return number if minimum <= number <= maximum else None
+    return None
+
+
+def int_argument(*, minimum: int = 0, maximum: int = BIGINT_MAX) -> Callable[[str], int]:
+    """An argparse ``type`` for a whole-number option of a management command: ASCII digits
+    within ``minimum..maximum`` (``int()`` alone takes ``'٣'`` and any size); anything else is
+    refused with the option's usage message."""
+
+    def convert(value: str) -> int:
+        number = parse_bounded_int(value, default=-1, minimum=minimum, maximum=maximum)
+        if number is None or value == "":
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {minimum} to {maximum}, not {value!r}"
+            )
+        return number
+
+    convert.__name__ = "whole number"
+    return convert
+
+
+def date_in_range(value: date | datetime) -> bool:
+    """Whether ``value`` lies between :data:`DATE_MIN` and :data:`DATE_MAX` (inclusive)."""
+    day = value.date() if isinstance(value, datetime) else value
+    return DATE_MIN <= day <= DATE_MAX
+
+
+def validate_date_range(value: date | datetime | None) -> None:
+    """Django validator: refuse a date outside :data:`DATE_MIN`..:data:`DATE_MAX`."""
+    if value is not None and not date_in_range(value):
+        raise ValidationError(
+            "Enter a date between %(min)s and %(max)s.",
+            code="date_out_of_range",
+            params={"min": DATE_MIN.isoformat(), "max": DATE_MAX.isoformat()},
+        )
+
+
+def has_visible_text(value: str) -> bool:
+    """Whether ``value`` holds at least one character a screen draws.
+
+    Visible: a letter, digit, punctuation mark or symbol (Unicode categories L, N, P, S),
+    except the blank look-alikes (Hangul fillers, braille blank). Spaces, zero-width
+    characters (Cf), combining marks alone and control characters are not visible.
+    """
+    for char in value:
+        if char in _BLANK_LOOKALIKES:
+            continue
+        if unicodedata.category(char)[0] in "LNPS":
+            return True
+    return False
+
+
+def _describe(char: str) -> str:
+    name = unicodedata.name(char, "")
+    if not name:
+        name = {"\x1b": "ESCAPE", "\x00": "NUL", "\x7f": "DELETE"}.get(char, "control character")
+    return f"U+{ord(char):04X} {name}"
+
+
+def text_problem(value: str, *, multiline: bool = True, required: bool = False) -> str | None:
+    """What is wrong with free text ``value``, as a sentence for the person, or None.
+
+    ``multiline``: line breaks and tabs are allowed (a justification, a reason); otherwise
+    only tab is (a name, a title). ``required``: at least one visible character is needed.
+    """
+    pattern = _CONTROL_MULTILINE if multiline else _CONTROL_SINGLE_LINE
+    found = pattern.search(value)
+    if found:
+        allowed = "line breaks and tabs" if multiline else "tabs"
+        return (
+            f"Remove the control character {_describe(found.group())} at position "
+            f"{found.start() + 1}; only visible text, spaces and {allowed} are accepted."
+        )
+    if required and not has_visible_text(value):
+        return "Enter visible text: spaces and invisible characters alone are not accepted."
+    return None
+
+
+def text_validate(value: str, *, multiline: bool = True, required: bool = False) -> None:
+    """Raise ``ValidationError`` (code ``"text"``) when :func:`text_problem` finds one."""
+    problem = text_problem(value, multiline=multiline, required=required)
+    if problem:
+        raise ValidationError(problem, code="text")
+
+
+@deconstructible
+class TextValidator:
+    """Django validator for a free-text field: see :func:`text_problem`.
+
+    Blank values pass (``required`` is the field's own business); a non-blank value must
+    hold a visible character when ``required`` is true.
+    """
+
+    def __init__(self, *, multiline: bool = True, required: bool = True) -> None:
+        self.multiline = multiline
+        self.required = required
+
+    def __call__(self, value: Any) -> None:
+        if not isinstance(value, str) or value == "":
+            return
+        text_validate(value, multiline=self.multiline, required=self.required)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, TextValidator)
+            and other.multiline == self.multiline
+            and other.required == self.required
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.multiline, self.required))
+
+
+validate_single_line_text = TextValidator(multiline=False)
+validate_multiline_text = TextValidator(multiline=True)

@@ -1,0 +1,97 @@
+"""Middleware the whole site shares."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import DataError
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http.multipartparser import MultiPartParserError
+
+logger = logging.getLogger(__name__)
+
+NUL = "\x00"
+
+
+def _first_nul(pairs: Iterable[tuple[str, list[str]]]) -> str | None:
+    for key, values in pairs:
+        if NUL in key or any(NUL in value for value in values):
+            return key.replace(NUL, "\\x00")
+    return None
+
+
+class UnstorableInputMiddleware:
+    """Answer 400 to a request that carries a NUL character (U+0000) anywhere it is read.
+
+    PostgreSQL cannot store NUL in text and refuses a query that compares text with it
+    (``DataError: A string literal cannot contain NUL (0x00) characters``), so a NUL in a
+    changelist filter, a search, a form field or a URL path reached the database and gave a
+    500 on every page that passed it on, third-party admins included. No page of the site
+    has a use for NUL, so it is refused here, once, before any view or session lookup runs:
+    in the path, the query string, form fields (URL-encoded and multipart, file contents
+    excepted) and cookies. The answer names the parameter and changes nothing.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        where = self._nul_in(request)
+        if where is not None:
+            logger.warning("Refused a request with a NUL character in %s", where)
+            return HttpResponseBadRequest(
+                f"Bad request: {where} contains a NUL character (U+0000), which cannot be "
+                "stored or searched for. Remove it and try again.\n",
+                content_type="text/plain; charset=utf-8",
+            )
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """Answer 400 when an admin changelist cannot convert a query parameter.
+
+        Django's changelist, and the third-party admins built on it, pass any parameter that
+        names a field lookup to the database; Django turns the errors it sees while building
+        the query into ``?e=1``, but a value the field cannot convert (``'²'`` for an id, an
+        id beyond ``bigint``) or the database refuses can still raise while the rows are
+        counted and fetched. A changelist read changes nothing, so the answer is a 400 that
+        names the page; any other view's error stays a 500, to be fixed where it happens.
+        """
+        match = request.resolver_match
+        if (
+            request.method in ("GET", "HEAD")
+            and match is not None
+            and (match.url_name or "").endswith("_changelist")
+            and isinstance(exception, ValueError | OverflowError | ValidationError | DataError)
+        ):
+            logger.warning("Changelist refused its query parameters: %r", exception)
+            return HttpResponseBadRequest(
+                "Bad request: a filter, search or page parameter of this list holds a value "
+                "its field cannot take (a number out of range, a non-ASCII digit, a date "
+                "outside the calendar). Open the list without it and filter again.\n",
+                content_type="text/plain; charset=utf-8",
+            )
+        return None
+
+    @staticmethod
+    def _nul_in(request: HttpRequest) -> str | None:
+        if NUL in request.path_info or NUL in request.path:
+            return "the address"
+        key = _first_nul(request.GET.lists())
+        if key is not None:
+            return f"the query parameter “{key}”"
+        for name, value in request.COOKIES.items():
+            if NUL in name or NUL in value:
+                return "a cookie"
+        if request.method in ("POST", "PUT", "PATCH"):
+            try:
+                key = _first_nul(request.POST.lists())
+            except MultiPartParserError:
+                return None  # Django answers a malformed body itself.
+            if key is not None:
+                return f"the form field “{key}”"
+            for field, files in request.FILES.lists():
+                if any(NUL in (f.name or "") for f in files):
+                    return f"the file name of “{field}”"
+        return None
