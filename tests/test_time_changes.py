@@ -22,9 +22,10 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 import apps
 from apps.access import services
-from apps.access.forms import AccessRequestForm, GrantExtendForm, WindowDateTimeField, target_value
+from apps.access.forms import AccessRequestForm, GrantExtendForm, target_value
 from apps.access.models import AccessRequest, Grant, RequestStatus
 from jitportal import timekeeping
+from jitportal.forms import WindowDateTimeField
 from tests.access.factories import AccessRoleFactory, GrantFactory
 from tests.factories import DataAssetFactory, UserFactory
 from tests.timecases import CHANGE_NIGHTS, TIME_COMPUTATIONS, ChangeNight, time_computation

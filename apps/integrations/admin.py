@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
+from jitportal.forms import WindowDateTimeField
+
 from .models import IntegrationToken
 from .scopes import scope_choices
 from .services import (
@@ -34,7 +36,7 @@ class TokenCreateForm(forms.Form):
         help_text="The token acts for this user and never does more than they may.",
     )
     scopes = forms.MultipleChoiceField(choices=(), widget=forms.CheckboxSelectMultiple)
-    expires_at = forms.DateTimeField(
+    expires_at = WindowDateTimeField(
         help_text="At most JITPORTAL_INTEGRATION_TOKEN_MAX_DAYS days from now."
     )
 
