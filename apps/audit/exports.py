@@ -8,6 +8,11 @@ pages of the ORM are rendered in Python. Both give the same fields with the same
 ``+00:00``), so a consumer can recompute every ``hash`` from an exported line; see
 docs/audit.md.
 
+CSV cells go through the project's one spreadsheet writer (``jitportal.spreadsheets``): text
+that begins with a formula trigger (``=``, ``+``, ``-``, ``@``, tab, carriage return) is
+written with a ``'`` in front (OWASP CSV Injection), in SQL on PostgreSQL and in Python
+elsewhere. JSON Lines carry every value verbatim.
+
 The cursor (``after_id``) is safe for incremental fetching: writers of the chain hold one
 lock until they commit, so event ids become visible in increasing order and an event with
 an id at or below a cursor already handed out can never appear later.
@@ -15,7 +20,6 @@ an id at or below a cursor already handed out can never appear later.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -26,6 +30,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+
+from jitportal.spreadsheets import csv_writer, spreadsheet_text_sql
 
 from .models import AuditEvent
 
@@ -50,6 +56,8 @@ CONTENT_TYPES = {"jsonl": "application/jsonl; charset=utf-8", "csv": "text/csv; 
 CHUNK_BYTES = 256 * 1024
 _ORM_PAGE = 2000
 _TS_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
+# Free text in CSV: written as a spreadsheet reads it as text (jitportal.spreadsheets).
+_CSV_TEXT_COLUMNS = ("actor_label", "action", "target_type", "target_id", "target_repr", "reason")
 
 
 def parse_moment(value: str, *, name: str) -> datetime:
@@ -213,9 +221,14 @@ def copy_statement(window: ExportWindow, fmt: str) -> tuple[str, list]:
             "WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
         )
     else:
-        columns = (
-            f"id, {stamp} AS occurred_at, actor_id, actor_label, action, target_type, "
-            "target_id, target_repr, reason, data::text AS data, prev_hash, hash"
+        # Free text as a spreadsheet reads it as text (OWASP CSV Injection); the id,
+        # timestamps, numbers and digests are the portal's own.
+        expressions = {name: spreadsheet_text_sql(name) for name in _CSV_TEXT_COLUMNS}
+        expressions["occurred_at"] = stamp
+        expressions["data"] = spreadsheet_text_sql("data::text")
+        columns = ", ".join(
+            f"{expressions[name]} AS {name}" if name in expressions else name
+            for name in EXPORT_FIELDS
         )
         inner = f"SELECT {columns} FROM {table} WHERE {where} ORDER BY id"  # noqa: S608
         sql = f"COPY ({inner}) TO STDOUT WITH (FORMAT csv, HEADER true)"
@@ -266,12 +279,12 @@ def _orm_chunks(window: ExportWindow, fmt: str) -> Iterator[bytes]:
         return
     yield _csv_header()
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out, lineterminator="\n")
     for row in _rows(window):
         values = list(row)
         values[1] = _ts(values[1])
         values[9] = json.dumps(values[9], cls=DjangoJSONEncoder, ensure_ascii=False)
-        writer.writerow(["" if v is None else v for v in values])
+        writer.writerow(values)
         yield out.getvalue().encode()
         out.seek(0)
         out.truncate()
