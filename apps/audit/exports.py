@@ -358,7 +358,12 @@ def copy_statement(window: ExportWindow, fmt: str) -> tuple[str, list]:
         # timestamps, numbers and digests are the portal's own.
         expressions = {name: spreadsheet_text_sql(name) for name in _CSV_TEXT_COLUMNS}
         expressions["occurred_at"] = stamp
-        expressions["data"] = spreadsheet_text_sql("data::text")
+        # JSON text begins with a trigger only for a negative number; the test on the type
+        # keeps the conversion to text to one per row.
+        expressions["data"] = (
+            "CASE WHEN jsonb_typeof(data) = 'number' "
+            f"THEN {spreadsheet_text_sql('data::text')} ELSE data::text END"
+        )
         columns = ", ".join(
             f"{expressions[name]} AS {name}" if name in expressions else name
             for name in EXPORT_FIELDS
