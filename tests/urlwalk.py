@@ -1,5 +1,6 @@
-"""Every URL the site mounts, with its parameters filled from the rows in the database.
+"""Every URL the site mounts, discovered from Django's URL resolver at run time.
 
+plain_urls() lists the paths that take no parameter.
 ``site_urls()`` walks Django's URL resolver at run time (admin, portal, reports, third-party
 admins alike), so a page added later is walked without changing a test. A parameter is
 filled from the rows of the model the URL belongs to (the admin's ``<app>/<model>/``
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RegexPattern, RoutePattern
 
 # Values of non-id parameters, by name.
 WORDS = {"decision": ("approve", "deny")}
@@ -98,3 +100,36 @@ def site_urls() -> list[SiteUrl]:
             paths = [pattern.sub(v, p, count=1) for p in paths for v in values]
         found += [SiteUrl(name, "/" + p) for p in paths]
     return found
+
+
+def _plain(pattern) -> str | None:
+    """The literal path of a pattern without parameters, else None."""
+    if isinstance(pattern, RoutePattern):
+        return None if pattern.converters else str(pattern)
+    if isinstance(pattern, RegexPattern):
+        regex = pattern._regex
+        if "(" in regex or any(c in regex for c in "[]*+?|{}\\."):
+            cleaned = regex.lstrip("^").rstrip("$").replace("\\Z", "")
+            if "(" in cleaned or any(c in cleaned for c in "[]*+?|{}\\"):
+                return None
+            return cleaned
+        return regex.lstrip("^").rstrip("$")
+    return None
+
+
+def plain_urls() -> list[str]:
+    """Paths such as '/admin/login/' for every pattern whose route has no parameter."""
+    found: set[str] = set()
+
+    def walk(patterns, prefix: str) -> None:
+        for entry in patterns:
+            part = _plain(entry.pattern)
+            if part is None:
+                continue
+            if isinstance(entry, URLResolver):
+                walk(entry.url_patterns, prefix + part)
+            elif isinstance(entry, URLPattern):
+                found.add("/" + prefix + part)
+
+    walk(get_resolver().url_patterns, "")
+    return sorted(found)
