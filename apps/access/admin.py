@@ -33,6 +33,7 @@ from apps.inventory.models import DataAsset
 from jitportal.admin_base import ReadOnlyModelAdmin
 from jitportal.evidence import EvidenceDeleteRefusalMixin
 from jitportal.inputs import parse_page, validate_date_range, validate_multiline_text
+from jitportal.redirects import safe_next_url
 
 from . import outbox, selectors, services
 from .forms import WindowDateTimeField
@@ -453,9 +454,7 @@ class AccessRequestAdmin(RequestDisplayMixin, ReadOnlyModelAdmin):
         obj = get_object_or_404(self.get_queryset(request), pk=object_id)
         if not self.has_view_permission(request, obj):
             raise PermissionDenied
-        back = request.GET.get("next") or request.POST.get("next") or ""
-        if not back.startswith("/"):
-            back = reverse("admin:access_accessrequest_queue")
+        back = safe_next_url(request, reverse("admin:access_accessrequest_queue"))
         form_class = ApproveForm if decision == "approve" else ReasonForm
         form = form_class(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():

@@ -13,11 +13,10 @@ from django.utils import timezone
 
 from jitportal.admin_base import ReadOnlyModelAdmin
 
-from .exports import CONTENT_TYPES, audit_export_chunks, audit_export_window
+from .exports import CONTENT_TYPES, audit_export_recorded, audit_export_window
 from .forms import AuditExportForm
 from .models import AuditEvent
 from .selectors import audit_chain_verify
-from .services import audit_event_record
 
 
 @admin.register(AuditEvent)
@@ -85,21 +84,15 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
                 until=form.until_at(),
                 after_id=form.cleaned_data.get("after_id") or 0,
             )
-            # Who took a copy of the trail, and which part, is itself evidence.
-            audit_event_record(
-                action="audit.trail.exported",
-                actor=cast(AbstractBaseUser, request.user),  # admin_view: signed in
-                reason="download from the admin",
-                data={
-                    "format": fmt,
-                    "since": form.since_at(),
-                    "until": form.until_at(),
-                    "after_id": window.after_id,
-                    "up_to_id": window.up_to_id,
-                },
-            )
+            # Recorded in the trail when the stream ends, with how it ended and its rows.
             response = StreamingHttpResponse(
-                audit_export_chunks(window=window, fmt=fmt), content_type=CONTENT_TYPES[fmt]
+                audit_export_recorded(
+                    window=window,
+                    fmt=fmt,
+                    actor=cast(AbstractBaseUser, request.user),  # admin_view: signed in
+                    reason="download from the admin",
+                ),
+                content_type=CONTENT_TYPES[fmt],
             )
             stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
             response["Content-Disposition"] = f'attachment; filename="audit-trail-{stamp}.{fmt}"'

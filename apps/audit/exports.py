@@ -8,6 +8,11 @@ pages of the ORM are rendered in Python. Both give the same fields with the same
 ``+00:00``), so a consumer can recompute every ``hash`` from an exported line; see
 docs/audit.md.
 
+CSV cells go through the project's one spreadsheet writer (``jitportal.spreadsheets``): text
+that begins with a formula trigger (``=``, ``+``, ``-``, ``@``, tab, carriage return) is
+written with a ``'`` in front (OWASP CSV Injection), in SQL on PostgreSQL and in Python
+elsewhere. JSON Lines carry every value verbatim.
+
 The cursor (``after_id``) is safe for incremental fetching: writers of the chain hold one
 lock until they commit, so event ids become visible in increasing order and an event with
 an id at or below a cursor already handed out can never appear later.
@@ -15,21 +20,28 @@ an id at or below a cursor already handed out can never appear later.
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import io
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.utils.dateparse import parse_date, parse_datetime
 
 from jitportal.inputs import DATE_MAX, DATE_MIN, date_in_range
+from jitportal.spreadsheets import csv_writer, spreadsheet_text_sql
 from jitportal.timekeeping import day_start, local_moment
 
 from .models import AuditEvent
+from .services import audit_event_record
+
+logger = logging.getLogger(__name__)
 
 FORMATS = ("jsonl", "csv")
 EXPORT_FIELDS = (
@@ -52,6 +64,8 @@ CONTENT_TYPES = {"jsonl": "application/jsonl; charset=utf-8", "csv": "text/csv; 
 CHUNK_BYTES = 256 * 1024
 _ORM_PAGE = 2000
 _TS_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
+# Free text in CSV: written as a spreadsheet reads it as text (jitportal.spreadsheets).
+_CSV_TEXT_COLUMNS = ("actor_label", "action", "target_type", "target_id", "target_repr", "reason")
 
 
 def parse_moment(value: str, *, name: str) -> datetime:
@@ -126,20 +140,146 @@ def audit_export_has_more(*, window: ExportWindow) -> bool:
     ).exists()
 
 
+@dataclass
+class ExportProgress:
+    """What an export has rendered: ``rows`` (events) once the last one is out."""
+
+    rows: int = 0
+    finished: bool = False
+
+
 def audit_export_chunks(
-    *, window: ExportWindow, fmt: str = "jsonl", force_orm: bool = False
+    *,
+    window: ExportWindow,
+    fmt: str = "jsonl",
+    force_orm: bool = False,
+    progress: ExportProgress | None = None,
 ) -> Iterator[bytes]:
-    """Yield the export of ``window`` as byte chunks of about ``CHUNK_BYTES``."""
+    """Yield the export of ``window`` as byte chunks of about ``CHUNK_BYTES``.
+
+    ``progress`` (optional) gets the number of events written and ``finished=True`` after
+    the last chunk. Raises ``ValueError`` for an unknown format and ``django.db`` errors
+    when the database fails mid-stream.
+    """
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+    progress = progress if progress is not None else ExportProgress()
     if window.up_to_id is not None and window.up_to_id <= window.after_id:
         if fmt == "csv":
             yield _csv_header()
+        progress.finished = True
         return
     if connection.vendor == "postgresql" and not force_orm:
-        yield from _rechunk(_copy_chunks(window, fmt))
+        yield from _rechunk(_copy_chunks(window, fmt, progress))
     else:
-        yield from _rechunk(_orm_chunks(window, fmt))
+        yield from _rechunk(_orm_chunks(window, fmt, progress))
+    progress.finished = True
+
+
+@dataclass
+class _Sent:
+    bytes: int = 0
+    lines: int = 0
+    error: str = ""
+
+
+def audit_export_recorded(
+    *,
+    window: ExportWindow,
+    fmt: str,
+    actor: AbstractBaseUser | None,
+    reason: str,
+    data: dict[str, Any] | None = None,
+    force_orm: bool = False,
+) -> Iterator[bytes]:
+    """The export's chunks, recorded in the trail when the stream ends, as it ended.
+
+    - ``audit.trail.exported``: every event of the window was handed on; ``data.rows`` is
+      their number, ``data.bytes`` the size.
+    - ``audit.trail.export_failed``: an error stopped the stream (``data.error`` names it);
+      the error is raised on.
+    - ``audit.trail.export_aborted``: the reader stopped reading (a client that went away
+      closes the response, and so this generator).
+
+    For the two incomplete outcomes ``data.rows`` is the number of events handed on when it
+    is known exactly (JSON Lines: one line each), else ``None``; ``data.bytes`` is exact.
+    Who took a copy of the trail, and how much of it, is itself evidence.
+    """
+    progress = ExportProgress()
+    sent = _Sent()
+    outcome = "aborted"
+    try:
+        for chunk in audit_export_chunks(
+            window=window, fmt=fmt, force_orm=force_orm, progress=progress
+        ):
+            sent.bytes += len(chunk)
+            if fmt == "jsonl":
+                sent.lines += chunk.count(b"\n")
+            yield chunk
+        outcome = "completed"
+    except GeneratorExit:
+        outcome = "aborted"
+        raise
+    except Exception as exc:
+        outcome = "failed"
+        sent.error = f"{type(exc).__module__}.{type(exc).__qualname__}"
+        raise
+    finally:
+        _export_record(
+            outcome=outcome,
+            window=window,
+            fmt=fmt,
+            actor=actor,
+            reason=reason,
+            data=data or {},
+            rows=progress.rows
+            if outcome == "completed"
+            else sent.lines
+            if fmt == "jsonl"
+            else None,
+            sent=sent,
+        )
+
+
+_OUTCOME_ACTIONS = {
+    "completed": "audit.trail.exported",
+    "failed": "audit.trail.export_failed",
+    "aborted": "audit.trail.export_aborted",
+}
+
+
+def _export_record(
+    *,
+    outcome: str,
+    window: ExportWindow,
+    fmt: str,
+    actor: AbstractBaseUser | None,
+    reason: str,
+    data: dict[str, Any],
+    rows: int | None,
+    sent: _Sent,
+) -> None:
+    facts: dict[str, Any] = {
+        **data,
+        "format": fmt,
+        "since": window.since,
+        "until": window.until,
+        "after_id": window.after_id,
+        "up_to_id": window.up_to_id,
+        "outcome": outcome,
+        "rows": rows,
+        "bytes": sent.bytes,
+    }
+    if sent.error:
+        facts["error"] = sent.error
+    try:
+        # A failed COPY can leave the connection unusable; the record needs a working one.
+        if connection.connection is not None and not connection.is_usable():
+            connection.close()
+        audit_event_record(action=_OUTCOME_ACTIONS[outcome], actor=actor, reason=reason, data=facts)
+    except Exception:
+        # The export's own outcome stands; the missing record is in the server log.
+        logger.exception("Could not record the audit-trail export (%s): %s", outcome, facts)
 
 
 def _filtered(qs, since, until, after_id, up_to_id):
@@ -219,21 +359,39 @@ def copy_statement(window: ExportWindow, fmt: str) -> tuple[str, list]:
             "WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
         )
     else:
-        columns = (
-            f"id, {stamp} AS occurred_at, actor_id, actor_label, action, target_type, "
-            "target_id, target_repr, reason, data::text AS data, prev_hash, hash"
+        # Free text as a spreadsheet reads it as text (OWASP CSV Injection); the id,
+        # timestamps, numbers and digests are the portal's own.
+        expressions = {name: spreadsheet_text_sql(name) for name in _CSV_TEXT_COLUMNS}
+        expressions["occurred_at"] = stamp
+        # JSON text begins with a trigger only for a negative number; the test on the type
+        # keeps the conversion to text to one per row.
+        expressions["data"] = (
+            "CASE WHEN jsonb_typeof(data) = 'number' "
+            f"THEN {spreadsheet_text_sql('data::text')} ELSE data::text END"
+        )
+        columns = ", ".join(
+            f"{expressions[name]} AS {name}" if name in expressions else name
+            for name in EXPORT_FIELDS
         )
         inner = f"SELECT {columns} FROM {table} WHERE {where} ORDER BY id"  # noqa: S608
         sql = f"COPY ({inner}) TO STDOUT WITH (FORMAT csv, HEADER true)"
     return sql, params
 
 
-def _copy_chunks(window: ExportWindow, fmt: str) -> Iterator[bytes]:
+def _copy_chunks(window: ExportWindow, fmt: str, progress: ExportProgress) -> Iterator[bytes]:
     sql, params = copy_statement(window, fmt)
     connection.ensure_connection()
-    with connection.cursor() as cursor, cursor.copy(sql, params) as copy:
-        for data in copy:
-            yield bytes(data)
+    with connection.cursor() as cursor:
+        # Django's cursor wrapper for DEBUG=True passes no parameters to copy(); psycopg's
+        # cursor underneath does. The statement is still logged like every other query
+        # under DEBUG, and errors still come out as django.db errors.
+        raw = cursor.cursor
+        debug_sql = getattr(cursor, "debug_sql", None)
+        logged = debug_sql(sql, params) if debug_sql is not None else contextlib.nullcontext()
+        with logged, connection.wrap_database_errors, raw.copy(sql, params) as copy:
+            for data in copy:
+                yield bytes(data)
+        progress.rows = raw.rowcount
 
 
 # --- Elsewhere: keyset pages of the ORM -------------------------------------------------------
@@ -260,9 +418,10 @@ def _csv_header() -> bytes:
     return (",".join(EXPORT_FIELDS) + "\n").encode()
 
 
-def _orm_chunks(window: ExportWindow, fmt: str) -> Iterator[bytes]:
+def _orm_chunks(window: ExportWindow, fmt: str, progress: ExportProgress) -> Iterator[bytes]:
     if fmt == "jsonl":
         for row in _rows(window):
+            progress.rows += 1
             record = dict(zip(EXPORT_FIELDS, row, strict=True))
             record["occurred_at"] = _ts(record["occurred_at"])
             line = json.dumps(
@@ -272,12 +431,13 @@ def _orm_chunks(window: ExportWindow, fmt: str) -> Iterator[bytes]:
         return
     yield _csv_header()
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out, lineterminator="\n")
     for row in _rows(window):
+        progress.rows += 1
         values = list(row)
         values[1] = _ts(values[1])
         values[9] = json.dumps(values[9], cls=DjangoJSONEncoder, ensure_ascii=False)
-        writer.writerow(["" if v is None else v for v in values])
+        writer.writerow(values)
         yield out.getvalue().encode()
         out.seek(0)
         out.truncate()

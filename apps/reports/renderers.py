@@ -1,13 +1,13 @@
 """Render report documents (plain dicts) as XLSX, CSV, JSON and HTML.
 
 Every renderer takes the document ``ropa_build()`` returns (or a frozen snapshot of one),
-so live reports and snapshots print the same way.
+so live reports and snapshots print the same way. Every CSV and XLSX cell goes through
+``jitportal.spreadsheets`` (text never becomes a formula: OWASP CSV Injection).
 """
 
 from __future__ import annotations
 
 import copy
-import csv
 import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
@@ -15,9 +15,10 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+
+from jitportal.spreadsheets import csv_write, xlsx_append, xlsx_cell, xlsx_value
 
 MISSING = "MISSING (required)"
 BLANK = "not filled"
@@ -73,7 +74,7 @@ def ropa_table(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _cell(ws, value: Any, *, bold: bool = False, fill=None, color: str | None = None, size=None):
-    cell = WriteOnlyCell(ws, value=value)
+    cell = xlsx_cell(ws, value)
     if bold or color or size:
         cell.font = Font(bold=bold, color=color, size=size)
     if fill is not None:
@@ -103,8 +104,8 @@ class _StyledCells:
     def __call__(self, value: Any, state: str = "ok") -> Any:
         if state == "ok":
             # Plain values for the bulk of the sheet: half the cost of a styled cell.
-            return value
-        cell = WriteOnlyCell(self.ws, value=value)
+            return xlsx_value(self.ws, value)
+        cell = xlsx_cell(self.ws, value)
         cell._style = copy.copy(self.arrays[state])
         return cell
 
@@ -182,28 +183,29 @@ def ropa_xlsx(doc: dict[str, Any], stream: io.BufferedIOBase | io.BytesIO) -> No
     )
     for activity in doc["activities"]:
         for gap in activity["gaps"]:
-            gaps.append(
+            xlsx_append(
+                gaps,
                 [
                     activity["reference"],
                     activity["name"],
                     gap["label"],
                     gap["required_by"],
                     gap["when"],
-                ]
+                ],
             )
     gaps.append([])
     gaps.append([_cell(gaps, "Overall", bold=True)])
-    gaps.append(["Activities", s["activities"]])
-    gaps.append(["Complete", s["complete"]])
-    gaps.append(["With gaps", s["with_gaps"]])
-    gaps.append(["Required values missing", s["gaps_total"]])
+    xlsx_append(gaps, ["Activities", s["activities"]])
+    xlsx_append(gaps, ["Complete", s["complete"]])
+    xlsx_append(gaps, ["With gaps", s["with_gaps"]])
+    xlsx_append(gaps, ["Required values missing", s["gaps_total"]])
     for key, count in s["gaps_by_requirement"].items():
-        gaps.append([f"  {key}", count])
-    gaps.append(["Recommended values not filled", s["recommended_blank_total"]])
+        xlsx_append(gaps, [f"  {key}", count])
+    xlsx_append(gaps, ["Recommended values not filled", s["recommended_blank_total"]])
     gaps.append([])
     gaps.append([_cell(gaps, "Past their review date", bold=True)])
     for item in s["review_overdue"]:
-        gaps.append([item["id"], item["name"], item["next_review_on"]])
+        xlsx_append(gaps, [item["id"], item["name"], item["next_review_on"]])
     wb.save(stream)
 
 
@@ -217,9 +219,8 @@ def ropa_csv_rows(doc: dict[str, Any]) -> Iterator[list[str]]:
 
 
 def write_csv(rows: Iterable[Sequence[Any]], stream: io.TextIOBase) -> None:
-    writer = csv.writer(stream, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
+    """CSV (CRLF line ends) through the one spreadsheet writer."""
+    csv_write(rows, stream)
 
 
 def to_json(doc: Any) -> str:
@@ -263,7 +264,7 @@ def table_xlsx(
     ws.append([])
     ws.append([_cell(ws, h, bold=True, fill=_HEAD, color="FFFFFF") for h in headers])
     for row in rows:
-        ws.append(list(row))
+        xlsx_append(ws, row)
     wb.save(stream)
 
 
@@ -282,5 +283,5 @@ def tables_xlsx(
             if i == 0:
                 ws.append([_cell(ws, h, bold=True, fill=_HEAD, color="FFFFFF") for h in row])
             else:
-                ws.append(list(row))
+                xlsx_append(ws, row)
     wb.save(stream)

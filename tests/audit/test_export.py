@@ -323,3 +323,93 @@ def test_connection_is_usable_after_an_abandoned_stream():
     chunks.close()
     assert AuditEvent.objects.count() == 5000
     assert connection.is_usable()
+
+
+# --- what an export really did, and DEBUG on PostgreSQL --------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_exports_stream_on_postgres_with_debug_on(client, auditor, settings, fmt):
+    # given DEBUG=True (Django then wraps every cursor in its debug wrapper)
+    settings.DEBUG = True
+    make_events(30)
+    client.force_login(auditor)
+    # when the feed and the admin download stream the trail
+    feed = client.get(reverse("reports:audit-feed"), {"format": fmt})
+    download = client.get(reverse("admin:audit_auditevent_export"), {"format": fmt})
+    # then both answer with every event, and the COPY is in the debug query log
+    for response in (feed, download):
+        assert response.status_code == 200
+        body = _body(response).decode()
+        rows = _jsonl(body.encode()) if fmt == "jsonl" else list(csv.DictReader(io.StringIO(body)))
+        assert len(rows) >= 30
+    assert any(q["sql"].startswith("COPY") for q in connection.queries)
+
+
+def test_admin_download_is_recorded_when_the_stream_completes(client, auditor):
+    # given 25 events and an auditor
+    make_events(25)
+    client.force_login(auditor)
+    # when the download starts
+    response = client.get(reverse("admin:audit_auditevent_export"), {"format": "csv"})
+    # then nothing is recorded before the file is out
+    assert not AuditEvent.objects.filter(action__startswith="audit.trail.export").exists()
+    body = _body(response)
+    # and once it is, the event says it completed, with the rows and bytes sent
+    recorded = AuditEvent.objects.get(action="audit.trail.exported")
+    assert recorded.actor == auditor
+    assert recorded.data["outcome"] == "completed"
+    assert recorded.data["rows"] == 25
+    assert recorded.data["bytes"] == len(body)
+    assert recorded.data["format"] == "csv"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_abandoned_download_is_recorded_as_aborted(client, auditor):
+    # given a trail of several chunks (streams run outside any transaction, as here)
+    make_events(3000, reason="x" * 300)
+    client.force_login(auditor)
+    response = client.get(reverse("admin:audit_auditevent_export"), {"format": "jsonl"})
+    # when the client reads one chunk and goes away (the server closes the response)
+    first = next(iter(response.streaming_content))
+    response.close()
+    # then the export is recorded as aborted, with what was sent, not as done
+    assert not AuditEvent.objects.filter(action="audit.trail.exported").exists()
+    recorded = AuditEvent.objects.get(action="audit.trail.export_aborted")
+    assert recorded.data["outcome"] == "aborted"
+    assert recorded.data["bytes"] == len(first)
+    assert recorded.data["rows"] == first.count(b"\n") < 3000
+    assert connection.is_usable()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_download_the_database_breaks_is_recorded_as_failed(client, auditor):
+    import psycopg
+
+    from apps.audit.exports import audit_export_recorded
+
+    # given a trail far larger than the socket buffers, streaming to an auditor
+    make_events(6000, reason="y" * 4000)
+    window = audit_export_window()
+    stream = audit_export_recorded(window=window, fmt="jsonl", actor=auditor, reason="test")
+    next(stream)
+    # when the server process serving the COPY (this connection's own) is killed mid-stream
+    pid = connection.connection.info.backend_pid
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    # then the stream fails
+    with pytest.raises(Exception) as failure:
+        for _ in stream:
+            pass
+    assert "OperationalError" in type(failure.value).__name__
+    # and the export is recorded as failed (on a fresh connection), not as done
+    assert not AuditEvent.objects.filter(action="audit.trail.exported").exists()
+    recorded = AuditEvent.objects.get(action="audit.trail.export_failed")
+    assert recorded.data["outcome"] == "failed"
+    assert recorded.data["error"].endswith("OperationalError")
+    assert 0 < recorded.data["rows"] < 6000
