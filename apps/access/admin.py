@@ -190,6 +190,7 @@ class AccessRoleAdmin(admin.ModelAdmin):
                 "fields": (
                     "default_duration",
                     "max_duration",
+                    "max_total_duration",
                     "allow_future_start",
                     "max_start_ahead",
                     "pending_timeout",

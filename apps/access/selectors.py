@@ -59,6 +59,8 @@ class Policy:
     # Every pattern a ticket must match when several roles with patterns cover an asset.
     ticket_patterns: tuple[str, ...] = field(default_factory=tuple)
     special: bool = False
+    # How far one grant may reach from its start through extensions.
+    max_total_duration: timedelta = timedelta(hours=24)
 
     @property
     def is_automatic(self) -> bool:
@@ -106,6 +108,7 @@ def _role_policy(role: AccessRole) -> Policy:
         can_export=role.can_export,
         roles=(role.name,),
         special=special,
+        max_total_duration=role.max_total_duration,
     )
 
 
@@ -160,6 +163,7 @@ def effective_policy(
         can_export=any(r.can_export for r in rights_from),
         roles=tuple(r.name for r in roles),
         special=special,
+        max_total_duration=min(r.max_total_duration for r in roles),
     )
 
 

@@ -531,6 +531,8 @@ def access_request_extend(
         )
     elif ends_at - grant.ends_at > policy.max_duration:
         errors["ends_at"] = f"An extension can add at most {human_duration(policy.max_duration)}."
+    elif reach_error := _extension_reach_error(grant=grant, ends_at=ends_at, policy=policy):
+        errors["ends_at"] = reach_error
     _validate_text_fields(
         policy=policy,
         justification=justification,
@@ -619,6 +621,21 @@ def _check_decidable(*, request: AccessRequest, approver: User, now: datetime) -
             "You have already decided on this request; another approver has to decide now."
         )
     return capacity
+
+
+def _extension_reach_error(*, grant: Grant, ends_at: datetime, policy: Policy) -> str:
+    """Why moving ``grant``'s end to ``ends_at`` would reach further from its start than
+    the policy's ``max_total_duration`` allows ('' when it does not)."""
+    limit = policy.max_total_duration
+    reach = ends_at - grant.starts_at
+    if reach <= limit:
+        return ""
+    latest = timezone.localtime(grant.starts_at + limit)
+    return (
+        f"One grant may reach at most {human_duration(limit)} from its start through "
+        f"extensions (this would reach {human_duration(reach)}); the latest end is "
+        f"{latest:%Y-%m-%d %H:%M}. Ask for access again instead."
+    )
 
 
 def access_request_approve(
@@ -732,6 +749,11 @@ def _approve_final(
         grant = grant or _lock_grant(request.extends_grant_id)
         if _has_ended(grant, now):
             raise ValidationError("The access this request extends has already ended.")
+        policy = effective_policy(role=request.role, asset=request.asset, user=request.requester)
+        if reach_error := _extension_reach_error(
+            grant=grant, ends_at=request.ends_at, policy=policy
+        ):
+            raise ValidationError(f"Request #{request.pk} cannot be approved: {reach_error}")
         previous = grant.ends_at
         grant.ends_at = max(grant.ends_at, request.ends_at)
         grant.expiry_warned_at = None
