@@ -275,6 +275,7 @@ def request_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             "approvals": access_request.approvals.select_related("approver"),
             "grant": grant,
             "grant_live": grant is not None and grant.is_live(),
+            "still_needed": selectors.approvals_still_needed_label(access_request),
         },
     )
 

@@ -499,5 +499,5 @@ def test_request_changelist_columns(
     assert row["obj"] == request
     assert row["special"] is True
     assert row["sensitivity"] == "Restricted"
-    assert row["still_needed"] == "2 (incl. DPO)"
+    assert row["still_needed"] == "2 more, including the DPO's"
     assert AccessRequest.objects.count() == 1
