@@ -14,7 +14,7 @@ def at_least_max_duration(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("access", "0004_grant_drop_covered_indexes")]
+    dependencies = [("access", "0006_notice_outbox")]
 
     operations = [
         migrations.AddField(
