@@ -74,6 +74,21 @@ def _report(request: HttpRequest, done: list[str], failed: list[str], verb: str)
         messages.warning(request, "Nothing was selected; nothing changed.")
 
 
+def _still_needs_message(obj: AccessRequest) -> str:
+    """After an approval that did not complete a request: what it still needs, and whose
+    earlier approvals stopped counting (one source: ``selectors.approvals_still_needed``)."""
+    text = (
+        f"Your approval of #{obj.pk} is recorded; it still needs "
+        f"{selectors.approvals_still_needed(obj)}."
+    )
+    stale = [a.approver.get_username() for a in selectors.approvals_no_longer_counting(obj)]
+    if stale:
+        text += (
+            f" The approval of {', '.join(stale)} no longer counts: they may no longer decide it."
+        )
+    return text
+
+
 # --- forms (admin only; the portal's forms live in forms.py) ------------------------------------
 
 
@@ -203,6 +218,7 @@ class AccessRoleAdmin(EvidenceDeleteRefusalMixin, ValidAutocompleteMixin, admin.
                 "fields": (
                     "default_duration",
                     "max_duration",
+                    "max_total_duration",
                     "allow_future_start",
                     "max_start_ahead",
                     "pending_timeout",
@@ -317,13 +333,9 @@ class RequestDisplayMixin:
     def window(self, obj: AccessRequest) -> str:
         return _window(obj.starts_at, obj.ends_at)
 
-    @admin.display(description="still needed")
+    @admin.display(description="approvals still needed")
     def still_needed(self, obj: AccessRequest) -> str:
-        if obj.status != RequestStatus.PENDING:
-            return "—"
-        missing = selectors.approvals_still_needed(obj)
-        dpo_missing = obj.dpo_required and not getattr(obj, "has_dpo_approval", False)
-        return f"{missing} (incl. DPO)" if dpo_missing else str(missing)
+        return selectors.approvals_still_needed_label(obj)
 
 
 class DecisionFilter(admin.SimpleListFilter):
@@ -389,6 +401,7 @@ class AccessRequestAdmin(RequestDisplayMixin, ReadOnlyModelAdmin):
                     "status",
                     "approvals_required",
                     "dpo_required",
+                    "still_needed",
                     "decided_at",
                     "decided_by",
                     "decision_comment",
@@ -402,6 +415,9 @@ class AccessRequestAdmin(RequestDisplayMixin, ReadOnlyModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AccessRequest]:
         return selectors.with_queue_columns(super().get_queryset(request))
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "still_needed"]
 
     def has_decide_permission(self, request) -> bool:
         return selectors.can_decide(request.user)
@@ -485,15 +501,12 @@ class AccessRequestAdmin(RequestDisplayMixin, ReadOnlyModelAdmin):
                 messages.error(request, str(exc) or "You may not decide this request.")
                 return HttpResponseRedirect(back)
             else:
-                obj.refresh_from_db()
+                # Loaded again with its columns: refresh_from_db keeps the old annotations.
+                obj = self.get_queryset(request).get(pk=obj.pk)
                 self.log_change(request, obj, f"{decision}d via the admin")
                 state = obj.get_status_display().lower()
                 if decision == "approve" and obj.status == RequestStatus.PENDING:
-                    messages.success(
-                        request,
-                        f"Your approval of #{obj.pk} is recorded; it still needs "
-                        f"{selectors.approvals_still_needed(obj)} more.",
-                    )
+                    messages.success(request, _still_needs_message(obj))
                 else:
                     messages.success(request, f"Request #{obj.pk} is now {state}.")
                 return HttpResponseRedirect(back)
@@ -505,6 +518,10 @@ class AccessRequestAdmin(RequestDisplayMixin, ReadOnlyModelAdmin):
             refusal = "Nobody can decide their own request."
         elif not capacity:
             refusal = f"You are not an approver for {obj.target_label}."
+        elif (lapse := selectors.request_lapse_time(obj)) <= timezone.now():
+            refusal = f"This request lapsed at {timezone.localtime(lapse):%Y-%m-%d %H:%M}."
+        elif decision == "approve" and (why := selectors.request_ineligibility(obj)):
+            refusal = f"It cannot be approved: {why}."
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -564,6 +581,10 @@ class AccessRequestAdmin(RequestDisplayMixin, ReadOnlyModelAdmin):
                     else:
                         self.log_change(request, obj, f"{decision}d via a bulk action")
                         done.append(f"#{obj.pk}")
+                        if decision == "approve":
+                            fresh = self.get_queryset(request).get(pk=obj.pk)
+                            if fresh.status == RequestStatus.PENDING:
+                                messages.info(request, _still_needs_message(fresh))
                 _report(request, done, failed, "Approved" if decision == "approve" else "Denied")
                 return None
         else:

@@ -37,6 +37,12 @@ class AccessRole(models.Model):
     )
     default_duration = models.DurationField(default=timedelta(hours=4))
     max_duration = models.DurationField(default=timedelta(hours=8))
+    max_total_duration = models.DurationField(
+        "longest reach through extensions",
+        default=timedelta(hours=24),
+        help_text="How far one grant may reach from its start, its extensions included; "
+        "checked on every extension, automatic ones too. At least the maximum duration.",
+    )
     allow_future_start = models.BooleanField(default=True)
     max_start_ahead = models.DurationField(
         default=timedelta(days=14), help_text="How far ahead a future start may be."
@@ -89,7 +95,7 @@ class AccessRole(models.Model):
                     f"“{self.ticket_pattern}” is not a valid regular expression: {exc}."
                 )
         zero = timedelta(0)
-        for name in ("default_duration", "max_duration", "pending_timeout"):
+        for name in ("default_duration", "max_duration", "max_total_duration", "pending_timeout"):
             value = getattr(self, name)
             if value is not None and value <= zero:
                 errors[name] = "Must be longer than zero."
@@ -105,6 +111,16 @@ class AccessRole(models.Model):
             and self.default_duration > self.max_duration
         ):
             errors["default_duration"] = "The default duration cannot exceed the maximum duration."
+        if (
+            "max_duration" not in errors
+            and "max_total_duration" not in errors
+            and self.max_duration is not None
+            and self.max_total_duration is not None
+            and self.max_total_duration < self.max_duration
+        ):
+            errors["max_total_duration"] = (
+                "The longest reach through extensions cannot be shorter than the maximum duration."
+            )
         if errors:
             raise ValidationError(errors)
 

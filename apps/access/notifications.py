@@ -20,7 +20,7 @@ from apps.inventory.models import DataAsset
 from apps.inventory.roles import DPO
 
 from .models import AccessRequest, Grant, NoticeKind
-from .selectors import approvals_still_needed, eligible_approvers_for
+from .selectors import approvals_still_needed_label, eligible_approvers_for
 
 KINDS = tuple(NoticeKind.values)
 
@@ -60,7 +60,7 @@ def _request_context(request: AccessRequest) -> dict[str, Any]:
         "req": request,
         "target": request.target_label,
         "assets": _request_assets(request),
-        "still_needed": approvals_still_needed(request),
+        "still_needed": approvals_still_needed_label(request),
         "admin_url": _url("admin:access_accessrequest_change", request.pk),
         "queue_url": _url("admin:access_accessrequest_queue"),
         "portal_url": _url("portal-home"),

@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import Combinable, NegatedExpression
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -27,6 +27,7 @@ from .models import (
     Approval,
     Decision,
     Grant,
+    RequestStatus,
 )
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ class Policy:
     # Every pattern a ticket must match when several roles with patterns cover an asset.
     ticket_patterns: tuple[str, ...] = field(default_factory=tuple)
     special: bool = False
+    # How far one grant may reach from its start through extensions.
+    max_total_duration: timedelta = timedelta(hours=24)
 
     @property
     def is_automatic(self) -> bool:
@@ -106,6 +109,7 @@ def _role_policy(role: AccessRole) -> Policy:
         can_export=role.can_export,
         roles=(role.name,),
         special=special,
+        max_total_duration=role.max_total_duration,
     )
 
 
@@ -160,30 +164,48 @@ def effective_policy(
         can_export=any(r.can_export for r in rights_from),
         roles=tuple(r.name for r in roles),
         special=special,
+        max_total_duration=min(r.max_total_duration for r in roles),
     )
 
 
 # --- who may ask -------------------------------------------------------------------------
 
 
-def requestable_roles_for(user: User) -> QuerySet[AccessRole]:
-    """Active roles ``user`` may ask for: listed by group or name, or open to everybody."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return AccessRole.objects.none()
+def _requestable_q(me: Any) -> Q:
+    """On AccessRole: the user ``me`` (a pk, or an outer reference to one) may ask for it:
+    listed by group or name, or nobody is listed. The role's own ``is_active`` is not in it."""
     by_group = AccessRole.requestable_by_groups.through.objects
     by_user = AccessRole.requestable_by_users.through.objects
     any_group = Exists(by_group.filter(accessrole_id=OuterRef("pk")))
     any_user = Exists(by_user.filter(accessrole_id=OuterRef("pk")))
-    in_group = Exists(by_group.filter(accessrole_id=OuterRef("pk"), group__user=user))
-    named = Exists(by_user.filter(accessrole_id=OuterRef("pk"), user_id=user.pk))
+    in_group = Exists(by_group.filter(accessrole_id=OuterRef("pk"), group__user=me))
+    named = Exists(by_user.filter(accessrole_id=OuterRef("pk"), user_id=me))
+    return (~any_group & ~any_user) | in_group | named
+
+
+def requestable_roles_for(user: User) -> QuerySet[AccessRole]:
+    """Active roles ``user`` may ask for: listed by group or name, or open to everybody."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return AccessRole.objects.none()
     return (
         AccessRole.objects.filter(is_active=True)
-        .filter((~any_group & ~any_user) | in_group | named)
+        .filter(_requestable_q(user.pk))
         # Archived assets are no longer offered (nor granted) through a role.
         .prefetch_related(
             models.Prefetch("assets", queryset=DataAsset.objects.current().select_related("system"))
         )
     )
+
+
+def requester_eligible_q(*, user: str, role: str, asset: str) -> Q:
+    """A condition on an outer query (requests, grants) naming a user, a role and an asset by
+    field path: that user may ask today for that role, or for an active role covering that
+    asset (``requestable_roles_for`` as SQL, so a batch is judged in one query). The user's
+    own ``is_active`` is not in it."""
+    roles = AccessRole.objects.filter(is_active=True).filter(
+        _requestable_q(OuterRef(OuterRef(user)))
+    )
+    return Exists(roles.filter(pk=OuterRef(role))) | Exists(roles.filter(assets=OuterRef(asset)))
 
 
 def requestable_assets_for(user: User) -> QuerySet[DataAsset]:
@@ -298,8 +320,68 @@ def _regular_approver_q(user: User) -> Q:
 
 
 def _dpo_missing() -> NegatedExpression[Combinable]:
-    return ~Exists(
-        Approval.objects.filter(request_id=OuterRef("pk"), decision=Decision.APPROVE, as_dpo=True)
+    return ~Exists(counting_approvals().filter(request_id=OuterRef("pk"), as_dpo=True))
+
+
+def counting_approvals() -> QuerySet[Approval]:
+    """Approvals that count now: ``approve`` decisions whose approver is still active, still
+    holds the decide permission and may still decide in the capacity they approved in (the
+    DPO's slot: still a member of the DPO group; otherwise still an eligible approver of the
+    request's role, or of its asset through an active covering role, as ``decider_capacity``
+    reads it). An approval from someone who has since lost that right no longer counts, so
+    whether enough approvals are in is judged on the facts when the last one arrives."""
+    me = OuterRef("approver_id")
+    app_label, codename = DECIDE_PERM.split(".")
+    perm = Q(permission__codename=codename, permission__content_type__app_label=app_label)
+    User = get_user_model()
+    may_decide = (
+        Q(approver__is_superuser=True)
+        | Exists(User.user_permissions.through.objects.filter(perm, user_id=me))
+        | Exists(Group.permissions.through.objects.filter(perm, group__user=me))
+    )
+    role_id, asset_id = OuterRef("request__role_id"), OuterRef("request__asset_id")
+    role_assets = AccessRole.assets.through.objects
+    by_role = (
+        Exists(
+            AccessRole.approver_groups.through.objects.filter(accessrole_id=role_id, group__user=me)
+        )
+        | Exists(
+            role_assets.filter(
+                accessrole_id=role_id,
+                accessrole__approve_by_asset_owner=True,
+                dataasset__owner_id=me,
+            )
+        )
+        | Exists(
+            role_assets.filter(
+                accessrole_id=role_id,
+                accessrole__approve_by_steward_group=True,
+                dataasset__steward_group__user=me,
+            )
+        )
+    )
+    covering = role_assets.filter(dataasset_id=asset_id, accessrole__is_active=True)
+    by_asset = (
+        Exists(covering.filter(accessrole__approver_groups__user=me))
+        | Exists(covering.filter(accessrole__approve_by_asset_owner=True, dataasset__owner_id=me))
+        | Exists(
+            covering.filter(
+                accessrole__approve_by_steward_group=True, dataasset__steward_group__user=me
+            )
+        )
+    )
+    regular = Q(as_dpo=False) & (
+        (Q(request__role_id__isnull=False) & by_role)
+        | (Q(request__asset_id__isnull=False) & by_asset)
+    )
+    as_dpo = Q(as_dpo=True, request__dpo_required=True) & Exists(
+        Group.objects.filter(name=DPO, user=me)
+    )
+    return (
+        Approval.objects.filter(decision=Decision.APPROVE, approver__is_active=True)
+        .exclude(approver_id=F("request__requester_id"))
+        .filter(may_decide)
+        .filter(regular | as_dpo)
     )
 
 
@@ -340,7 +422,7 @@ def approval_queue_for(user: User) -> QuerySet[AccessRequest]:
 
 def with_queue_columns(qs: QuerySet[AccessRequest]) -> QuerySet[AccessRequest]:
     """Annotate what an approver's list shows, without a query per row."""
-    approvals = Approval.objects.filter(request_id=OuterRef("pk"), decision=Decision.APPROVE)
+    approvals = counting_approvals().filter(request_id=OuterRef("pk"))
     regular_count = (
         approvals.filter(as_dpo=False)
         .order_by()
@@ -392,19 +474,115 @@ class _QueueColumns(Protocol):
     has_dpo_approval: bool
 
 
-def approvals_still_needed(request: AccessRequest) -> int:
-    """Approvals missing (the DPO's counted as one); uses queue annotations when present."""
+@dataclass(frozen=True)
+class ApprovalsNeeded:
+    """What a pending request still needs: ``approvers`` regular approvals and, when
+    ``dpo``, the DPO's. Only approvals that count now are counted (``counting_approvals``)."""
+
+    approvers: int
+    dpo: bool
+
+    @property
+    def total(self) -> int:
+        """Approvals missing, the DPO's counted as one."""
+        return self.approvers + int(self.dpo)
+
+    def __str__(self) -> str:
+        if not self.total:
+            return "none"
+        if not self.approvers:
+            return "1 more, the DPO's"
+        if self.dpo:
+            return f"{self.total} more, including the DPO's"
+        return f"{self.approvers} more"
+
+
+def approvals_still_needed(request: AccessRequest) -> ApprovalsNeeded:
+    """The one answer to "how many approvals does this request still need?", used by every
+    page, message, email and by ``access_request_approve`` itself.
+
+    A row from ``with_queue_columns`` is answered from its annotations (lists stay at a
+    constant number of queries); any other request is read from the database now. A row is
+    not refreshed by ``refresh_from_db``: load it again through the queryset after a change.
+    """
     if hasattr(request, "n_regular_approvals"):
         queued = cast(_QueueColumns, request)
         regular, has_dpo = queued.n_regular_approvals, queued.has_dpo_approval
     else:
-        approvals = request.approvals.filter(decision=Decision.APPROVE)
+        approvals = counting_approvals().filter(request_id=request.pk)
         regular = approvals.filter(as_dpo=False).count()
         has_dpo = approvals.filter(as_dpo=True).exists()
-    missing = max(0, request.approvals_required - regular)
-    if request.dpo_required and not has_dpo:
-        missing += 1
-    return missing
+    return ApprovalsNeeded(
+        approvers=max(0, request.approvals_required - regular),
+        dpo=bool(request.dpo_required and not has_dpo),
+    )
+
+
+def approvals_still_needed_label(request: AccessRequest) -> str:
+    """``approvals_still_needed`` as every page shows it ("—" once the request is decided)."""
+    if request.status != RequestStatus.PENDING:
+        return "—"
+    return str(approvals_still_needed(request))
+
+
+def approvals_no_longer_counting(request: AccessRequest) -> QuerySet[Approval]:
+    """Approvals of ``request`` whose approver has since lost the right to decide it."""
+    return (
+        Approval.objects.filter(request_id=request.pk, decision=Decision.APPROVE)
+        .exclude(pk__in=counting_approvals().filter(request_id=request.pk).values("pk"))
+        .select_related("approver")
+    )
+
+
+def request_lapse_time(request: AccessRequest) -> datetime:
+    """When a pending ``request`` lapses by the clock, whatever its status column says: the
+    earliest of its stored deadline, its creation plus the pending timeout of the policy it
+    was made under, the end of its window and, for an extension, the end of the grant it
+    extends. Aware datetime (UTC arithmetic, elapsed time)."""
+    times = [request.ends_at]
+    if request.lapses_at is not None:
+        times.append(request.lapses_at)
+    timeout = (request.policy_snapshot or {}).get("pending_timeout")
+    if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
+        times.append(request.created_at + timedelta(seconds=timeout))
+    if request.extends_grant_id:
+        extended = Grant.objects.filter(pk=request.extends_grant_id).values_list(
+            "ends_at", flat=True
+        )
+        times.extend(extended)
+    return min(times)
+
+
+def grant_holder_entitled_q() -> Q:
+    """On grants: the holder is still active and may still ask for the grant's role or
+    asset today (``request_ineligibility`` as SQL, for the reconcile's batches)."""
+    return Q(user__is_active=True) & requester_eligible_q(
+        user="user_id", role="request__role_id", asset="request__asset_id"
+    )
+
+
+def request_ineligibility(request: AccessRequest) -> str:
+    """Why the requester of ``request`` may no longer have what it asks for today, as a
+    sentence ('' when they still may): their account is no longer active, the role is no
+    longer offered, or they may no longer ask for that role or asset (the role's
+    "requestable by" lists, read now). Art. 5(1)(f) and Art. 32 GDPR: access only for those
+    entitled to it at the moment it is given."""
+    user = get_user_model().objects.filter(pk=request.requester_id).first()
+    if user is None or not user.is_active:
+        return f"{request.requester}'s account is no longer active"
+    if request.role_id:
+        role = request.role
+        assert role is not None, "role_id is set, so the role loads"
+        if not role.is_active:
+            return f"the role “{role}” is no longer offered"
+    eligible = (
+        AccessRequest.objects.filter(pk=request.pk)
+        .filter(requester_eligible_q(user="requester_id", role="role_id", asset="asset_id"))
+        .exists()
+    )
+    if not eligible:
+        return f"{user} is no longer eligible for {request.target_label}"
+    return ""
 
 
 def sensitivity_label(rank: int | None) -> str:
@@ -414,7 +592,9 @@ def sensitivity_label(rank: int | None) -> str:
 
 
 def eligible_approvers_for(request: AccessRequest) -> QuerySet:
-    """Active users who may decide ``request`` now (used to notify them)."""
+    """Active users who may decide ``request`` now and whose decision it still needs (used to
+    notify them): not those who already decided it, approvers only while approvers are still
+    needed, the DPO group only while the DPO's approval is (``approvals_still_needed``)."""
     User = get_user_model()
     perm_q = (
         Q(is_superuser=True)
@@ -439,14 +619,16 @@ def eligible_approvers_for(request: AccessRequest) -> QuerySet:
             regular |= Q(pk=asset.owner_id)
         if asset.steward_group_id and roles.filter(approve_by_steward_group=True).exists():
             regular |= Q(groups=asset.steward_group_id)
-    eligible = regular
-    if request.dpo_required:
+    needed = approvals_still_needed(request)
+    eligible = regular if needed.approvers else Q(pk__in=[])
+    if needed.dpo:
         eligible |= Q(groups__name=DPO)
     return (
         User.objects.filter(is_active=True)
         .filter(pk__in=User.objects.filter(perm_q).values("pk"))
         .filter(pk__in=User.objects.filter(eligible).values("pk"))
         .exclude(pk=request.requester_id)
+        .exclude(pk__in=Approval.objects.filter(request_id=request.pk).values("approver_id"))
         .order_by("pk")
     )
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -40,8 +41,14 @@ from .models import (
 from .selectors import (
     ACTIONS,
     Policy,
+    approvals_no_longer_counting,
+    approvals_still_needed,
+    counting_approvals,
     decider_capacity,
     effective_policy,
+    grant_holder_entitled_q,
+    request_ineligibility,
+    request_lapse_time,
     requestable_roles_for,
 )
 
@@ -50,6 +57,7 @@ if TYPE_CHECKING:
 
 SYSTEM_BEAT = "system:beat"
 SYSTEM_POLICY = "system:policy"
+LAPSE_COMMENT = "Nobody decided before the request's deadline."
 # A start a little in the past is "now": the form computed it a moment before posting.
 START_SLACK = timedelta(minutes=5)
 
@@ -535,6 +543,7 @@ def access_request_extend(
     role, asset = original.role, original.asset
     if role is not None and not role.is_active:
         raise ValidationError(f"The role “{role}” is no longer offered; it cannot be extended.")
+    _refuse_if_ineligible(original, doing="extended", what=f"Grant #{grant.pk}")
     policy = effective_policy(role=role, asset=asset, user=requester)
     justification = (justification or "").strip()
     ticket = (ticket or "").strip()
@@ -548,6 +557,8 @@ def access_request_extend(
         )
     elif elapsed_between(grant.ends_at, ends_at) > policy.max_duration:
         errors["ends_at"] = f"An extension can add at most {human_duration(policy.max_duration)}."
+    elif reach_error := _extension_reach_error(grant=grant, ends_at=ends_at, policy=policy):
+        errors["ends_at"] = reach_error
     _validate_text_fields(
         policy=policy,
         justification=justification,
@@ -638,6 +649,126 @@ def _check_decidable(*, request: AccessRequest, approver: User, now: datetime) -
     return capacity
 
 
+# --- re-checks at the moment of a decision (docs/access.md, "Decisions are re-checked") ---
+
+
+def _fresh_user(user: User) -> User:
+    """``user`` as the database has it now: an object loaded earlier keeps its old
+    ``is_active`` and its cached permissions."""
+    found = get_user_model()._default_manager.filter(pk=user.pk).first()
+    return found if found is not None else user
+
+
+def _request_lapse(request: AccessRequest, *, now: datetime, noticed_by: User | None) -> None:
+    """Mark a pending request lapsed now, as the reconcile's sweep would."""
+    lapse = request_lapse_time(request)
+    request.status = RequestStatus.LAPSED
+    request.decided_at = now
+    request.decision_comment = LAPSE_COMMENT
+    request.save(update_fields=["status", "decided_at", "decision_comment"])
+    audit_event_record(
+        action="access.request.lapsed",
+        actor_label=SYSTEM_POLICY,
+        target=request,
+        reason=LAPSE_COMMENT,
+        data={
+            "lapses_at": lapse.isoformat(),
+            "noticed_by": noticed_by.get_username() if noticed_by else None,
+        },
+    )
+    _notify("request_decided", request.pk)
+
+
+def _lapse_if_due(*, request_id: int, decider: User) -> None:
+    """Before a decision, read the clock: a pending request past its lapse time
+    (``selectors.request_lapse_time``, whatever the status column says) is lapsed now, with
+    its audit event and notice, in a transaction of its own that commits before the
+    decision is refused (called outside a transaction, as views and tasks do)."""
+    with transaction.atomic():
+        request = _lock_request(request_id)
+        now = timezone.now()
+        _check_decidable(request=request, approver=decider, now=now)
+        lapse = request_lapse_time(request)
+        if lapse > now:
+            return
+        _request_lapse(request, now=now, noticed_by=decider)
+    raise ValidationError(_lapsed_message(request_id, lapse))
+
+
+def _lapsed_message(request_id: int, lapse: datetime) -> str:
+    return (
+        f"Request #{request_id} lapsed at {timezone.localtime(lapse):%Y-%m-%d %H:%M}: nobody "
+        "decided it in time, so it can no longer be decided. It is now marked lapsed; "
+        "nothing else was changed."
+    )
+
+
+def _refuse_if_lapsed(request: AccessRequest, *, now: datetime) -> None:
+    """The same clock check inside the decision's own transaction (a lapse time passed
+    while waiting for the lock): refused; the sweep marks it."""
+    lapse = request_lapse_time(request)
+    if lapse <= now:
+        raise ValidationError(_lapsed_message(request.pk, lapse))
+
+
+def _refuse_if_ineligible(request: AccessRequest, *, doing: str, what: str = "") -> None:
+    """Refuse when the requester is no longer active or no longer eligible for what the
+    request asks for (``selectors.request_ineligibility``); nothing is changed."""
+    if why := request_ineligibility(request):
+        what = what or f"Request #{request.pk}"
+        raise ValidationError(f"{what} cannot be {doing}: {why}. Nothing was changed.")
+
+
+def _extension_reach_error(*, grant: Grant, ends_at: datetime, policy: Policy) -> str:
+    """Why moving ``grant``'s end to ``ends_at`` would reach further from its start than
+    the policy's ``max_total_duration`` allows ('' when it does not)."""
+    limit = policy.max_total_duration
+    reach = ends_at - grant.starts_at
+    if reach <= limit:
+        return ""
+    latest = timezone.localtime(grant.starts_at + limit)
+    return (
+        f"One grant may reach at most {human_duration(limit)} from its start through "
+        f"extensions (this would reach {human_duration(reach)}); the latest end is "
+        f"{latest:%Y-%m-%d %H:%M}. Ask for access again instead."
+    )
+
+
+def _grant_end_unentitled(grant: Grant, *, why: str, now: datetime) -> None:
+    """A scheduled grant whose holder is no longer entitled at its start never becomes
+    live: it is revoked (no one revoked it: ``revoked_by`` stays empty), with the reason,
+    an ``access.grant.revoked`` event, its pending extensions cancelled and the holder told."""
+    reason = f"Ended at its start: {why}."
+    grant.revoked_at = now
+    grant.revoke_reason = reason
+    grant.status = GrantStatus.REVOKED
+    grant.save(update_fields=["revoked_at", "revoke_reason", "status"])
+    audit_event_record(
+        action="access.grant.revoked",
+        actor_label=SYSTEM_POLICY,
+        target=grant,
+        reason=reason,
+        data={
+            "holder": grant.user_id,
+            "not_entitled": True,
+            **_window_data(grant.starts_at, grant.ends_at),
+        },
+    )
+    for pending in AccessRequest.objects.pending().filter(extends_grant=grant):
+        pending.status = RequestStatus.CANCELLED
+        pending.decided_at = now
+        pending.decision_comment = reason
+        pending.save(update_fields=["status", "decided_at", "decision_comment"])
+        audit_event_record(
+            action="access.request.cancelled",
+            actor_label=SYSTEM_POLICY,
+            target=pending,
+            reason=reason,
+        )
+    grant_cache_clear(grant.user)
+    _notify("grant_revoked", grant.pk)
+
+
 def access_request_approve(
     *,
     request_id: int,
@@ -650,10 +781,14 @@ def access_request_approve(
     extension, the grant's end moves). ``ends_at`` may only shorten the window."""
     comment = (comment or "").strip()
     _refuse_control_characters(comment=comment)
+    approver = _fresh_user(approver)
+    _lapse_if_due(request_id=request_id, decider=approver)
     with transaction.atomic():
         request = _lock_request(request_id)
         now = timezone.now()
         capacity = _check_decidable(request=request, approver=approver, now=now)
+        _refuse_if_lapsed(request, now=now)
+        _refuse_if_ineligible(request, doing="approved")
         if request.ends_at <= now:
             raise ValidationError(
                 "The requested window has already ended; the request can only be denied."
@@ -665,7 +800,8 @@ def access_request_approve(
                 raise ValidationError(
                     "The access this request extends has already ended; deny it instead."
                 )
-        has_dpo = request.approvals.filter(decision=Decision.APPROVE, as_dpo=True).exists()
+        # Only approvals that still count fill a slot (selectors.counting_approvals).
+        has_dpo = counting_approvals().filter(request_id=request.pk, as_dpo=True).exists()
         if "dpo" in capacity and request.dpo_required and not has_dpo:
             as_dpo = True
         elif "approver" in capacity:
@@ -705,12 +841,7 @@ def access_request_approve(
                 approval.save()
         except IntegrityError:
             raise ValidationError("You have already decided on this request.") from None
-        approvals = request.approvals.filter(decision=Decision.APPROVE)
-        regular = approvals.filter(as_dpo=False).count()
-        has_dpo = has_dpo or as_dpo
-        missing = max(0, request.approvals_required - regular)
-        if request.dpo_required and not has_dpo:
-            missing += 1
+        missing = approvals_still_needed(request).total
         audit_event_record(
             action="access.approval.given",
             actor=approver,
@@ -723,6 +854,9 @@ def access_request_approve(
                 if request.ends_at != original_end
                 else None,
                 "ends_at": request.ends_at.isoformat(),
+                "no_longer_counting": [
+                    a.approver.get_username() for a in approvals_no_longer_counting(request)
+                ],
             },
         )
         if missing == 0:
@@ -740,6 +874,8 @@ def _approve_final(
     now: datetime,
     grant: Grant | None = None,
 ) -> None:
+    # Every path to a grant passes here: the requester's facts are read again now.
+    _refuse_if_ineligible(request, doing="approved")
     request.status = RequestStatus.APPROVED
     request.decided_at = now
     request.decided_by = approver
@@ -750,6 +886,11 @@ def _approve_final(
         grant = grant or _lock_grant(request.extends_grant_id)
         if _has_ended(grant, now):
             raise ValidationError("The access this request extends has already ended.")
+        policy = effective_policy(role=request.role, asset=request.asset, user=request.requester)
+        if reach_error := _extension_reach_error(
+            grant=grant, ends_at=request.ends_at, policy=policy
+        ):
+            raise ValidationError(f"Request #{request.pk} cannot be approved: {reach_error}")
         previous = grant.ends_at
         grant.ends_at = max(grant.ends_at, request.ends_at)
         grant.expiry_warned_at = None
@@ -831,10 +972,13 @@ def access_request_deny(*, request_id: int, approver: User, reason: str) -> Acce
     if not has_visible_text(reason):
         raise ValidationError({"reason": "Give a reason for the denial."})
     _refuse_control_characters(reason=reason)
+    approver = _fresh_user(approver)
+    _lapse_if_due(request_id=request_id, decider=approver)
     with transaction.atomic():
         request = _lock_request(request_id)
         now = timezone.now()
         capacity = _check_decidable(request=request, approver=approver, now=now)
+        _refuse_if_lapsed(request, now=now)
         approval = Approval(
             request=request,
             approver=approver,
@@ -887,6 +1031,9 @@ def grant_activate(
             return None
         now = now or timezone.now()
         if grant.status != GrantStatus.SCHEDULED or not grant.is_live(now):
+            return grant
+        if why := request_ineligibility(grant.request):
+            _grant_end_unentitled(grant, why=why, now=now)
             return grant
         mirror_add(grant_ids=[grant.pk])
         grant.status = GrantStatus.ACTIVE
@@ -996,7 +1143,8 @@ def grant_break_glass(
 ) -> Grant:
     """Immediate self-granted access for an emergency: short, reasoned, flagged for the
     DPO's review, and the DPO group is emailed at once."""
-    if not user.is_active or not user.has_perm("access.break_glass"):
+    current = _fresh_user(user)
+    if not current.is_active or not current.has_perm("access.break_glass"):
         raise PermissionDenied("You may not take break-glass access.")
     reason = (reason or "").strip()
     limit: timedelta = _conf("BREAK_GLASS_MAX")
@@ -1188,7 +1336,8 @@ def _record_grant_events(rows: list[tuple[Any, ...]], *, action: str, now: datet
 
 def _activate_batch(*, now: datetime, size: int, after: int) -> tuple[int, int | None]:
     with transaction.atomic():
-        rows = _claim_grants(Grant.objects.due_to_activate(now), size=size, after=after)
+        due = Grant.objects.due_to_activate(now).filter(grant_holder_entitled_q())
+        rows = _claim_grants(due, size=size, after=after)
         if not rows:
             return 0, None
         ids = [row[0] for row in rows]
@@ -1201,6 +1350,23 @@ def _activate_batch(*, now: datetime, size: int, after: int) -> tuple[int, int |
             data=lambda _user_id, starts_at, ends_at: _window_data(starts_at, ends_at),
         )
     return len(rows), ids[-1]
+
+
+def _end_unentitled_batch(*, now: datetime, size: int, after: int) -> tuple[int, int | None]:
+    """Scheduled grants due to start whose holder is no longer entitled: ended, not
+    activated (the same rule and reasons as ``grant_activate``)."""
+    with transaction.atomic():
+        due = Grant.objects.due_to_activate(now).exclude(grant_holder_entitled_q())
+        rows = _claim_grants(due, size=size, after=after)
+        if not rows:
+            return 0, None
+        grants = Grant.objects.filter(pk__in=[row[0] for row in rows]).select_related(
+            "request__requester", "request__role", "request__asset"
+        )
+        for grant in grants.order_by("pk"):
+            if why := request_ineligibility(grant.request):
+                _grant_end_unentitled(grant, why=why, now=now)
+    return len(rows), rows[-1][0]
 
 
 def _expire_batch(*, now: datetime, size: int, after: int) -> tuple[int, int | None]:
@@ -1326,6 +1492,7 @@ def access_reconcile(*, now: datetime | None = None, batch_size: int | None = No
     now = now or timezone.now()
     size = batch_size or _conf("RECONCILE_BATCH_SIZE")
     counts = {
+        "ended_unentitled": _batches(_end_unentitled_batch, now=now, size=size),
         "activated": _batches(_activate_batch, now=now, size=size),
         "expired": _batches(_expire_batch, now=now, size=size),
         "unmirrored": _batches(_unmirror_batch, now=now, size=size),

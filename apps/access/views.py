@@ -81,6 +81,7 @@ def _policy_context(
         "default_hours": hours_of(policy.default_duration),
         "max_start_ahead": _duration_text(policy.max_start_ahead),
         "pending_timeout": _duration_text(policy.pending_timeout),
+        "max_total_duration": _duration_text(policy.max_total_duration),
     }
 
 
@@ -275,6 +276,7 @@ def request_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             "approvals": access_request.approvals.select_related("approver"),
             "grant": grant,
             "grant_live": grant is not None and grant.is_live(),
+            "still_needed": selectors.approvals_still_needed_label(access_request),
         },
     )
 
@@ -362,13 +364,17 @@ def grant_extend(request: AuthedRequest, pk: int) -> HttpResponse:
     else:
         form = GrantExtendForm(grant=grant)
     role, asset = grant.request.role, grant.request.asset
+    policy_ctx = _policy_context(user=request.user, role=role, asset=asset)
     return render(
         request,
         "portal/grant_extend.html",
         {
             "grant": grant,
             "form": form,
-            "policy_ctx": _policy_context(user=request.user, role=role, asset=asset),
+            "policy_ctx": policy_ctx,
             "target_value": target_value(role=role, asset=asset),
+            "latest_end": grant.starts_at + policy_ctx["policy"].max_total_duration
+            if policy_ctx
+            else None,
         },
     )

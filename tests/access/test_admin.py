@@ -443,6 +443,7 @@ def _role_form(asset, **overrides):
         "can_view": "on",
         "default_duration": "04:00:00",
         "max_duration": "08:00:00",
+        "max_total_duration": "1 00:00:00",
         "allow_future_start": "on",
         "max_start_ahead": "14 00:00:00",
         "pending_timeout": "2 00:00:00",
@@ -498,5 +499,5 @@ def test_request_changelist_columns(
     assert row["obj"] == request
     assert row["special"] is True
     assert row["sensitivity"] == "Restricted"
-    assert row["still_needed"] == "2 (incl. DPO)"
+    assert row["still_needed"] == "2 more, including the DPO's"
     assert AccessRequest.objects.count() == 1

@@ -586,7 +586,7 @@ def test_expiry_warning_and_approver_reminders(
     assert [m.to for m in warnings] == [[staff_user.email]]
 
 
-def test_approval_refused_after_the_window_has_ended(role, staff_user, approver):
+def test_approval_after_the_window_has_ended_is_refused_and_lapses_it(role, staff_user, approver):
     with time_machine.travel(T0, tick=False):
         request = services.access_request_submit(
             requester=staff_user,
@@ -595,12 +595,15 @@ def test_approval_refused_after_the_window_has_ended(role, staff_user, approver)
             ends_at=T0 + timedelta(hours=1),
             justification="x",
         )
+    # A request lapses at the end of its window at the latest
     with (
         time_machine.travel(T0 + timedelta(hours=2), tick=False),
-        pytest.raises(ValidationError, match="already ended"),
+        pytest.raises(ValidationError, match="lapsed"),
     ):
         services.access_request_approve(request_id=request.pk, approver=approver)
     assert not Approval.objects.exists()
+    request.refresh_from_db()
+    assert request.status == RequestStatus.LAPSED
 
 
 def test_approver_may_shorten_not_lengthen(role, staff_user, approver, window):
