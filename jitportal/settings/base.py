@@ -168,6 +168,8 @@ JITPORTAL = {
     "PURGE_FOUR_EYES_THRESHOLD": env.int("JITPORTAL_PURGE_FOUR_EYES_THRESHOLD", default=1000),
     "AUDIT_RETENTION_DAYS": env.int("JITPORTAL_AUDIT_RETENTION_DAYS", default=6 * 365),
     "HASH_SECRET": env("JITPORTAL_HASH_SECRET", default=""),
+    # UK organisations: the record of processing carries the DPA 2018 Schedule 1 column.
+    "ROPA_UK": env.bool("JITPORTAL_ROPA_UK", default=False),
 }
 
 LOGGING = {
