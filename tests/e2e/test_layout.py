@@ -93,11 +93,11 @@ def test_dashboard_tables_stay_inside_their_cards(
     _page_does_not_scroll_sideways(page, width)
 
 
+@pytest.mark.usefixtures("ropa_world")
 def test_the_data_map_fits_the_page_without_a_box_of_its_own(
     live_server,
     browser,  # noqa: F811
     dpo,
-    ropa_world,
 ):
     page = _page(browser, live_server, dpo, 1366, 768)
     page.goto(live_server.url + reverse("admin:reports_datamap"))
