@@ -95,6 +95,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-gb"
+# One date and time format everywhere, a time always with its zone (jitportal/formats).
+FORMAT_MODULE_PATH = ["jitportal.formats"]
 TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
