@@ -1,27 +1,92 @@
-"""Queueing side effects without letting a broker outage undo or block a decision."""
+"""Queueing side effects without letting a broker outage undo, block or lose a decision.
+
+Nothing queued from a web request lives only in the broker: each side effect is also kept in
+the database and redone by a beat task, so a message that cannot be sent is only later work,
+never lost work:
+
+- email notices: the outbox (``apps.access.outbox``), sent by the access reconcile;
+- grant activation and mirror removal: the access reconcile (``due_to_activate``, the
+  revoked or expired grants still ``mirrored``);
+- purge runs: ``purge_due_rules`` queues again the planned runs nobody picked up.
+
+A web request spends little time on a dead broker: one publish connects once, without
+kombu's retries, within ``CELERY_BROKER_CONNECTION_TIMEOUT``; and after a failed publish
+this process skips the broker for ``JITPORTAL["ENQUEUE_PAUSE_SECONDS"]``, so the other
+publishes of the same request (and of the requests that follow) cost nothing.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from kombu.exceptions import LimitExceeded
 
 logger = logging.getLogger(__name__)
 
+# time.monotonic() before which this process does not try the broker (after a failure).
+_paused_until = 0.0
 
-def enqueue(task: Any, *args: Any, **kwargs: Any) -> None:
-    """Send ``task`` now; a broker that is down is logged, not raised.
 
-    Beat's periodic reconcile is the source of truth, so a lost message is repaired on the
-    next tick (DESIGN.md, invariant 2).
-    """
+def broker_pause_clear() -> None:
+    """Try the broker again on the next publish (the pause after a failure is over)."""
+    global _paused_until
+    _paused_until = 0.0
+
+
+def broker_is_paused() -> bool:
+    """True while this process skips the broker after a failed publish."""
+    return time.monotonic() < _paused_until
+
+
+def _publish(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """One attempt: connect at most once (no retries), then publish without retrying."""
+    app = task.app
+    timeout = float(app.conf.broker_connection_timeout or 1.0)
+    with app.pool.acquire(block=True, timeout=timeout) as conn:
+        conn.ensure_connection(max_retries=0, timeout=timeout)
+        task.apply_async(args=args, kwargs=kwargs, retry=False, connection=conn)
+
+
+def enqueue(task: Any, *args: Any, **kwargs: Any) -> bool:
+    """Send ``task`` now; returns whether it was queued. A broker that is down is logged,
+    not raised, and pauses publishing from this process for ``ENQUEUE_PAUSE_SECONDS``
+    (the work is kept in the database and done by beat's next tick; see the module text)."""
+    global _paused_until
+    if task.app.conf.task_always_eager:
+        try:
+            task.apply_async(args=args, kwargs=kwargs)
+        except Exception:
+            logger.warning("%s failed; the next reconcile tick redoes it", task.name, exc_info=True)
+            return False
+        return True
+    if broker_is_paused():
+        logger.warning("broker down: %s not queued; the next reconcile tick does it", task.name)
+        return False
+    started = time.monotonic()
     try:
-        task.apply_async(args=args, kwargs=kwargs, retry=False)
-    except Exception:
+        _publish(task, args, kwargs)
+    except LimitExceeded:
+        # Every pooled connection is in use: the broker is busy, not down; no pause.
         logger.warning(
-            "could not queue %s; the next reconcile tick will do it", task.name, exc_info=True
+            "no free broker connection for %s; the next reconcile tick does it", task.name
         )
+        return False
+    except Exception:
+        _paused_until = time.monotonic() + settings.JITPORTAL["ENQUEUE_PAUSE_SECONDS"]
+        logger.warning(
+            "could not queue %s (%.2f s); the next reconcile tick does it; not trying the "
+            "broker again for %s s",
+            task.name,
+            time.monotonic() - started,
+            settings.JITPORTAL["ENQUEUE_PAUSE_SECONDS"],
+            exc_info=True,
+        )
+        return False
+    return True
 
 
 def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:

@@ -71,3 +71,13 @@ def staff_user(groups):
 @pytest.fixture
 def auditor(groups):
     return UserFactory(username="auditor", groups=["Auditors"], is_staff=True)
+
+
+@pytest.fixture(autouse=True)
+def _broker_pause_cleared():
+    """Each test starts with the broker tried again (a failed publish pauses the process)."""
+    from jitportal.tasking import broker_pause_clear
+
+    broker_pause_clear()
+    yield
+    broker_pause_clear()

@@ -26,13 +26,15 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 
 from apps.inventory.models import DataAsset
 from jitportal.admin_base import ReadOnlyModelAdmin
+from jitportal.evidence import EvidenceDeleteRefusalMixin
 
-from . import selectors, services
-from .models import AccessRequest, AccessRole, Approval, Grant, RequestStatus
+from . import outbox, selectors, services
+from .forms import WindowDateTimeField
+from .models import AccessRequest, AccessRole, Approval, Grant, Notice, RequestStatus
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -76,11 +78,9 @@ class ApproveForm(forms.Form):
     comment = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Comment (optional)"
     )
-    ends_at = forms.DateTimeField(
+    ends_at = WindowDateTimeField(
         required=False,
         label="Shorten the window to end at (optional)",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
         help_text="Leave empty to approve the window asked for. Only an earlier end is accepted.",
     )
 
@@ -100,7 +100,7 @@ class CommentForm(forms.Form):
 
 class BreakGlassForm(forms.Form):
     asset = forms.ModelChoiceField(
-        queryset=DataAsset.objects.select_related("system"),
+        queryset=DataAsset.objects.current().select_related("system"),
         error_messages={"required": "Choose the data asset.", "invalid_choice": "Unknown asset."},
     )
     minutes = forms.IntegerField(
@@ -148,7 +148,8 @@ class HoldersForm(forms.Form):
 
 
 @admin.register(AccessRole)
-class AccessRoleAdmin(admin.ModelAdmin):
+class AccessRoleAdmin(EvidenceDeleteRefusalMixin, admin.ModelAdmin):
+    evidence_instead = "Untick “is active” instead: it is then no longer offered."
     list_display = (
         "name",
         "rights",
@@ -631,7 +632,7 @@ class GrantAdmin(ReadOnlyModelAdmin):
     show_full_result_count = False
     actions = ["revoke_selected", "mark_reviewed"]
     fieldsets = (
-        (None, {"fields": ("request", "user", "assets", "status", "mirrored")}),
+        (None, {"fields": ("request", "user", "asset_list", "status", "mirrored")}),
         (
             "Rights and window",
             {"fields": ("can_view", "can_change", "can_export", "starts_at", "ends_at")},
@@ -645,7 +646,7 @@ class GrantAdmin(ReadOnlyModelAdmin):
     )
 
     def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), "assets"]
+        return [*super().get_readonly_fields(request, obj), "asset_list"]
 
     def get_queryset(self, request):
         return (
@@ -916,3 +917,76 @@ class GrantAdmin(ReadOnlyModelAdmin):
                 self.log_change(request, grant, "break-glass reviewed")
                 done.append(f"#{grant.pk}")
         _report(request, done, failed, "Reviewed")
+
+
+# --- the notice outbox --------------------------------------------------------------------------
+
+
+class NoticeEscalatedFilter(admin.SimpleListFilter):
+    title = "escalated (break-glass past the bound)"
+    parameter_name = "escalated"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(escalated_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(escalated_at__isnull=True)
+        return queryset
+
+
+@admin.register(Notice)
+class NoticeAdmin(ReadOnlyModelAdmin):
+    """The outbox of email notices: what was sent, what waits, what was given up."""
+
+    list_display = (
+        "id",
+        "kind",
+        "about",
+        "status",
+        "tries",
+        "error",
+        "created_at",
+        "next_try_at",
+        "sent_at",
+        "escalated_at",
+    )
+    list_filter = ("status", "kind", NoticeEscalatedFilter)
+    search_fields = ("=id", "=object_id")
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    show_full_result_count = False
+    actions = ["resend_selected"]
+
+    def has_resend_permission(self, request) -> bool:
+        return request.user.has_perm("access.resend_notice")
+
+    @admin.display(description="about")
+    def about(self, obj: Notice) -> str:
+        if obj.kind.startswith("request_"):
+            url = reverse("admin:access_accessrequest_change", args=[obj.object_id])
+            return format_html('<a href="{}">request #{}</a>', url, obj.object_id)
+        url = reverse("admin:access_grant_change", args=[obj.object_id])
+        return format_html('<a href="{}">grant #{}</a>', url, obj.object_id)
+
+    @admin.display(description="last error")
+    def error(self, obj: Notice) -> str:
+        return obj.last_error if len(obj.last_error) <= 120 else obj.last_error[:119] + "…"
+
+    @admin.action(
+        description="Send the selected notices again (not those already sent)",
+        permissions=["resend"],
+    )
+    def resend_selected(self, request, queryset):
+        try:
+            queued, refused = outbox.notices_resend(
+                notice_ids=list(queryset.values_list("pk", flat=True)), actor=request.user
+            )
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+            return
+        for notice in queued:
+            self.log_change(request, notice, "queued again")
+        _report(request, [f"#{n.pk}" for n in queued], refused, "Queued again")

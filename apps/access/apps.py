@@ -5,6 +5,7 @@ _VIEW = [
     "access.view_accessrequest",
     "access.view_approval",
     "access.view_grant",
+    "access.view_notice",
 ]
 
 
@@ -24,6 +25,7 @@ class AccessConfig(AppConfig):
             "access.revoke_grant",
             "access.break_glass",
             "access.review_grant",
+            "access.resend_notice",
         ],
         "Approvers": [*_VIEW, "access.decide_accessrequest", "access.revoke_grant"],
         "Auditors": list(_VIEW),
@@ -32,9 +34,11 @@ class AccessConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from .models import AccessRequest, AccessRole, Approval, Grant
+        from .models import AccessRole
 
-        # Field-level history beside the decision events of apps.audit.
+        # Field-level history of what people edit in the admin (roles). Requests, approvals
+        # and grants are written by services and bulk reconcile paths: their record is the
+        # hash-chained audit trail (apps.audit), not django-auditlog (docs/audit.md).
         auditlog.register(
             AccessRole,
             m2m_fields={
@@ -44,6 +48,3 @@ class AccessConfig(AppConfig):
                 "approver_groups",
             },
         )
-        auditlog.register(AccessRequest)
-        auditlog.register(Approval)
-        auditlog.register(Grant)

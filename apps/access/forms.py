@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any, cast
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from apps.inventory.models import DataAsset, ProcessingActivity
+from jitportal.timekeeping import LocalTimeError, elapsed_add, local_moment
 
 from . import selectors
 from .models import AccessRole, Grant
@@ -56,15 +58,46 @@ class DateTimeLocalInput(forms.DateTimeInput):
 
 
 class WindowDateTimeField(forms.DateTimeField):
-    """A date and time in the portal's time zone, within years any window could use."""
+    """A date and time in the portal's time zone, within years any window could use.
+
+    A wall time the clocks skip (spring forward) or repeat (fall back) is refused with a message
+    that says so (``timekeeping.local_moment``); a repeated one is accepted with its UTC offset
+    (``2027-10-31T01:30+00:00``)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("input_formats", DATETIME_INPUT_FORMATS)
         kwargs.setdefault("widget", DateTimeLocalInput())
         super().__init__(**kwargs)
 
+    def _naive(self, value: Any) -> datetime | None:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        try:
+            parsed = parse_datetime(text)
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            return parsed
+        for fmt in self.input_formats:
+            try:
+                return datetime.strptime(text, fmt)  # noqa: DTZ007 - local_moment gives the zone
+            except (TypeError, ValueError):
+                continue
+        return None
+
     def to_python(self, value: Any) -> datetime | None:
-        result = super().to_python(value)
+        try:
+            result = super().to_python(value)
+        except ValidationError as exc:
+            # Django's own "may be ambiguous or may not exist": say which, and what to do.
+            naive = self._naive(value) if exc.code == "ambiguous_timezone" else None
+            if naive is None:
+                raise
+            try:
+                result = local_moment(naive)
+            except LocalTimeError as problem:
+                raise ValidationError(str(problem), code=problem.code) from None
         # Far-off years only overflow the arithmetic below; nobody means them.
         if result is not None and not (1970 <= result.year <= 2999):
             raise ValidationError("Give a date between the years 1970 and 2999.", code="range")
@@ -94,7 +127,8 @@ class ServiceErrorsMixin:
 
 def _window_end(start: datetime, hours: Decimal) -> datetime:
     try:
-        return start + timedelta(seconds=int(hours * 3600))
+        # Elapsed hours (UTC): 8 hours stay 8 hours on the night the clocks change.
+        return elapsed_add(start, timedelta(seconds=int(hours * 3600)))
     except OverflowError as exc:
         raise ValidationError("That is further ahead than any calendar goes.") from exc
 

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.inventory.models import DataAsset, ProcessingActivity
+from jitportal.timekeeping import elapsed_add
 
 
 class AccessRole(models.Model):
@@ -260,7 +261,9 @@ class GrantQuerySet(models.QuerySet["Grant"]):
     def due_for_expiry_warning(self, at: datetime | None = None, before=None) -> GrantQuerySet:
         now = at or timezone.now()
         before = before if before is not None else settings.JITPORTAL["EXPIRY_WARNING_BEFORE"]
-        return self.live(now).filter(expiry_warned_at__isnull=True, ends_at__lte=now + before)
+        return self.live(now).filter(
+            expiry_warned_at__isnull=True, ends_at__lte=elapsed_add(now, before)
+        )
 
 
 class Grant(models.Model):
@@ -272,7 +275,9 @@ class Grant(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="grants", db_index=False
     )
-    assets = models.ManyToManyField(DataAsset, related_name="grants")
+    assets: models.ManyToManyField[DataAsset, GrantAsset] = models.ManyToManyField(
+        DataAsset, related_name="grants", through="GrantAsset"
+    )
     can_view = models.BooleanField(default=True)
     can_change = models.BooleanField(default=False)
     can_export = models.BooleanField(default=False)
@@ -328,3 +333,90 @@ class Grant(models.Model):
     def is_live(self, at: datetime | None = None) -> bool:
         now = at or timezone.now()
         return self.revoked_at is None and self.starts_at <= now < self.ends_at
+
+
+class GrantAsset(models.Model):
+    """One data asset a grant covers (the table of ``Grant.assets``).
+
+    The asset side is PROTECT: a data asset that a grant covers cannot be deleted (archive it
+    instead), so the grant, the access registers and the django-guardian mirror rows the
+    reconcile removes by asset never lose it; the database's foreign keys (no cascade) refuse
+    a raw delete too. The link is part of the grant and goes with it when a retention rule
+    purges the grant.
+    """
+
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE)
+    dataasset = models.ForeignKey(DataAsset, on_delete=models.PROTECT)
+
+    class Meta:
+        db_table = "access_grant_assets"
+        unique_together = [("grant", "dataasset")]
+        verbose_name = "data asset of a grant"
+        verbose_name_plural = "grants (data assets covered)"
+
+    def __str__(self) -> str:
+        return f"Grant #{self.grant_id} covers data asset #{self.dataasset_id}"
+
+
+class NoticeKind(models.TextChoices):
+    """The email notices of the access app (templates/access/email/<kind>_*.txt)."""
+
+    REQUEST_SUBMITTED = "request_submitted", "request submitted (to its approvers)"
+    REQUEST_REMINDER = "request_reminder", "reminder (to its approvers)"
+    REQUEST_DECIDED = "request_decided", "request decided (to the requester)"
+    GRANT_REVOKED = "grant_revoked", "access revoked (to the holder)"
+    GRANT_EXPIRING = "grant_expiring", "access expiring (to the holder)"
+    BREAK_GLASS = "break_glass", "break-glass used (to the DPO group)"
+
+
+class NoticeStatus(models.TextChoices):
+    PENDING = "pending", "waiting to be sent"
+    SENT = "sent", "sent"
+    FAILED = "failed", "gave up"
+
+
+class Notice(models.Model):
+    """One email notice in the outbox (the transactional outbox pattern).
+
+    Written in the same transaction as the decision it reports, so a notice exists exactly
+    when its decision does. The ``access.notify`` task sends it after commit; the periodic
+    reconcile re-sends what is still pending once ``next_try_at`` has come, with backoff,
+    and gives up after ``JITPORTAL["NOTICE_MAX_TRIES"]`` tries, except for break-glass
+    notices, which are retried until sent (``escalated_at`` marks the first try past the
+    bound). ``object_id`` is an access request (``request_*`` kinds) or a grant (the others).
+    """
+
+    kind = models.CharField(max_length=40, choices=NoticeKind.choices)
+    object_id = models.PositiveBigIntegerField()
+    status = models.CharField(
+        max_length=10, choices=NoticeStatus.choices, default=NoticeStatus.PENDING
+    )
+    tries = models.PositiveIntegerField(default=0, help_text="Attempts to send so far.")
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    next_try_at = models.DateTimeField(
+        help_text="When the reconcile may (re-)send it if it is still waiting."
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    recipients = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Messages sent (one per recipient)."
+    )
+    escalated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A break-glass notice still unsent after the normal number of tries.",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["next_try_at"],
+                condition=Q(status="pending"),
+                name="access_notice_pending_due",
+            )
+        ]
+        permissions = [("resend_notice", "Can re-send notices")]
+
+    def __str__(self) -> str:
+        return f"Notice #{self.pk} {self.kind} about #{self.object_id} ({self.status})"

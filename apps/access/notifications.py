@@ -1,7 +1,8 @@
 """Email notices of the access app, rendered from templates/access/email/.
 
-Called by the ``access.notify`` task only, so a mail server that is down delays a notice
-(the task retries with backoff) and never undoes the decision it reports.
+Called from the notice outbox only (``apps.access.outbox``): a notice is a row written with
+its decision and sent by the ``access.notify`` task or the reconcile, so a mail server or a
+broker that is down delays a notice (retried with backoff) and never loses or undoes it.
 """
 
 from __future__ import annotations
@@ -18,17 +19,10 @@ from django.urls import NoReverseMatch, reverse
 from apps.inventory.models import DataAsset
 from apps.inventory.roles import DPO
 
-from .models import AccessRequest, Grant
+from .models import AccessRequest, Grant, NoticeKind
 from .selectors import approvals_still_needed, eligible_approvers_for
 
-KINDS = (
-    "request_submitted",
-    "request_reminder",
-    "request_decided",
-    "grant_revoked",
-    "grant_expiring",
-    "break_glass",
-)
+KINDS = tuple(NoticeKind.values)
 
 
 def _url(name: str, *args: Any, fallback: str = "/") -> str:

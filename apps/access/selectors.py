@@ -179,7 +179,10 @@ def requestable_roles_for(user: User) -> QuerySet[AccessRole]:
     return (
         AccessRole.objects.filter(is_active=True)
         .filter((~any_group & ~any_user) | in_group | named)
-        .prefetch_related("assets__system")
+        # Archived assets are no longer offered (nor granted) through a role.
+        .prefetch_related(
+            models.Prefetch("assets", queryset=DataAsset.objects.current().select_related("system"))
+        )
     )
 
 
@@ -189,7 +192,7 @@ def requestable_assets_for(user: User) -> QuerySet[DataAsset]:
     link = AccessRole.assets.through.objects.filter(
         dataasset_id=OuterRef("pk"), accessrole_id__in=roles
     )
-    return DataAsset.objects.filter(Exists(link)).select_related("system")
+    return DataAsset.objects.current().filter(Exists(link)).select_related("system")
 
 
 # --- the requester's own -------------------------------------------------------------------

@@ -23,6 +23,7 @@ from guardian.models import UserObjectPermission
 from apps.audit.models import AuditEvent
 from apps.audit.services import EventSpec, audit_event_record, audit_events_record_bulk
 from apps.inventory.models import DataAsset, ProcessingActivity
+from jitportal.timekeeping import as_utc, elapsed_between
 
 from .backends import grant_cache_clear
 from .models import (
@@ -75,11 +76,9 @@ def _is_aware(value: Any) -> bool:
 
 
 def _notify(kind: str, object_id: int) -> None:
-    from jitportal.tasking import enqueue_on_commit
+    from .outbox import notice_record
 
-    from .tasks import access_notify
-
-    enqueue_on_commit(access_notify, kind, object_id)
+    notice_record(kind=kind, object_id=object_id)
 
 
 def _queue_activation(grant_id: int, actor_id: int | None) -> None:
@@ -353,7 +352,8 @@ def _check_window(
         errors["ends_at"] = "Give an end date and time."
     if errors.keys() & {"starts_at", "ends_at"}:
         return None
-    start = starts_at
+    # Durations are elapsed time: compared in UTC, whatever zone the values carry.
+    start, ends_at = as_utc(starts_at), as_utc(ends_at)
     if start < now - START_SLACK:
         errors["starts_at"] = "The start cannot be in the past."
         return None
@@ -367,10 +367,10 @@ def _check_window(
             )
     if ends_at <= start:
         errors["ends_at"] = "The end must be after the start."
-    elif ends_at - start > policy.max_duration:
+    elif elapsed_between(start, ends_at) > policy.max_duration:
         errors["ends_at"] = (
             f"At most {human_duration(policy.max_duration)} can be asked for at once "
-            f"(this asks for {human_duration(ends_at - start)})."
+            f"(this asks for {human_duration(elapsed_between(start, ends_at))})."
         )
     return start
 
@@ -431,6 +431,8 @@ def access_request_submit(
             raise PermissionDenied(f"You may not ask for the role “{role}”.")
     else:
         assert asset is not None
+        if asset.archived_at is not None:
+            raise ValidationError({"asset": f"“{asset}” is archived: it is no longer offered."})
         if not requestable_roles_for(requester).filter(assets=asset).exists():
             raise PermissionDenied(f"You may not ask for access to “{asset}”.")
     policy = effective_policy(role=role, asset=asset, user=requester)
@@ -451,6 +453,7 @@ def access_request_submit(
     if errors:
         raise ValidationError(errors)
     assert start is not None
+    ends_at = as_utc(ends_at)
 
     with transaction.atomic():
         duplicate = (
@@ -529,7 +532,7 @@ def access_request_extend(
             f"The new end must be after the current end "
             f"({timezone.localtime(grant.ends_at):%Y-%m-%d %H:%M})."
         )
-    elif ends_at - grant.ends_at > policy.max_duration:
+    elif elapsed_between(grant.ends_at, ends_at) > policy.max_duration:
         errors["ends_at"] = f"An extension can add at most {human_duration(policy.max_duration)}."
     _validate_text_fields(
         policy=policy,
@@ -775,7 +778,8 @@ def _approve_final(
     new.full_clean(exclude=["assets"])
     new.save()
     if request.role is not None:
-        assets = list(request.role.assets.all())
+        # An asset archived since the role was set up is not granted any more.
+        assets = list(request.role.assets.current())
     else:
         assert request.asset is not None, (
             "a request names a role or an asset (request_role_xor_asset)"
@@ -988,6 +992,8 @@ def grant_break_glass(
         errors["duration"] = f"Break-glass access lasts at most {human_duration(limit)}."
     if not isinstance(asset, DataAsset):
         errors["asset"] = "Choose the data asset."
+    elif asset.archived_at is not None:
+        errors["asset"] = f"“{asset}” is archived: it is no longer offered."
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -1291,7 +1297,8 @@ def _remind_batch(*, now: datetime, size: int, after: int) -> tuple[int, int | N
 
 
 def access_reconcile(*, now: datetime | None = None, batch_size: int | None = None) -> dict:
-    """The periodic tidy-up: activate, expire, remove mirrors, lapse, warn, remind.
+    """The periodic tidy-up: activate, expire, remove mirrors, lapse, warn, remind, and
+    send the notices still in the outbox (``outbox.notice_send_due``).
 
     Idempotent and safe to run concurrently (rows are claimed with SKIP LOCKED); each batch
     is its own transaction, and it loops until nothing is due, so it catches up a backlog.
@@ -1306,4 +1313,8 @@ def access_reconcile(*, now: datetime | None = None, batch_size: int | None = No
         "warned": _batches(_warn_batch, now=now, size=size),
         "reminded": _batches(_remind_batch, now=now, size=size),
     }
+    from .outbox import notice_send_due
+
+    outcomes = notice_send_due(now=now, limit=size)
+    counts.update({f"notices_{outcome}": n for outcome, n in outcomes.items()})
     return counts

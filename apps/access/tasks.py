@@ -7,14 +7,13 @@ Immediate tasks only make things quicker; ``access_reconcile_task`` (run by beat
 from __future__ import annotations
 
 import contextlib
-import smtplib
 from collections.abc import Iterator
 
 from auditlog.context import set_actor, set_extra_data
 from celery import shared_task
 from django.contrib.auth import get_user_model
 
-from . import notifications, services
+from . import outbox, services
 
 
 @contextlib.contextmanager
@@ -47,15 +46,14 @@ def grant_mirror_sync_task(grant_id: int) -> None:
         services.grant_mirror_sync(grant_id=grant_id)
 
 
-@shared_task(
-    name="access.notify",
-    ignore_result=True,
-    autoretry_for=(smtplib.SMTPException, ConnectionError, OSError),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=6,
-)
-def access_notify(kind: str, object_id: int) -> int:
-    """Send one kind of notice; a failing mail server is retried, never a decision undone."""
-    return notifications.notification_send(kind=kind, object_id=object_id)
+@shared_task(name="access.notify", ignore_result=True)
+def access_notify(notice_id: int | str, object_id: int | None = None) -> str:
+    """Send one notice of the outbox (``apps.access.outbox``); idempotent.
+
+    A failure is recorded on the notice and retried by the reconcile with backoff (not by
+    Celery), so a lost or repeated message neither loses nor doubles an email. A message
+    queued before the outbox existed, ``(kind, object_id)``, is put in the outbox first.
+    """
+    if isinstance(notice_id, str) and object_id is not None:
+        notice_id = outbox.notice_record(kind=notice_id, object_id=object_id).pk
+    return outbox.notice_send(notice_id=int(notice_id))

@@ -12,3 +12,15 @@ class AuditConfig(AppConfig):
         "DPO": _TRAIL,
         "Auditors": _TRAIL,
     }
+
+    def ready(self) -> None:
+        from apps.integrations.scopes import scope_register
+
+        from . import receivers  # noqa: F401  (connects the security-event receivers)
+
+        # The SIEM feed's token scope: its owner must be allowed to export the trail.
+        scope_register(
+            name="audit",
+            description="read the audit trail (the SIEM feed)",
+            permissions=("audit.export_auditevent",),
+        )

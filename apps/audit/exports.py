@@ -20,12 +20,13 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
-from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+
+from jitportal.timekeeping import day_start, local_moment
 
 from .models import AuditEvent
 
@@ -53,22 +54,22 @@ _TS_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
 
 
 def parse_moment(value: str, *, name: str) -> datetime:
-    """An ISO date (midnight) or date-time; naive values are in the server's time zone."""
+    """An ISO date (the start of that local day) or date-time; naive values are in the
+    server's time zone. Raises ``ValueError`` for anything else, and for a naive time the
+    clocks skip or repeat (``timekeeping.LocalTimeError``)."""
     try:
-        moment = parse_datetime(value)
+        # A date alone is a day: its first instant, even where the clocks skip midnight.
+        day = parse_date(value)
+        moment = day_start(day) if day is not None else parse_datetime(value)
         if moment is None:
-            day = parse_date(value)
-            if day is None:
-                raise ValueError
-            moment = datetime.combine(day, time.min)
+            raise ValueError
     except ValueError:
         raise ValueError(
             f"{name}: {value!r} is not an ISO date or date-time "
             "(e.g. 2026-01-31 or 2026-01-31T08:00:00+00:00)."
         ) from None
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    return moment
+    # A naive time the clocks skip or repeat is refused (LocalTimeError is a ValueError).
+    return local_moment(moment)
 
 
 @dataclass(frozen=True)

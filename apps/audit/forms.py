@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django import forms
-from django.utils import timezone
+
+from jitportal.timekeeping import day_start
 
 from .exports import FORMATS
 
@@ -35,10 +36,10 @@ class AuditExportForm(forms.Form):
 
     def since_at(self) -> datetime | None:
         day = self.cleaned_data.get("since")
-        return timezone.make_aware(datetime.combine(day, time.min)) if day else None
+        return day_start(day) if day else None
 
     def until_at(self) -> datetime | None:
         day = self.cleaned_data.get("until")
         if not day:
             return None
-        return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+        return day_start(day + timedelta(days=1))

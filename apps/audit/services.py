@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
@@ -93,6 +96,46 @@ def _lock_chain() -> None:
 def _chain_head() -> str:
     last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
     return last or GENESIS_HASH
+
+
+_SEARCH_KEY_LABEL = b"jitportal.audit.search-terms"
+
+
+def audit_search_key() -> bytes:
+    """JITPORTAL["AUDIT_SEARCH_KEY"], or a key derived from SECRET_KEY when it is empty.
+
+    The key must live as long as the trail (six years by default): with another key, a term
+    can no longer be tested against the events written under the old one.
+    """
+    secret = settings.JITPORTAL.get("AUDIT_SEARCH_KEY") or ""
+    if secret:
+        return str(secret).encode()
+    return hmac.new(settings.SECRET_KEY.encode(), _SEARCH_KEY_LABEL, hashlib.sha256).digest()
+
+
+def audit_search_term_normalise(term: str) -> str:
+    """The form a search term is hashed in: NFKC, case-folded, inner blanks collapsed.
+
+    Searches match case-insensitively, so "Lovelace" and "lovelace " are the same search and
+    give the same digest.
+    """
+    return " ".join(unicodedata.normalize("NFKC", term).casefold().split())
+
+
+def audit_search_term_digest(term: str) -> str:
+    """HMAC-SHA256 (RFC 2104) of the normalised search ``term``, 64 lowercase hex digits;
+    "" for an empty term.
+
+    The trail is kept far longer than the records it names and auditors read it without a
+    grant, so a search typed on a governed listing is stored only as this keyed digest
+    (GDPR Art. 5(1)(c) data minimisation, Art. 25 data protection by design): an
+    investigator holding the key can test a known term (``manage.py audit_search_term``),
+    nobody can read one back, and guessing needs the key.
+    """
+    normalised = audit_search_term_normalise(term)
+    if not normalised:
+        return ""
+    return hmac.new(audit_search_key(), normalised.encode(), hashlib.sha256).hexdigest()
 
 
 class _Row(NamedTuple):

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
+from typing import Any
 
-from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from apps.integrations.services import TokenRefused, integration_token_authenticate
 
 from .exports import (
     CONTENT_TYPES,
@@ -24,27 +24,51 @@ from .exports import (
 FEED_DEFAULT_LIMIT = 10_000
 FEED_MAX_LIMIT = 100_000
 PERMISSION = "audit.export_auditevent"
+# The integration-token scope the feed needs (registered in AuditConfig.ready).
+FEED_SCOPE = "audit"
 
 
-def _basic_auth_user(request: HttpRequest):
-    header = request.headers.get("Authorization", "")
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic" or not encoded:
-        return None
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    username, sep, password = decoded.partition(":")
-    if not sep:
-        return None
-    return authenticate(request, username=username, password=password)
+_REALM = "jitportal audit feed"
 
 
-def _unauthorised() -> HttpResponse:
-    response = HttpResponse("Authentication required.\n", status=401, content_type="text/plain")
-    response["WWW-Authenticate"] = 'Basic realm="jitportal audit feed", charset="UTF-8"'
+def _challenge(status: int, message: str, error: str = "") -> HttpResponse:
+    """401/403 with an RFC 6750 section 3 ``WWW-Authenticate: Bearer`` challenge."""
+    response = HttpResponse(message + "\n", status=status, content_type="text/plain")
+    params = f'realm="{_REALM}", scope="{FEED_SCOPE}"'
+    if error:
+        params += f', error="{error}"'
+    response["WWW-Authenticate"] = f"Bearer {params}"
     return response
+
+
+def _feed_user(request: HttpRequest) -> tuple[Any, HttpResponse | None]:
+    """The user the feed acts for: the session's, else the owner of a Bearer token.
+
+    HTTP Basic (a person's password) is refused with a message naming the token: passwords
+    are for people, tokens for machines (issue one with ``integration_token_create``).
+    """
+    if request.user.is_authenticated:
+        return request.user, None
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        try:
+            token = integration_token_authenticate(raw=credentials, scope=FEED_SCOPE)
+        except TokenRefused as refused:
+            status = 403 if refused.error == "insufficient_scope" else 401
+            return None, _challenge(status, f"Refused: {refused.message}", refused.error)
+        return token.owner, None
+    if scheme.lower() == "basic":
+        return None, _challenge(
+            401,
+            "HTTP Basic with a password is not accepted here: send an integration token "
+            f"with the {FEED_SCOPE!r} scope as 'Authorization: Bearer <token>' "
+            "(see docs/audit.md).",
+        )
+    return None, _challenge(
+        401,
+        "Authentication required: send an integration token with the "
+        f"{FEED_SCOPE!r} scope as 'Authorization: Bearer <token>'.",
+    )
 
 
 def _bad(message: str) -> HttpResponse:
@@ -54,10 +78,10 @@ def _bad(message: str) -> HttpResponse:
 @never_cache
 @require_GET
 def audit_feed(request: HttpRequest) -> HttpResponseBase:
-    """GET ?after_id=N&limit=M[&since=&until=&format=jsonl|csv] (session or HTTP Basic)."""
-    user = request.user if request.user.is_authenticated else _basic_auth_user(request)
-    if user is None or not user.is_active:
-        return _unauthorised()
+    """GET ?after_id=N&limit=M[&since=&until=&format=jsonl|csv] (session or Bearer token)."""
+    user, refusal = _feed_user(request)
+    if refusal is not None:
+        return refusal
     if not user.has_perm(PERMISSION):
         return HttpResponse(
             "Forbidden: exporting the audit trail needs the audit.export_auditevent permission "

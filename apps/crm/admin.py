@@ -3,11 +3,15 @@
 Model permissions do not open these pages: a live grant on an asset whose governed_model is
 the page's model does (apps.access GrantBackend for rows, the access selectors for lists).
 Rows cannot be added or deleted here except by a superuser: retention removes rows.
-Every change page and change list is logged like the portal pages.
+Every read is logged like the portal pages, once per request and model: change lists,
+change, history and delete pages, rows shown inline, actions and the autocomplete
+(jitportal/admin_site.py). Related rows are named by their reference (``str()``, see
+apps/crm/models.py), so a page of one governed model shows nothing of another's.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any, cast
 
 from django.contrib import admin
@@ -76,6 +80,8 @@ class GrantGatedAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return not self._gated(request) and super().has_delete_permission(request, obj)
 
+    # --- the access log: every read of these rows, as on the portal pages ------------------
+
     def _log_one(self, request: HttpRequest, obj: Any) -> None:
         found = selectors.record_access_for_object(user=_user(request), obj=obj)
         if found is not None:
@@ -89,6 +95,41 @@ class GrantGatedAdmin(admin.ModelAdmin):
                 data={"model": obj._meta.label_lower},
             )
 
+    def records_shown_log(
+        self, request: HttpRequest, ids: list[Any], *, query: str = "", page: int = 1
+    ) -> None:
+        """One ``access.records.listed`` event (``..._as_superuser`` without a grant) for the
+        rows ``ids`` a page showed; nothing when it showed none and nothing was searched."""
+        if not ids and not query:
+            return
+        access = self._access(request)
+        records_listed_log(
+            user=_user(request),
+            model=self.model,
+            ids=ids,
+            asset=access.asset if access is not None else None,
+            grant=access.grant if access is not None else None,
+            query=query,
+            page=page,
+        )
+
+    def _log_object_page(self, request: HttpRequest, response: HttpResponse) -> None:
+        context = getattr(response, "context_data", None) or {}
+        obj = context.get("original") or context.get("object")
+        if request.method == "GET" and response.status_code == 200 and obj is not None:
+            self._log_one(request, obj)
+
+    def _log_inlines(self, request: HttpRequest, response: HttpResponse) -> None:
+        """Rows of another governed model shown inline: logged by that model's admin."""
+        context = getattr(response, "context_data", None) or {}
+        if response.status_code != 200:
+            return
+        for inline in context.get("inline_admin_formsets") or ():
+            other = self.admin_site._registry.get(inline.formset.model)
+            if isinstance(other, GrantGatedAdmin):
+                ids = [form.instance.pk for form in inline.formset.initial_forms]
+                other.records_shown_log(request, ids)
+
     def change_view(
         self,
         request: HttpRequest,
@@ -97,10 +138,23 @@ class GrantGatedAdmin(admin.ModelAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         response = super().change_view(request, object_id, form_url, extra_context)
-        original = getattr(response, "context_data", None) or {}
-        obj = original.get("original")
-        if request.method == "GET" and response.status_code == 200 and obj is not None:
-            self._log_one(request, obj)
+        self._log_object_page(request, response)
+        if request.method == "GET":
+            self._log_inlines(request, response)
+        return response
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().history_view(request, object_id, extra_context)
+        self._log_object_page(request, response)
+        return response
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().delete_view(request, object_id, extra_context)
+        self._log_object_page(request, response)
         return response
 
     def changelist_view(
@@ -110,25 +164,37 @@ class GrantGatedAdmin(admin.ModelAdmin):
         context = getattr(response, "context_data", None) or {}
         changelist = context.get("cl")
         if response.status_code == 200 and changelist is not None:
-            ids = [row.pk for row in changelist.result_list]
-            access = self._access(request)
-            if access is not None and ids:
-                records_listed_log(
-                    user=_user(request),
-                    model=self.model,
-                    ids=ids,
-                    asset=access.asset,
-                    grant=access.grant,
-                    query=changelist.query,
-                    page=changelist.page_num,
-                )
-            elif ids:
-                audit_event_record(
-                    action="access.records.listed_as_superuser",
-                    actor=_user(request),
-                    data={"model": self.model._meta.label_lower, "ids": ids},
-                )
+            self.records_shown_log(
+                request,
+                [row.pk for row in changelist.result_list],
+                query=changelist.query,
+                page=changelist.page_num,
+            )
         return response
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        """Every action (delete, exports) logs the rows it was given before it runs."""
+        actions = super().get_actions(request)
+        return {
+            name: (self._logged_action(entry[0]), entry[1], entry[2])
+            for name, entry in actions.items()
+            if entry is not None
+        }
+
+    def _logged_action(self, func: Any) -> Any:
+        @functools.wraps(func)
+        def run(modeladmin: Any, request: HttpRequest, queryset: Any) -> Any:
+            self.records_shown_log(request, list(queryset.values_list("pk", flat=True)))
+            return func(modeladmin, request, queryset)
+
+        return run
+
+    # Django's autocomplete (jitportal.admin_site): the same check (has_view_permission),
+    # the same event as the change list.
+    def autocomplete_shown(
+        self, request: HttpRequest, objects: list[Any], *, term: str, page: int
+    ) -> None:
+        self.records_shown_log(request, [obj.pk for obj in objects], query=term, page=page)
 
 
 class SupportTicketInline(admin.TabularInline):
@@ -163,6 +229,10 @@ class CustomerAdmin(GrantGatedAdmin):
     readonly_fields = ("anonymised_at",)
     inlines = [SupportTicketInline]
     list_per_page = 50
+
+    def autocomplete_label(self, obj: Customer) -> str:
+        # Served only under a grant on the customers (has_view_permission), and logged.
+        return f"{obj.full_name} ({obj.external_ref})"
 
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
         excluded = list(super().get_exclude(request, obj) or [])

@@ -2,6 +2,12 @@
 
 These rows are what just-in-time access protects and what retention purges. Each model is
 registered as a data asset (``DataAsset.governed_model``) by the demo loader.
+
+``str()`` of a governed row is its reference and nothing else ("CUST-00001", "Ticket #12"):
+it is what every generic display shows (select and raw-id widgets, related fields in the
+admin, breadcrumbs, the admin's LogEntry, the audit trail's ``target_repr``), also to people
+without a grant on the row's asset and for years after the row is gone. Names and free text
+are shown only by the pages that open under a grant, field by field.
 """
 
 from django.db import models
@@ -36,7 +42,8 @@ class Customer(models.Model):
         ordering = ["full_name"]
 
     def __str__(self) -> str:
-        return f"{self.full_name} ({self.external_ref})"
+        # The reference only: see the module docstring.
+        return self.external_ref
 
 
 class TicketStatus(models.TextChoices):
@@ -58,4 +65,5 @@ class SupportTicket(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.subject}"
+        # The reference only, never the subject: see the module docstring.
+        return f"Ticket #{self.pk}"

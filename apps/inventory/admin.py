@@ -14,6 +14,7 @@ from auditlog.mixins import AuditlogHistoryAdminMixin
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.contrib import messages as admin_messages
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -23,6 +24,9 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django_countries.filters import CountryFilter
 
+from jitportal.evidence import EvidenceDeleteRefusalMixin
+
+from . import services
 from .completeness import REQUIREMENTS, REQUIREMENTS_BY_KEY
 from .gdpr import EEA_COUNTRIES, CategoryKind
 from .models import (
@@ -524,8 +528,29 @@ class SystemAdmin(InventoryModelAdmin):
         return obj.outside_eea if obj.hosting_country else None
 
 
+class ArchivedFilter(admin.SimpleListFilter):
+    title = "archived"
+    parameter_name = "archived"
+
+    def lookups(self, request, model_admin):
+        return [("no", "In use"), ("yes", "Archived")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return queryset.filter(archived_at__isnull=True)
+        if self.value() == "yes":
+            return queryset.filter(archived_at__isnull=False)
+        return queryset
+
+
 @admin.register(DataAsset)
-class DataAssetAdmin(InventoryModelAdmin):
+class DataAssetAdmin(EvidenceDeleteRefusalMixin, InventoryModelAdmin):
+    evidence_instead = (
+        "Archive it instead (action “Archive the selected data assets”): it is then no "
+        "longer offered for new requests or shown in reports of the current state, and "
+        "stays in the registers."
+    )
+    actions = ["archive_assets", "unarchive_assets"]
     list_display = (
         "name",
         "system",
@@ -534,8 +559,10 @@ class DataAssetAdmin(InventoryModelAdmin):
         "category_list",
         "owner",
         "steward_group",
+        "archived_at",
     )
     list_filter = (
+        ArchivedFilter,
         "is_special",
         "sensitivity",
         AssetCategoryFilter,
@@ -546,9 +573,9 @@ class DataAssetAdmin(InventoryModelAdmin):
     list_select_related = ("system", "owner", "steward_group")
     search_fields = ("name", "description", "system__name", "categories__name")
     autocomplete_fields = ("system", "owner", "steward_group", "categories", "subjects")
-    readonly_fields = ("special_status", "created_at", "updated_at")
+    readonly_fields = ("special_status", "created_at", "updated_at", "archived_at")
     fieldsets = (
-        (None, {"fields": ("name", "system", "description", "governed_model")}),
+        (None, {"fields": ("name", "system", "description", "governed_model", "archived_at")}),
         ("Accountability", {"fields": ("owner", "steward_group")}),
         (
             "What it holds",
@@ -575,6 +602,23 @@ class DataAssetAdmin(InventoryModelAdmin):
     @admin.display(description="categories")
     def category_list(self, obj: DataAsset) -> str:
         return ", ".join(c.name for c in obj.categories.all()) or "—"
+
+    @admin.action(description="Archive the selected data assets", permissions=["change"])
+    def archive_assets(self, request, queryset):
+        self._archive(request, queryset, services.data_asset_archive, "archived")
+
+    @admin.action(description="Unarchive the selected data assets", permissions=["change"])
+    def unarchive_assets(self, request, queryset):
+        self._archive(request, queryset, services.data_asset_unarchive, "back in use")
+
+    def _archive(self, request, queryset, service, done: str) -> None:
+        for asset in queryset:
+            try:
+                service(asset=asset, actor=request.user)
+            except ValidationError as exc:
+                self.message_user(request, " ".join(exc.messages), admin_messages.WARNING)
+            else:
+                self.message_user(request, f"“{asset}” is {done}.")
 
     @admin.display(description="special category (Art. 9/10)")
     def special_status(self, obj: DataAsset | None) -> str:
@@ -745,7 +789,11 @@ class ProcessingActivityAdminForm(forms.ModelForm):
 
 
 @admin.register(ProcessingActivity)
-class ProcessingActivityAdmin(InventoryModelAdmin):
+class ProcessingActivityAdmin(EvidenceDeleteRefusalMixin, InventoryModelAdmin):
+    evidence_instead = (
+        "Untick “is active” instead: it is then no longer offered as a purpose for new "
+        "requests, and the requests keep it."
+    )
     form = ProcessingActivityAdminForm
     list_display = (
         "name",
@@ -884,7 +932,7 @@ class ProcessingActivityAdmin(InventoryModelAdmin):
         if not missing:
             return "Nothing: the record of this activity is complete."
         return format_html(
-            "<ul style='margin:0;padding-left:1.2em'>{}</ul>",
+            "<ul class='jp-compact-list'>{}</ul>",
             format_html_join("", "<li>{}</li>", ((label,) for label in missing)),
         )
 

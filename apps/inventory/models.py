@@ -170,6 +170,11 @@ class DataAssetQuerySet(models.QuerySet["DataAsset"]):
     def special(self) -> DataAssetQuerySet:
         return self.filter(is_special=True)
 
+    def current(self) -> DataAssetQuerySet:
+        """Assets not archived: the ones offered for new requests and in reports of the
+        current state (archived ones stay for registers and history)."""
+        return self.filter(archived_at__isnull=True)
+
 
 class DataAsset(TimeStamped):
     """A set of personal data in one system that access and retention are decided on."""
@@ -214,6 +219,16 @@ class DataAsset(TimeStamped):
         related_name="+",
         help_text="The Django model whose rows this asset is, if the portal governs them.",
     )
+    # Set by the archive action (services.data_asset_archive), never by hand. An asset that
+    # evidence refers to is archived, not deleted (docs/inventory.md, "Archiving").
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=True,
+        help_text="When the asset was archived: no longer offered for new requests or shown "
+        "in reports of the current state; kept for registers and history.",
+    )
 
     objects = DataAssetQuerySet.as_manager()
 
@@ -231,6 +246,10 @@ class DataAsset(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.system.name} / {self.name}"
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
 
 
 class Recipient(TimeStamped):

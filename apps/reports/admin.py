@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from jitportal.admin_base import ReadOnlyModelAdmin
+from jitportal.csp import csp_allow_inline_blocks
 
 from . import renderers
 from .approvals import approval_statistics, approval_tables
@@ -264,7 +265,9 @@ class ReportAdmin(ReadOnlyModelAdmin):
     def ropa_print_view(self, request: HttpRequest) -> HttpResponse:
         self._require(request, VIEW_ROPA)
         doc = ropa_build(processor=request.GET.get("record") == "processor")
-        return HttpResponse(renderers.render_ropa(doc, "html"), content_type="text/html")
+        response = HttpResponse(renderers.render_ropa(doc, "html"), content_type="text/html")
+        # A standalone document (also saved as a file): its own style and script, by hash.
+        return csp_allow_inline_blocks(response)
 
     # --- registers --------------------------------------------------------------------------
 

@@ -13,6 +13,13 @@ from django_celery_beat.models import PeriodicTask
 from apps.access.models import AccessRequest, Grant
 from apps.inventory.completeness import REQUIREMENTS
 from apps.inventory.models import ProcessingActivity
+from jitportal.timekeeping import (
+    crontab_next_slot,
+    day_start,
+    elapsed_add,
+    elapsed_between,
+    local_date,
+)
 
 from . import svg
 from .approvals import human_seconds
@@ -40,7 +47,7 @@ def _grants_over_time(now: datetime) -> tuple[list[str], list[int], list[int]]:
     """Per day of the last 30: grants live at some moment of the day, and grants started."""
     today = timezone.localdate(now)
     days = [today - timedelta(days=DAYS - 1 - i) for i in range(DAYS)]
-    first = timezone.make_aware(datetime.combine(days[0], datetime.min.time()))
+    first = day_start(days[0])
     windows = list(
         Grant.objects.filter(starts_at__lt=now, ends_at__gt=first).values_list(
             "starts_at", "ends_at", "revoked_at"
@@ -53,13 +60,11 @@ def _grants_over_time(now: datetime) -> tuple[list[str], list[int], list[int]]:
         if end <= starts_at:
             continue
         first_day = max(0, (timezone.localdate(starts_at) - days[0]).days)
-        last_day = min(
-            DAYS - 1, (timezone.localdate(end - timedelta(microseconds=1)) - days[0]).days
-        )
+        last_day = min(DAYS - 1, (local_date(end - timedelta(microseconds=1)) - days[0]).days)
         for i in range(first_day, last_day + 1):
             live[i] += 1
         if starts_at >= first:
-            started[(timezone.localdate(starts_at) - days[0]).days] += 1
+            started[(local_date(starts_at) - days[0]).days] += 1
     return [d.strftime("%d %b") for d in days], live, started
 
 
@@ -80,18 +85,28 @@ def beat_status(*, now: datetime) -> list[dict[str, Any]]:
         .order_by("name")
     )
     for task in tasks:
-        if task.interval is not None:
-            allowed = 3 * task.interval.schedule.run_every + BEAT_SYNC_SLACK
+        since = elapsed_between(task.last_run_at, now) if task.last_run_at else None
+        if since is None:
+            late = True
+        elif task.interval is not None:
+            late = since > 3 * task.interval.schedule.run_every + BEAT_SYNC_SLACK
+        elif task.crontab is not None:
+            # A calendar schedule: late once the slot after the last run has passed, found on
+            # the crontab's own calendar (a nightly 02:30 stays 02:30 when the clocks change).
+            # A minute on, so a run sent a moment before its slot still counts for it.
+            slot = crontab_next_slot(
+                task.crontab.schedule, elapsed_add(task.last_run_at, timedelta(minutes=1))
+            )
+            late = elapsed_add(slot, BEAT_SYNC_SLACK) < now
         else:
-            allowed = DAILY_SLACK
-        since = now - task.last_run_at if task.last_run_at else None
+            late = since > DAILY_SLACK
         rows.append(
             {
                 "name": task.name,
                 "enabled": task.enabled,
                 "last_run_at": task.last_run_at,
                 "ago": human_seconds(since.total_seconds()) if since is not None else None,
-                "late": task.enabled and (since is None or since > allowed),
+                "late": task.enabled and late,
             }
         )
     return rows
@@ -106,10 +121,10 @@ def dashboard_data(*, now: datetime | None = None) -> dict[str, Any]:
         .order_by("created_at")
         .values_list("pk", "created_at", "requester__username", "role__name", "asset__name")
     )
-    ages = Counter(_age_label(now - created) for _, created, *_ in pending)
+    ages = Counter(_age_label(elapsed_between(created, now)) for _, created, *_ in pending)
     labels, live_series, started_series = _grants_over_time(now)
     expiring = (
-        live_grants.filter(ends_at__lte=now + timedelta(days=1))
+        live_grants.filter(ends_at__lte=elapsed_add(now, timedelta(days=1)))
         .select_related("user")
         .order_by("ends_at")[:10]
     )
@@ -157,7 +172,7 @@ def dashboard_data(*, now: datetime | None = None) -> dict[str, Any]:
         ),
         "grants_sparkline": svg.sparkline(live_series, title="Grants live per day, 30 days"),
         "expiring_24h": list(expiring),
-        "expiring_7d": live_grants.filter(ends_at__lte=now + timedelta(days=7)).count(),
+        "expiring_7d": live_grants.filter(ends_at__lte=elapsed_add(now, timedelta(days=7))).count(),
         # Counted as the record of processing counts them (ropa.record_activities).
         "activities": total,
         "activities_complete": complete,

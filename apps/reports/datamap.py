@@ -64,7 +64,8 @@ def data_map_build(*, activity_id: int | None = None, special_only: bool = False
         "data_categories",
         "recipients",
         Prefetch("transfers", queryset=Transfer.objects.select_related("recipient")),
-        Prefetch("assets", queryset=DataAsset.objects.select_related("system")),
+        # The map shows what is processed now: archived assets are left out.
+        Prefetch("assets", queryset=DataAsset.objects.current().select_related("system")),
     )
     dm = DataMap()
     for pa in activities:

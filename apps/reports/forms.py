@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from apps.inventory.models import DataAsset, ProcessingActivity
+from jitportal.timekeeping import day_bounds
 
 from .models import RopaSnapshot
 
@@ -39,10 +40,8 @@ class PeriodForm(forms.Form):
     def bounds(self) -> tuple[datetime, datetime]:
         start: date = self.cleaned_data["start"]
         end: date = self.cleaned_data["end"]
-        return (
-            timezone.make_aware(datetime.combine(start, time.min)),
-            timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min)),
-        )
+        # Whole local days (23 or 25 hours on the nights the clocks change).
+        return day_bounds(start, end)
 
 
 class AssetRegisterForm(PeriodForm):

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from apps.retention.models import LegalHold, PurgeRun, PurgeRunStatus, RetentionRule
-from apps.retention.selectors import retention_rules_for_assets, rule_summary, rules_due
+from apps.retention.selectors import (
+    retention_rules_for_assets,
+    rule_summary,
+    rules_due,
+    stuck_runs,
+)
+from jitportal.timekeeping import calendar_days_back, calendar_days_between
 
 
 @dataclass
@@ -132,9 +138,10 @@ def _rule_problems(
         return [f"rule “{rule.name}” has never run"]
     if status != PurgeRunStatus.SUCCEEDED:
         return [f"rule “{rule.name}”: last run #{run_id} {status}"]
-    # A day's grace beyond the rule's own interval before a missed run counts as overdue.
-    if started is None or started + timedelta(days=rule.run_every_days + 1) < now:
-        days = (now - started).days if started is not None else 0
+    # A day's grace beyond the rule's own interval before a missed run counts as overdue,
+    # counted on the calendar (the same local time N + 1 days on), not in elapsed hours.
+    if started is None or started < calendar_days_back(now, rule.run_every_days + 1):
+        days = calendar_days_between(started, now) if started is not None else 0
         return [
             f"rule “{rule.name}” is overdue: last run {days} days ago, "
             f"runs every {rule.run_every_days} day(s)"
@@ -181,4 +188,15 @@ def retention_dashboard(*, now: datetime) -> dict[str, Any]:
             for run in runs
         ],
         "holds_review_due": LegalHold.objects.review_due(timezone.localdate(now)).count(),
+        # Marked running, process gone: the next run of the rule closes it as interrupted.
+        "stuck_runs": [
+            {
+                "id": run.pk,
+                "rule": run.rule.name,
+                "batches": run.batches,
+                "affected": run.affected,
+                "last_batch_at": run.heartbeat_at,
+            }
+            for run in stuck_runs(now=now)
+        ],
     }

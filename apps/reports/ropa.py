@@ -341,7 +341,10 @@ def _read_inventory(qs) -> _Inventory:
         pa.data_subjects.through, "processingactivity", "datasubjectcategory", qs
     )
     activity_recipients = _links(pa.recipients.through, "processingactivity", "recipient", qs)
-    asset_ids = pa.assets.through.objects.filter(processingactivity__in=qs).values("dataasset_id")
+    # The record of processing says what is processed now: archived assets are left out.
+    asset_ids = pa.assets.through.objects.filter(
+        processingactivity__in=qs, dataasset__archived_at__isnull=True
+    ).values("dataasset_id")
     asset_categories = _links(DataAsset.categories.through, "dataasset", "datacategory", asset_ids)
     asset_subjects = _links(
         DataAsset.subjects.through, "dataasset", "datasubjectcategory", asset_ids
@@ -532,7 +535,7 @@ def _row(
     retention: RetentionFacts,
 ) -> dict[str, Any]:
     pk = activity.pk
-    assets = [inv.assets[a] for a in inv.activity_assets.get(pk, [])]
+    assets = [inv.assets[a] for a in inv.activity_assets.get(pk, []) if a in inv.assets]
     # Categories and subjects: declared on the activity, or held by one of its assets.
     category_ids = set(inv.activity_categories.get(pk, []))
     subject_ids = set(inv.activity_subjects.get(pk, []))

@@ -25,6 +25,7 @@ from .forms import (
     LegalHoldReviewForm,
     RetentionRuleForm,
 )
+from .liveness import run_process_gone
 from .models import (
     AnonymisedField,
     LegalHold,
@@ -50,11 +51,13 @@ _STATUS_BADGE: dict[str, str] = {
 }
 
 
+# Colours as classes of static/css/admin.css: the Content-Security-Policy allows no inline style.
+_BADGE_CLASS = {"#666": "grey", "#1d5fa8": "blue", "#1f7a4d": "green", "#b3261e": "red"}
+
+
 def _badge(text: str, colour: str) -> str:
     return format_html(
-        '<span style="color:#fff;background:{};padding:1px 6px;border-radius:3px">{}</span>',
-        colour,
-        text,
+        '<span class="jp-badge jp-badge-{}">{}</span>', _BADGE_CLASS.get(colour, "amber"), text
     )
 
 
@@ -504,6 +507,12 @@ class LegalHoldAdmin(RetentionAdminMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/retention/legalhold/lift.html", context)
 
 
+def _stop_message(run: PurgeRun) -> str:
+    if run.interrupted_at is not None:
+        return f"{run}: its process was gone; closed as interrupted ({run.status})."
+    return f"{run}: asked to stop after its current batch."
+
+
 @admin.register(PurgeRun)
 class PurgeRunAdmin(RetentionAdminMixin, ReadOnlyModelAdmin):
     """Evidence: read-only. A running run shows its progress and can be asked to stop."""
@@ -529,6 +538,10 @@ class PurgeRunAdmin(RetentionAdminMixin, ReadOnlyModelAdmin):
     @admin.display(description="status")
     def status_badge(self, obj: PurgeRun) -> str:
         text = f"{obj.status} (dry run)" if obj.dry_run else obj.status
+        if obj.status == PurgeRunStatus.RUNNING and not obj.dry_run and run_process_gone(obj):
+            return _badge("stuck: process gone", _STATUS_BADGE[PurgeRunStatus.FAILED])
+        if obj.interrupted_at is not None:
+            text = f"{text} (interrupted)"
         return _badge(text, _STATUS_BADGE[obj.status])
 
     @admin.display(description="done / matched")
@@ -546,11 +559,11 @@ class PurgeRunAdmin(RetentionAdminMixin, ReadOnlyModelAdmin):
     def stop_runs(self, request, queryset):
         for run in queryset:
             try:
-                services.purge_run_stop_request(run=run, actor=request.user)
+                run = services.purge_run_stop_request(run=run, actor=request.user)
             except services.PurgeRefused as exc:
                 self.message_user(request, str(exc), messages.WARNING)
             else:
-                self.message_user(request, f"{run}: asked to stop after its current batch.")
+                self.message_user(request, _stop_message(run))
 
     def get_urls(self):
         return [
@@ -569,11 +582,11 @@ class PurgeRunAdmin(RetentionAdminMixin, ReadOnlyModelAdmin):
         if request.method != "POST":
             return HttpResponseRedirect(reverse("admin:retention_purgerun_change", args=[pk]))
         try:
-            services.purge_run_stop_request(run=run, actor=request.user)
+            run = services.purge_run_stop_request(run=run, actor=request.user)
         except services.PurgeRefused as exc:
             self.message_user(request, str(exc), messages.WARNING)
         else:
-            self.message_user(request, f"{run} will stop after its current batch.")
+            self.message_user(request, _stop_message(run))
         return HttpResponseRedirect(reverse("admin:retention_purgerun_change", args=[pk]))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

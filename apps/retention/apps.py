@@ -36,6 +36,20 @@ class RetentionConfig(AppConfig):
 
     def ready(self) -> None:
         connection_created.connect(_register_sqlite_functions, dispatch_uid="retention-sqlite")
+        _register_auditlog()
+
+
+def _register_auditlog() -> None:
+    """Field-level history of what the DPO edits in the admin: rules (with their anonymised
+    fields) and legal holds. Purge runs and hold records are written by services in bulk; their
+    record is the hash-chained audit trail (docs/audit.md)."""
+    from auditlog.registry import auditlog
+
+    from .models import AnonymisedField, LegalHold, RetentionRule
+
+    for model in (RetentionRule, AnonymisedField, LegalHold):
+        if not auditlog.contains(model):
+            auditlog.register(model, exclude_fields=["updated_at"])
 
 
 def _register_sqlite_functions(sender, connection, **kwargs) -> None:

@@ -476,6 +476,15 @@ class PurgeRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True, db_index=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Where the run executes: with the heartbeat, tells a live run from one whose process is
+    # gone on databases without advisory locks (liveness.py).
+    host = models.CharField(max_length=150, blank=True)
+    pid = models.PositiveIntegerField("process id", null=True, blank=True)
+    interrupted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the run was found with its process gone and closed as interrupted.",
+    )
 
     objects = PurgeRunQuerySet.as_manager()
 

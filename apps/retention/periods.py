@@ -1,40 +1,45 @@
-"""Calendar arithmetic for retention periods: days, months and years back from now."""
+"""Calendar arithmetic for retention periods: days, months and years back from now.
+
+A period is a calendar one: "30 days" ends at the same local wall time 30 calendar days back,
+whatever the clocks did in between (``jitportal.timekeeping``)."""
 
 from __future__ import annotations
 
-import calendar
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.db import models
 from django.utils import timezone
 
-
-def _months_back(moment: datetime, months: int) -> datetime:
-    total = moment.year * 12 + (moment.month - 1) - months
-    year, month = divmod(total, 12)
-    month += 1
-    if year < 1:
-        return moment.replace(year=1, month=1, day=1)
-    # 31 March minus one month is 28/29 February, not an error.
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
+from jitportal.timekeeping import (
+    calendar_days_back,
+    calendar_days_between,
+    calendar_months_back,
+    local_slot,
+)
 
 
 def cutoff_for(*, now: datetime, amount: int, unit: str) -> datetime:
-    """The moment before which rows are past their period (in the current time zone)."""
-    local = timezone.localtime(now) if timezone.is_aware(now) else now
+    """The moment before which rows are past their period: the same local wall time (in the
+    current time zone) ``amount`` calendar days, months or years back, as an aware UTC datetime
+    (``jitportal.timekeeping``; a naive ``now`` is a local wall time). Raises ``ValueError``
+    for an unknown unit."""
+    if timezone.is_naive(now):
+        now = local_slot(now)
     if unit == "days":
-        return local - timedelta(days=amount)
+        return calendar_days_back(now, amount)
     if unit == "months":
-        return _months_back(local, amount)
+        return calendar_months_back(now, amount)
     if unit == "years":
-        return _months_back(local, 12 * amount)
+        return calendar_months_back(now, 12 * amount)
     raise ValueError(f"unknown period unit {unit!r}")
 
 
 def period_days(*, now: datetime, amount: int, unit: str) -> int:
-    """How many whole days the period spans when counted back from ``now``."""
-    return (now - cutoff_for(now=now, amount=amount, unit=unit)).days
+    """How many calendar days the period spans when counted back from ``now`` (30 for
+    "30 days", even across a night the clocks change)."""
+    if timezone.is_naive(now):
+        now = local_slot(now)
+    return calendar_days_between(cutoff_for(now=now, amount=amount, unit=unit), now)
 
 
 def is_date_only(field: models.Field) -> bool:

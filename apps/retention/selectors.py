@@ -16,8 +16,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.inventory.models import ProcessingActivity
+from jitportal.timekeeping import local_date
 
 from .holds import HoldState, hold_state
+from .liveness import run_process_gone
 from .models import (
     PurgeAction,
     PurgeRun,
@@ -27,11 +29,6 @@ from .models import (
 )
 from .targets import Counts, target_for
 from .validation import anonymised_field_validate, rule_problems
-
-# A real run still "running" without a batch for this long is taken as dead (non-PostgreSQL
-# databases only: on PostgreSQL the run lock dies with the process that held it).
-STALE_RUN_AFTER = timedelta(minutes=15)
-
 
 # --- the record of processing -------------------------------------------------------------
 
@@ -239,7 +236,7 @@ def purge_preview(
 
 @dataclass(frozen=True)
 class DueState:
-    code: str  # due | not_due | disabled | held | queued | running
+    code: str  # due | not_due | disabled | held | queued | running | stuck
     label: str
 
     @property
@@ -254,6 +251,9 @@ def rule_due_state(rule: RetentionRule, *, now: datetime | None = None) -> DueSt
     active = rule.runs.real().filter(status__in=[PurgeRunStatus.PLANNED, PurgeRunStatus.RUNNING])
     running = active.filter(status=PurgeRunStatus.RUNNING).first()
     if running is not None:
+        if run_process_gone(running, now=now):
+            # The next run from any route closes it as interrupted.
+            return DueState("stuck", f"stuck (run #{running.pk}: its process is gone)")
         return DueState("running", f"running (run #{running.pk})")
     queued = active.first()
     if queued is not None:
@@ -261,15 +261,23 @@ def rule_due_state(rule: RetentionRule, *, now: datetime | None = None) -> DueSt
     holds = hold_state(rule)
     if holds.blocks_rule:
         return DueState("held", f"held by {holds.blocking_label()}")
-    last = rule.runs.real().done().order_by("-started_at").values_list("started_at", flat=True)
+    # A run closed as interrupted did not finish its work: the rule is due again at once.
+    last = (
+        rule.runs.real()
+        .done()
+        .filter(interrupted_at__isnull=True)
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)
+    )
     last_started = next((s for s in last if s is not None), None)
     if last_started is None:
         return DueState("due", "due (never run)")
-    # An hour's grace so a nightly schedule does not slip by a day when a run starts late.
-    next_at = last_started + timedelta(days=rule.run_every_days) - timedelta(hours=1)
-    if next_at <= now:
+    # A calendar schedule: due in beat's slot on the N-th local calendar day after the last
+    # run's, however late that run started and whatever the clocks did in between.
+    next_on = local_date(last_started) + timedelta(days=rule.run_every_days)
+    if local_date(now) >= next_on:
         return DueState("due", "due")
-    return DueState("not_due", f"next after {timezone.localtime(next_at):%Y-%m-%d %H:%M}")
+    return DueState("not_due", f"next on {next_on:%Y-%m-%d}")
 
 
 def rules_due(*, now: datetime | None = None) -> list[RetentionRule]:
@@ -278,6 +286,8 @@ def rules_due(*, now: datetime | None = None) -> list[RetentionRule]:
     return [rule for rule in rules if rule_due_state(rule, now=now).is_due]
 
 
-def stale_runs(rule: RetentionRule, *, now: datetime | None = None) -> QuerySet[PurgeRun]:
-    now = now or timezone.now()
-    return rule.runs.running().filter(heartbeat_at__lt=now - STALE_RUN_AFTER)
+def stuck_runs(*, now: datetime | None = None) -> list[PurgeRun]:
+    """Real runs marked running whose process is gone (liveness.py): the next run of their
+    rule, from any route, closes them as interrupted."""
+    running = PurgeRun.objects.real().running().select_related("rule").order_by("pk")
+    return [run for run in running if run_process_gone(run, now=now)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -31,6 +32,7 @@ from jitportal.tasking import enqueue_on_commit
 
 from .counting import MatchCount
 from .holds import hold_state, holds_lock_exclusive, purge_batch_begin
+from .liveness import RUN_LOCK_NAMESPACE, run_process_gone, this_host
 from .models import (
     AnonymisedField,
     HoldScope,
@@ -49,7 +51,6 @@ from .selectors import (
     rule_runtime_problems,
     rule_settings_digest,
     rule_snapshot,
-    stale_runs,
 )
 from .targets import RunContext, target_for
 from .validation import hold_record_ids_problem, parse_ids
@@ -58,7 +59,7 @@ logger = logging.getLogger(__name__)
 
 # Session-level advisory lock per rule while a run executes (PostgreSQL): a second run of
 # the same rule is refused, and a run whose process died releases it with its connection.
-_RUN_LOCK_NAMESPACE = 0x6A707267  # "jprg"
+_RUN_LOCK_NAMESPACE = RUN_LOCK_NAMESPACE
 MAX_ERROR_LENGTH = 4000
 # A planned real run no worker has started after this long is queued again.
 REQUEUE_PLANNED_AFTER = timedelta(minutes=10)
@@ -354,10 +355,11 @@ def purge_run_request(
     problems = rule_runtime_problems(rule)
     if problems:
         raise PurgeRefused(" ".join(problems))
+    purge_runs_interrupted_close(rule=rule, actor=actor, actor_label=actor_label)
     with transaction.atomic():
         locked = RetentionRule.objects.select_for_update().get(pk=rule.pk)
         state = rule_due_state(locked)
-        if state.code in {"running", "queued"}:
+        if state.code in {"running", "queued", "stuck"}:
             raise PurgeAlreadyRunning(f"“{locked}” is already {state.label}.")
         preview = purge_preview(rule=locked)
         if not preview.ok:
@@ -437,7 +439,7 @@ def purge_four_eyes_confirm(*, rule: RetentionRule, actor: Actor, queue: bool = 
                 "Four eyes: the person who last changed the rule cannot confirm its first run."
             )
         state = rule_due_state(locked)
-        if state.code in {"running", "queued"}:
+        if state.code in {"running", "queued", "stuck"}:
             raise PurgeAlreadyRunning(f"“{locked}” is already {state.label}.")
         problems = rule_runtime_problems(locked)
         if problems:
@@ -490,6 +492,9 @@ def purge_run_stop_request(*, run: PurgeRun, actor: Actor) -> PurgeRun:
         locked = PurgeRun.objects.select_for_update().get(pk=run.pk)
         if locked.status not in (PurgeRunStatus.PLANNED, PurgeRunStatus.RUNNING) or locked.dry_run:
             raise PurgeRefused(f"Run #{locked.pk} is {locked.get_status_display().lower()}.")
+        if locked.status == PurgeRunStatus.RUNNING and run_process_gone(locked):
+            _interrupted_close(locked, actor=actor, actor_label=_label(actor, ""))
+            return locked
         locked.stop_requested_at = timezone.now()
         fields = ["stop_requested_at"]
         if locked.status == PurgeRunStatus.PLANNED:
@@ -514,9 +519,9 @@ def purge_run_stop_request(*, run: PurgeRun, actor: Actor) -> PurgeRun:
 def _run_lock(rule: RetentionRule) -> Iterator[bool]:
     """Whether this process may run ``rule`` now; held until the block ends."""
     if connection.vendor != "postgresql":
-        # Without advisory locks: a running run with a recent heartbeat owns the rule
+        # Without advisory locks: a running run whose process is still there owns the rule
         # (SQLite serialises writers, so this check-and-start cannot race).
-        yield not rule.runs.running().exclude(pk__in=stale_runs(rule).values("pk")).exists()
+        yield not any(not run_process_gone(run) for run in rule.runs.running())
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_RUN_LOCK_NAMESPACE, rule.pk])
@@ -534,23 +539,69 @@ def _run_lock(rule: RetentionRule) -> Iterator[bool]:
                 logger.warning("could not release the run lock of rule %s", rule.pk, exc_info=True)
 
 
-def _close_interrupted(rule: RetentionRule, *, keep: int) -> None:
-    """Runs left 'running' by a process that died: say so (we hold the rule's lock)."""
+def _close_interrupted(rule: RetentionRule, *, keep: int, actor: Actor) -> None:
+    """Runs left 'running' by a process that died: say so (we hold the rule's lock, so no
+    other run of the rule is alive)."""
+    for run in rule.runs.running().exclude(pk=keep).select_for_update():
+        _interrupted_close(run, actor=actor, actor_label="")
+
+
+def _interrupted_close(run: PurgeRun, *, actor: Actor, actor_label: str) -> None:
+    """Close a run whose process is gone as interrupted: partial with the totals its
+    committed batches reached (failed when none committed), and its finished event.
+    The caller holds the run's row lock."""
     now = timezone.now()
-    for run in rule.runs.running().exclude(pk=keep):
-        run.status = PurgeRunStatus.PARTIAL if run.batches else PurgeRunStatus.FAILED
-        run.error = (run.error + "\n" if run.error else "") + (
-            "Interrupted: the process running it ended without finishing. "
-            "A new run continues where it stopped."
+    run.status = PurgeRunStatus.PARTIAL if run.batches else PurgeRunStatus.FAILED
+    run.error = (run.error + "\n" if run.error else "") + (
+        f"Interrupted: the process running it ({run.host or 'unknown host'}"
+        f"{f', pid {run.pid}' if run.pid else ''}) ended without finishing; "
+        f"closed by {_label(actor, actor_label)} at {timezone.localtime(now):%Y-%m-%d %H:%M}. "
+        "A new run continues where it stopped."
+    )
+    fields = ["status", "error", "finished_at", "interrupted_at"]
+    if not run.matched and run.done_rows:
+        run.matched = run.done_rows
+        run.note = (run.note + "\n" if run.note else "") + (
+            "The total was not counted before the run ended; matched is the rows examined."
         )
-        run.finished_at = now
-        run.save(update_fields=["status", "error", "finished_at"])
+        fields += ["matched", "note"]
+    run.finished_at = run.interrupted_at = now
+    run.save(update_fields=fields)
+    _finish_event(run, run.started_by, interrupted=True)
+    logger.warning("purge run %s of rule %s closed as interrupted", run.pk, run.rule_id)
+
+
+def purge_runs_interrupted_close(
+    *, rule: RetentionRule | None = None, actor: Actor = None, actor_label: str = ""
+) -> list[PurgeRun]:
+    """Close as interrupted every real run marked running whose process is gone
+    (liveness.py), of ``rule`` or of every rule. Returns the runs closed.
+
+    Called before every new run from every route (command, admin, beat) and by the stop
+    action, so a killed run never blocks its rule.
+    """
+    runs = PurgeRun.objects.real().running()
+    if rule is not None:
+        runs = runs.filter(rule_id=rule.pk)
+    closed: list[PurgeRun] = []
+    for run_id in runs.values_list("pk", flat=True):
+        with transaction.atomic():
+            run = (
+                PurgeRun.objects.select_for_update()
+                .filter(pk=run_id, status=PurgeRunStatus.RUNNING)
+                .first()
+            )
+            if run is None or not run_process_gone(run):
+                continue
+            _interrupted_close(run, actor=actor, actor_label=actor_label)
+            closed.append(run)
+    return closed
 
 
 ProgressCallback = Callable[[PurgeRun], None]
 
 
-def _finish_event(run: PurgeRun, actor) -> None:
+def _finish_event(run: PurgeRun, actor, *, interrupted: bool = False) -> None:
     audit_event_record(
         action="retention.purge.finished",
         actor=actor,
@@ -568,6 +619,7 @@ def _finish_event(run: PurgeRun, actor) -> None:
             "skipped_protected": run.skipped_protected,
             "batches": run.batches,
             "digest": run.digest,
+            "interrupted": interrupted,
         },
     )
 
@@ -616,13 +668,14 @@ def _start(*, run: PurgeRun, batch_size: int | None):
         run = PurgeRun.objects.select_for_update().get(pk=run.pk)
         if run.status != PurgeRunStatus.PLANNED or run.dry_run:
             return None
-        _close_interrupted(rule, keep=run.pk)
+        _close_interrupted(rule, keep=run.pk, actor=None)
         actor = run.started_by
         _snapshot_run(run, rule)
         problems = rule_runtime_problems(rule, now=now)
         size = batch_size or rule.batch_size or settings.JITPORTAL["PURGE_BATCH_SIZE"]
         run.batch_size = size
         run.started_at = run.heartbeat_at = now
+        run.host, run.pid = this_host(), os.getpid()
         if problems:
             run.status = PurgeRunStatus.FAILED
             run.error = "Refused: " + " ".join(problems)
@@ -804,7 +857,15 @@ def purge_due_rules_enqueue(*, now: datetime | None = None) -> dict[str, int]:
     from .selectors import rules_due
     from .tasks import purge_run_execute_task
 
-    summary = {"planned": 0, "awaiting_confirmation": 0, "refused": 0, "requeued": 0}
+    summary = {
+        "planned": 0,
+        "awaiting_confirmation": 0,
+        "refused": 0,
+        "requeued": 0,
+        "interrupted": 0,
+    }
+    # Runs whose process died are closed first, so their rules are due again.
+    summary["interrupted"] = len(purge_runs_interrupted_close(actor_label="system:beat"))
     for rule in rules_due(now=now):
         try:
             request = purge_run_request(

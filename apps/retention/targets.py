@@ -446,6 +446,9 @@ class ModelTarget(Target):
             name = key.split("__", 1)[0]
             field_ = self.model._meta.get_field(name)
             if getattr(field_, "concrete", False) and not field_.is_relation and name not in shown:
+                # A text field is shown only when it is a choice (a status), never free text.
+                if isinstance(field_, models.CharField | models.TextField) and not field_.choices:
+                    continue
                 shown.append(name)
         rows = qs.order_by("pk").values("pk", *shown)[:size]
         return [{key: _text(value) for key, value in row.items()} for row in rows]

@@ -20,7 +20,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with the portal's site (jitportal/admin_site.py)
+    "jitportal.admin_site.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -30,6 +31,9 @@ INSTALLED_APPS = [
     "guardian",
     "auditlog",
     "django_celery_beat",
+    "axes",
+    "apps.signin",
+    "apps.integrations",
     "apps.audit",
     "apps.inventory",
     "apps.access",
@@ -40,13 +44,18 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.signin.policy.SessionIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "jitportal.urls"
@@ -83,6 +92,8 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses every password check of a locked-out username before it is tried.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "apps.access.backends.GrantBackend",
 ]
@@ -114,6 +125,8 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="jitportal <jitportal@localhost>")
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+# Seconds an SMTP conversation may block a worker (a notice that times out is retried).
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=30.0)
 
 # --- Redis and Celery -------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -140,8 +153,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=55 
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A publish must not hang a web request when the broker is down: the reconcile tick repairs.
-CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+# A publish must not hang a web request when the broker is down: one connection attempt,
+# this long at most (jitportal.tasking); what was not queued is done by the beat tasks.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=0.5)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Kombu's Redis transport ignores the connection timeout above for the TCP connect.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
@@ -172,6 +189,74 @@ JITPORTAL = {
     "HASH_SECRET": env("JITPORTAL_HASH_SECRET", default=""),
     # UK organisations: the record of processing carries the DPA 2018 Schedule 1 column.
     "ROPA_UK": env.bool("JITPORTAL_ROPA_UK", default=False),
+    # Key of the digests that stand for search terms in the audit trail (docs/audit.md).
+    "AUDIT_SEARCH_KEY": env("JITPORTAL_AUDIT_SEARCH_KEY", default=""),
+    # After a failed publish, skip the broker for this long (the database keeps the work).
+    "ENQUEUE_PAUSE_SECONDS": env.int("JITPORTAL_ENQUEUE_PAUSE_SECONDS", default=30),
+    # The notice outbox: tries before giving up (never for break-glass), backoff in seconds.
+    "NOTICE_MAX_TRIES": env.int("JITPORTAL_NOTICE_MAX_TRIES", default=8),
+    "NOTICE_RETRY_SECONDS": env.int("JITPORTAL_NOTICE_RETRY_SECONDS", default=60),
+    "NOTICE_RETRY_MAX_SECONDS": env.int("JITPORTAL_NOTICE_RETRY_MAX_SECONDS", default=3600),
+    "INTEGRATION_TOKEN_MAX_DAYS": env.int("JITPORTAL_INTEGRATION_TOKEN_MAX_DAYS", default=365),
+}
+
+# --- Sign-in: lockout (django-axes), idle sessions, browser policies -----------------------
+# Every password check (login page, admin login, anything calling authenticate()) counts
+# failures per username, case-insensitively; after AXES_FAILURE_LIMIT failures the username
+# is locked for AXES_COOLOFF_MINUTES (0: until unlocked with `manage.py axes_reset_username`).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+_axes_cooloff = env.int("AXES_COOLOFF_MINUTES", default=30)
+AXES_COOLOFF_TIME = timedelta(minutes=_axes_cooloff) if _axes_cooloff > 0 else None
+# One count per username whatever the address, browser or cookies, so rotating them does not
+# reset it; axes.W006 (which asks for the address too) does not apply to a username count.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS += ["axes.W006"]
+AXES_USERNAME_CALLABLE = "apps.signin.policy.lockout_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Logged out after this long without a request (OWASP Session Management: idle timeout).
+SESSION_IDLE_TIMEOUT = timedelta(minutes=env.int("SESSION_IDLE_MINUTES", default=30))
+
+# Content-Security-Policy (django-csp) and Permissions-Policy, in every environment so that
+# development and the browser test see what production sends: no inline script or style.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+# The portal uses none of these browser features: deny them to every origin.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "fullscreen",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "picture-in-picture",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "usb",
+        "xr-spatial-tracking",
+    )
 }
 
 LOGGING = {

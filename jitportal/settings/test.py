@@ -6,6 +6,7 @@ is not there (see tests/conftest.py).
 
 import os
 import socket
+from datetime import timedelta
 from pathlib import Path
 
 from .base import *
@@ -37,6 +38,10 @@ CELERY_BROKER_URL = REDIS_URL
 # Tasks run in-process unless a test starts a real worker.
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+
+# Tests travel in time with a signed-in client: no idle logout unless a test asks for it
+# (tests/signin sets the default of base.py).
+SESSION_IDLE_TIMEOUT = timedelta(days=365)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

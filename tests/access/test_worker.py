@@ -11,7 +11,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from apps.access import services, tasks
-from apps.access.models import Grant, GrantStatus, RequestStatus
+from apps.access.models import Grant, GrantStatus, Notice, NoticeStatus, RequestStatus
 from apps.audit.models import AuditEvent
 from tests.access.factories import GrantFactory
 
@@ -97,3 +97,47 @@ def test_worker_activates_a_grant_after_approval(worker, role, staff_user, appro
 
     assert wait_for(active)
     assert AuditEvent.objects.get(action="access.grant.activated").actor == approver
+
+
+def test_worker_sends_a_notice_once_however_often_it_is_queued(
+    worker, role, staff_user, approver, mailoutbox
+):
+    # Given a submitted request: its notice is committed and sent through Redis by the worker
+    now = timezone.now()
+    services.access_request_submit(
+        requester=staff_user,
+        role=role,
+        starts_at=now,
+        ends_at=now + timedelta(hours=4),
+        justification="x",
+    )
+    notice = Notice.objects.get()
+
+    def sent():
+        notice.refresh_from_db()
+        return notice.status == NoticeStatus.SENT
+
+    assert wait_for(sent)
+    # When the same notice is queued twice more (a duplicate message, a retry) and the
+    # reconcile runs past its retry time
+    marker = GrantFactory(
+        user=approver,
+        assets=[role.assets.first()],
+        starts_at=now - timedelta(hours=2),
+        ends_at=now - timedelta(hours=1),
+        status=GrantStatus.ACTIVE,
+    )
+    tasks.access_notify.delay(notice.pk)
+    tasks.access_notify.delay(notice.pk)
+    tasks.access_reconcile_task.delay()  # after both, in queue order (one solo worker)
+
+    def reconciled():
+        marker.refresh_from_db()
+        return marker.status == GrantStatus.EXPIRED
+
+    assert wait_for(reconciled)
+    services.access_reconcile(now=now + timedelta(hours=1))
+    # Then the approvers got one email
+    assert [m.to for m in mailoutbox] == [[approver.email]]
+    notice.refresh_from_db()
+    assert notice.tries == 1 and notice.recipients == 1

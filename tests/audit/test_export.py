@@ -24,6 +24,7 @@ from apps.audit.exports import (
 )
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_event_record, event_digest
+from apps.integrations.services import integration_token_create
 from tests.factories import DEFAULT_PASSWORD
 
 from .conftest import make_events
@@ -220,15 +221,26 @@ def _basic(user, password=DEFAULT_PASSWORD) -> dict:
     return {"HTTP_AUTHORIZATION": f"Basic {token}"}
 
 
+def _bearer(user, scopes=("audit",)) -> dict:
+    _, raw = integration_token_create(
+        owner=user,
+        name="SIEM",
+        scopes=list(scopes),
+        expires_at=datetime.now(tz=UTC) + timedelta(days=30),
+    )
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
 def test_feed_pages_through_the_trail_with_the_cursor(client, auditor):
     # given 25 events
     make_events(25)
     url = reverse("reports:audit-feed")
     seen: list[int] = []
     cursor = 0
-    # when a SIEM fetches 10 at a time with HTTP Basic and follows X-Next-Cursor
+    # when a SIEM fetches 10 at a time with its token and follows X-Next-Cursor
+    siem = _bearer(auditor)
     for _ in range(5):
-        response = client.get(url, {"after_id": cursor, "limit": 10}, **_basic(auditor))
+        response = client.get(url, {"after_id": cursor, "limit": 10}, **siem)
         assert response.status_code == 200
         assert response["Cache-Control"].startswith("max-age=0")
         rows = _jsonl(_body(response))
@@ -240,26 +252,30 @@ def test_feed_pages_through_the_trail_with_the_cursor(client, auditor):
     assert seen == list(AuditEvent.objects.order_by("id").values_list("id", flat=True))
     # and a later event appears on the next fetch after the same cursor
     late = audit_event_record(action="test.late")
-    response = client.get(url, {"after_id": cursor}, **_basic(auditor))
+    response = client.get(url, {"after_id": cursor}, **siem)
     assert [r["id"] for r in _jsonl(_body(response))] == [late.pk]
     assert response["X-Next-Cursor"] == str(late.pk)
     assert f"after_id={late.pk}" in response["Link"]
     # and nothing new: empty body, the cursor stays
-    response = client.get(url, {"after_id": late.pk}, **_basic(auditor))
+    response = client.get(url, {"after_id": late.pk}, **siem)
     assert _body(response) == b"" and response["X-Next-Cursor"] == str(late.pk)
 
 
 def test_feed_needs_authentication_and_the_export_permission(client, dpo, approver):
     url = reverse("reports:audit-feed")
-    # no credentials: 401 with a Basic challenge
+    # no credentials: 401 with a Bearer challenge (RFC 6750)
     response = client.get(url)
-    assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Basic")
-    # wrong password: 401
-    assert client.get(url, **_basic(dpo, "wrong")).status_code == 401
+    assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Bearer")
+    # a person's password, right or wrong: 401 naming the token
+    for password in ("wrong", DEFAULT_PASSWORD):
+        response = client.get(url, **_basic(dpo, password))
+        assert response.status_code == 401 and b"integration token" in response.content
     # garbage header: 401, not 500
     assert client.get(url, HTTP_AUTHORIZATION="Basic !!!").status_code == 401
-    # an approver: 403
-    assert client.get(url, **_basic(approver)).status_code == 403
+    assert client.get(url, HTTP_AUTHORIZATION="Bearer !!!").status_code == 401
+    # an approver's session: 403
+    client.force_login(approver)
+    assert client.get(url).status_code == 403
     # the DPO with a session: 200
     client.force_login(dpo)
     assert client.get(url).status_code == 200

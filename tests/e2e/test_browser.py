@@ -21,6 +21,8 @@ from apps.crm.demo import crm_assets_register
 from apps.crm.models import Customer, SupportTicket
 from tests.factories import DEFAULT_PASSWORD, ProcessingActivityFactory
 
+from .csp import csp_watch
+
 pytestmark = [
     pytest.mark.browser,
     # The live server thread needs committed rows. No serialized_rollback: it would reload
@@ -82,8 +84,11 @@ def log_in(page, base_url, username):
 def test_request_approve_read_and_lose_access(live_server, browser, world, staff_user, approver):
     base = live_server.url
     ticket_url = f"{base}/records/tickets/{world['ticket'].pk}/"
-    staff = browser.new_context().new_page()
-    boss = browser.new_context().new_page()
+    staff_context, boss_context = browser.new_context(), browser.new_context()
+    # the Content-Security-Policy is on (as in production): the browser must report nothing
+    csp_reports = csp_watch(staff_context)
+    boss_reports = csp_watch(boss_context)
+    staff, boss = staff_context.new_page(), boss_context.new_page()
     staff.set_default_timeout(20_000)
     boss.set_default_timeout(20_000)
 
@@ -150,3 +155,4 @@ def test_request_approve_read_and_lose_access(live_server, browser, world, staff
     staff.goto(f"{base}/")
     assert staff.locator("#active").get_by_text("No access is open right now.").is_visible()
     assert staff.locator("#past").get_by_text(f"#{request.pk}").is_visible()
+    assert not csp_reports + boss_reports, "\n".join(csp_reports + boss_reports)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.http import HttpRequest
 
 from tests.factories import DEFAULT_PASSWORD
 
@@ -21,7 +22,7 @@ def _default_taxonomy(django_db_setup, django_db_blocker):
 
 
 def _login(client, user):
-    assert client.login(username=user.username, password=DEFAULT_PASSWORD)
+    assert client.login(request=HttpRequest(), username=user.username, password=DEFAULT_PASSWORD)
     return client
 
 

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.http import HttpRequest
 from django.test import override_settings
 
 from apps.crm.management.commands.load_demo import optional_loader
@@ -120,10 +121,10 @@ def test_demo_users_log_in_with_the_printed_passwords(client):
         assert user.check_password(spec.password)
         assert set(user.groups.values_list("name", flat=True)) >= set(spec.groups)
         assert user.is_staff == spec.is_staff and user.is_superuser == spec.is_superuser
-    assert client.login(username="dpo", password="dpo-demo-pass")
+    assert client.login(request=HttpRequest(), username="dpo", password="dpo-demo-pass")
     assert client.get("/admin/inventory/processingactivity/").status_code == 200
     client.logout()
-    assert client.login(username="staff", password="staff-demo-pass")
+    assert client.login(request=HttpRequest(), username="staff", password="staff-demo-pass")
     assert client.get("/admin/inventory/processingactivity/").status_code == 302
 
 

@@ -141,7 +141,7 @@ def test_the_admin_form_refuses_a_mismatched_condition_and_saves_nothing(dpo_cli
 
 def test_free_text_contacts_are_split_when_migrating():
     migration = importlib.import_module(
-        "apps.inventory.migrations.0004_organisation_contacts_retention_policy_uk"
+        "apps.inventory.migrations.0005_organisation_contacts_retention_policy_uk"
     )
     assert migration._split("dpo@lumen-health.example, +353 1 555 0199") == (
         "dpo@lumen-health.example",

@@ -27,6 +27,7 @@ from apps.retention.services import (
     purge_run_dry,
     purge_run_execute,
     purge_run_request,
+    purge_runs_interrupted_close,
 )
 from apps.retention.validation import MAX_BATCH_SIZE
 
@@ -211,6 +212,8 @@ class Command(BaseCommand):
         return EXIT_FAILED
 
     def _all_due(self, batch_size: int | None) -> int:
+        for run in purge_runs_interrupted_close(actor_label=ACTOR):
+            self.stderr.write(f"closed run #{run.pk} of “{run.rule}” as interrupted")
         due = rules_due()
         if not due:
             self.stdout.write("No rule is due.")

@@ -36,7 +36,7 @@ def split_contacts(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0003_default_taxonomy'),
+        ('inventory', '0004_dataasset_archived_at'),
     ]
 
     operations = [

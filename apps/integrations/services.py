@@ -1,0 +1,185 @@
+"""Issuing, revoking and checking integration tokens.
+
+Tokens are bearer credentials (RFC 6750): whoever holds one may use it, so the secret is
+shown once, stored only as a SHA-256 digest (256 random bits need no slow hash; OWASP
+Secrets Management), compared in constant time, and checked on every use against its
+expiry, its revocation, its scopes, its owner being active and its owner's permissions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import IntegrationToken
+from .scopes import scope_get
+from .signals import integration_token_created, integration_token_revoked
+
+TOKEN_PREFIX = "jpt_"  # noqa: S105 - the marker every token starts with, not a secret
+_PREFIX_LEN = 10
+# jpt_ + 10 hex digits + _ + the secret (token_urlsafe(32): 43 characters of base64url).
+_TOKEN_SHAPE = re.compile(r"jpt_([0-9a-f]{10})_[A-Za-z0-9_-]{43}")
+
+
+class TokenInputError(ValueError):
+    """A token cannot be issued as asked; the message says why."""
+
+
+@dataclass
+class TokenRefused(Exception):
+    """A presented token is refused.
+
+    ``error`` is the RFC 6750 section 3.1 code: ``invalid_token`` (unknown, malformed,
+    expired, revoked, owner inactive: answer 401) or ``insufficient_scope`` (answer 403).
+    """
+
+    error: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def token_digest(raw: str) -> str:
+    """SHA-256 hex digest of the whole token text."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def token_max_lifetime() -> timedelta:
+    return timedelta(days=settings.JITPORTAL["INTEGRATION_TOKEN_MAX_DAYS"])
+
+
+def token_scopes_check(*, owner: Any, scopes: list[str]) -> list[str]:
+    """Validate scope names and that ``owner`` holds what each needs; returns them sorted.
+
+    Raises TokenInputError naming an unknown scope or the first permission the owner lacks.
+    """
+    if not scopes:
+        raise TokenInputError("Choose at least one scope.")
+    for name in scopes:
+        scope = scope_get(name)
+        if scope is None:
+            raise TokenInputError(f"Unknown scope {name!r}.")
+        missing = [p for p in scope.permissions if not owner.has_perm(p)]
+        if missing:
+            raise TokenInputError(
+                f"{owner.get_username()} may not use scope {name!r}: it needs the "
+                f"{', '.join(missing)} permission, which they do not hold."
+            )
+    return sorted(set(scopes))
+
+
+def integration_token_create(
+    *,
+    owner: Any,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime,
+    created_by: Any = None,
+    now: datetime | None = None,
+) -> tuple[IntegrationToken, str]:
+    """Issue a token; returns (row, the token text). The text is not kept: show it once.
+
+    Raises TokenInputError when the owner is inactive, a scope is unknown or beyond the
+    owner's permissions, the name is blank, or the expiry is not in the future or lies
+    beyond JITPORTAL_INTEGRATION_TOKEN_MAX_DAYS.
+    """
+    now = now or timezone.now()
+    name = (name or "").strip()
+    if not name:
+        raise TokenInputError("Give the token a name (what uses it).")
+    if len(name) > 100:
+        raise TokenInputError("The name is longer than 100 characters.")
+    if not owner.is_active:
+        raise TokenInputError(f"{owner.get_username()} is inactive and cannot own a token.")
+    if expires_at <= now:
+        raise TokenInputError("The expiry must be in the future.")
+    if expires_at > now + token_max_lifetime():
+        raise TokenInputError(
+            f"A token may last at most {token_max_lifetime().days} days "
+            "(JITPORTAL_INTEGRATION_TOKEN_MAX_DAYS)."
+        )
+    scopes = token_scopes_check(owner=owner, scopes=scopes)
+    for _ in range(5):
+        prefix = secrets.token_hex(_PREFIX_LEN // 2)
+        raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+        try:
+            with transaction.atomic():
+                token = IntegrationToken.objects.create(
+                    name=name,
+                    owner=owner,
+                    prefix=prefix,
+                    digest=token_digest(raw),
+                    scopes=scopes,
+                    created_at=now,
+                    created_by=created_by,
+                    expires_at=expires_at,
+                )
+                integration_token_created.send(
+                    sender=IntegrationToken, token=token, actor=created_by
+                )
+        except IntegrityError:  # the prefix was taken: draw again
+            continue
+        return token, raw
+    raise RuntimeError("could not draw a unique token prefix")
+
+
+def integration_token_revoke(*, token: IntegrationToken, actor: Any = None) -> bool:
+    """Revoke a token now; returns False if it was already revoked (nothing changes)."""
+    with transaction.atomic():
+        locked = IntegrationToken.objects.select_for_update().get(pk=token.pk)
+        if locked.revoked_at is not None:
+            return False
+        locked.revoked_at = timezone.now()
+        locked.revoked_by = actor if getattr(actor, "is_authenticated", False) else None
+        locked.save(update_fields=["revoked_at", "revoked_by"])
+        integration_token_revoked.send(sender=IntegrationToken, token=locked, actor=actor)
+    token.revoked_at, token.revoked_by = locked.revoked_at, locked.revoked_by
+    return True
+
+
+def integration_token_authenticate(*, raw: str, scope: str) -> IntegrationToken:
+    """The live token for ``raw`` if it may be used for ``scope`` now; records its last use.
+
+    Raises TokenRefused (``invalid_token``: malformed, unknown, revoked, expired, owner
+    inactive; ``insufficient_scope``: the scope is not the token's, or the owner no longer
+    holds the permissions the scope needs).
+    """
+    shape = _TOKEN_SHAPE.fullmatch((raw or "").strip())
+    if shape is None:
+        raise TokenRefused("invalid_token", "The token is malformed.")
+    raw, prefix = shape.group(0), shape.group(1)
+    token = IntegrationToken.objects.select_related("owner").filter(prefix=prefix).first()
+    # Compare even when no row matched so that timing does not tell known prefixes apart.
+    expected = token.digest if token is not None else "0" * 64
+    if not hmac.compare_digest(expected, token_digest(raw)) or token is None:
+        raise TokenRefused("invalid_token", "The token is not known.")
+    now = timezone.now()
+    if token.revoked_at is not None:
+        raise TokenRefused("invalid_token", "The token was revoked.")
+    if token.expires_at <= now:
+        raise TokenRefused("invalid_token", "The token has expired.")
+    if not token.owner.is_active:
+        raise TokenRefused("invalid_token", "The token's owner is inactive.")
+    if scope not in token.scopes:
+        raise TokenRefused("insufficient_scope", f"The token lacks the {scope!r} scope.")
+    needed = scope_get(scope)
+    missing = [p for p in (needed.permissions if needed else ()) if not token.owner.has_perm(p)]
+    if needed is None or missing:
+        raise TokenRefused(
+            "insufficient_scope",
+            f"The token's owner no longer holds what the {scope!r} scope needs"
+            + (f" ({', '.join(missing)})." if missing else "."),
+        )
+    IntegrationToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now
+    return token

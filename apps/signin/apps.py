@@ -1,0 +1,29 @@
+from django.apps import AppConfig
+
+
+class SigninConfig(AppConfig):
+    """Sign-in policy: the lockout key for django-axes and the idle-session timeout.
+
+    Imports no other app of the project.
+    """
+
+    name = "apps.signin"
+    label = "signin"
+    verbose_name = "Sign-in"
+    # The DPO sees failed sign-ins and lockouts in the admin (Axes) and may unlock a username
+    # by deleting its access attempts.
+    group_permissions = {
+        "DPO": [
+            "axes.view_accessattempt",
+            "axes.delete_accessattempt",
+            "axes.view_accessfailurelog",
+            "axes.view_accesslog",
+        ]
+    }
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from .policy import session_mark_seen
+
+        user_logged_in.connect(session_mark_seen, dispatch_uid="signin.session_mark_seen")
