@@ -41,7 +41,7 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
     email = "privacy@example.org"
     telephone = "+353 1 000 0000"
     dpo_name = "Dana Pro"
-    dpo_contact = "dpo@example.org"
+    dpo_email = "dpo@example.org"
 
 
 class DataCategoryFactory(factory.django.DjangoModelFactory):

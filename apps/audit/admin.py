@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from typing import cast
+import json
+from typing import Any, cast
+from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -10,6 +12,7 @@ from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from jitportal.admin_base import ReadOnlyModelAdmin
 
@@ -19,16 +22,71 @@ from .models import AuditEvent
 from .selectors import audit_chain_verify
 
 
+def _short(value: Any, limit: int = 40) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyModelAdmin):
     """Read-only: the trail is appended to by services and never edited."""
 
-    list_display = ("occurred_at", "actor_label", "action", "target_type", "target_repr", "reason")
+    list_display = ("occurred_at", "actor_label", "action", "target", "reason", "details")
+    list_display_links = ("occurred_at", "action")
     list_filter = ("action", "target_type", ("occurred_at", admin.DateFieldListFilter))
     search_fields = ("actor_label", "action", "target_repr", "target_id", "reason")
     date_hierarchy = "occurred_at"
     list_per_page = 100
     show_full_result_count = False
+    # The detail page of one event: who, what, on what, why, every detail pretty-printed,
+    # and where it stands in the chain.
+    fieldsets = (
+        (None, {"fields": ("id", "occurred_at", "actor_label", "actor", "action")}),
+        ("Target", {"fields": ("target_type", "target_id", "target_repr", "same_target")}),
+        ("Why and what", {"fields": ("reason", "data_pretty")}),
+        ("Chain", {"fields": ("prev_hash", "hash"), "classes": ("collapse",)}),
+    )
+
+    class Media:
+        css = {"all": ("audit/audit.css",)}
+
+    def get_readonly_fields(self, request: HttpRequest, obj: AuditEvent | None = None) -> list:
+        return [f for _, opts in self.fieldsets for f in opts["fields"]]
+
+    @admin.display(description="target", ordering="target_type")
+    def target(self, obj: AuditEvent) -> str:
+        """``type #id`` and the target's label, on lines that wrap instead of squeezing."""
+        ref = f"{obj.target_type} #{obj.target_id}" if obj.target_id else obj.target_type
+        if obj.target_repr and obj.target_repr != obj.target_id:
+            return format_html(
+                '<span class="audit-target">{}<br><small>{}</small></span>', obj.target_repr, ref
+            )
+        return format_html('<span class="audit-target">{}</span>', ref or "–")
+
+    @admin.display(description="details")
+    def details(self, obj: AuditEvent) -> str:
+        """The event's data keys and short values; the full data is on the event's page."""
+        if not obj.data:
+            return "–"
+        items = list(obj.data.items()) if isinstance(obj.data, dict) else [("", obj.data)]
+        shown = [f"{k}: {_short(v)}" if k else _short(v) for k, v in items[:4]]
+        more = f" (+{len(items) - 4} more)" if len(items) > 4 else ""
+        return "; ".join(shown) + more
+
+    @admin.display(description="data")
+    def data_pretty(self, obj: AuditEvent) -> str:
+        text = json.dumps(obj.data, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+        return format_html('<pre class="audit-data">{}</pre>', text)
+
+    @admin.display(description="events about the same target")
+    def same_target(self, obj: AuditEvent) -> str:
+        if not obj.target_type:
+            return "–"
+        url = reverse("admin:audit_auditevent_changelist")
+        query = urlencode({"target_type": obj.target_type, "q": obj.target_id})
+        return format_html(
+            '<a href="{}?{}">All events on {} #{}</a>', url, query, obj.target_type, obj.target_id
+        )
 
     # --- verification and export pages -------------------------------------------------------
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from auditlog.mixins import AuditlogHistoryAdminMixin
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib import messages as admin_messages
 from django.contrib.admin.utils import unquote
@@ -359,10 +360,20 @@ class OrganisationAdmin(InventoryModelAdmin):
     )
     fieldsets = (
         ("Controller (Art. 30(1)(a))", {"fields": ("legal_name", "address", "email", "telephone")}),
-        ("Data protection officer", {"fields": ("dpo_name", "dpo_contact")}),
+        (
+            "Data protection officer (Art. 37(7))",
+            {"fields": ("dpo_name", "dpo_address", "dpo_email", "dpo_telephone")},
+        ),
         (
             "Representative in the EU/UK (Art. 27)",
-            {"fields": ("representative_name", "representative_contact")},
+            {
+                "fields": (
+                    "representative_name",
+                    "representative_address",
+                    "representative_email",
+                    "representative_telephone",
+                )
+            },
         ),
         ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
@@ -740,6 +751,7 @@ class ProcessingActivityAdminForm(forms.ModelForm):
             "lia_link",
             "art9_condition",
             "art10_authority",
+            "dpa2018_schedule1_condition",
             "consent_record_link",
             "data_subjects",
             "data_categories",
@@ -748,6 +760,7 @@ class ProcessingActivityAdminForm(forms.ModelForm):
             "no_recipients",
             "processor_contract_link",
             "retention_description",
+            "retention_policy_link",
             "security_measures",
             "rights_available",
             "automated_decision_making",
@@ -814,6 +827,8 @@ class ProcessingActivityAdmin(EvidenceDeleteRefusalMixin, InventoryModelAdmin):
     autocomplete_fields = ("owner", "data_subjects", "data_categories", "assets", "recipients")
     readonly_fields = ("missing_fields", "special_data_detail", "created_at", "updated_at")
     inlines = (TransferInline,)
+    # Shown only to UK organisations (JITPORTAL_ROPA_UK).
+    uk_fields = ("dpa2018_schedule1_condition",)
     empty_message = (
         "No processing activities yet. Each one is an entry of the Art. 30 record: "
         "purpose, lawful basis, data subjects, data, recipients, transfers, retention, security."
@@ -848,6 +863,7 @@ class ProcessingActivityAdmin(EvidenceDeleteRefusalMixin, InventoryModelAdmin):
                     "special_data_detail",
                     "art9_condition",
                     "art10_authority",
+                    "dpa2018_schedule1_condition",
                 )
             },
         ),
@@ -861,7 +877,14 @@ class ProcessingActivityAdmin(EvidenceDeleteRefusalMixin, InventoryModelAdmin):
         ),
         (
             "Retention and security (Art. 30(1)(f), (g))",
-            {"fields": ("retention_description", "security_measures", "data_location")},
+            {
+                "fields": (
+                    "retention_description",
+                    "retention_policy_link",
+                    "security_measures",
+                    "data_location",
+                )
+            },
         ),
         (
             "Rights, automated decisions and DPIA",
@@ -882,6 +905,16 @@ class ProcessingActivityAdmin(EvidenceDeleteRefusalMixin, InventoryModelAdmin):
             {"fields": ("last_reviewed_on", "next_review_on", "created_at", "updated_at")},
         ),
     )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The form is built from these fieldsets, so a field left out here is not posted.
+        fieldsets = super().get_fieldsets(request, obj)
+        if settings.JITPORTAL.get("ROPA_UK", False):
+            return fieldsets
+        return [
+            (name, {**opts, "fields": [f for f in opts["fields"] if f not in self.uk_fields]})
+            for name, opts in fieldsets
+        ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_missing_count().with_special_data()

@@ -16,10 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
 
+from django.conf import settings
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
 
 from .gdpr import (
     EEA_COUNTRIES,
+    SCHEDULE1_FOR_ART9,
     CategoryKind,
     DpiaRequired,
     LawfulBasis,
@@ -125,6 +127,14 @@ def _controller_contact_missing() -> Q:
 _AS_CONTROLLER = ~Q(role=OrganisationRole.PROCESSOR)
 
 
+def _schedule1_missing() -> Q:
+    """UK only (``JITPORTAL_ROPA_UK``): DPA 2018 s. 10 asks for a Schedule 1 condition."""
+    if not settings.JITPORTAL.get("ROPA_UK", False):
+        return Q(pk__in=[])
+    needs = (has_special() & Q(art9_condition__in=sorted(SCHEDULE1_FOR_ART9))) | has_criminal()
+    return _AS_CONTROLLER & _blank("dpa2018_schedule1_condition") & needs
+
+
 @dataclass(frozen=True)
 class Requirement:
     key: str
@@ -201,6 +211,14 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "Art. 10",
         "as controller, when criminal offence data is processed (own or assets' categories)",
         lambda: _AS_CONTROLLER & _blank("art10_authority") & has_criminal(),
+    ),
+    Requirement(
+        "dpa2018_schedule1",
+        "DPA 2018 Schedule 1 condition",
+        "DPA 2018 s. 10, Sch. 1 (UK)",
+        "UK organisations (JITPORTAL_ROPA_UK), as controller: criminal offence data, or "
+        "special-category data under Art. 9(2)(b), (g), (h), (i) or (j)",
+        _schedule1_missing,
     ),
     Requirement(
         "data_subjects",

@@ -27,6 +27,7 @@ from apps.audit.services import audit_event_record
 
 from .gdpr import (
     Art9Condition,
+    Dpa2018Schedule1Condition,
     DpiaRequired,
     DpiaStatus,
     LawfulBasis,
@@ -90,9 +91,13 @@ ORGANISATION = {
     "email": "privacy@lumen-health.example",
     "telephone": "+353 1 555 0100",
     "dpo_name": "Dana Okafor",
-    "dpo_contact": "dpo@lumen-health.example, +353 1 555 0199",
+    "dpo_address": "14 Harcourt Street, Dublin 2, D02 XK00, Ireland",
+    "dpo_email": "dpo@lumen-health.example",
+    "dpo_telephone": "+353 1 555 0199",
     "representative_name": "Repwise UK Ltd (UK representative, UK GDPR Art. 27)",
-    "representative_contact": "lumen@repwise.example, 20 Fleet Street, London EC4Y 1AA",
+    "representative_address": "20 Fleet Street, London EC4Y 1AA, United Kingdom",
+    "representative_email": "lumen@repwise.example",
+    "representative_telephone": "+44 20 5550 0127",
 }
 
 SYSTEMS: tuple[dict[str, Any], ...] = (
@@ -496,6 +501,7 @@ _SECURITY = (
     "encryption in transit (TLS 1.2+) and at rest (AES-256); access logging; quarterly "
     "access reviews; processor security assessed before contract."
 )
+_RETENTION_POLICY = "https://intranet.lumen-health.example/policies/retention-and-erasure"
 _RIGHTS = "Access, rectification, erasure, restriction, objection, portability where it applies."
 
 
@@ -515,6 +521,7 @@ def _activities(today: date) -> tuple[dict[str, Any], ...]:
             "data_subjects": ("Customers",),
             "assets": (("CRM", "Customers"),),
             "recipients": ("External auditors",),
+            "retention_policy_link": _RETENTION_POLICY,
             "retention_description": "6 years after the contract ends (limitation period), "
             "then anonymised.",
             "security_measures": _SECURITY,
@@ -539,6 +546,7 @@ def _activities(today: date) -> tuple[dict[str, Any], ...]:
                 ("Support desk", "Call recordings"),
             ),
             "recipients": ("HelpDeskly Inc.",),
+            "retention_policy_link": _RETENTION_POLICY,
             "retention_description": "Tickets 2 years after closing; call recordings 90 days.",
             "security_measures": _SECURITY,
             "rights_available": _RIGHTS,
@@ -571,6 +579,7 @@ def _activities(today: date) -> tuple[dict[str, Any], ...]:
                 "Revenue Commissioners",
                 "Harbour Pension Trustees",
             ),
+            "retention_policy_link": _RETENTION_POLICY,
             "retention_description": "6 years after the end of the tax year (Taxes "
             "Consolidation Act 1997, s. 886).",
             "security_measures": _SECURITY,
@@ -597,10 +606,13 @@ def _activities(today: date) -> tuple[dict[str, Any], ...]:
             "purposes": "Managing sickness absence, sick pay and occupational health referrals.",
             "lawful_basis": LawfulBasis.LEGAL_OBLIGATION,
             "art9_condition": Art9Condition.H,
+            # UK organisations (JITPORTAL_ROPA_UK): DPA 2018 s. 10 and Sch. 1.
+            "dpa2018_schedule1_condition": Dpa2018Schedule1Condition.P2,
             "data_subjects": ("Employees",),
             "assets": (("HR system", "Sickness absence and occupational health"),),
             "recipients": ("WellWork Occupational Health", "PeopleHub GmbH"),
             "processor_contract_link": "",  # incomplete: WellWork has no contract link
+            "retention_policy_link": _RETENTION_POLICY,
             "retention_description": "Duration of employment plus 6 years.",
             "security_measures": _SECURITY + " Health data visible to the People team leads only.",
             "rights_available": _RIGHTS,
@@ -630,6 +642,7 @@ def _activities(today: date) -> tuple[dict[str, Any], ...]:
                 ("Building access control", "Badge holders"),
             ),
             "no_recipients": True,
+            "retention_policy_link": _RETENTION_POLICY,
             "retention_description": "Template deleted within 7 days of access being withdrawn.",
             "security_measures": _SECURITY + " Templates stay on the reader, never exported.",
             "rights_available": _RIGHTS + " Consent can be withdrawn at any time.",
@@ -647,11 +660,13 @@ def _activities(today: date) -> tuple[dict[str, Any], ...]:
             "purposes": "Vetting candidates for roles with access to children and vulnerable "
             "patients.",
             "lawful_basis": LawfulBasis.LEGAL_OBLIGATION,
+            "dpa2018_schedule1_condition": Dpa2018Schedule1Condition.P18,
             "art10_authority": "National Vetting Bureau (Children and Vulnerable Persons) "
             "Acts 2012 to 2016",
             "data_subjects": ("Job applicants",),
             "assets": (("HR system", "Criminal record checks"),),
             "recipients": ("National Vetting Bureau",),
+            "retention_policy_link": _RETENTION_POLICY,
             "retention_description": "Disclosure destroyed 12 months after the hiring "
             "decision; the fact of vetting kept for the employment.",
             "security_measures": _SECURITY + " Disclosures readable by the DPO and HR lead only.",
@@ -673,6 +688,7 @@ def _activities(today: date) -> tuple[dict[str, Any], ...]:
             "data_subjects": ("Job applicants",),
             "assets": (("HR system", "Recruitment candidates"),),
             "recipients": ("PeopleHub GmbH",),
+            "retention_policy_link": _RETENTION_POLICY,
             "retention_description": "Unsuccessful candidates: 12 months after the decision.",
             "security_measures": _SECURITY,
             "rights_available": _RIGHTS,
@@ -712,6 +728,7 @@ def _activities(today: date) -> tuple[dict[str, Any], ...]:
             "data_subjects": ("Newsletter subscribers",),
             "assets": (("Website", "Newsletter subscribers"), ("CRM", "Marketing preferences")),
             "recipients": ("SendPost Mailing Inc.",),
+            "retention_policy_link": _RETENTION_POLICY,
             "retention_description": "Until the subscriber unsubscribes, then 30 days.",
             "security_measures": _SECURITY,
             "rights_available": _RIGHTS + " Unsubscribe link in every email.",
@@ -736,6 +753,7 @@ def _activities(today: date) -> tuple[dict[str, Any], ...]:
                 ("Website", "Web server logs"),
             ),
             "recipients": ("DataLake Co GmbH",),
+            "retention_policy_link": _RETENTION_POLICY,
             "retention_description": "Raw events 13 months; aggregates kept.",
             "security_measures": _SECURITY + " IP addresses truncated before storage.",
             "rights_available": _RIGHTS,
@@ -753,6 +771,7 @@ def _activities(today: date) -> tuple[dict[str, Any], ...]:
             "data_subjects": ("Employees", "Visitors to premises"),
             "assets": (("Building access control", "CCTV footage"),),
             "no_recipients": True,
+            "retention_policy_link": _RETENTION_POLICY,
             "retention_description": "30 days, longer only for footage of an incident.",
             "security_measures": _SECURITY + " Viewing logged; recorder in a locked room.",
             "rights_available": _RIGHTS,
@@ -772,6 +791,7 @@ def _activities(today: date) -> tuple[dict[str, Any], ...]:
             "data_subjects": ("Employees",),
             "assets": (("Payroll", "Payroll records"),),
             "recipients": ("PayRight Payroll AG",),
+            "retention_policy_link": _RETENTION_POLICY,
             "retention_description": "As instructed by the controller.",
             "security_measures": _SECURITY,
             "last_reviewed_on": last,
@@ -796,6 +816,7 @@ def _activities(today: date) -> tuple[dict[str, Any], ...]:
             "data_subjects": ("Employees",),
             "assets": (("HR system", "Training records"),),
             "recipients": ("PeopleHub GmbH",),
+            "retention_policy_link": _RETENTION_POLICY,
             "retention_description": "Duration of employment plus 2 years.",
             "security_measures": _SECURITY,
             "rights_available": _RIGHTS,

@@ -31,6 +31,65 @@ class Art9Condition(models.TextChoices):
     J = "9(2)(j)", "9(2)(j) Archiving, scientific or historical research or statistics"
 
 
+class Dpa2018Schedule1Condition(models.TextChoices):
+    """The conditions of the UK Data Protection Act 2018, Schedule 1, by paragraph.
+
+    Under s. 10 DPA 2018, special-category data processed under Art. 9(2)(b), (h), (i) or (j)
+    UK GDPR needs a Part 1 condition, under Art. 9(2)(g) a Part 2 condition, and
+    criminal-offence data (Art. 10) a condition from Part 1, 2 or 3.
+    """
+
+    P1 = "S1-1", "Sch. 1 para 1: employment, social security and social protection"
+    P2 = "S1-2", "Sch. 1 para 2: health or social care purposes"
+    P3 = "S1-3", "Sch. 1 para 3: public health"
+    P4 = "S1-4", "Sch. 1 para 4: research etc"
+    P6 = "S1-6", "Sch. 1 para 6: statutory etc and government purposes"
+    P7 = "S1-7", "Sch. 1 para 7: administration of justice and parliamentary purposes"
+    P8 = "S1-8", "Sch. 1 para 8: equality of opportunity or treatment"
+    P9 = "S1-9", "Sch. 1 para 9: racial and ethnic diversity at senior levels"
+    P10 = "S1-10", "Sch. 1 para 10: preventing or detecting unlawful acts"
+    P11 = "S1-11", "Sch. 1 para 11: protecting the public"
+    P12 = "S1-12", "Sch. 1 para 12: regulatory requirements"
+    P13 = "S1-13", "Sch. 1 para 13: journalism, academia, art and literature"
+    P14 = "S1-14", "Sch. 1 para 14: preventing fraud"
+    P15 = "S1-15", "Sch. 1 para 15: suspicion of terrorist financing or money laundering"
+    P16 = "S1-16", "Sch. 1 para 16: support for individuals with a disability or medical condition"
+    P17 = "S1-17", "Sch. 1 para 17: counselling"
+    P18 = "S1-18", "Sch. 1 para 18: safeguarding of children and individuals at risk"
+    P19 = "S1-19", "Sch. 1 para 19: safeguarding of economic well-being of certain individuals"
+    P20 = "S1-20", "Sch. 1 para 20: insurance"
+    P21 = "S1-21", "Sch. 1 para 21: occupational pensions"
+    P22 = "S1-22", "Sch. 1 para 22: political parties"
+    P23 = "S1-23", "Sch. 1 para 23: elected representatives responding to requests"
+    P24 = "S1-24", "Sch. 1 para 24: disclosure to elected representatives"
+    P25 = "S1-25", "Sch. 1 para 25: informing elected representatives about prisoners"
+    P26 = "S1-26", "Sch. 1 para 26: publication of legal judgments"
+    P27 = "S1-27", "Sch. 1 para 27: anti-doping in sport"
+    P28 = "S1-28", "Sch. 1 para 28: standards of behaviour in sport"
+    P29 = "S1-29", "Sch. 1 para 29: consent (criminal-offence data)"
+    P30 = "S1-30", "Sch. 1 para 30: protecting an individual's vital interests"
+    P31 = "S1-31", "Sch. 1 para 31: processing by not-for-profit bodies"
+    P32 = "S1-32", "Sch. 1 para 32: personal data in the public domain"
+    P33 = "S1-33", "Sch. 1 para 33: legal claims"
+    P34 = "S1-34", "Sch. 1 para 34: judicial acts"
+    P35 = "S1-35", "Sch. 1 para 35: administration of accounts used in indecency offences"
+    P36 = "S1-36", "Sch. 1 para 36: extension of the Part 2 conditions"
+    P37 = "S1-37", "Sch. 1 para 37: extension of the insurance conditions"
+
+
+# s. 10 DPA 2018: which Schedule 1 paragraphs can stand beside an Art. 9(2) condition.
+SCHEDULE1_PART2 = frozenset(
+    c.value for c in Dpa2018Schedule1Condition if 6 <= int(c.value.removeprefix("S1-")) <= 28
+)
+SCHEDULE1_FOR_ART9: dict[str, frozenset[str]] = {
+    Art9Condition.B: frozenset({Dpa2018Schedule1Condition.P1.value}),
+    Art9Condition.G: SCHEDULE1_PART2,
+    Art9Condition.H: frozenset({Dpa2018Schedule1Condition.P2.value}),
+    Art9Condition.I: frozenset({Dpa2018Schedule1Condition.P3.value}),
+    Art9Condition.J: frozenset({Dpa2018Schedule1Condition.P4.value}),
+}
+
+
 class Sensitivity(models.TextChoices):
     PUBLIC = "public", "Public"
     INTERNAL = "internal", "Internal"

@@ -14,6 +14,7 @@ from .gdpr import (
     EEA_COUNTRIES,
     Art9Condition,
     CategoryKind,
+    Dpa2018Schedule1Condition,
     DpiaRequired,
     DpiaStatus,
     LawfulBasis,
@@ -39,12 +40,21 @@ class Organisation(TimeStamped):
     address = models.TextField(blank=True)
     email = models.EmailField(blank=True)
     telephone = models.CharField(max_length=50, blank=True)
+    # Art. 30(1)(a) and Art. 37(7): the DPO's contact details, each on its own line as the
+    # UK ICO controller template's header rows have them.
     dpo_name = models.CharField("DPO name", max_length=200, blank=True)
-    dpo_contact = models.CharField("DPO contact", max_length=255, blank=True)
+    dpo_address = models.TextField("DPO address", blank=True)
+    dpo_email = models.EmailField("DPO email", blank=True)
+    dpo_telephone = models.CharField("DPO telephone", max_length=50, blank=True)
+    # Art. 27: the representative of a controller established outside the EU (or the UK).
     representative_name = models.CharField(
         "EU/UK representative", max_length=200, blank=True, help_text="Art. 27, where applicable."
     )
-    representative_contact = models.CharField("Representative contact", max_length=255, blank=True)
+    representative_address = models.TextField("Representative address", blank=True)
+    representative_email = models.EmailField("Representative email", blank=True)
+    representative_telephone = models.CharField(
+        "Representative telephone", max_length=50, blank=True
+    )
 
     class Meta:
         verbose_name = "organisation"
@@ -375,6 +385,21 @@ class ProcessingActivity(TimeStamped):
         "retention schedule",
         blank=True,
         help_text="Envisaged erasure time limits; the retention rules of the assets are shown beside it.",
+    )
+    retention_policy_link = models.URLField(
+        "link to retention and erasure policy",
+        blank=True,
+        help_text="The organisation's retention and erasure policy document (UK ICO template).",
+    )
+    # UK only: the Data Protection Act 2018 s. 10 and Schedule 1 condition that special-category
+    # and criminal-offence data need besides the Art. 9(2) or Art. 10 basis.
+    dpa2018_schedule1_condition = models.CharField(
+        "DPA 2018 Schedule 1 condition",
+        max_length=10,
+        choices=Dpa2018Schedule1Condition.choices,
+        blank=True,
+        help_text="UK organisations: required for special-category data processed under "
+        "Art. 9(2)(b), (g), (h), (i) or (j), and for criminal-offence data.",
     )
     # Art. 30(1)(g)
     security_measures = models.TextField(

@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Model, Q
 
 from .gdpr import (
     ADEQUATE_COUNTRIES,
     EEA_COUNTRIES,
+    SCHEDULE1_FOR_ART9,
     CategoryKind,
+    Dpa2018Schedule1Condition,
     DpiaStatus,
     LawfulBasis,
     OrganisationRole,
@@ -35,6 +38,7 @@ ACTIVITY_FIELDS = (
     "legitimate_interests",
     "art9_condition",
     "art10_authority",
+    "dpa2018_schedule1_condition",
     "dpia_status",
     "dpia_link",
     "last_reviewed_on",
@@ -150,6 +154,9 @@ def processing_activity_m2m_errors(
             f"({_names(criminal)}). Art. 10 allows it only under official authority or "
             "when authorised by law: name that authority.",
         )
+    errors = _merge(
+        errors, _schedule1_errors(values, special=bool(special), criminal=bool(criminal))
+    )
     recipient_ids = _ids(recipients)
     if values.get("no_recipients") and recipient_ids:
         _add(
@@ -157,6 +164,47 @@ def processing_activity_m2m_errors(
             "no_recipients",
             f"“No recipients” is ticked but {len(recipient_ids)} recipient(s) are listed: "
             "untick it or remove the recipients.",
+        )
+    return errors
+
+
+def _schedule1_errors(values: Mapping[str, Any], *, special: bool, criminal: bool) -> Errors:
+    """UK organisations (``JITPORTAL_ROPA_UK``): the DPA 2018 s. 10 / Schedule 1 condition.
+
+    Special-category data under Art. 9(2)(b), (g), (h), (i) or (j) needs the Schedule 1
+    condition that matches it (s. 10(2)-(3)); criminal-offence data needs any Schedule 1
+    condition (s. 10(5)).
+    """
+    errors: Errors = {}
+    if not settings.JITPORTAL.get("ROPA_UK", False):
+        return errors
+    chosen = values.get("dpa2018_schedule1_condition") or ""
+    art9 = values.get("art9_condition") or ""
+    allowed = SCHEDULE1_FOR_ART9.get(art9) if special else None
+    if chosen:
+        if allowed is not None and chosen not in allowed and not criminal:
+            fits = ", ".join(
+                sorted(
+                    (Dpa2018Schedule1Condition(c).label.split(":")[0] for c in allowed),
+                    key=lambda label: int(label.rsplit(" ", 1)[1]),
+                )
+            )
+            _add(
+                errors,
+                "dpa2018_schedule1_condition",
+                f"Under Art. {art9} the DPA 2018 (s. 10) asks for a condition of {fits}; "
+                f"“{Dpa2018Schedule1Condition(chosen).label}” does not fit it.",
+            )
+        return errors
+    if allowed is not None or criminal:
+        what = (
+            f"special-category data under Art. {art9}" if allowed is not None else ""
+        ) or "criminal-offence data"
+        _add(
+            errors,
+            "dpa2018_schedule1_condition",
+            f"This activity processes {what}: UK organisations also need a condition of "
+            "Schedule 1 to the Data Protection Act 2018 (s. 10). Choose it.",
         )
     return errors
 

@@ -24,7 +24,7 @@ from jitportal.timekeeping import (
 from . import svg
 from .approvals import human_seconds
 from .retention import retention_dashboard
-from .ropa import missing_requirements_by_activity
+from .ropa import CONTROLLER, PROCESSOR, missing_requirements_by_activity, record_completeness
 
 AGE_BUCKETS: tuple[tuple[str, timedelta], ...] = (
     ("< 1 h", timedelta(hours=1)),
@@ -135,7 +135,8 @@ def dashboard_data(*, now: datetime | None = None) -> dict[str, Any]:
     gaps_by_req: Counter[str] = Counter()
     for keys in missing_by_activity.values():
         gaps_by_req.update(requirement_labels[k] for k in keys)
-    complete = len(activities) - len(missing_by_activity)
+    complete, total = record_completeness(CONTROLLER)
+    processor_complete, processor_total = record_completeness(PROCESSOR)
     today = timezone.localdate(now)
     reviews_due = sorted(
         (a for a in activities if a["next_review_on"] is None or a["next_review_on"] <= today),
@@ -172,9 +173,12 @@ def dashboard_data(*, now: datetime | None = None) -> dict[str, Any]:
         "grants_sparkline": svg.sparkline(live_series, title="Grants live per day, 30 days"),
         "expiring_24h": list(expiring),
         "expiring_7d": live_grants.filter(ends_at__lte=elapsed_add(now, timedelta(days=7))).count(),
-        "activities": len(activities),
+        # Counted as the record of processing counts them (ropa.record_activities).
+        "activities": total,
         "activities_complete": complete,
-        "completeness_percent": round(100 * complete / len(activities)) if activities else None,
+        "completeness_percent": round(100 * complete / total) if total else None,
+        "processor_activities": processor_total,
+        "processor_activities_complete": processor_complete,
         "gaps_chart": svg.bar_chart(
             gaps_by_req.most_common(8), title="Missing Art. 30 values", color="#b3261e"
         ),

@@ -19,12 +19,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_countries import countries
 
 from apps.inventory.completeness import REQUIREMENTS
 from apps.inventory.gdpr import (
     EEA_COUNTRIES,
+    SCHEDULE1_FOR_ART9,
     Art9Condition,
     CategoryKind,
     DpiaRequired,
@@ -47,7 +50,7 @@ from apps.inventory.models import (
 from .retention import RetentionFacts, retention_facts_for_assets
 
 SCHEMA = "jitportal.ropa"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CONTROLLER = "controller"
 PROCESSOR = "processor"
 
@@ -77,6 +80,11 @@ CONTROLLER_COLUMNS: tuple[Column, ...] = (
     Column("safeguards", "Safeguards for exceptional transfers", "Art. 30(1)(e)"),
     Column("retention", "Retention schedule", "Art. 30(1)(f)"),
     Column(
+        "retention_policy_link",
+        "Link to retention and erasure policy document",
+        "ICO template",
+    ),
+    Column(
         "security_measures",
         "General description of technical and organisational security measures",
         "Art. 30(1)(g)",
@@ -99,6 +107,16 @@ CONTROLLER_COLUMNS: tuple[Column, ...] = (
     Column("dpia_link", "Link to DPIA", "ICO template"),
     Column("breach_occurred", "Has a personal data breach occurred?", "ICO template"),
     Column("breach_record_link", "Link to record of breach", "ICO template"),
+)
+
+# UK organisations (JITPORTAL_ROPA_UK): the Data Protection Act 2018 s. 10 condition, after
+# the Art. 9 column.
+UK_COLUMNS: tuple[Column, ...] = (
+    Column(
+        "dpa2018_schedule1_condition",
+        "DPA 2018 Schedule 1 condition for special category or criminal offence data",
+        "DPA 2018 s. 10 (UK)",
+    ),
 )
 
 # Art. 30(2): what a processor keeps for the processing it does for controllers.
@@ -151,8 +169,14 @@ HEADER_FIELDS: tuple[Column, ...] = (
     Column("controller_address", "Controller address", "Art. 30(1)(a)"),
     Column("controller_email", "Controller email", "Art. 30(1)(a)"),
     Column("controller_telephone", "Controller telephone", "Art. 30(1)(a)"),
-    Column("dpo", "Data protection officer name and contact", "Art. 30(1)(a)"),
-    Column("representative", "Representative in the EU (or UK) name and contact", "Art. 30(1)(a)"),
+    Column("dpo_name", "Data protection officer name", "Art. 30(1)(a)"),
+    Column("dpo_address", "Data protection officer address", "Art. 30(1)(a)"),
+    Column("dpo_email", "Data protection officer email", "Art. 30(1)(a)"),
+    Column("dpo_telephone", "Data protection officer telephone", "Art. 30(1)(a)"),
+    Column("representative_name", "Representative name", "Art. 30(1)(a), Art. 27"),
+    Column("representative_address", "Representative address", "Art. 30(1)(a), Art. 27"),
+    Column("representative_email", "Representative email", "Art. 30(1)(a), Art. 27"),
+    Column("representative_telephone", "Representative telephone", "Art. 30(1)(a), Art. 27"),
 )
 
 # Which report column a requirement of apps.inventory.completeness is about.
@@ -165,6 +189,7 @@ REQUIREMENT_COLUMN = {
     "consent_record_link": "consent_record_link",
     "art9_condition": "art9_condition",
     "art10_authority": "art9_condition",
+    "dpa2018_schedule1": "dpa2018_schedule1_condition",
     "data_subjects": "data_subjects",
     "data_categories": "data_categories",
     "recipients": "recipients",
@@ -181,8 +206,20 @@ REQUIREMENT_COLUMN = {
 ORGANISATION_REQUIREMENTS = {"controller_contact"}
 
 
+def uk_columns_enabled() -> bool:
+    """``JITPORTAL_ROPA_UK``: the record carries the UK's DPA 2018 columns."""
+    return bool(settings.JITPORTAL.get("ROPA_UK", False))
+
+
 def record_columns(record: str) -> tuple[Column, ...]:
-    return CONTROLLER_COLUMNS if record == CONTROLLER else PROCESSOR_COLUMNS
+    """The template's columns of ``record``; with ``JITPORTAL_ROPA_UK``, a controller record
+    also has the DPA 2018 Schedule 1 column right after the Art. 9 condition."""
+    if record != CONTROLLER:
+        return PROCESSOR_COLUMNS
+    if not uk_columns_enabled():
+        return CONTROLLER_COLUMNS
+    at = next(i for i, c in enumerate(CONTROLLER_COLUMNS) if c.key == "art9_condition") + 1
+    return CONTROLLER_COLUMNS[:at] + UK_COLUMNS + CONTROLLER_COLUMNS[at:]
 
 
 def report_columns(record: str) -> tuple[Column, ...]:
@@ -393,14 +430,32 @@ def _activities(
     record: str, activity_ids: Iterable[int] | None
 ) -> tuple[list[ProcessingActivity], _Inventory]:
     """The activities of the record, what their rows refer to, and what each misses."""
-    qs = ProcessingActivity.objects.filter(is_active=True)
-    qs = qs.as_processor() if record == PROCESSOR else qs.as_controller()
+    qs = record_activities(record)
     if activity_ids is not None:
         qs = qs.filter(pk__in=list(activity_ids))
     activities = list(qs.select_related("owner").order_by("reference", "name"))
     inventory = _read_inventory(qs.values("pk"))
     inventory.missing = missing_requirements_by_activity(qs)
     return activities, inventory
+
+
+def record_activities(record: str) -> QuerySet[ProcessingActivity]:
+    """The activities a record of processing lists: the active ones in which the organisation
+    acts as controller or joint controller (Art. 30(1)), or as processor (Art. 30(2)).
+
+    The one definition of which activities count, for the record and every count of its
+    completeness (the dashboard included).
+    """
+    qs = ProcessingActivity.objects.filter(is_active=True)
+    return qs.as_processor() if record == PROCESSOR else qs.as_controller()
+
+
+def record_completeness(record: str) -> tuple[int, int]:
+    """``(complete, total)`` activities of ``record``: complete means no required value is
+    missing (the same requirements the record flags as gaps)."""
+    qs = record_activities(record)
+    total = qs.count()
+    return total - len(missing_requirements_by_activity(qs)), total
 
 
 def missing_requirements_by_activity(qs) -> dict[int, set[str]]:
@@ -445,20 +500,26 @@ def _organisation_block(org: Organisation | None) -> tuple[dict[str, str], list[
             "controller_address": org.address,
             "controller_email": org.email,
             "controller_telephone": org.telephone,
-            "dpo": " – ".join(p for p in (org.dpo_name, org.dpo_contact) if p),
-            "representative": " – ".join(
-                p for p in (org.representative_name, org.representative_contact) if p
-            ),
+            "dpo_name": org.dpo_name,
+            "dpo_address": org.dpo_address,
+            "dpo_email": org.dpo_email,
+            "dpo_telephone": org.dpo_telephone,
+            "representative_name": org.representative_name,
+            "representative_address": org.representative_address,
+            "representative_email": org.representative_email,
+            "representative_telephone": org.representative_telephone,
         }
     gaps = []
     if not values["controller_name"]:
         gaps.append("controller_name")
-    if not (
-        values["controller_address"] or values["controller_email"] or values["controller_telephone"]
-    ):
-        gaps.extend(["controller_address", "controller_email", "controller_telephone"])
-    if not values["dpo"]:
-        gaps.append("dpo")
+    # Art. 30(1)(a) asks for "contact details": one way to reach the controller, and the DPO.
+    contact = ("address", "email", "telephone")
+    if not any(values[f"controller_{c}"] for c in contact):
+        gaps.extend(f"controller_{c}" for c in contact)
+    if not values["dpo_name"]:
+        gaps.append("dpo_name")
+    if not any(values[f"dpo_{c}"] for c in contact):
+        gaps.extend(f"dpo_{c}" for c in contact)
     return values, gaps
 
 
@@ -550,6 +611,7 @@ def _row(
         for p in (activity.retention_description, retention.schedule_for(a.pk for a in assets))
         if p
     )
+    values["retention_policy_link"] = activity.retention_policy_link
     values["security_measures"] = activity.security_measures
     values["lawful_basis"] = activity.get_lawful_basis_display() if basis else ""
     art9 = []
@@ -560,6 +622,15 @@ def _row(
     values["art9_condition"] = _join(art9)
     if not (special or criminal or art9):
         na.add("art9_condition")
+    values["dpa2018_schedule1_condition"] = (
+        activity.get_dpa2018_schedule1_condition_display()
+        if activity.dpa2018_schedule1_condition
+        else ""
+    )
+    if not (criminal or activity.dpa2018_schedule1_condition) and (
+        not special or activity.art9_condition not in SCHEDULE1_FOR_ART9
+    ):
+        na.add("dpa2018_schedule1_condition")
     values["legitimate_interests"] = activity.legitimate_interests
     values["lia_link"] = activity.lia_link
     if basis != LawfulBasis.LEGITIMATE_INTERESTS:

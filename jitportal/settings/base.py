@@ -108,6 +108,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-gb"
+# One date and time format everywhere, a time always with its zone (jitportal/formats).
+FORMAT_MODULE_PATH = ["jitportal.formats"]
 TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
@@ -187,6 +189,8 @@ JITPORTAL = {
     "PURGE_FOUR_EYES_THRESHOLD": env.int("JITPORTAL_PURGE_FOUR_EYES_THRESHOLD", default=1000),
     "AUDIT_RETENTION_DAYS": env.int("JITPORTAL_AUDIT_RETENTION_DAYS", default=6 * 365),
     "HASH_SECRET": env("JITPORTAL_HASH_SECRET", default=""),
+    # UK organisations: the record of processing carries the DPA 2018 Schedule 1 column.
+    "ROPA_UK": env.bool("JITPORTAL_ROPA_UK", default=False),
     # Key of the digests that stand for search terms in the audit trail (docs/audit.md).
     "AUDIT_SEARCH_KEY": env("JITPORTAL_AUDIT_SEARCH_KEY", default=""),
     # After a failed publish, skip the broker for this long (the database keeps the work).

@@ -18,8 +18,8 @@ def demo(groups):
 def test_demo_organisation_has_the_controller_header(demo):
     org = inv.Organisation.objects.get()
     assert org.legal_name and org.address and org.email and org.telephone
-    assert org.dpo_name and org.dpo_contact
-    assert org.representative_name and org.representative_contact
+    assert org.dpo_name and org.dpo_address and org.dpo_email and org.dpo_telephone
+    assert org.representative_name and org.representative_email
 
 
 def test_demo_size(demo):

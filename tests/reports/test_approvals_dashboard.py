@@ -183,7 +183,8 @@ def test_dashboard_page_for_approvers(client, approver, ropa_world):
     assert page.status_code == 200
     body = page.content.decode()
     assert 'id="live-grants"' in body and "<svg" in body
-    assert "ROPA complete: 1 of 4 activities" in body
+    # counted as the record of processing counts them: the processor activity apart
+    assert "ROPA complete: 1 of 3 controller activities; processor record: 0 of 1" in body
     # no link to reports approvers may not open
     assert reverse("admin:reports_ropa") not in body
     assert "<script" not in body.split('id="content-main"')[1]

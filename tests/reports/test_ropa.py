@@ -43,13 +43,49 @@ def _by_name(doc, name):
     return next(a for a in doc["activities"] if a["name"] == name)
 
 
+# The UK ICO controller template beyond the reference data: the retention policy link
+# after the retention schedule, and the DPO and representative as four header rows each.
+ICO_EXTRA_COLUMNS = {"Link to retention and erasure policy document": "Retention schedule"}
+ICO_HEADER = [
+    "Controller name",
+    "Controller address",
+    "Controller email",
+    "Controller telephone",
+    "Data protection officer name",
+    "Data protection officer address",
+    "Data protection officer email",
+    "Data protection officer telephone",
+    "Representative name",
+    "Representative address",
+    "Representative email",
+    "Representative telephone",
+]
+UK_COLUMN = "DPA 2018 Schedule 1 condition for special category or criminal offence data"
+
+
 def test_columns_are_the_ico_template_in_its_order():
-    # the reference data (shared/gdpr) names the columns and the header block
-    assert [c.label for c in CONTROLLER_COLUMNS] == _reference("ropa_columns.csv", "column")
-    assert [c.required_by for c in CONTROLLER_COLUMNS] == _reference(
-        "ropa_columns.csv", "required_by"
-    )
-    assert [f.label for f in HEADER_FIELDS] == _reference("ropa_header.csv", "field")
+    # the reference data (shared/gdpr) names the columns, in order, with the article each
+    # answers; the ICO template's extra columns stand right after the column they follow
+    labels = [c.label for c in CONTROLLER_COLUMNS]
+    reference = _reference("ropa_columns.csv", "column")
+    assert [label for label in labels if label not in ICO_EXTRA_COLUMNS] == reference
+    for extra, after in ICO_EXTRA_COLUMNS.items():
+        assert labels.index(extra) == labels.index(after) + 1
+    by_label = {c.label: c.required_by for c in CONTROLLER_COLUMNS}
+    assert [by_label[label] for label in reference] == _reference("ropa_columns.csv", "required_by")
+    # the header block: each reference field, with the DPO's and the representative's
+    # "name and contact" as name, address, email and telephone
+    assert [f.label for f in HEADER_FIELDS] == ICO_HEADER
+    assert all(f.required_by.startswith("Art. 30(1)(a)") for f in HEADER_FIELDS)
+    assert len(_reference("ropa_header.csv", "field")) == 6
+
+
+def test_uk_column_only_when_the_setting_is_on(ropa_world, settings):
+    assert UK_COLUMN not in [c["label"] for c in ropa_build()["columns"]]
+    settings.JITPORTAL = {**settings.JITPORTAL, "ROPA_UK": True}
+    labels = [c["label"] for c in ropa_build()["columns"]]
+    assert labels.index(UK_COLUMN) == labels.index("Article 9 condition for processing") + 1
+    assert UK_COLUMN not in [c["label"] for c in ropa_build(processor=True)["columns"]]
 
 
 def test_controller_record_values(ropa_world):
@@ -103,7 +139,8 @@ def test_controller_record_values(ropa_world):
     assert gappy["detail"]["assets"][0]["hosted_outside_eea"] is True  # Analytics, US
     # the organisation block
     assert doc["organisation"]["controller_name"] == "Example Health Ltd"
-    assert doc["organisation"]["dpo"] == "Dana Pro – dpo@example.org"
+    assert doc["organisation"]["dpo_name"] == "Dana Pro"
+    assert doc["organisation"]["dpo_email"] == "dpo@example.org"
     assert doc["summary"]["organisation_gaps"] == []
 
 
@@ -176,14 +213,22 @@ def test_not_applicable_columns(ropa_world):
 
 
 def test_missing_organisation_details_are_flagged(db):
-    OrganisationFactory(address="", email="", telephone="", dpo_name="", dpo_contact="")
+    OrganisationFactory(address="", email="", telephone="", dpo_name="", dpo_email="")
     doc = ropa_build()
     assert set(doc["summary"]["organisation_gaps"]) == {
         "controller_address",
         "controller_email",
         "controller_telephone",
-        "dpo",
+        "dpo_name",
+        "dpo_address",
+        "dpo_email",
+        "dpo_telephone",
     }
+
+
+def test_one_way_to_reach_the_dpo_is_enough(db):
+    OrganisationFactory(dpo_email="", dpo_telephone="+353 1 000 0001")
+    assert ropa_build()["summary"]["organisation_gaps"] == []
 
 
 def test_processor_record(ropa_world):
@@ -322,17 +367,14 @@ def test_xlsx_opens_and_has_the_ico_layout(ropa_world):
     rows = [list(r) for r in wb["Controller"].iter_rows(values_only=True)]
     # the organisation header rows come first
     assert rows[0][0].startswith("Record of processing activities: controller")
-    header_labels = [r[0] for r in rows[:12] if r and r[0]]
-    assert (
-        "Controller name" in header_labels
-        and "Data protection officer name and contact" in header_labels
-    )
+    header_labels = [r[0] for r in rows[:20] if r and r[0]]
+    assert all(label in header_labels for label in ICO_HEADER)
     name_row = next(r for r in rows if r and r[0] == "Controller name")
     assert name_row[1] == "Example Health Ltd"
     # then the column row: every ICO column, in order, after reference and name
     index = next(i for i, r in enumerate(rows) if r and r[0] == "Reference")
     labels = rows[index]
-    ico = _reference("ropa_columns.csv", "column")
+    ico = [c.label for c in CONTROLLER_COLUMNS]
     assert labels[2 : 2 + len(ico)] == ico
     # then one row per activity
     body_rows = [r for r in rows[index + 1 :] if r and r[0]]
@@ -347,6 +389,105 @@ def test_xlsx_opens_and_has_the_ico_layout(ropa_world):
     assert sum(1 for r in gaps if r and r[0] == "PA-002") == 9
 
 
+def test_every_ico_column_and_header_row_is_found_by_its_label(ropa_world, settings):
+    # given a UK organisation whose joint activity has every ICO column filled
+    settings.JITPORTAL = {**settings.JITPORTAL, "ROPA_UK": True}
+    org = ropa_world.org
+    org.representative_name = "Rep Ltd"
+    org.representative_address = "1 Rep Street, London"
+    org.representative_email = "rep@example.org"
+    org.representative_telephone = "+44 20 0000 0000"
+    org.dpo_address = "1 Example Street, Dublin"
+    org.dpo_telephone = "+353 1 000 0002"
+    org.save()
+    joint = ropa_world.joint
+    joint.business_function = "Research office"
+    joint.retention_policy_link = "https://example.org/policies/retention.pdf"
+    joint.processor_contract_link = "https://example.org/dpa/joint.pdf"
+    joint.legitimate_interests = "n/a: public task"
+    joint.lia_link = "https://example.org/lia.pdf"
+    joint.rights_available = "Access"
+    joint.source_of_data = "Participants"
+    joint.consent_record_link = "https://example.org/consent"
+    joint.data_location = "Dublin"
+    joint.dpa2018_schedule1_condition = "S1-4"
+    joint.save()
+    # when the XLSX is written
+    rows = [
+        list(r)
+        for r in openpyxl.load_workbook(io.BytesIO(render_ropa(ropa_build(), "xlsx")))[
+            "Controller"
+        ].iter_rows(values_only=True)
+    ]
+    # then every header row is found by its label, with its value
+    header = {r[0]: r[1] for r in rows[:20] if r and r[0] in ICO_HEADER}
+    assert header == {
+        "Controller name": "Example Health Ltd",
+        "Controller address": "1 Example Street, Dublin",
+        "Controller email": "privacy@example.org",
+        "Controller telephone": "+353 1 000 0000",
+        "Data protection officer name": "Dana Pro",
+        "Data protection officer address": "1 Example Street, Dublin",
+        "Data protection officer email": "dpo@example.org",
+        "Data protection officer telephone": "+353 1 000 0002",
+        "Representative name": "Rep Ltd",
+        "Representative address": "1 Rep Street, London",
+        "Representative email": "rep@example.org",
+        "Representative telephone": "+44 20 0000 0000",
+    }
+    # and every ICO column (reference data, the template's extras, the UK column) is found
+    # by its header with the joint activity's value in it
+    index = next(i for i, r in enumerate(rows) if r and r[0] == "Reference")
+    row = dict(zip(rows[index], next(r for r in rows if r and r[0] == "PA-004"), strict=True))
+    expected = {
+        "Business function": "Research office",
+        "Purpose of processing": "Research",
+        "Name and contact details of joint controller": "University X, dpo@univ.example",
+        "Categories of individuals": "Patients (vulnerable)",
+        "Categories of personal data": (
+            "Criminal record checks [Art. 10]; Data concerning health [Art. 9]"
+        ),
+        "Categories of recipients": "US Vendor Inc (Processor, United States of America)",
+        "Link to contract with processor": "https://example.org/dpa/joint.pdf",
+        "Names of third countries or international organisations data is transferred to": (
+            "United States of America"
+        ),
+        "Safeguards for exceptional transfers": (
+            "United States of America: Standard contractual clauses (Art. 46(2)(c)); "
+            "https://example.org/sccs.pdf"
+        ),
+        "Retention schedule": "Until the study ends",
+        "Link to retention and erasure policy document": (
+            "https://example.org/policies/retention.pdf"
+        ),
+        "General description of technical and organisational security measures": (
+            "Pseudonymisation"
+        ),
+        "Article 6 lawful basis": "6(1)(e) Public task",
+        "Article 9 condition for processing": (
+            "9(2)(j) Archiving, scientific or historical research or statistics; "
+            "Art. 10: Research exemption, Data Protection Act s.19"
+        ),
+        UK_COLUMN: "Sch. 1 para 4: research etc",
+        "Legitimate interests for the processing": "n/a: public task",
+        "Link to legitimate interests assessment": "https://example.org/lia.pdf",
+        "Rights available to individuals": "Access",
+        "Existence of automated decision-making including profiling": (
+            "Yes: Risk scoring of participants"
+        ),
+        "Source of personal data": "Participants",
+        "Link to record of consent": "https://example.org/consent",
+        "Location of personal data": "Dublin",
+        "DPIA required?": "Yes",
+        "DPIA progress": "Completed",
+        "Link to DPIA": "https://example.org/dpia/joint.pdf",
+        "Has a personal data breach occurred?": "Yes",
+        "Link to record of breach": "https://example.org/breach/7",
+    }
+    assert set(expected) == {c.label for c in CONTROLLER_COLUMNS} | {UK_COLUMN}
+    assert {label: row[label] for label in expected} == expected
+
+
 def test_xlsx_marks_missing_cells_red(ropa_world):
     body = render_ropa(ropa_build(), "xlsx")
     ws = openpyxl.load_workbook(io.BytesIO(body))["Controller"]
@@ -357,7 +498,7 @@ def test_xlsx_marks_missing_cells_red(ropa_world):
 def test_csv_parses_with_every_column(ropa_world):
     body = render_ropa(ropa_build(), "csv").decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(body)))
-    ico = _reference("ropa_columns.csv", "column")
+    ico = [c.label for c in CONTROLLER_COLUMNS]
     assert rows[0][2 : 2 + len(ico)] == ico
     assert [r[0] for r in rows[1:]] == ["PA-001", "PA-002", "PA-004"]
     assert all(len(r) == len(rows[0]) for r in rows)

@@ -1,0 +1,67 @@
+"""One date and time format everywhere, a time always with its zone."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from jitportal.formats import date_display, datetime_display
+from tests.access.factories import GrantFactory
+from tests.factories import DataAssetFactory
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+NAMED = {"DATE_FORMAT", "DATETIME_FORMAT", "TIME_FORMAT", "c"}
+
+
+def test_no_template_writes_a_date_format_of_its_own():
+    # every |date in every template names one of the shared formats (or ISO 8601 for machines)
+    found = []
+    for path in TEMPLATES.rglob("*"):
+        if path.is_file():
+            for fmt in re.findall(r"\|date(?::[\"']([^\"']*)[\"'])?", path.read_text()):
+                if fmt not in NAMED:
+                    found.append(f"{path.relative_to(TEMPLATES)}: |date:{fmt!r}")
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("zone", "when", "shown"),
+    [
+        ("Europe/Dublin", datetime(2027, 1, 15, 9, 30, tzinfo=UTC), "15 Jan 2027, 09:30 GMT"),
+        ("Europe/Dublin", datetime(2027, 7, 15, 9, 30, tzinfo=UTC), "15 Jul 2027, 10:30 IST"),
+        ("Europe/Berlin", datetime(2027, 7, 15, 9, 30, tzinfo=UTC), "15 Jul 2027, 11:30 CEST"),
+        ("UTC", datetime(2027, 7, 15, 9, 30, tzinfo=UTC), "15 Jul 2027, 09:30 UTC"),
+    ],
+)
+def test_a_time_is_shown_in_the_portals_zone_with_the_zone(settings, zone, when, shown):
+    settings.TIME_ZONE = zone
+    assert datetime_display(when) == shown
+    assert date_display(when) == shown.split(",")[0]
+
+
+@pytest.mark.django_db
+def test_the_portal_and_the_admin_show_the_same_format_with_the_zone(
+    client, settings, staff_user, approver
+):
+    # given a live grant, seen from Dublin in summer
+    settings.TIME_ZONE = "Europe/Dublin"
+    start = datetime(2027, 7, 15, 8, 0, tzinfo=UTC)
+    with time_machine.travel(start + timedelta(minutes=5), tick=False):
+        grant = GrantFactory(
+            user=staff_user,
+            assets=[DataAssetFactory()],
+            starts_at=start,
+            ends_at=start + timedelta(hours=4),
+        )
+        # then the staff member's home page shows its end with the zone
+        client.force_login(staff_user)
+        assert "15 Jul 2027, 13:00 IST" in client.get(reverse("portal-home")).content.decode()
+        # and the admin's page of the grant shows both ends in the same format
+        client.force_login(approver)
+        body = client.get(reverse("admin:access_grant_change", args=[grant.pk])).content.decode()
+        assert "15 Jul 2027, 09:00 IST" in body and "15 Jul 2027, 13:00 IST" in body
