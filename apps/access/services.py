@@ -24,6 +24,7 @@ from guardian.models import UserObjectPermission
 from apps.audit.models import AuditEvent
 from apps.audit.services import EventSpec, audit_event_record, audit_events_record_bulk
 from apps.inventory.models import DataAsset, ProcessingActivity
+from jitportal.formats import datetime_display
 from jitportal.inputs import has_visible_text, text_problem
 from jitportal.timekeeping import as_utc, elapsed_between
 
@@ -552,8 +553,7 @@ def access_request_extend(
         errors["ends_at"] = "Give the new end date and time."
     elif ends_at <= grant.ends_at:
         errors["ends_at"] = (
-            f"The new end must be after the current end "
-            f"({timezone.localtime(grant.ends_at):%Y-%m-%d %H:%M})."
+            f"The new end must be after the current end ({datetime_display(grant.ends_at)})."
         )
     elif elapsed_between(grant.ends_at, ends_at) > policy.max_duration:
         errors["ends_at"] = f"An extension can add at most {human_duration(policy.max_duration)}."
@@ -697,7 +697,7 @@ def _lapse_if_due(*, request_id: int, decider: User) -> None:
 
 def _lapsed_message(request_id: int, lapse: datetime) -> str:
     return (
-        f"Request #{request_id} lapsed at {timezone.localtime(lapse):%Y-%m-%d %H:%M}: nobody "
+        f"Request #{request_id} lapsed at {datetime_display(lapse)}: nobody "
         "decided it in time, so it can no longer be decided. It is now marked lapsed; "
         "nothing else was changed."
     )
@@ -730,7 +730,7 @@ def _extension_reach_error(*, grant: Grant, ends_at: datetime, policy: Policy) -
     return (
         f"One grant may reach at most {human_duration(limit)} from its start through "
         f"extensions (this would reach {human_duration(reach)}); the latest end is "
-        f"{latest:%Y-%m-%d %H:%M}. Ask for access again instead."
+        f"{datetime_display(latest)}. Ask for access again instead."
     )
 
 
