@@ -3,7 +3,7 @@
 Each service locks what it changes, checks the current state, writes, records an audit event
 and queues its side effects (grant activation, mirror removal, email) to run after commit.
 Access itself is decided from grant times at the moment of use (``backends.GrantBackend``);
-the tasks and the periodic reconcile only tidy up (DESIGN.md, invariants 1 and 2).
+the tasks and the periodic reconcile only tidy up (docs/architecture.md, invariants 1 and 2).
 """
 
 from __future__ import annotations
@@ -229,7 +229,7 @@ def _grants_update(ids: list[int], **values: Any) -> int:
 
 def mirror_remove(*, grant_ids: Iterable[int], now: datetime | None = None) -> int:
     """Delete the guardian rows of the given grants, except a right on an asset that another
-    grant of the same user still gives at ``now`` (invariant 5: the last one to end wins).
+    grant of the same user still gives at ``now`` (docs/architecture.md, invariant 5: the last one to end wins).
 
     One statement whatever the number of grants: the rights the grants give (user, asset,
     permission) less those another live grant gives, deleted through guardian's unique
