@@ -65,3 +65,26 @@ def test_the_portal_and_the_admin_show_the_same_format_with_the_zone(
         client.force_login(approver)
         body = client.get(reverse("admin:access_grant_change", args=[grant.pk])).content.decode()
         assert "15 Jul 2027, 09:00 IST" in body and "15 Jul 2027, 13:00 IST" in body
+
+
+# Machine-facing texts keep a fixed, sortable form: the audit trail's target label of a grant
+# (written in bulk by the reconcile) and the audit search command's listing.
+MACHINE_TEXT = {"apps/access/models.py", "apps/audit/management/commands/audit_search_term.py"}
+
+
+def test_no_message_formats_a_time_of_its_own():
+    # every time a person reads in a message, a page or a command's output goes through
+    # jitportal.formats, so it has the one format and its zone
+    root = Path(__file__).resolve().parents[1]
+    found = []
+    for path in sorted((root / "apps").rglob("*.py")):
+        relative = str(path.relative_to(root))
+        if "/migrations/" in relative or relative in MACHINE_TEXT:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            # (file names carry a compact stamp, "%Y%m%d-%H%M", which is not for reading)
+            if "%Y%m%d" in line:
+                continue
+            if re.search(r"\{[^{}]*:%[^{}]*%H[^{}]*\}|strftime\([^)]*%H", line):
+                found.append(f"{relative}:{number}: {line.strip()}")
+    assert found == []

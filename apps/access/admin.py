@@ -26,12 +26,14 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from apps.inventory.admin import ValidAutocompleteMixin
 from apps.inventory.models import DataAsset
 from jitportal.admin_base import ReadOnlyModelAdmin
 from jitportal.evidence import EvidenceDeleteRefusalMixin
+from jitportal.formats import datetime_display
 from jitportal.inputs import parse_page, validate_date_range, validate_multiline_text
 from jitportal.redirects import safe_next_url
 
@@ -46,10 +48,10 @@ if TYPE_CHECKING:
 
 
 def _window(starts_at, ends_at) -> str:
-    start = timezone.localtime(starts_at)
-    end = timezone.localtime(ends_at)
-    fmt_end = "%H:%M" if start.date() == end.date() else "%Y-%m-%d %H:%M"
-    return f"{start:%Y-%m-%d %H:%M} → {end.strftime(fmt_end)}"
+    """ "5 Mar 2027, 09:00 CET → 13:00 CET"; the end's date only when it is another day."""
+    same_day = timezone.localdate(starts_at) == timezone.localdate(ends_at)
+    end = date_format(timezone.localtime(ends_at), "TIME_FORMAT") if same_day else None
+    return f"{datetime_display(starts_at)} → {end or datetime_display(ends_at)}"
 
 
 def _errors_of(exc: Exception) -> list[str]:
@@ -519,7 +521,7 @@ class AccessRequestAdmin(RequestDisplayMixin, ReadOnlyModelAdmin):
         elif not capacity:
             refusal = f"You are not an approver for {obj.target_label}."
         elif (lapse := selectors.request_lapse_time(obj)) <= timezone.now():
-            refusal = f"This request lapsed at {timezone.localtime(lapse):%Y-%m-%d %H:%M}."
+            refusal = f"This request lapsed at {datetime_display(lapse)}."
         elif decision == "approve" and (why := selectors.request_ineligibility(obj)):
             refusal = f"It cannot be approved: {why}."
         context = {
@@ -854,7 +856,7 @@ class GrantAdmin(ReadOnlyModelAdmin):
                 messages.warning(
                     request,
                     f"Break-glass access to {data['asset']} until "
-                    f"{timezone.localtime(grant.ends_at):%H:%M}. The DPO group has been emailed "
+                    f"{datetime_display(grant.ends_at)}. The DPO group has been emailed "
                     "and the grant is flagged for review.",
                 )
                 return HttpResponseRedirect(reverse("admin:access_grant_change", args=[grant.pk]))

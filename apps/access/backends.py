@@ -9,7 +9,7 @@
 
 The user's grants that have not ended are loaded in ONE query and kept on the user object
 with their windows, so every call still compares the window with the clock: a grant stops
-counting the instant it ends, whatever beat, the worker or Redis are doing (invariant 1).
+counting the instant it ends, whatever beat, the worker or Redis are doing (docs/architecture.md, invariant 1).
 The django-guardian rows are a mirror for other readers, never consulted here.
 """
 

@@ -3,7 +3,7 @@
 Each service locks what it changes, checks the current state, writes, records an audit event
 and queues its side effects (grant activation, mirror removal, email) to run after commit.
 Access itself is decided from grant times at the moment of use (``backends.GrantBackend``);
-the tasks and the periodic reconcile only tidy up (DESIGN.md, invariants 1 and 2).
+the tasks and the periodic reconcile only tidy up (docs/architecture.md, invariants 1 and 2).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from guardian.models import UserObjectPermission
 from apps.audit.models import AuditEvent
 from apps.audit.services import EventSpec, audit_event_record, audit_events_record_bulk
 from apps.inventory.models import DataAsset, ProcessingActivity
+from jitportal.formats import datetime_display
 from jitportal.inputs import has_visible_text, text_problem
 from jitportal.timekeeping import as_utc, elapsed_between
 
@@ -228,7 +229,7 @@ def _grants_update(ids: list[int], **values: Any) -> int:
 
 def mirror_remove(*, grant_ids: Iterable[int], now: datetime | None = None) -> int:
     """Delete the guardian rows of the given grants, except a right on an asset that another
-    grant of the same user still gives at ``now`` (invariant 5: the last one to end wins).
+    grant of the same user still gives at ``now`` (docs/architecture.md, invariant 5: the last one to end wins).
 
     One statement whatever the number of grants: the rights the grants give (user, asset,
     permission) less those another live grant gives, deleted through guardian's unique
@@ -552,8 +553,7 @@ def access_request_extend(
         errors["ends_at"] = "Give the new end date and time."
     elif ends_at <= grant.ends_at:
         errors["ends_at"] = (
-            f"The new end must be after the current end "
-            f"({timezone.localtime(grant.ends_at):%Y-%m-%d %H:%M})."
+            f"The new end must be after the current end ({datetime_display(grant.ends_at)})."
         )
     elif elapsed_between(grant.ends_at, ends_at) > policy.max_duration:
         errors["ends_at"] = f"An extension can add at most {human_duration(policy.max_duration)}."
@@ -697,7 +697,7 @@ def _lapse_if_due(*, request_id: int, decider: User) -> None:
 
 def _lapsed_message(request_id: int, lapse: datetime) -> str:
     return (
-        f"Request #{request_id} lapsed at {timezone.localtime(lapse):%Y-%m-%d %H:%M}: nobody "
+        f"Request #{request_id} lapsed at {datetime_display(lapse)}: nobody "
         "decided it in time, so it can no longer be decided. It is now marked lapsed; "
         "nothing else was changed."
     )
@@ -730,7 +730,7 @@ def _extension_reach_error(*, grant: Grant, ends_at: datetime, policy: Policy) -
     return (
         f"One grant may reach at most {human_duration(limit)} from its start through "
         f"extensions (this would reach {human_duration(reach)}); the latest end is "
-        f"{latest:%Y-%m-%d %H:%M}. Ask for access again instead."
+        f"{datetime_display(latest)}. Ask for access again instead."
     )
 
 

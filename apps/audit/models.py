@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from jitportal.formats import datetime_display
+
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def for_target(self, obj: models.Model) -> "AuditEventQuerySet":
@@ -59,4 +61,4 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
+        return f"{datetime_display(self.occurred_at)} {self.actor_label} {self.action}"

@@ -43,7 +43,7 @@ def record_access_for_model(
 ) -> RecordAccess | None:
     """A live grant of ``user`` on an asset governing ``model``, or None.
 
-    Decided now from the grants' times, like every access check (DESIGN.md invariant 1).
+    Decided now from the grants' times, like every access check (docs/architecture.md, invariant 1).
     """
     assets = governing_assets(model)
     if special_only:

@@ -1,4 +1,5 @@
-"""GDPR reference values used as model choices (DESIGN.md, GDPR reference; shared/gdpr/)."""
+"""GDPR reference values used as model choices; each names the article it comes from
+(docs/inventory.md)."""
 
 from django.db import models
 

@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from apps.audit.services import audit_event_record
+from jitportal.formats import date_display
 
 from .gdpr import CategoryKind
 from .models import DataAsset
@@ -44,7 +45,7 @@ def data_asset_archive(*, asset: DataAsset, actor: Any, reason: str = "") -> Dat
         locked = DataAsset.objects.select_for_update().get(pk=asset.pk)
         if locked.archived_at is not None:
             raise ValidationError(
-                f"“{locked}” was already archived on {timezone.localtime(locked.archived_at):%Y-%m-%d}."
+                f"“{locked}” was already archived on {date_display(locked.archived_at)}."
             )
         locked.archived_at = timezone.now()
         locked.save(update_fields=["archived_at", "updated_at"])

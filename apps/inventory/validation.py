@@ -16,6 +16,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Model, Q
 
+from jitportal.formats import date_display
+
 from .gdpr import (
     ADEQUATE_COUNTRIES,
     EEA_COUNTRIES,
@@ -112,7 +114,8 @@ def processing_activity_field_errors(values: Mapping[str, Any]) -> Errors:
         _add(
             errors,
             "next_review_on",
-            f"The next review ({nxt:%d %b %Y}) cannot be before the last review ({last:%d %b %Y}).",
+            f"The next review ({date_display(nxt)}) cannot be before the last review "
+            f"({date_display(last)}).",
         )
     if values.get("dpia_status") == DpiaStatus.COMPLETED and not values.get("dpia_link"):
         _add(errors, "dpia_link", "The DPIA is marked completed: link to the DPIA document.")

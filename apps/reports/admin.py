@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from jitportal.admin_base import ReadOnlyModelAdmin
 from jitportal.csp import csp_allow_inline_blocks
+from jitportal.formats import datetime_display
 from jitportal.inputs import parse_id
 
 from . import renderers
@@ -291,7 +292,7 @@ class ReportAdmin(ReadOnlyModelAdmin):
             if fmt in TABLE_FORMATS:
                 about = (
                     f"Access register for {subject} from {form.cleaned_data['start']} to "
-                    f"{form.cleaned_data['end']} (inclusive), generated {timezone.now():%Y-%m-%d %H:%M %Z}"
+                    f"{form.cleaned_data['end']} (inclusive), generated {datetime_display(timezone.now())}"
                 )
                 return table_download(
                     fmt=fmt,
@@ -337,7 +338,7 @@ class ReportAdmin(ReadOnlyModelAdmin):
                 stem="standing-privileges",
                 title="Standing privileges",
                 rows=list(privileges_table(findings)),
-                about=f"Permissions outside grants, found {now:%Y-%m-%d %H:%M %Z}",
+                about=f"Permissions outside grants, found {datetime_display(now)}",
                 json_doc={
                     "schema": "jitportal.standing_privileges",
                     "schema_version": 1,

@@ -74,6 +74,26 @@ BEAT_SYNC_SLACK = timedelta(minutes=5)
 DAILY_SLACK = timedelta(hours=26)
 
 
+def _next_due(task: PeriodicTask) -> datetime | None:
+    """When ``task`` is late if it has not run by then (its next due time plus the slack).
+
+    Counted from its last run, or, for a task that never ran, from when its schedule began
+    (``start_time``, else when the task was created or last changed): a nightly job created
+    this afternoon is first due tonight, not late now."""
+    since = task.last_run_at or task.start_time or task.date_changed
+    if since is None:
+        return None
+    if task.interval is not None:
+        return elapsed_add(since, 3 * task.interval.schedule.run_every + BEAT_SYNC_SLACK)
+    if task.crontab is not None:
+        # A calendar schedule: late once the slot after the last run has passed, found on
+        # the crontab's own calendar (a nightly 02:30 stays 02:30 when the clocks change).
+        # A minute on, so a run sent a moment before its slot still counts for it.
+        after = elapsed_add(since, timedelta(minutes=1)) if task.last_run_at else since
+        return elapsed_add(crontab_next_slot(task.crontab.schedule, after), BEAT_SYNC_SLACK)
+    return elapsed_add(since, DAILY_SLACK)
+
+
 def beat_status(*, now: datetime) -> list[dict[str, Any]]:
     """The portal's periodic tasks, when each last ran, and whether that is later than its
     schedule allows: a late reconcile means beat or the worker is down (access still ends on
@@ -86,26 +106,16 @@ def beat_status(*, now: datetime) -> list[dict[str, Any]]:
     )
     for task in tasks:
         since = elapsed_between(task.last_run_at, now) if task.last_run_at else None
-        if since is None:
-            late = True
-        elif task.interval is not None:
-            late = since > 3 * task.interval.schedule.run_every + BEAT_SYNC_SLACK
-        elif task.crontab is not None:
-            # A calendar schedule: late once the slot after the last run has passed, found on
-            # the crontab's own calendar (a nightly 02:30 stays 02:30 when the clocks change).
-            # A minute on, so a run sent a moment before its slot still counts for it.
-            slot = crontab_next_slot(
-                task.crontab.schedule, elapsed_add(task.last_run_at, timedelta(minutes=1))
-            )
-            late = elapsed_add(slot, BEAT_SYNC_SLACK) < now
-        else:
-            late = since > DAILY_SLACK
+        due_at = _next_due(task)
+        late = due_at is not None and due_at < now
         rows.append(
             {
                 "name": task.name,
                 "enabled": task.enabled,
                 "last_run_at": task.last_run_at,
                 "ago": human_seconds(since.total_seconds()) if since is not None else None,
+                # A task that never ran is late only once it has been due (plus the slack).
+                "first_due_at": None if task.last_run_at else due_at,
                 "late": task.enabled and late,
             }
         )

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from jitportal.formats import datetime_display
+
 
 class Report(models.Model):
     """No rows: the permissions for reading reports, and the admin index entry."""
@@ -66,4 +68,4 @@ class RopaSnapshot(models.Model):
         verbose_name = "ROPA snapshot"
 
     def __str__(self) -> str:
-        return f"ROPA snapshot #{self.pk} ({self.record}, {self.taken_at:%Y-%m-%d %H:%M})"
+        return f"ROPA snapshot #{self.pk} ({self.record}, {datetime_display(self.taken_at)})"

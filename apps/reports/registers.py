@@ -16,6 +16,7 @@ from django.db.models import Prefetch, Q
 
 from apps.access.models import Approval, Grant, GrantStatus
 from apps.inventory.models import DataAsset
+from jitportal.formats import datetime_display
 
 REGISTER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("grant", "Grant"),
@@ -126,7 +127,7 @@ def access_register(
         approvals = list(request.approvals.all())
         approved = [
             f"{a.approver.get_username()}{' (as DPO)' if a.as_dpo else ''} at "
-            f"{a.created_at:%Y-%m-%d %H:%M}" + (f": {a.comment}" if a.comment else "")
+            f"{datetime_display(a.created_at)}" + (f": {a.comment}" if a.comment else "")
             for a in approvals
             if a.decision == "approve"
         ]

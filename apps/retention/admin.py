@@ -14,6 +14,7 @@ from django.utils.html import format_html
 
 from apps.inventory.models import ProcessingActivity
 from jitportal.admin_base import ReadOnlyModelAdmin
+from jitportal.formats import date_display, datetime_display
 from jitportal.inputs import parse_id
 
 from . import services
@@ -183,11 +184,11 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
         if obj.confirmation_requested_at:
             return (
                 f"A first run of {obj.confirmation_rows:,} rows asked for by "
-                f"{obj.confirmation_requested_label} on {obj.confirmation_requested_at:%Y-%m-%d %H:%M}"
+                f"{obj.confirmation_requested_label} on {datetime_display(obj.confirmation_requested_at)}"
                 " is waiting for a second person's confirmation."
             )
         if obj.confirmed_at:
-            return f"Confirmed by {obj.confirmed_by} on {obj.confirmed_at:%Y-%m-%d %H:%M}."
+            return f"Confirmed by {obj.confirmed_by} on {datetime_display(obj.confirmed_at)}."
         return "–"
 
     # --- permissions ---
@@ -390,7 +391,7 @@ class LegalHoldAdmin(RetentionAdminMixin, admin.ModelAdmin):
     @admin.display(description="state")
     def state(self, obj: LegalHold) -> str:
         if obj.lifted_at:
-            return _badge(f"lifted {obj.lifted_at:%Y-%m-%d}", "#666")
+            return _badge(f"lifted {date_display(obj.lifted_at)}", "#666")
         return _badge("in force", "#b3261e")
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.inventory.models import ProcessingActivity
+from jitportal.formats import date_display, datetime_display
 from jitportal.timekeeping import local_date
 
 from .holds import HoldState, hold_state
@@ -155,7 +156,7 @@ def rule_runtime_problems(rule: RetentionRule, *, now: datetime | None = None) -
         else:
             if cutoff >= now:
                 problems.append(
-                    f"The cutoff ({cutoff:%Y-%m-%d %H:%M}) is not in the past: the rule "
+                    f"The cutoff ({datetime_display(cutoff)}) is not in the past: the rule "
                     "would match every row; refused."
                 )
     return problems
@@ -277,7 +278,7 @@ def rule_due_state(rule: RetentionRule, *, now: datetime | None = None) -> DueSt
     next_on = local_date(last_started) + timedelta(days=rule.run_every_days)
     if local_date(now) >= next_on:
         return DueState("due", "due")
-    return DueState("not_due", f"next on {next_on:%Y-%m-%d}")
+    return DueState("not_due", f"next on {date_display(next_on)}")
 
 
 def rules_due(*, now: datetime | None = None) -> list[RetentionRule]:

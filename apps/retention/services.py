@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from apps.audit.services import audit_event_record
 from apps.inventory.models import DataAsset
+from jitportal.formats import date_display, datetime_display
 from jitportal.inputs import has_visible_text, text_problem
 from jitportal.tasking import enqueue_on_commit
 
@@ -243,7 +244,7 @@ def legal_hold_lift(
         locked = LegalHold.objects.select_for_update().get(pk=hold.pk)
         if locked.lifted_at is not None:
             raise ValidationError(
-                f"Hold #{locked.pk} was already lifted on {locked.lifted_at:%Y-%m-%d}."
+                f"Hold #{locked.pk} was already lifted on {date_display(locked.lifted_at)}."
             )
         locked.lifted_at = timezone.now()
         locked.lifted_by = _user(actor)
@@ -558,7 +559,7 @@ def _interrupted_close(run: PurgeRun, *, actor: Actor, actor_label: str) -> None
     run.error = (run.error + "\n" if run.error else "") + (
         f"Interrupted: the process running it ({run.host or 'unknown host'}"
         f"{f', pid {run.pid}' if run.pid else ''}) ended without finishing; "
-        f"closed by {_label(actor, actor_label)} at {timezone.localtime(now):%Y-%m-%d %H:%M}. "
+        f"closed by {_label(actor, actor_label)} at {datetime_display(now)}. "
         "A new run continues where it stopped."
     )
     fields = ["status", "error", "finished_at", "interrupted_at"]

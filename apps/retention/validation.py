@@ -365,12 +365,17 @@ def hold_record_ids_problem(*, content_type, raw_table: str, ids: list[str]) -> 
                 f"Ids of {model._meta.label} are whole numbers from 1 to {BIGINT_MAX}: "
                 f"{', '.join(bad)}."
             )
-    try:
-        found = {
-            str(pk) for pk in model._base_manager.filter(pk__in=ids).values_list("pk", flat=True)
-        }
-    except (ValueError, TypeError, ValidationError):
-        return f"These are not ids of {model._meta.label}: {', '.join(ids)}."
+    else:
+        # Any other key type: name only the values its field cannot take.
+        bad = []
+        for pk in ids:
+            try:
+                model._meta.pk.to_python(pk)
+            except (ValueError, TypeError, ValidationError):
+                bad.append(pk)
+        if bad:
+            return f"These are not ids of {model._meta.label}: {', '.join(bad)}."
+    found = {str(pk) for pk in model._base_manager.filter(pk__in=ids).values_list("pk", flat=True)}
     missing = [pk for pk in ids if pk not in found]
     if missing:
         return f"No {model._meta.label} with id {', '.join(missing)}."

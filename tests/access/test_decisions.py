@@ -25,6 +25,7 @@ from apps.access import services
 from apps.access.models import AccessRequest, Approval, Grant, GrantStatus, RequestStatus
 from apps.access.notifications import notification_send
 from apps.audit.models import AuditEvent
+from jitportal.formats import datetime_display
 from tests.access.factories import AccessRoleFactory
 from tests.factories import UserFactory
 
@@ -236,7 +237,7 @@ def test_the_extend_page_names_the_latest_end(client, asset, staff_user):
     client.force_login(staff_user)
     html = client.get(reverse("access-grant-extend", args=[grant.pk])).content.decode()
     latest = timezone.localtime(grant.starts_at + timedelta(hours=24))
-    assert f"{latest:%-d %b %Y, %H:%M}" in html
+    assert datetime_display(latest) in html
     assert "Longest reach through extensions" in html
 
 

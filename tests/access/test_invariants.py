@@ -1,4 +1,4 @@
-"""DESIGN.md invariants 1, 3, 4 and 5 for access, each with its test."""
+"""Invariants 1, 3, 4 and 5 of docs/architecture.md for access, each with its test."""
 
 from __future__ import annotations
 

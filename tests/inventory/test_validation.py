@@ -121,7 +121,7 @@ def test_consent_without_a_consent_record_link_is_not_an_error():
 def test_next_review_cannot_be_before_the_last_review():
     errors = _errors(_values(last_reviewed_on=date(2025, 6, 1), next_review_on=date(2025, 5, 1)))
     assert errors["next_review_on"] == [
-        "The next review (01 May 2025) cannot be before the last review (01 Jun 2025)."
+        "The next review (1 May 2025) cannot be before the last review (1 Jun 2025)."
     ]
     same_day = _values(last_reviewed_on=date(2025, 6, 1), next_review_on=date(2025, 6, 1))
     assert _errors(same_day) == {}

@@ -57,7 +57,7 @@ def test_preview_prints_the_numbers_and_changes_nothing(expired, now, dpo):
     hold_records(expired[0], actor=dpo)
     code, out, _ = purge("--preview", "customers")
     assert code == 0
-    assert "cutoff:    2021-01-15 09:00 UTC" in out
+    assert "cutoff:    15 Jan 2021, 09:00 UTC" in out
     assert "matched:   5" in out and "held:      1" in out and "would be deleted: 4" in out
     assert f"sample: pk={expired[1].pk}, last_activity_at=2019-03-01" in out
     assert "Nothing was changed." in out

@@ -213,3 +213,25 @@ def test_a_run_under_a_record_hold_compiles_its_batch_statement_once(
     # range twice: the DELETE and the count of held rows) was compiled once, not per batch
     assert (run.affected, run.skipped_held, run.batches) == (4, 2, 3)
     assert len(compiled) == 1
+
+
+def test_bad_record_ids_are_named_alone(dpo):
+    # given two customers that exist and one value that is no id
+    customers = CustomerFactory.create_batch(2)
+    typed = f"{customers[0].pk}, {customers[1].pk}, abc"
+    # when the DPO places a hold on those records
+    with pytest.raises(ValidationError) as error:
+        legal_hold_place(
+            scope=HoldScope.RECORDS,
+            basis=HoldBasis.ART_17_3_E,
+            reason="Litigation",
+            review_on=timezone.localdate(),
+            content_type=ContentType.objects.get_for_model(Customer),
+            object_ids=typed,
+            actor=dpo,
+        )
+    # then the message names the bad value only, and no hold is placed
+    message = " ".join(error.value.message_dict["object_ids"])
+    assert message.endswith(": abc.")
+    assert str(customers[0].pk) not in message.split(":")[-1]
+    assert not LegalHold.objects.exists()

@@ -52,7 +52,7 @@ def test_due_state_follows_runs_holds_and_the_switch(dpo):
         assert rule_due_state(rule).code == "queued"
         purge_run_execute(run=request.run)
         state = rule_due_state(rule)
-        assert state.code == "not_due" and state.label == "next on 2027-01-16"
+        assert state.code == "not_due" and state.label == "next on 16 Jan 2027"
         rule.enabled = False
         rule.save()
         assert rule_due_state(rule).label == "disabled"

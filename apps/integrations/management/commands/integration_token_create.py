@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from apps.integrations.services import TokenInputError, integration_token_create
+from jitportal.formats import datetime_display
 
 
 class Command(BaseCommand):
@@ -42,6 +43,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         self.stderr.write(
             f"Token {token.name!r} for {owner}, scopes {', '.join(token.scopes)}, expires "
-            f"{token.expires_at:%Y-%m-%d %H:%M %Z}. It is shown only now:"
+            f"{datetime_display(token.expires_at)}. It is shown only now:"
         )
         self.stdout.write(raw)

@@ -30,6 +30,7 @@ from apps.retention.services import (
     purge_runs_interrupted_close,
 )
 from apps.retention.validation import MAX_BATCH_SIZE
+from jitportal.formats import date_display, datetime_display
 from jitportal.inputs import parse_id
 
 ACTOR = "system:command"
@@ -112,7 +113,7 @@ class Command(BaseCommand):
             state = rule_due_state(rule, now=now)
             last = rule.runs.real().done().order_by("-finished_at").first()
             last_text = (
-                f"; last run #{last.pk} {last.status} {timezone.localtime(last.finished_at):%Y-%m-%d}"
+                f"; last run #{last.pk} {last.status} {date_display(last.finished_at)}"
                 if last and last.finished_at
                 else ""
             )
@@ -130,7 +131,8 @@ class Command(BaseCommand):
         run = purge_run_dry(rule=rule, actor=None, actor_label=ACTOR, trigger=PurgeTrigger.COMMAND)
         counts = preview.counts
         self.stdout.write(f"Preview of “{rule}” ({preview.target_label}), dry run #{run.pk}")
-        self.stdout.write(f"  cutoff:    {timezone.localtime(preview.cutoff):%Y-%m-%d %H:%M %Z}")
+        cutoff = datetime_display(preview.cutoff) if preview.cutoff else "–"
+        self.stdout.write(f"  cutoff:    {cutoff}")
         self.stdout.write(f"  matched:   {counts.matched:,}")
         self.stdout.write(f"  held:      {counts.held:,}")
         self.stdout.write(f"  protected: {counts.protected:,} (other rows still refer to them)")
@@ -196,7 +198,7 @@ class Command(BaseCommand):
             f"{run.status}: {verb} {run.affected:,} of {run.matched:,} matched; skipped "
             f"{run.skipped_held:,} held and {run.skipped_protected:,} protected; "
             f"{run.batches} batch(es) in {seconds:.1f} s; cutoff "
-            f"{timezone.localtime(run.cutoff):%Y-%m-%d %H:%M}"
+            f"{datetime_display(run.cutoff)}"
             if run.cutoff
             else f"{run.status}"
         )
