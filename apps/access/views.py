@@ -210,7 +210,9 @@ def _policy_hints(form: AccessRequestForm, policy: Any) -> None:
     on the window and the required texts too, so one round of corrections is enough."""
     data = form.cleaned_data
     window = data.get("window")
-    duration_field = "ends_at" if data.get("ends_at") else "duration"
+    # The field the end came from, by what was sent: an error on "Or until" drops its cleaned
+    # value, and the limit must not then be put under a duration that was never used.
+    duration_field = form.end_field
     if window and duration_field not in form.errors:
         starts_at, ends_at = window
         if ends_at - starts_at > policy.max_duration:

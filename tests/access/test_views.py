@@ -782,3 +782,19 @@ def test_extend_page_when_no_role_covers_the_asset_any_more(
     assert response.status_code == 200
     assert response.context["form"].errors
     assert AccessRequest.objects.count() == 1
+
+
+def test_an_end_over_the_maximum_is_named_under_or_until_only(client_staff, role, activity):
+    # given a request with the usual duration left in place and "Or until" 10 hours away
+    data = valid_post(role, activity, duration="4", ends_at=_later(hours=10))
+    response = client_staff.post(reverse("access-request-create"), data)
+    # then the limit is named under "Or until", the field that was used, and not under duration
+    errors = response.context["form"].errors
+    assert set(errors) == {"ends_at"}, errors
+    assert "At most 8 hours" in errors["ends_at"][0]
+    # when "Or until" is corrected and the form is sent again
+    data["ends_at"] = _later(hours=3)
+    again = client_staff.post(reverse("access-request-create"), data)
+    # then nothing is left under any field: the request is sent
+    assert again.status_code == 302
+    assert AccessRequest.objects.count() == 1
