@@ -133,6 +133,36 @@ class ServiceErrorsMixin:
             self.add_error(None, error)  # type: ignore[attr-defined]
 
 
+TICKET_HELP = "The ticket or case this access is for."
+
+
+def ticket_help_text(policy: selectors.Policy | None) -> str:
+    """The ticket field's help text under ``policy``: its ticket hint, else a general line."""
+    hint = policy.ticket_hint_text if policy is not None else ""
+    return f"Expected: {hint}" if hint else TICKET_HELP
+
+
+class PolicyMarksMixin:
+    """Marks on a form what the chosen target's policy asks of it, so that a person sees it
+    before sending, with or without JavaScript: justification and ticket are required (a star,
+    ``required`` and ``aria-required``) when the policy requires them, and the ticket's help
+    text says what a reference looks like (the roles' ticket hints, never their pattern).
+    The services enforce the policy; these marks only show it."""
+
+    def mark_policy(self, policy: selectors.Policy | None) -> None:
+        fields = self.fields  # type: ignore[attr-defined]
+        for name, required in (
+            ("justification", bool(policy and policy.require_justification)),
+            ("ticket", bool(policy and policy.require_ticket)),
+        ):
+            fields[name].required = required
+            if required:
+                fields[name].widget.attrs["aria-required"] = "true"
+            else:
+                fields[name].widget.attrs.pop("aria-required", None)
+        fields["ticket"].help_text = ticket_help_text(policy)
+
+
 def _window_end(start: datetime, hours: Decimal) -> datetime:
     try:
         # Elapsed hours (UTC): 8 hours stay 8 hours on the night the clocks change.
@@ -141,7 +171,7 @@ def _window_end(start: datetime, hours: Decimal) -> datetime:
         raise ValidationError("That is further ahead than any calendar goes.") from exc
 
 
-class AccessRequestForm(ServiceErrorsMixin, forms.Form):
+class AccessRequestForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
     target = forms.ChoiceField(
         label="What do you need access to?",
         help_text="A role bundles access to several data assets; or ask for one asset.",
@@ -185,7 +215,7 @@ class AccessRequestForm(ServiceErrorsMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="What you will do with the data, and why now.",
     )
-    ticket = forms.CharField(label="Ticket", required=False, max_length=100)
+    ticket = forms.CharField(label="Ticket", required=False, max_length=100, help_text=TICKET_HELP)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -293,7 +323,7 @@ class AccessRequestForm(ServiceErrorsMixin, forms.Form):
         }
 
 
-class GrantExtendForm(ServiceErrorsMixin, forms.Form):
+class GrantExtendForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
     extend_by = forms.DecimalField(
         label="Extend by (hours)",
         required=False,
@@ -315,7 +345,7 @@ class GrantExtendForm(ServiceErrorsMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Why the work needs more time.",
     )
-    ticket = forms.CharField(label="Ticket", required=False, max_length=100)
+    ticket = forms.CharField(label="Ticket", required=False, max_length=100, help_text=TICKET_HELP)
 
     def __init__(self, *args: Any, grant: Grant, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
