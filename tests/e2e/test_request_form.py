@@ -1,6 +1,6 @@
 """The request form in a real headless Chromium, as staff use it: the required marks follow the
 chosen target, the ticket is described by the role's hint (never its pattern), a corrected
-field loses its error.
+field loses its error, and the form fits a phone (390 px) and a laptop (1366 px).
 
 The Content-Security-Policy is on: the browser must report nothing (no inline script or style).
 """
@@ -204,4 +204,44 @@ def test_a_corrected_field_loses_its_error_on_the_extension_form(
     page.click("form.stacked button[type=submit]")
     page.wait_for_url(re.compile(r"/requests/\d+/$"))
     assert AccessRequest.objects.filter(extends_grant=grant).exists()
+    assert not reports, "\n".join(reports)
+
+
+_CUT_OFF = """() => {
+  const width = document.documentElement.clientWidth;
+  return [...document.querySelectorAll('body *')].filter(el => {
+    const box = el.getBoundingClientRect();
+    return box.width > 0 && (box.left < -1 || box.right > width + 1);
+  }).map(el => `${el.tagName.toLowerCase()}#${el.id}.${el.className}`);
+}"""
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1366, 768)])
+def test_the_request_form_fits_the_screen(
+    live_server,
+    browser,  # noqa: F811
+    roles,
+    staff_user,
+    width,
+    height,
+    tmp_path,
+):
+    page, reports = _open(browser, live_server, staff_user, width, height)
+    page.goto(live_server.url + reverse("access-request-create"))
+    # given a role with a long name chosen and a failed submit (every error on show)
+    _choose(page, roles["ticketed"])
+    page.click("#request-form button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("#request-form .errorlist").count() >= 2
+    page.screenshot(path=str(tmp_path / f"request-form-{width}.png"), full_page=True)
+    # then nothing is cut off at either side and the page does not scroll sideways
+    assert page.evaluate(_CUT_OFF) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    # and "Log out" and the send button are within the screen's width
+    for locator in (
+        page.get_by_role("button", name="Log out"),
+        page.locator("#request-form button[type=submit]"),
+    ):
+        box = locator.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width
     assert not reports, "\n".join(reports)
