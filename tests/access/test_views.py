@@ -818,9 +818,7 @@ def _marked_required(html: str, name: str) -> bool:
     return star
 
 
-def test_the_chosen_policy_marks_its_required_fields_on_first_render(
-    client_staff, role, auto_role
-):
+def test_the_chosen_policy_marks_its_required_fields_on_first_render(client_staff, role, auto_role):
     url = reverse("access-request-create")
     # given a role that requires a justification and a ticket
     html = client_staff.get(url, {"role": role.pk}).content.decode()
@@ -910,9 +908,7 @@ def test_an_asset_covered_by_several_roles_shows_each_roles_hint(
         ticket_hint="any desk's reference, e.g. AUD-77 or INC-5",
     )
     # when staff choose the asset itself
-    html = client_staff.get(
-        reverse("access-request-create"), {"asset": orders.pk}
-    ).content.decode()
+    html = client_staff.get(reverse("access-request-create"), {"asset": orders.pk}).content.decode()
     # then each role's hint is shown with the role's name, and no pattern
     assert "<strong>Order support</strong>: an incident number, e.g. INC-1234" in html
     assert "<strong>Order audits</strong>: any desk&#x27;s reference, e.g. AUD-77 or INC-5" in html
