@@ -242,7 +242,17 @@ class AccessRoleAdmin(EvidenceDeleteRefusalMixin, ValidAutocompleteMixin, admin.
                 "Art. 9/10 data, in addition to the approvals counted here.",
             },
         ),
-        ("Asking", {"fields": ("require_justification", "require_ticket", "ticket_pattern")}),
+        (
+            "Asking",
+            {
+                "fields": (
+                    "require_justification",
+                    "require_ticket",
+                    "ticket_pattern",
+                    "ticket_hint",
+                )
+            },
+        ),
         ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
 

@@ -63,6 +63,7 @@ ROLES: tuple[dict[str, Any], ...] = (
         "max_duration": timedelta(hours=8),
         "require_ticket": True,
         "ticket_pattern": r"(INC|CASE)-\d+",
+        "ticket_hint": "an incident or case number, e.g. INC-1234 or CASE-567",
         "pending_timeout": timedelta(days=1),
         "requestable_by": (STAFF,),
     },
@@ -126,6 +127,10 @@ def _roles(assets: dict[str, DataAsset], stdout: TextIO | None) -> dict[str, Acc
         name = spec.pop("name")
         role = AccessRole.objects.filter(name=name).first()
         if role is not None:
+            if spec.get("ticket_hint") and not role.ticket_hint:
+                # A demo loaded before roles had ticket hints gets its hint.
+                role.ticket_hint = spec["ticket_hint"]
+                role.save(update_fields=["ticket_hint", "updated_at"])
             roles[name] = role
             continue
         asset_keys = spec.pop("assets")

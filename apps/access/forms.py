@@ -45,24 +45,62 @@ def hours_of(duration: timedelta) -> Decimal:
 
 
 class ServiceErrorsMixin:
-    """Puts a service's ValidationError on the form fields the user can correct."""
+    """Puts a service's ValidationError on the form fields the user can correct.
+
+    An error goes under the field whose value the service judged, and nowhere else: the map is
+    read once, before any error is added (``add_error`` drops a field's cleaned value, and a
+    map read after that would move the next error to another field, where it stays however
+    often that other field is corrected)."""
 
     # service field name -> form field name (None: the whole form)
     service_field_map: dict[str, str | None] = {}
 
-    def _form_field_for(self, name: str) -> str | None:
-        return self.service_field_map.get(name, name if name in self.fields else None)  # type: ignore[attr-defined]
-
     def add_service_error(self, error: ValidationError) -> None:
+        mapping = dict(self.service_field_map)
+        fields = self.fields  # type: ignore[attr-defined]
+
+        def form_field_for(name: str) -> str | None:
+            return mapping.get(name, name if name in fields else None)
+
         if hasattr(error, "error_dict"):
             for name, errors in error.error_dict.items():
-                field = None if name == "__all__" else self._form_field_for(name)
+                field = None if name == "__all__" else form_field_for(name)
                 if field is not None and field not in self.fields:  # type: ignore[attr-defined]
                     field = None
                 for item in errors:
                     self.add_error(field, item)  # type: ignore[attr-defined]
         else:
             self.add_error(None, error)  # type: ignore[attr-defined]
+
+
+TICKET_HELP = "The ticket or case this access is for."
+
+
+def ticket_help_text(policy: selectors.Policy | None) -> str:
+    """The ticket field's help text under ``policy``: its ticket hint, else a general line."""
+    hint = policy.ticket_hint_text if policy is not None else ""
+    return f"Expected: {hint}" if hint else TICKET_HELP
+
+
+class PolicyMarksMixin:
+    """Marks on a form what the chosen target's policy asks of it, so that a person sees it
+    before sending, with or without JavaScript: justification and ticket are required (a star,
+    ``required`` and ``aria-required``) when the policy requires them, and the ticket's help
+    text says what a reference looks like (the roles' ticket hints, never their pattern).
+    The services enforce the policy; these marks only show it."""
+
+    def mark_policy(self, policy: selectors.Policy | None) -> None:
+        fields = self.fields  # type: ignore[attr-defined]
+        for name, required in (
+            ("justification", bool(policy and policy.require_justification)),
+            ("ticket", bool(policy and policy.require_ticket)),
+        ):
+            fields[name].required = required
+            if required:
+                fields[name].widget.attrs["aria-required"] = "true"
+            else:
+                fields[name].widget.attrs.pop("aria-required", None)
+        fields["ticket"].help_text = ticket_help_text(policy)
 
 
 def _window_end(start: datetime, hours: Decimal) -> datetime:
@@ -73,7 +111,7 @@ def _window_end(start: datetime, hours: Decimal) -> datetime:
         raise ValidationError("That is further ahead than any calendar goes.") from exc
 
 
-class AccessRequestForm(ServiceErrorsMixin, forms.Form):
+class AccessRequestForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
     target = forms.ChoiceField(
         label="What do you need access to?",
         help_text="A role bundles access to several data assets; or ask for one asset.",
@@ -119,7 +157,11 @@ class AccessRequestForm(ServiceErrorsMixin, forms.Form):
         validators=[validate_multiline_text],
     )
     ticket = forms.CharField(
-        label="Ticket", required=False, max_length=100, validators=[validate_single_line_text]
+        label="Ticket",
+        required=False,
+        max_length=100,
+        help_text=TICKET_HELP,
+        validators=[validate_single_line_text],
     )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
@@ -141,14 +183,21 @@ class AccessRequestForm(ServiceErrorsMixin, forms.Form):
         self.fields["processing_activity"].required = activities.exists()
 
     @property
+    def end_field(self) -> str:
+        """The field the window's end comes from: "Or until" when given, else the duration.
+
+        Read from what was sent, not from ``cleaned_data`` (which loses a field once an error
+        is put on it)."""
+        return "ends_at" if str(self.data.get("ends_at", "")).strip() else "duration"
+
+    @property
     def service_field_map(self) -> dict[str, str | None]:  # type: ignore[override]
-        data = getattr(self, "cleaned_data", {}) or {}
         return {
             "role": "target",
             "asset": "target",
-            "starts_at": "starts_at" if data.get("start") == "later" else "start",
-            "ends_at": "ends_at" if data.get("ends_at") else "duration",
-            "duration": "ends_at" if data.get("ends_at") else "duration",
+            "starts_at": "starts_at" if self.data.get("start") == "later" else "start",
+            "ends_at": self.end_field,
+            "duration": self.end_field,
         }
 
     def resolve_target(self, value: str) -> AccessRole | DataAsset | None:
@@ -187,6 +236,8 @@ class AccessRequestForm(ServiceErrorsMixin, forms.Form):
             return data
         ends_at = data.get("ends_at")
         duration = data.get("duration")
+        if self.end_field == "ends_at" and ends_at is None:
+            return data  # "Or until" was given and refused: the duration is not used instead
         if ends_at is not None:
             if ends_at <= starts_at:
                 self.add_error("ends_at", "The end must be after the start.")
@@ -220,7 +271,7 @@ class AccessRequestForm(ServiceErrorsMixin, forms.Form):
         }
 
 
-class GrantExtendForm(ServiceErrorsMixin, forms.Form):
+class GrantExtendForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
     extend_by = forms.DecimalField(
         label="Extend by (hours)",
         required=False,
@@ -244,7 +295,11 @@ class GrantExtendForm(ServiceErrorsMixin, forms.Form):
         validators=[validate_multiline_text],
     )
     ticket = forms.CharField(
-        label="Ticket", required=False, max_length=100, validators=[validate_single_line_text]
+        label="Ticket",
+        required=False,
+        max_length=100,
+        help_text=TICKET_HELP,
+        validators=[validate_single_line_text],
     )
 
     def __init__(self, *args: Any, grant: Grant, **kwargs: Any) -> None:
@@ -252,9 +307,14 @@ class GrantExtendForm(ServiceErrorsMixin, forms.Form):
         self.grant = grant
 
     @property
+    def end_field(self) -> str:
+        """The field the new end comes from: "Or until" when given, else the hours (read from
+        what was sent, as ``AccessRequestForm.end_field``)."""
+        return "ends_at" if str(self.data.get("ends_at", "")).strip() else "extend_by"
+
+    @property
     def service_field_map(self) -> dict[str, str | None]:  # type: ignore[override]
-        data = getattr(self, "cleaned_data", {}) or {}
-        field = "ends_at" if data.get("ends_at") else "extend_by"
+        field = self.end_field
         return {"ends_at": field, "duration": field, "starts_at": None, "grant_id": None}
 
     def clean(self) -> dict[str, Any]:
@@ -262,6 +322,8 @@ class GrantExtendForm(ServiceErrorsMixin, forms.Form):
         data = self.cleaned_data
         ends_at = data.get("ends_at")
         extend_by = data.get("extend_by")
+        if self.end_field == "ends_at" and ends_at is None:
+            return data  # "Or until" was given and refused: the hours are not used instead
         if ends_at is not None:
             if ends_at <= self.grant.ends_at:
                 self.add_error("ends_at", "The new end must be after the grant's current end.")

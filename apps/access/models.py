@@ -19,6 +19,30 @@ from django.utils import timezone
 from apps.inventory.models import DataAsset, ProcessingActivity
 from jitportal.timekeeping import elapsed_add
 
+# An example in a ticket hint is the text after one of these words, up to ";", ")" or the end
+# of the sentence; several examples are separated by commas, "or" or "and".
+_EXAMPLE_MARKER = re.compile(
+    r"(?:\be\.?\s?g\.|\bfor (?:example|instance)\b|\bsuch as\b|\bexample:)\s*:?\s*(?P<rest>[^;)\n]*)",
+    re.IGNORECASE,
+)
+_EXAMPLE_SPLIT = re.compile(r"\s*(?:,|\bor\b|\band\b)\s*", re.IGNORECASE)
+_QUOTES = "\"'`\u2018\u2019\u201c\u201d\u00ab\u00bb"
+
+
+def ticket_hint_examples(hint: str) -> list[str]:
+    """The example ticket references in a role's ticket hint, e.g. ``["INC-1234", "CASE-77"]``
+    for "an incident or case number, e.g. INC-1234 or CASE-77". An example is one word (no
+    space) after "e.g.", "for example", "for instance", "such as" or "example:"; quotes and a
+    closing full stop are not part of it. Words with spaces are description, not examples."""
+    examples: list[str] = []
+    for match in _EXAMPLE_MARKER.finditer(hint or ""):
+        rest = re.split(r"\.(?:\s|$)", match.group("rest"), maxsplit=1)[0]
+        for part in _EXAMPLE_SPLIT.split(rest):
+            word = part.strip().strip(_QUOTES).rstrip(".:!?").strip(_QUOTES)
+            if word and not any(ch.isspace() for ch in word):
+                examples.append(word)
+    return examples
+
 
 class AccessRole(models.Model):
     """A bundle of permissions on data assets, and the policy for asking for it."""
@@ -65,7 +89,15 @@ class AccessRole(models.Model):
     ticket_pattern = models.CharField(
         max_length=200,
         blank=True,
-        help_text=r"Regular expression the ticket must match, e.g. ^INC-\d+$",
+        help_text=r"Regular expression the ticket must match, e.g. ^INC-\d+$ (staff see the "
+        "ticket hint below, not this).",
+    )
+    ticket_hint = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="What staff are shown about the ticket reference instead of the pattern: a "
+        "plain description or an example, e.g. “an incident or case number, e.g. INC-1234”. "
+        "An example (after “e.g.”, “for example” or “such as”) must match the pattern.",
     )
     pending_timeout = models.DurationField(
         default=timedelta(days=2), help_text="A request nobody decides by then lapses."
@@ -93,6 +125,19 @@ class AccessRole(models.Model):
             except re.error as exc:
                 errors["ticket_pattern"] = (
                     f"“{self.ticket_pattern}” is not a valid regular expression: {exc}."
+                )
+        if self.ticket_hint and self.ticket_pattern and "ticket_pattern" not in errors:
+            wrong = [
+                example
+                for example in ticket_hint_examples(self.ticket_hint)
+                if not re.fullmatch(self.ticket_pattern, example)
+            ]
+            if wrong:
+                shown = ", ".join(f"“{example}”" for example in wrong)
+                errors["ticket_hint"] = (
+                    f"The example {shown} does not match the ticket pattern, so staff who "
+                    "follow it would be refused. Give an example that matches the pattern, "
+                    "or change the pattern."
                 )
         zero = timedelta(0)
         for name in ("default_duration", "max_duration", "max_total_duration", "pending_timeout"):

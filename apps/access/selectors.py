@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 ACTIONS = ("view", "change", "export")
+# Shown for a role with a ticket pattern but no hint from the DPO.
+NO_TICKET_HINT = "a reference in the form this role expects (the DPO can tell you which)"
 DECIDE_PERM = "access.decide_accessrequest"
 SENSITIVITY_ORDER = [s.value for s in Sensitivity]
 
@@ -62,6 +64,9 @@ class Policy:
     special: bool = False
     # How far one grant may reach from its start through extensions.
     max_total_duration: timedelta = timedelta(hours=24)
+    # (role name, what staff are told about its ticket reference) for every role whose ticket
+    # rule is in force; the hint is "" where the DPO gave none. Staff see these, not patterns.
+    ticket_hints: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
     @property
     def is_automatic(self) -> bool:
@@ -71,6 +76,17 @@ class Policy:
     @property
     def rights(self) -> tuple[str, ...]:
         return tuple(a for a in ACTIONS if getattr(self, f"can_{a}"))
+
+    @property
+    def ticket_hint_text(self) -> str:
+        """What staff are told a ticket reference looks like: the role's hint, or for an asset
+        covered by several roles each role's hint after its name ("" when no role has a ticket
+        rule). Never the regular expression."""
+        if not self.ticket_hints:
+            return ""
+        if len(self.ticket_hints) == 1:
+            return self.ticket_hints[0][1] or NO_TICKET_HINT
+        return "; ".join(f"{name}: {hint or NO_TICKET_HINT}" for name, hint in self.ticket_hints)
 
     def ticket_matches(self, ticket: str) -> bool:
         """Whether ``ticket`` matches every pattern in force in full (``re.fullmatch``)."""
@@ -110,6 +126,13 @@ def _role_policy(role: AccessRole) -> Policy:
         roles=(role.name,),
         special=special,
         max_total_duration=role.max_total_duration,
+        ticket_hints=_ticket_hints([role]),
+    )
+
+
+def _ticket_hints(roles: list[AccessRole]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (role.name, role.ticket_hint) for role in roles if role.ticket_hint or role.ticket_pattern
     )
 
 
@@ -165,6 +188,7 @@ def effective_policy(
         roles=tuple(r.name for r in roles),
         special=special,
         max_total_duration=min(r.max_total_duration for r in roles),
+        ticket_hints=_ticket_hints(roles),
     )
 
 

@@ -41,6 +41,7 @@ from .models import (
 )
 from .selectors import (
     ACTIONS,
+    NO_TICKET_HINT,
     Policy,
     approvals_no_longer_counting,
     approvals_still_needed,
@@ -355,8 +356,11 @@ def _validate_text_fields(
     elif policy.require_ticket and not ticket:
         errors["ticket"] = "Give the ticket this access is for; this policy requires one."
     elif ticket and not policy.ticket_matches(ticket):
-        shown = " and ".join(f"“{p}”" for p in policy.ticket_patterns)
-        errors["ticket"] = f"“{ticket}” is not a ticket reference this policy accepts ({shown})."
+        # Staff are told what the DPO wrote for them (the role's ticket hint), never the pattern.
+        errors["ticket"] = (
+            f"“{ticket}” is not a ticket reference this policy accepts. "
+            f"Expected: {(policy.ticket_hint_text or NO_TICKET_HINT).rstrip('.')}."
+        )
     if problem := text_problem(ticket, multiline=False):
         errors["ticket"] = problem
     if processing_activity is not None and not processing_activity.is_active:

@@ -24,8 +24,9 @@ from apps.inventory.models import DataAsset
 from jitportal.inputs import parse_page
 
 from . import selectors, services
-from .forms import AccessRequestForm, GrantExtendForm, hours_of, target_value
+from .forms import AccessRequestForm, GrantExtendForm, hours_of, target_value, ticket_help_text
 from .models import AccessRequest, AccessRole, Grant, RequestStatus
+from .selectors import NO_TICKET_HINT
 
 PAST_PAGE_SIZE = 20
 
@@ -82,6 +83,7 @@ def _policy_context(
         "max_start_ahead": _duration_text(policy.max_start_ahead),
         "pending_timeout": _duration_text(policy.pending_timeout),
         "max_total_duration": _duration_text(policy.max_total_duration),
+        "ticket_hints": [(name, hint or NO_TICKET_HINT) for name, hint in policy.ticket_hints],
     }
 
 
@@ -191,15 +193,16 @@ def request_create(request: AuthedRequest) -> HttpResponse:
             form.initial.setdefault("duration", policy["default_hours"])
         elif form.errors:
             _policy_hints(form, policy["policy"])
-        # Marks the fields this policy requires (the service is what enforces it).
-        form.fields["justification"].required = policy["policy"].require_justification
-        form.fields["ticket"].required = policy["policy"].require_ticket
+    # Marks the fields this policy requires and what its ticket looks like (the service is
+    # what enforces it); without a target, nothing is marked.
+    form.mark_policy(policy["policy"] if policy else None)
     return render(
         request,
         "portal/request_form.html",
         {
             "form": form,
             "policy_ctx": policy,
+            "ticket_help": ticket_help_text(policy["policy"] if policy else None),
             "not_allowed": not_allowed,
             "nothing_requestable": not form.roles and not form.assets,
         },
@@ -211,7 +214,9 @@ def _policy_hints(form: AccessRequestForm, policy: Any) -> None:
     on the window and the required texts too, so one round of corrections is enough."""
     data = form.cleaned_data
     window = data.get("window")
-    duration_field = "ends_at" if data.get("ends_at") else "duration"
+    # The field the end came from, by what was sent: an error on "Or until" drops its cleaned
+    # value, and the limit must not then be put under a duration that was never used.
+    duration_field = form.end_field
     if window and duration_field not in form.errors:
         starts_at, ends_at = window
         if ends_at - starts_at > policy.max_duration:
@@ -235,11 +240,13 @@ def request_policy(request: AuthedRequest) -> HttpResponse:
     """The policy panel of the request form for one target (the form's script fetches it)."""
     form = AccessRequestForm(user=request.user)
     _, chosen, not_allowed = _target_from_query(form, request)
+    policy = _policy_context(user=request.user, **_split_target(chosen))
     return render(
         request,
         "portal/_policy.html",
         {
-            "policy_ctx": _policy_context(user=request.user, **_split_target(chosen)),
+            "policy_ctx": policy,
+            "ticket_help": ticket_help_text(policy["policy"] if policy else None),
             "not_allowed": not_allowed,
         },
     )
@@ -365,6 +372,7 @@ def grant_extend(request: AuthedRequest, pk: int) -> HttpResponse:
         form = GrantExtendForm(grant=grant)
     role, asset = grant.request.role, grant.request.asset
     policy_ctx = _policy_context(user=request.user, role=role, asset=asset)
+    form.mark_policy(policy_ctx["policy"] if policy_ctx else None)
     return render(
         request,
         "portal/grant_extend.html",
@@ -372,6 +380,7 @@ def grant_extend(request: AuthedRequest, pk: int) -> HttpResponse:
             "grant": grant,
             "form": form,
             "policy_ctx": policy_ctx,
+            "ticket_help": ticket_help_text(policy_ctx["policy"] if policy_ctx else None),
             "target_value": target_value(role=role, asset=asset),
             "latest_end": grant.starts_at + policy_ctx["policy"].max_total_duration
             if policy_ctx

@@ -486,6 +486,56 @@ def test_role_with_a_bad_ticket_pattern_is_refused_with_a_message(client, dpo, a
     assert not AuditEvent.objects.filter(action="access.role.changed").exists()
 
 
+@pytest.mark.parametrize(
+    "hint",
+    [
+        "an incident number, e.g. INC-12a",
+        "e.g. INC-1 or CASE-2",
+        "for example “JIRA-7”",
+    ],
+)
+def test_a_ticket_hint_whose_example_misses_the_pattern_is_refused(client, dpo, asset, hint):
+    client.force_login(dpo)
+    # when the DPO gives a role a ticket hint whose example the pattern would refuse
+    response = client.post(
+        reverse("admin:access_accessrole_add"),
+        _role_form(asset, require_ticket="on", ticket_pattern=r"INC-\d+", ticket_hint=hint),
+    )
+    # then the role is not saved, and the message names the example
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "does not match the ticket pattern" in errors["ticket_hint"][0]
+    assert "staff who follow it would be refused" in errors["ticket_hint"][0]
+    assert not AccessRole.objects.filter(name="Reporting").exists()
+    assert not AuditEvent.objects.filter(action="access.role.changed").exists()
+
+
+@pytest.mark.parametrize(
+    "hint",
+    [
+        "an incident or case number, e.g. INC-1234",
+        "e.g. INC-1, INC-22 and INC-333.",
+        "the incident number in the service desk's subject line",
+    ],
+)
+def test_a_ticket_hint_that_fits_the_pattern_is_saved_and_audited(client, dpo, asset, hint):
+    client.force_login(dpo)
+    response = client.post(
+        reverse("admin:access_accessrole_add"),
+        _role_form(asset, require_ticket="on", ticket_pattern=r"INC-\d+", ticket_hint=hint),
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    role = AccessRole.objects.get(name="Reporting")
+    assert role.ticket_hint == hint
+    assert AuditEvent.objects.get(action="access.role.changed").data["ticket_hint"] == hint
+
+
+def test_the_role_form_offers_the_ticket_hint_beside_the_pattern(client, dpo):
+    client.force_login(dpo)
+    html = client.get(reverse("admin:access_accessrole_add")).content.decode()
+    assert 'name="ticket_pattern"' in html and 'name="ticket_hint"' in html
+
+
 def test_request_changelist_columns(
     client, role, special_asset, staff_user, approver, dpo, approvers_group
 ):

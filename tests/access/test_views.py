@@ -320,7 +320,9 @@ def test_form_prefilled_from_query_shows_the_policy(client_staff, role):
     assert "Policy for Order support" in html
     assert "8 hours" in html  # the maximum
     assert "1 approver" in html
-    assert "INC-\\d+" in html
+    # the ticket rule in words; the regular expression is the DPO's, not shown to staff
+    assert "INC-\\d+" not in html
+    assert "the DPO can tell you which" in html
 
 
 def test_form_prefilled_with_a_special_asset_says_the_dpo_decides(client_staff, special_asset):
@@ -782,3 +784,132 @@ def test_extend_page_when_no_role_covers_the_asset_any_more(
     assert response.status_code == 200
     assert response.context["form"].errors
     assert AccessRequest.objects.count() == 1
+
+
+def test_an_end_over_the_maximum_is_named_under_or_until_only(client_staff, role, activity):
+    # given a request with the usual duration left in place and "Or until" 10 hours away
+    data = valid_post(role, activity, duration="4", ends_at=_later(hours=10))
+    response = client_staff.post(reverse("access-request-create"), data)
+    # then the limit is named under "Or until", the field that was used, and not under duration
+    errors = response.context["form"].errors
+    assert set(errors) == {"ends_at"}, errors
+    assert "At most 8 hours" in errors["ends_at"][0]
+    # when "Or until" is corrected and the form is sent again
+    data["ends_at"] = _later(hours=3)
+    again = client_staff.post(reverse("access-request-create"), data)
+    # then nothing is left under any field: the request is sent
+    assert again.status_code == 302
+    assert AccessRequest.objects.count() == 1
+
+
+# --- what the chosen policy asks of the form ---------------------------------------------------
+
+
+def _marked_required(html: str, name: str) -> bool:
+    """The field's label carries the red star and its control says aria-required."""
+    import re
+
+    label = re.search(rf'<label for="id_{name}">(.*?)</label>', html, re.S)
+    control = re.search(rf'<(?:input|textarea)[^>]*name="{name}"[^>]*>', html)
+    assert label and control, name
+    star = '<span class="req"' in label.group(1)
+    aria = 'aria-required="true"' in control.group(0)
+    assert star == aria, (name, label.group(0), control.group(0))
+    return star
+
+
+def test_the_chosen_policy_marks_its_required_fields_on_first_render(client_staff, role, auto_role):
+    url = reverse("access-request-create")
+    # given a role that requires a justification and a ticket
+    html = client_staff.get(url, {"role": role.pk}).content.decode()
+    # then both are marked required before anything is sent
+    assert _marked_required(html, "justification")
+    assert _marked_required(html, "ticket")
+    # and for a role that requires a justification only, the ticket is not marked
+    html = client_staff.get(url, {"role": auto_role.pk}).content.decode()
+    assert _marked_required(html, "justification")
+    assert not _marked_required(html, "ticket")
+    # and with nothing chosen yet, neither is marked
+    html = client_staff.get(url).content.decode()
+    assert not _marked_required(html, "justification")
+    assert not _marked_required(html, "ticket")
+
+
+def test_required_marks_stay_after_a_failed_submit(client_staff, role, activity):
+    data = valid_post(role, activity, processing_activity="")
+    html = client_staff.post(reverse("access-request-create"), data).content.decode()
+    assert "Nothing was saved" in html
+    assert _marked_required(html, "justification")
+    assert _marked_required(html, "ticket")
+
+
+def test_the_extension_form_marks_what_the_grant_policy_requires(
+    client_staff, staff_user, role, approver
+):
+    grant = approved_grant(staff_user, role, approver=approver, hours=2)
+    html = client_staff.get(reverse("access-grant-extend", args=[grant.pk])).content.decode()
+    assert _marked_required(html, "justification")
+    assert _marked_required(html, "ticket")
+
+
+def test_the_policy_panel_carries_what_the_script_marks(client_staff, role, auto_role):
+    url = reverse("access-request-policy")
+    panel = client_staff.get(url, {"target": f"role-{role.pk}"}).content.decode()
+    assert 'data-require-justification="1"' in panel and 'data-require-ticket="1"' in panel
+    panel = client_staff.get(url, {"target": f"role-{auto_role.pk}"}).content.decode()
+    assert 'data-require-justification="1"' in panel and 'data-require-ticket="0"' in panel
+
+
+def test_staff_see_the_ticket_hint_and_never_the_pattern(client_staff, role, activity):
+    # given a role whose ticket rule the DPO described for staff
+    role.ticket_hint = "an incident number from the service desk, e.g. INC-1234"
+    role.full_clean()
+    role.save()
+    url = reverse("access-request-create")
+    # then the form's panel and the ticket's help text say it, and the pattern is not shown
+    for html in (
+        client_staff.get(url, {"role": role.pk}).content.decode(),
+        client_staff.get(
+            reverse("access-request-policy"), {"target": f"role-{role.pk}"}
+        ).content.decode(),
+    ):
+        assert "an incident number from the service desk, e.g. INC-1234" in html
+        assert "INC-\\d+" not in html
+    form = client_staff.get(url, {"role": role.pk}).context["form"]
+    assert "e.g. INC-1234" in form.fields["ticket"].help_text
+    # when a ticket that does not match is sent, the error repeats the hint, not the pattern
+    response = client_staff.post(url, valid_post(role, activity, ticket="JIRA-7"))
+    message = response.context["form"].errors["ticket"][0]
+    assert "“JIRA-7” is not a ticket reference" in message
+    assert "e.g. INC-1234" in message
+    assert "INC-\\d+" not in response.content.decode()
+
+
+def test_without_a_hint_staff_are_told_to_ask_not_shown_the_pattern(client_staff, role, activity):
+    response = client_staff.post(
+        reverse("access-request-create"), valid_post(role, activity, ticket="JIRA-7")
+    )
+    assert "the DPO can tell you which" in response.context["form"].errors["ticket"][0]
+    assert "INC-\\d+" not in response.content.decode()
+
+
+def test_an_asset_covered_by_several_roles_shows_each_roles_hint(
+    client_staff, orders, role, approvers
+):
+    # given a second role on the same asset with a ticket rule of its own
+    role.ticket_hint = "an incident number, e.g. INC-1234"
+    role.save()
+    make_role(
+        name="Order audits",
+        assets=[orders],
+        approver_groups=[approvers],
+        require_ticket=True,
+        ticket_pattern=r"[A-Z]+-\d+",
+        ticket_hint="any desk's reference, e.g. AUD-77 or INC-5",
+    )
+    # when staff choose the asset itself
+    html = client_staff.get(reverse("access-request-create"), {"asset": orders.pk}).content.decode()
+    # then each role's hint is shown with the role's name, and no pattern
+    assert "<strong>Order support</strong>: an incident number, e.g. INC-1234" in html
+    assert "<strong>Order audits</strong>: any desk&#x27;s reference, e.g. AUD-77 or INC-5" in html
+    assert "INC-\\d+" not in html and "[A-Z]+-\\d+" not in html
