@@ -168,11 +168,22 @@ class BreakGlassForm(forms.Form):
         self.fields["minutes"].initial = min(60, max_minutes)
 
 
+class IdChoiceField(forms.ModelChoiceField):
+    """A model choice given by its id in ASCII digits, at most 18 of them (within a
+    PostgreSQL bigint): ``int()`` would read ``١`` as 1, and a longer number never names a
+    row. Anything else is the field's "invalid choice" error, before any query."""
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values:
+            return None
+        if not (isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
 class HoldersForm(forms.Form):
-    asset = forms.ModelChoiceField(
-        queryset=DataAsset.objects.select_related("system"), required=False
-    )
-    user = forms.ModelChoiceField(
+    asset = IdChoiceField(queryset=DataAsset.objects.select_related("system"), required=False)
+    user = IdChoiceField(
         queryset=get_user_model()
         .objects.filter(grants__isnull=False)
         .distinct()
@@ -1074,6 +1085,9 @@ class GrantAdmin(ReadOnlyModelAdmin):
         if form.is_valid():
             asset, user = form.cleaned_data["asset"], form.cleaned_data["user"]
         grants = selectors.holders_now(asset=asset, user=user)
+        if form.is_bound and not form.is_valid():
+            # A filter that names nothing lists nothing (not everyone): 400, with the error.
+            grants = grants.none()
         page = Paginator(grants, 100).get_page(request.GET.get("p"))
         context = {
             **self.admin_site.each_context(request),
@@ -1095,7 +1109,8 @@ class GrantAdmin(ReadOnlyModelAdmin):
             "may_revoke": self.has_revoke_permission(request),
             "back": _return_query("holders", request.GET.urlencode()),
         }
-        return TemplateResponse(request, "admin/access/grant/holders.html", context)
+        status = 400 if form.is_bound and not form.is_valid() else 200
+        return TemplateResponse(request, "admin/access/grant/holders.html", context, status=status)
 
     @admin.action(description="Revoke the selected grants (with a reason)", permissions=["revoke"])
     def revoke_selected(self, request, queryset):

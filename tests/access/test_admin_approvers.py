@@ -522,3 +522,33 @@ def test_the_grant_list_has_few_columns_and_wraps(client, asset, staff_user, app
     assert len(cl.list_display) <= 9
     html = client.get(reverse(GRANTS)).content.decode()
     assert "/static/css/access_admin.css" in html
+
+
+@pytest.mark.parametrize("field", ["asset", "user"])
+@pytest.mark.parametrize("value", ["\x00", "99999999999999999999", "²", "١", "-1", "1.0", "0"])
+def test_hostile_holders_filters_are_a_form_error(
+    client, asset, staff_user, approver, field, value
+):
+    # given someone holding access to asset #1's neighbour, and a filter that names nothing
+    GrantFactory(user=staff_user, assets=[asset])
+    client.force_login(approver)
+    response = client.get(reverse(HOLDERS), {field: value})
+    # then a 400 with the error, and nobody listed (not everyone, as if no filter were set)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="holders-filter-errors"' in html
+    assert response.context["rows"] == [] and _revoke_links(html) == []
+    assert "Nobody holds access" not in html
+
+
+def test_holders_filter_refuses_non_ascii_digits_that_int_would_read(
+    client, asset, staff_user, approver
+):
+    # int("١") == 1: without the check the Arabic-Indic one would pick the row with id 1
+    GrantFactory(user=staff_user, assets=[asset])
+    client.force_login(approver)
+    ascii_id = str(asset.pk)
+    lookalike = ascii_id.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    assert int(lookalike) == asset.pk
+    assert client.get(reverse(HOLDERS), {"asset": ascii_id}).status_code == 200
+    assert client.get(reverse(HOLDERS), {"asset": lookalike}).status_code == 400
