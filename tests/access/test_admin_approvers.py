@@ -552,3 +552,24 @@ def test_holders_filter_refuses_non_ascii_digits_that_int_would_read(
     assert int(lookalike) == asset.pk
     assert client.get(reverse(HOLDERS), {"asset": ascii_id}).status_code == 200
     assert client.get(reverse(HOLDERS), {"asset": lookalike}).status_code == 400
+
+
+def test_the_demo_requests_name_their_purpose(client, groups):
+    # given the demo organisation (its register first, as load_demo does)
+    from apps.access.demo import load_access_demo
+    from apps.access.models import AccessRequest
+    from apps.inventory.demo import load_inventory_demo
+
+    load_inventory_demo()
+    load_access_demo()
+    # then every demo request names a processing activity, with a lawful basis
+    requests = AccessRequest.objects.select_related("processing_activity")
+    assert requests.exists()
+    assert [r for r in requests if not r.processing_activity] == []
+    assert all(r.processing_activity.lawful_basis for r in requests)
+    # and the demo approver's queue shows it
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.get(username="approver"))
+    row = queue(client).context["rows"][0]
+    assert "Lawful basis: 6(1)" in str(row["purpose"])
