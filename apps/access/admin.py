@@ -241,19 +241,33 @@ class QueueFilterForm(forms.Form):
 
     def __init__(self, data: Any, *, queue: QuerySet[AccessRequest]) -> None:
         super().__init__(data)
-        plain = queue.order_by()
-        roles = AccessRole.objects.filter(pk__in=plain.values("role_id")).order_by("name")
-        in_roles = AccessRole.assets.through.objects.filter(
-            accessrole_id__in=plain.values("role_id")
-        ).values("dataasset_id")
+        # One pass over the queue for the (requester, role, asset) it holds and how many
+        # requests each, then one query by primary keys for each kind of choice. The pass
+        # also counts the whole queue (``total``), so an unfiltered page needs no COUNT.
+        groups = (
+            queue.order_by()
+            .values_list("requester_id", "role_id", "asset_id")
+            .annotate(n=Count("pk"))
+        )
+        seen: set[tuple[int, int | None, int | None]] = set()
+        self.total = 0
+        for requester_id, role_id, asset_id, n in groups:
+            seen.add((requester_id, role_id, asset_id))
+            self.total += n
+        role_ids = {role for _, role, _ in seen if role is not None}
+        asset_ids = {asset for _, _, asset in seen if asset is not None}
+        roles = AccessRole.objects.filter(pk__in=role_ids).order_by("name")
+        in_roles = AccessRole.assets.through.objects.filter(accessrole_id__in=role_ids).values(
+            "dataasset_id"
+        )
         assets = (
-            DataAsset.objects.filter(Q(pk__in=plain.values("asset_id")) | Q(pk__in=in_roles))
+            DataAsset.objects.filter(Q(pk__in=asset_ids) | Q(pk__in=in_roles))
             .select_related("system")
             .order_by("system__name", "name")
         )
         requesters = (
             get_user_model()
-            .objects.filter(pk__in=plain.values("requester_id"))
+            .objects.filter(pk__in={user for user, _, _ in seen})
             .order_by("username")
         )
         fields = cast(dict[str, forms.ChoiceField], self.fields)
@@ -609,7 +623,10 @@ class AccessRequestAdmin(RequestDisplayMixin, ReadOnlyModelAdmin):
             # A value no choice names: say so, list nothing, change nothing.
             shown = queue.none()
             status = 400
-        page = Paginator(shown, 50).get_page(request.GET.get("p"))
+        paginator = Paginator(shown, 50)
+        if status == 200 and not form.is_filtered():
+            paginator.count = form.total  # counted with the choices: no second pass
+        page = paginator.get_page(request.GET.get("p"))
         rows = [
             {
                 "obj": r,

@@ -573,3 +573,21 @@ def test_the_demo_requests_name_their_purpose(client, groups):
     client.force_login(User.objects.get(username="approver"))
     row = queue(client).context["rows"][0]
     assert "Lawful basis: 6(1)" in str(row["purpose"])
+
+
+def test_the_unfiltered_queue_is_counted_with_the_filter_choices(
+    client, mixed_queue, role, approver, approver2
+):
+    # given the four waiting requests, one more already decided by this approver and one
+    # that is their own: neither counts
+    decided = AccessRequestFactory(role=role)
+    decided.approvals.create(approver=approver, decision="approve")
+    AccessRequestFactory(role=role, requester=approver)
+    client.force_login(approver)
+    response = queue(client)
+    # then the count (taken in the same pass as the choices) is the queue's
+    assert response.context["page"].paginator.count == 4
+    assert "4 in all" in response.content.decode()
+    filtered = queue(client, special="yes")
+    assert filtered.context["page"].paginator.count == 2
+    assert "2 match" in filtered.content.decode()
