@@ -20,14 +20,16 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.core.validators import MaxValueValidator
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 
 from apps.inventory.admin import ValidAutocompleteMixin
 from apps.inventory.models import DataAsset
@@ -52,6 +54,26 @@ def _window(starts_at, ends_at) -> str:
     same_day = timezone.localdate(starts_at) == timezone.localdate(ends_at)
     end = date_format(timezone.localtime(ends_at), "TIME_FORMAT") if same_day else None
     return f"{datetime_display(starts_at)} → {end or datetime_display(ends_at)}"
+
+
+# Pages a grant's revoke form returns to, by name: the form never redirects to a URL it is
+# given, only to one of these with a query string parsed and encoded again.
+_RETURNS = {"grants": "admin:access_grant_changelist", "holders": "admin:access_grant_holders"}
+
+
+def _return_query(where: str, query: str) -> str:
+    """The query string a revoke link carries so the form returns to ``where`` (a key of
+    ``_RETURNS``) with the filters the list had."""
+    return urlencode({"return_to": where, "return_query": query})
+
+
+def _return_url(request: HttpRequest) -> str:
+    """Where the revoke form returns: a page of ``_RETURNS`` with its filters, or ""."""
+    name = _RETURNS.get(request.GET.get("return_to", ""))
+    if name is None:
+        return ""
+    query = QueryDict(request.GET.get("return_query", "")).urlencode()
+    return reverse(name) + (f"?{query}" if query else "")
 
 
 def _errors_of(exc: Exception) -> list[str]:
@@ -160,17 +182,157 @@ class BreakGlassForm(forms.Form):
         self.fields["minutes"].initial = min(60, max_minutes)
 
 
+class IdChoiceField(forms.ModelChoiceField):
+    """A model choice given by its id in ASCII digits, at most 18 of them (within a
+    PostgreSQL bigint): ``int()`` would read ``١`` as 1, and a longer number never names a
+    row. Anything else is the field's "invalid choice" error, before any query."""
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values:
+            return None
+        if not (isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
 class HoldersForm(forms.Form):
-    asset = forms.ModelChoiceField(
-        queryset=DataAsset.objects.select_related("system"), required=False
-    )
-    user = forms.ModelChoiceField(
+    asset = IdChoiceField(queryset=DataAsset.objects.select_related("system"), required=False)
+    user = IdChoiceField(
         queryset=get_user_model()
         .objects.filter(grants__isnull=False)
         .distinct()
         .order_by("username"),
         required=False,
     )
+
+
+class QueueFilterForm(forms.Form):
+    """Search and filters of the approver's queue (``GET`` parameters).
+
+    The asset, role and requester choices are discovered from the approver's own queue, one
+    query each whatever its size, and a value is accepted only when it is one of them, as a
+    string: NUL bytes, ids out of any integer range, non-ASCII digits (``²``, ``١``) or an id
+    outside the queue are a form error, never a database error. ``q`` is searched word by word
+    (each word in the requester, the target, the justification or the ticket)."""
+
+    AGES = {
+        "hour": ("Less than 1 hour", timedelta(hours=1)),
+        "day": ("Less than 1 day", timedelta(days=1)),
+        "week": ("Less than 1 week", timedelta(weeks=1)),
+        "older": ("1 week or older", timedelta(weeks=1)),
+    }
+    SEARCH_FIELDS = (
+        "requester__username",
+        "requester__first_name",
+        "requester__last_name",
+        "requester__email",
+        "role__name",
+        "asset__name",
+        "asset__system__name",
+        "justification",
+        "ticket",
+    )
+
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search",
+        help_text="Requester, asset or role, justification, ticket.",
+    )
+    asset = forms.ChoiceField(required=False, label="Asset")
+    role = forms.ChoiceField(required=False, label="Role")
+    requester = forms.ChoiceField(required=False, label="Requester")
+    special = forms.ChoiceField(
+        required=False,
+        label="Special-category data",
+        choices=[("", "Any"), ("yes", "Art. 9/10 data"), ("no", "No Art. 9/10 data")],
+    )
+    age = forms.ChoiceField(
+        required=False,
+        label="Waiting",
+        choices=[("", "Any time"), *((k, label) for k, (label, _) in AGES.items())],
+    )
+
+    def __init__(self, data: Any, *, queue: QuerySet[AccessRequest]) -> None:
+        super().__init__(data)
+        # One pass over the queue for the (requester, role, asset) it holds and how many
+        # requests each, then one query by primary keys for each kind of choice. The pass
+        # also counts the whole queue (``total``), so an unfiltered page needs no COUNT.
+        groups = (
+            queue.order_by()
+            .values_list("requester_id", "role_id", "asset_id")
+            .annotate(n=Count("pk"))
+        )
+        seen: set[tuple[int, int | None, int | None]] = set()
+        self.total = 0
+        for requester_id, role_id, asset_id, n in groups:
+            seen.add((requester_id, role_id, asset_id))
+            self.total += n
+        role_ids = {role for _, role, _ in seen if role is not None}
+        asset_ids = {asset for _, _, asset in seen if asset is not None}
+        roles = AccessRole.objects.filter(pk__in=role_ids).order_by("name")
+        in_roles = AccessRole.assets.through.objects.filter(accessrole_id__in=role_ids).values(
+            "dataasset_id"
+        )
+        assets = (
+            DataAsset.objects.filter(Q(pk__in=asset_ids) | Q(pk__in=in_roles))
+            .select_related("system")
+            .order_by("system__name", "name")
+        )
+        requesters = (
+            get_user_model()
+            .objects.filter(pk__in={user for user, _, _ in seen})
+            .order_by("username")
+        )
+        fields = cast(dict[str, forms.ChoiceField], self.fields)
+        fields["asset"].choices = [("", "Any asset"), *((str(a.pk), str(a)) for a in assets)]
+        fields["role"].choices = [("", "Any role"), *((str(r.pk), r.name) for r in roles)]
+        fields["requester"].choices = [
+            ("", "Anyone"),
+            *(
+                (
+                    str(u.pk),
+                    f"{u.get_full_name()} ({u.get_username()})".lstrip(" ")
+                    if u.get_full_name()
+                    else u.get_username(),
+                )
+                for u in requesters
+            ),
+        ]
+
+    def is_filtered(self) -> bool:
+        return self.is_valid() and any(self.cleaned_data.values())
+
+    def apply(self, queue: QuerySet[AccessRequest]) -> QuerySet[AccessRequest]:
+        """``queue`` narrowed by the valid form's search and filters."""
+        data = self.cleaned_data
+        for word in data["q"].split():
+            any_field = Q()
+            for name in self.SEARCH_FIELDS:
+                any_field |= Q(**{f"{name}__icontains": word})
+            queue = queue.filter(any_field)
+        if data["asset"]:
+            in_role = AccessRole.assets.through.objects.filter(dataasset_id=int(data["asset"]))
+            queue = queue.filter(
+                Q(asset_id=int(data["asset"])) | Q(role_id__in=in_role.values("accessrole_id"))
+            )
+        if data["role"]:
+            queue = queue.filter(role_id=int(data["role"]))
+        if data["requester"]:
+            queue = queue.filter(requester_id=int(data["requester"]))
+        if data["special"]:
+            in_special_role = AccessRole.assets.through.objects.filter(
+                accessrole_id=OuterRef("role_id"), dataasset__is_special=True
+            )
+            special = Q(asset__is_special=True) | Q(Exists(in_special_role))
+            queue = queue.filter(special) if data["special"] == "yes" else queue.exclude(special)
+        if data["age"]:
+            since = timezone.now() - self.AGES[data["age"]][1]
+            if data["age"] == "older":
+                queue = queue.filter(created_at__lte=since)
+            else:
+                queue = queue.filter(created_at__gt=since)
+        return queue
 
 
 # --- policies ------------------------------------------------------------------------------------
@@ -349,6 +511,29 @@ class RequestDisplayMixin:
     def still_needed(self, obj: AccessRequest) -> str:
         return selectors.approvals_still_needed_label(obj)
 
+    @admin.display(description="purpose (lawful basis)", ordering="processing_activity__name")
+    def purpose(self, obj: AccessRequest) -> str:
+        """The processing activity the requester chose, with its Art. 6(1) lawful basis and,
+        for Art. 9/10 data, its Art. 9(2) condition: what an approver needs to judge whether
+        the access serves a purpose the organisation may process the data for."""
+        activity = obj.processing_activity
+        if activity is None:
+            return format_html('<span class="jp-purpose-none">{}</span>', "None given")
+        basis = activity.get_lawful_basis_display() or "no lawful basis recorded"
+        condition = ""
+        if getattr(obj, "holds_special", False):
+            condition = format_html(
+                '<br><small class="jp-purpose-basis">Art. 9(2): {}</small>',
+                activity.get_art9_condition_display() or "no condition recorded",
+            )
+        return format_html(
+            '<span class="jp-purpose">{}</span><br>'
+            '<small class="jp-purpose-basis">Lawful basis: {}</small>{}',
+            activity.name,
+            basis,
+            condition,
+        )
+
 
 class DecisionFilter(admin.SimpleListFilter):
     title = "waiting for me"
@@ -404,7 +589,7 @@ class AccessRequestAdmin(RequestDisplayMixin, ReadOnlyModelAdmin):
         (None, {"fields": ("requester", "role", "asset", "extends_grant", "is_break_glass")}),
         (
             "What was asked",
-            {"fields": ("starts_at", "ends_at", "justification", "ticket", "processing_activity")},
+            {"fields": ("purpose", "starts_at", "ends_at", "justification", "ticket")},
         ),
         (
             "Decision",
@@ -429,7 +614,7 @@ class AccessRequestAdmin(RequestDisplayMixin, ReadOnlyModelAdmin):
         return selectors.with_queue_columns(super().get_queryset(request))
 
     def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), "still_needed"]
+        return [*super().get_readonly_fields(request, obj), "still_needed", "purpose"]
 
     def has_decide_permission(self, request) -> bool:
         return selectors.can_decide(request.user)
@@ -454,12 +639,24 @@ class AccessRequestAdmin(RequestDisplayMixin, ReadOnlyModelAdmin):
         if not self.has_decide_permission(request):
             raise PermissionDenied
         queue = selectors.approval_queue_for(_user(request))
-        page = Paginator(queue, 50).get_page(parse_page(request.GET.get("p")))
+        form = QueueFilterForm(request.GET, queue=queue)
+        if form.is_valid():
+            shown = form.apply(queue)
+            status = 200
+        else:
+            # A value no choice names: say so, list nothing, change nothing.
+            shown = queue.none()
+            status = 400
+        paginator = Paginator(shown, 50)
+        if status == 200 and not form.is_filtered():
+            paginator.count = form.total  # counted with the choices: no second pass
+        page = paginator.get_page(parse_page(request.GET.get("p")))
         rows = [
             {
                 "obj": r,
                 "requester": self.requester_name(r),
                 "target": self.target(r),
+                "purpose": self.purpose(r),
                 "sensitivity": self.sensitivity(r),
                 "special": self.special(r),
                 "window": self.window(r),
@@ -473,8 +670,12 @@ class AccessRequestAdmin(RequestDisplayMixin, ReadOnlyModelAdmin):
             "title": "Requests waiting for your decision",
             "page": page,
             "rows": rows,
+            "form": form,
+            "filtered": status == 400 or form.is_filtered(),
         }
-        return TemplateResponse(request, "admin/access/accessrequest/queue.html", context)
+        return TemplateResponse(
+            request, "admin/access/accessrequest/queue.html", context, status=status
+        )
 
     def decide_view(self, request: HttpRequest, object_id: int, decision: str) -> HttpResponse:
         if decision not in {"approve", "deny"}:
@@ -551,6 +752,7 @@ class AccessRequestAdmin(RequestDisplayMixin, ReadOnlyModelAdmin):
                 "special": self.special(obj),
                 "window": self.window(obj),
                 "still_needed": self.still_needed(obj),
+                "purpose": self.purpose(obj),
             },
         }
         return TemplateResponse(request, "admin/access/accessrequest/decide.html", context)
@@ -648,18 +850,9 @@ class LiveNowFilter(admin.SimpleListFilter):
 
 @admin.register(Grant)
 class GrantAdmin(ReadOnlyModelAdmin):
-    list_display = (
-        "id",
-        "holder",
-        "target",
-        "asset_list",
-        "rights",
-        "window",
-        "live_now",
-        "status",
-        "is_break_glass",
-        "needs_review",
-    )
+    # Few, wrapping columns: the list fits a 1366 px screen beside its filters. Who may
+    # revoke also gets a Revoke link per live or scheduled row (get_list_display).
+    list_display = ("id", "holder", "target", "asset_list", "rights", "window", "state")
     list_display_links = ("id", "holder")
     list_filter = (
         LiveNowFilter,
@@ -692,12 +885,46 @@ class GrantAdmin(ReadOnlyModelAdmin):
         return [*super().get_readonly_fields(request, obj), "asset_list"]
 
     def get_queryset(self, request):
+        now = timezone.now()
+        giving = Q(revoked_at__isnull=True, ends_at__gt=now)
+        # ModelAdmin.get_queryset would order by get_ordering before the annotations exist.
         return (
-            super()
-            .get_queryset(request)
+            self.model._default_manager.get_queryset()
             .select_related("user", "request__role", "request__asset__system")
             .prefetch_related("assets__system")
+            .annotate(
+                # 0 while the grant gives or will give access, 1 once it has ended
+                is_over=Case(When(giving, then=Value(0)), default=Value(1)),
+                # the end of a grant not ended yet; none for an ended one
+                live_ends_at=Case(When(giving, then=F("ends_at")), default=None),
+            )
+            .order_by(*self.get_ordering(request))
         )
+
+    def get_ordering(self, request):
+        """By end: grants not ended yet first, the soonest to end at the top (what to act on
+        before it lapses by itself), then ended ones, the latest first."""
+        return ["is_over", F("live_ends_at").asc(nulls_last=True), "-ends_at"]
+
+    def get_list_display(self, request):
+        shown: list[Any] = list(super().get_list_display(request))
+        if not self.has_revoke_permission(request):
+            return shown
+        back = _return_query("grants", request.GET.urlencode())
+
+        @admin.display(description="revoke")
+        def revoke(obj: Grant) -> str:
+            if obj.revoked_at is not None or obj.ends_at <= timezone.now():
+                return "—"
+            url = reverse("admin:access_grant_revoke", args=[obj.pk])
+            return format_html(
+                '<a class="button jp-revoke" href="{}?{}" aria-label="Revoke grant #{}">Revoke</a>',
+                url,
+                back,
+                obj.pk,
+            )
+
+        return [*shown, revoke]
 
     def has_revoke_permission(self, request) -> bool:
         return request.user.has_perm("access.revoke_grant")
@@ -728,13 +955,21 @@ class GrantAdmin(ReadOnlyModelAdmin):
     def rights(self, obj: Grant) -> str:
         return ", ".join(a for a in selectors.ACTIONS if getattr(obj, f"can_{a}"))
 
-    @admin.display(description="window", ordering="starts_at")
+    @admin.display(description="window", ordering="ends_at")
     def window(self, obj: Grant) -> str:
         return _window(obj.starts_at, obj.ends_at)
 
     @admin.display(description="live now", boolean=True)
     def live_now(self, obj: Grant) -> bool:
         return obj.is_live()
+
+    @admin.display(description="state", ordering="status")
+    def state(self, obj: Grant) -> str:
+        """Status, whether it gives access now, and the break-glass flags, in one cell."""
+        lines = [obj.get_status_display() + (", live now" if obj.is_live() else "")]
+        if obj.is_break_glass:
+            lines.append("break-glass" + (", to review" if obj.needs_review else ""))
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
 
     def get_urls(self):
         app, model = self.opts.app_label, self.opts.model_name
@@ -795,6 +1030,7 @@ class GrantAdmin(ReadOnlyModelAdmin):
         form_class = ReasonForm if kind == "revoke" else CommentForm
         form = form_class(request.POST if request.method == "POST" else None)
         change_url = reverse("admin:access_grant_change", args=[obj.pk])
+        back_url = _return_url(request) or change_url
         if request.method == "POST" and form.is_valid():
             try:
                 if kind == "revoke":
@@ -815,7 +1051,7 @@ class GrantAdmin(ReadOnlyModelAdmin):
                     if kind == "revoke"
                     else f"Grant #{obj.pk} reviewed.",
                 )
-            return HttpResponseRedirect(change_url)
+            return HttpResponseRedirect(back_url)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -826,6 +1062,7 @@ class GrantAdmin(ReadOnlyModelAdmin):
             "kind": kind,
             "window": _window(obj.starts_at, obj.ends_at),
             "change_url": change_url,
+            "back_url": back_url,
         }
         return TemplateResponse(request, "admin/access/grant/one_form.html", context)
 
@@ -887,6 +1124,9 @@ class GrantAdmin(ReadOnlyModelAdmin):
         if form.is_valid():
             asset, user = form.cleaned_data["asset"], form.cleaned_data["user"]
         grants = selectors.holders_now(asset=asset, user=user)
+        if form.is_bound and not form.is_valid():
+            # A filter that names nothing lists nothing (not everyone): 400, with the error.
+            grants = grants.none()
         page = Paginator(grants, 100).get_page(parse_page(request.GET.get("p")))
         context = {
             **self.admin_site.each_context(request),
@@ -905,8 +1145,11 @@ class GrantAdmin(ReadOnlyModelAdmin):
                 for g in page.object_list
             ],
             "now": timezone.now(),
+            "may_revoke": self.has_revoke_permission(request),
+            "back": _return_query("holders", request.GET.urlencode()),
         }
-        return TemplateResponse(request, "admin/access/grant/holders.html", context)
+        status = 400 if form.is_bound and not form.is_valid() else 200
+        return TemplateResponse(request, "admin/access/grant/holders.html", context, status=status)
 
     @admin.action(description="Revoke the selected grants (with a reason)", permissions=["revoke"])
     def revoke_selected(self, request, queryset):

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.inventory.gdpr import Sensitivity
-from apps.inventory.models import DataAsset, System
+from apps.inventory.models import DataAsset, ProcessingActivity, System
 from apps.inventory.roles import APPROVERS, DPO, STAFF
 
 from . import services
@@ -168,7 +168,8 @@ def load_access_demo(*, stdout: TextIO | None = None) -> dict[str, Any]:
     staff, staff2 = users["staff"], users["staff2"]
     approver, approver2, dpo = users["approver"], users["approver2"], users["dpo"]
 
-    def ask(user, role, why, *, start=timedelta(0), hours=2, ticket=""):
+    def ask(user, role, why, *, start=timedelta(0), hours=2, ticket="", purpose=""):
+        # The purpose is the inventory demo's processing activity of that name, when loaded.
         return services.access_request_submit(
             requester=user,
             role=role,
@@ -176,20 +177,25 @@ def load_access_demo(*, stdout: TextIO | None = None) -> dict[str, Any]:
             ends_at=now + start + timedelta(hours=hours),
             justification=why,
             ticket=ticket,
+            processing_activity=ProcessingActivity.objects.filter(
+                name=purpose, is_active=True
+            ).first(),
         )
 
     made = []
     why = "Answering ticket follow-ups for the morning queue."
     if _once(staff, why):
-        ask(staff, low, why, hours=3)  # approved at once: an active grant
+        # approved at once: an active grant
+        ask(staff, low, why, hours=3, purpose="Customer support")
         made.append("staff: active grant (auto-approved)")
     why = "Customer asked for a copy of their record (subject access request)."
     if _once(staff, why):
-        ask(staff, special, why, ticket="CASE-1042")  # waits for an approver and the DPO
+        # waits for an approver and the DPO
+        ask(staff, special, why, ticket="CASE-1042", purpose="Customer account management")
         made.append("staff: pending, needs approver + DPO")
     why = "Check a candidate's references before the interview."
     if _once(staff2, why):
-        req = ask(staff2, hr, why, start=timedelta(hours=1), hours=2)
+        req = ask(staff2, hr, why, start=timedelta(hours=1), hours=2, purpose="Recruitment")
         services.access_request_deny(
             request_id=req.pk,
             approver=approver2,
@@ -198,23 +204,31 @@ def load_access_demo(*, stdout: TextIO | None = None) -> dict[str, Any]:
         made.append("staff2: denied")
     why = "Payroll correction for two employees next week."
     if _once(staff2, why):
-        req = ask(staff2, hr, why, start=timedelta(days=1), hours=4)
+        req = ask(staff2, hr, why, start=timedelta(days=1), hours=4, purpose="Payroll")
         services.access_request_approve(request_id=req.pk, approver=approver, comment="OK by me")
         made.append("staff2: pending, 1 of 2 approvals in")
     why = "Quarterly complaints review with the team lead."
     if _once(staff2, why):
-        req = ask(staff2, special, why, start=timedelta(days=2), hours=3, ticket="INC-2231")
+        req = ask(
+            staff2,
+            special,
+            why,
+            start=timedelta(days=2),
+            hours=3,
+            ticket="INC-2231",
+            purpose="Customer support",
+        )
         services.access_request_approve(request_id=req.pk, approver=approver)
         services.access_request_approve(request_id=req.pk, approver=dpo, comment="Art. 9(2)(f)")
         made.append("staff2: approved, scheduled for later")
     why = "Looked up one ticket; done early."
     if _once(staff2, why):
-        req = ask(staff2, low, why)
+        req = ask(staff2, low, why, purpose="Customer support")
         services.grant_relinquish(grant_id=req.grant.pk, actor=staff2)
         made.append("staff2: given back early")
     why = "Wrong form; asked again."
     if _once(staff, why):
-        req = ask(staff, hr, why, start=timedelta(days=3))
+        req = ask(staff, hr, why, start=timedelta(days=3), purpose="Payroll")
         services.access_request_cancel(request_id=req.pk, actor=staff)
         made.append("staff: cancelled")
     for line in made:

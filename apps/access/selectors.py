@@ -483,7 +483,9 @@ def with_queue_columns(qs: QuerySet[AccessRequest]) -> QuerySet[AccessRequest]:
         default=models.Value(-1),
         output_field=models.IntegerField(),
     )
-    return qs.select_related("requester", "role", "asset__system", "extends_grant").annotate(
+    return qs.select_related(
+        "requester", "role", "asset__system", "extends_grant", "processing_activity"
+    ).annotate(
         n_regular_approvals=Coalesce(Subquery(regular_count), 0),
         has_dpo_approval=Exists(approvals.filter(as_dpo=True)),
         holds_special=Q(asset__is_special=True) | role_special,
