@@ -14,7 +14,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 # The names a page may use for "where to go afterwards".
@@ -50,3 +51,15 @@ def safe_next_url(
             if value and is_safe_next_url(request, value):
                 return value
     return fallback
+
+
+def named_return_url(request: HttpRequest, pages: dict[str, str]) -> str:
+    """Where a form returns when its ``return_to`` names one of ``pages`` (key -> URL name):
+    that page, with the ``return_query`` filters parsed and encoded again; "" otherwise.
+
+    The parameter is a key, never a URL, so it can only lead to a page the portal lists."""
+    name = pages.get(request.GET.get("return_to", ""))
+    if name is None:
+        return ""
+    query = QueryDict(request.GET.get("return_query", "")).urlencode()
+    return reverse(name) + (f"?{query}" if query else "")

@@ -21,7 +21,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.core.validators import MaxValueValidator
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -37,7 +37,7 @@ from jitportal.admin_base import ReadOnlyModelAdmin
 from jitportal.evidence import EvidenceDeleteRefusalMixin
 from jitportal.formats import datetime_display
 from jitportal.inputs import parse_page, validate_date_range, validate_multiline_text
-from jitportal.redirects import safe_next_url
+from jitportal.redirects import named_return_url, safe_next_url
 
 from . import outbox, selectors, services
 from .forms import WindowDateTimeField
@@ -65,15 +65,6 @@ def _return_query(where: str, query: str) -> str:
     """The query string a revoke link carries so the form returns to ``where`` (a key of
     ``_RETURNS``) with the filters the list had."""
     return urlencode({"return_to": where, "return_query": query})
-
-
-def _return_url(request: HttpRequest) -> str:
-    """Where the revoke form returns: a page of ``_RETURNS`` with its filters, or ""."""
-    name = _RETURNS.get(request.GET.get("return_to", ""))
-    if name is None:
-        return ""
-    query = QueryDict(request.GET.get("return_query", "")).urlencode()
-    return reverse(name) + (f"?{query}" if query else "")
 
 
 def _errors_of(exc: Exception) -> list[str]:
@@ -1030,7 +1021,7 @@ class GrantAdmin(ReadOnlyModelAdmin):
         form_class = ReasonForm if kind == "revoke" else CommentForm
         form = form_class(request.POST if request.method == "POST" else None)
         change_url = reverse("admin:access_grant_change", args=[obj.pk])
-        back_url = _return_url(request) or change_url
+        back_url = named_return_url(request, _RETURNS) or change_url
         if request.method == "POST" and form.is_valid():
             try:
                 if kind == "revoke":

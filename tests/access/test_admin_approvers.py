@@ -50,6 +50,17 @@ def activity(db):
 # --- 1. the purpose -------------------------------------------------------------------------
 
 
+def _refused_for_nul(response, value) -> bool:
+    """NUL never reaches a view: the middleware answers 400 for the whole request
+    (jitportal/middleware.py), naming the parameter."""
+    values = value.values() if isinstance(value, dict) else [value]
+    if not any("\x00" in str(v) for v in values):
+        return False
+    assert response.status_code == 400
+    assert "NUL character" in response.content.decode()
+    return True
+
+
 def test_the_queue_shows_the_purpose_with_its_lawful_basis(client, role, activity, approver):
     # given a request made for a processing activity, and one made without
     with_purpose = AccessRequestFactory(role=role, processing_activity=activity)
@@ -271,6 +282,8 @@ HOSTILE = ["\x00", "1\x00", "99999999999999999999", "-1", "²", "١", "1.0", "x"
 def test_hostile_filter_values_are_a_form_error(client, mixed_queue, approver, field, value):
     client.force_login(approver)
     response = queue(client, **{field: value})
+    if _refused_for_nul(response, value):
+        return
     assert response.status_code == 400
     html = response.content.decode()
     assert 'id="queue-filter-errors"' in html and "Select a valid choice" in html
@@ -281,6 +294,8 @@ def test_hostile_filter_values_are_a_form_error(client, mixed_queue, approver, f
 def test_hostile_search_is_a_form_error(client, mixed_queue, approver, value):
     client.force_login(approver)
     response = queue(client, q=value)
+    if _refused_for_nul(response, value):
+        return
     assert response.status_code == 400
     assert response.context["form"].errors["q"]
 
@@ -288,7 +303,9 @@ def test_hostile_search_is_a_form_error(client, mixed_queue, approver, value):
 @pytest.mark.parametrize("page", ["\x00", "99999999999999999999", "²", "١", "-1", "abc"])
 def test_hostile_page_numbers_give_a_page(client, mixed_queue, approver, page):
     client.force_login(approver)
-    assert queue(client, p=page).status_code == 200
+    response = queue(client, p=page)
+    if not _refused_for_nul(response, page):
+        assert response.status_code == 200
 
 
 def test_a_search_that_matches_nothing_says_what_to_do(client, mixed_queue, approver):
@@ -458,6 +475,8 @@ def test_the_revoke_form_returns_only_to_its_own_pages(client, asset, staff_user
     client.force_login(approver)
     url = reverse("admin:access_grant_revoke", args=[grant.pk])
     response = client.post(url + "?" + _encode(params), {"reason": "Done"})
+    if _refused_for_nul(response, params):
+        return
     location = response["Location"]
     assert location.startswith("/admin/access/grant/") and "\n" not in location
     assert not location.startswith("//") and "evil.example/" not in location.split("?")[0]
@@ -533,6 +552,8 @@ def test_hostile_holders_filters_are_a_form_error(
     GrantFactory(user=staff_user, assets=[asset])
     client.force_login(approver)
     response = client.get(reverse(HOLDERS), {field: value})
+    if _refused_for_nul(response, value):
+        return
     # then a 400 with the error, and nobody listed (not everyone, as if no filter were set)
     assert response.status_code == 400
     html = response.content.decode()
