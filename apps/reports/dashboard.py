@@ -74,8 +74,9 @@ BEAT_SYNC_SLACK = timedelta(minutes=5)
 DAILY_SLACK = timedelta(hours=26)
 
 
-def _next_due(task: PeriodicTask) -> datetime | None:
-    """When ``task`` is late if it has not run by then (its next due time plus the slack).
+def _next_due(task: PeriodicTask) -> tuple[datetime, datetime] | None:
+    """``(due, late_after)``: when ``task`` is next due, and when it is late if it has not
+    run by then (three intervals, or the crontab slot, plus the slack).
 
     Counted from its last run, or, for a task that never ran, from when its schedule began
     (``start_time``, else when the task was created or last changed): a nightly job created
@@ -84,14 +85,17 @@ def _next_due(task: PeriodicTask) -> datetime | None:
     if since is None:
         return None
     if task.interval is not None:
-        return elapsed_add(since, 3 * task.interval.schedule.run_every + BEAT_SYNC_SLACK)
+        every = task.interval.schedule.run_every
+        due = since if task.last_run_at is None else elapsed_add(since, every)
+        return due, elapsed_add(since, 3 * every + BEAT_SYNC_SLACK)
     if task.crontab is not None:
         # A calendar schedule: late once the slot after the last run has passed, found on
         # the crontab's own calendar (a nightly 02:30 stays 02:30 when the clocks change).
         # A minute on, so a run sent a moment before its slot still counts for it.
         after = elapsed_add(since, timedelta(minutes=1)) if task.last_run_at else since
-        return elapsed_add(crontab_next_slot(task.crontab.schedule, after), BEAT_SYNC_SLACK)
-    return elapsed_add(since, DAILY_SLACK)
+        slot = crontab_next_slot(task.crontab.schedule, after)
+        return slot, elapsed_add(slot, BEAT_SYNC_SLACK)
+    return since, elapsed_add(since, DAILY_SLACK)
 
 
 def beat_status(*, now: datetime) -> list[dict[str, Any]]:
@@ -106,8 +110,8 @@ def beat_status(*, now: datetime) -> list[dict[str, Any]]:
     )
     for task in tasks:
         since = elapsed_between(task.last_run_at, now) if task.last_run_at else None
-        due_at = _next_due(task)
-        late = due_at is not None and due_at < now
+        due = _next_due(task)
+        late = due is not None and due[1] < now
         rows.append(
             {
                 "name": task.name,
@@ -115,7 +119,7 @@ def beat_status(*, now: datetime) -> list[dict[str, Any]]:
                 "last_run_at": task.last_run_at,
                 "ago": human_seconds(since.total_seconds()) if since is not None else None,
                 # A task that never ran is late only once it has been due (plus the slack).
-                "first_due_at": None if task.last_run_at else due_at,
+                "first_due_at": due[0] if due is not None and not task.last_run_at else None,
                 "late": task.enabled and late,
             }
         )

@@ -75,7 +75,7 @@ def test_a_task_that_never_had_a_due_time_is_not_late(schedules):
     rows = {row["name"]: row for row in beat_status(now=NOW)}
     # then the nightly purge, first due at 02:30 tomorrow, is not late and says when it is due
     assert not rows[purge.name]["late"]
-    assert rows[purge.name]["first_due_at"] == datetime(2026, 6, 2, 2, 35, tzinfo=UTC)
+    assert rows[purge.name]["first_due_at"] == datetime(2026, 6, 2, 2, 30, tzinfo=UTC)
     # and the minutely reconcile that never ran in an hour is
     assert rows[reconcile.name]["late"]
 
