@@ -16,6 +16,7 @@ from django.urls import reverse
 from apps.access import services
 from apps.access.models import Grant
 from apps.reports.registers import REGISTER_COLUMNS, access_register
+from jitportal.formats import datetime_display
 from tests.access.factories import AccessRoleFactory
 from tests.factories import DataAssetFactory, ProcessingActivityFactory, UserFactory
 
@@ -105,7 +106,7 @@ def test_asset_register_over_a_period(history, staff_user, approver, dpo):
     assert first["held_from"] == _at(0) and first["held_until"] == _at(0, 4)
     assert first["justification"] == "Complaint #1"
     assert first["purpose"] == "Customer support"
-    assert first["approved_by"] == f"approver at {_at(0, -0.5):%Y-%m-%d %H:%M}: fine"
+    assert first["approved_by"] == f"approver at {datetime_display(_at(0, -0.5))}: fine"
     assert first["decided_by"] == "approver"
     assert first["policy"] == "Support read"
     assert "1 approval(s)" in first["policy_terms"]
