@@ -707,7 +707,6 @@ class AccessRequestAdmin(RequestDisplayMixin, ReadOnlyModelAdmin):
             else:
                 # Loaded again with its columns: refresh_from_db keeps the old annotations.
                 obj = self.get_queryset(request).get(pk=obj.pk)
-                self.log_change(request, obj, f"{decision}d via the admin")
                 state = obj.get_status_display().lower()
                 if decision == "approve" and obj.status == RequestStatus.PENDING:
                     messages.success(request, _still_needs_message(obj))
@@ -784,7 +783,6 @@ class AccessRequestAdmin(RequestDisplayMixin, ReadOnlyModelAdmin):
                     except (ValidationError, PermissionDenied) as exc:
                         failed.append(f"#{obj.pk}: {' '.join(_errors_of(exc))}")
                     else:
-                        self.log_change(request, obj, f"{decision}d via a bulk action")
                         done.append(f"#{obj.pk}")
                         if decision == "approve":
                             fresh = self.get_queryset(request).get(pk=obj.pk)
@@ -1035,7 +1033,6 @@ class GrantAdmin(ReadOnlyModelAdmin):
             except (ValidationError, PermissionDenied) as exc:
                 messages.error(request, " ".join(_errors_of(exc)))
             else:
-                self.log_change(request, obj, "revoked" if kind == "revoke" else "reviewed")
                 messages.success(
                     request,
                     f"Grant #{obj.pk} revoked."
@@ -1090,7 +1087,6 @@ class GrantAdmin(ReadOnlyModelAdmin):
                 messages.error(request, str(exc))
                 return HttpResponseRedirect(reverse("admin:access_grant_changelist"))
             else:
-                self.log_addition(request, grant, "break-glass access taken")
                 messages.warning(
                     request,
                     f"Break-glass access to {data['asset']} until "
@@ -1158,7 +1154,6 @@ class GrantAdmin(ReadOnlyModelAdmin):
                     except (ValidationError, PermissionDenied) as exc:
                         failed.append(f"#{grant.pk}: {' '.join(_errors_of(exc))}")
                     else:
-                        self.log_change(request, grant, "revoked via a bulk action")
                         done.append(f"#{grant.pk}")
                 _report(request, done, failed, "Revoked")
                 return None
@@ -1191,7 +1186,6 @@ class GrantAdmin(ReadOnlyModelAdmin):
             except (ValidationError, PermissionDenied) as exc:
                 failed.append(f"#{grant.pk}: {' '.join(_errors_of(exc))}")
             else:
-                self.log_change(request, grant, "break-glass reviewed")
                 done.append(f"#{grant.pk}")
         _report(request, done, failed, "Reviewed")
 
@@ -1264,6 +1258,4 @@ class NoticeAdmin(ReadOnlyModelAdmin):
         except PermissionDenied as exc:
             messages.error(request, str(exc))
             return
-        for notice in queued:
-            self.log_change(request, notice, "queued again")
         _report(request, [f"#{n.pk}" for n in queued], refused, "Queued again")
