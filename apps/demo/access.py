@@ -15,12 +15,11 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from apps.access import services
+from apps.access.models import AccessRequest, AccessRole, Grant
 from apps.inventory.gdpr import Sensitivity
 from apps.inventory.models import DataAsset, ProcessingActivity, System
 from apps.inventory.roles import APPROVERS, DPO, STAFF
-
-from . import services
-from .models import AccessRequest, AccessRole, Grant
 
 DEMO_USERS = {
     "dpo": ("Dana", "Okafor", DPO, True),
