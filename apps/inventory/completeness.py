@@ -5,7 +5,7 @@ The same conditions filter the changelist, count what is missing per row and lis
 missing for one activity, so the three can never disagree and no filter runs per-row Python.
 
 Which columns are required, and when, follows Art. 30(1) (controller), Art. 30(2)
-(processor) and the regulators' template columns of shared/gdpr/ropa_columns.csv; see
+(processor) and the regulators' template columns of docs/reference/gdpr/ropa_columns.csv; see
 docs/inventory.md for the table.
 """
 
