@@ -25,6 +25,9 @@ from django.apps import apps
 from django.contrib import messages
 from django.db import models
 from django.http import HttpRequest
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 # "app_label.ModelName" of every evidence model.
 EVIDENCE_MODELS: tuple[str, ...] = (
@@ -82,20 +85,23 @@ def evidence_references(obj: models.Model) -> dict[str, int]:
     return counts
 
 
-def evidence_refusal(obj: models.Model, instead: str) -> str:
+def evidence_refusal(obj: models.Model, instead: str | Promise) -> str:
     """The message that refuses to delete ``obj`` because evidence refers to it ("" if none)."""
     refs = evidence_references(obj)
     if not refs:
         return ""
     listed = "; ".join(f"{name}: {count}" for name, count in sorted(refs.items()))
-    return f"“{obj}” cannot be deleted: evidence that is kept refers to it ({listed}). {instead}"
+    return _(
+        "“%(object)s” cannot be deleted: evidence that is kept refers to it (%(references)s). "
+        "%(instead)s"
+    ) % {"object": obj, "references": listed, "instead": instead}
 
 
 class EvidenceDeleteRefusalMixin:
     """For the admin of a model that evidence refers to: the single delete page and the bulk
     delete action refuse (Django lists the protected rows) and say what to do instead."""
 
-    evidence_instead = "Archive it instead."
+    evidence_instead: str | Promise = gettext_lazy("Archive it instead.")
 
     def get_deleted_objects(self, objs: Sequence[Any] | Iterable[Any], request: HttpRequest):
         objs = list(objs)

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from jitportal.timekeeping import LocalTimeError, local_moment
 
@@ -70,5 +71,9 @@ class WindowDateTimeField(forms.DateTimeField):
                 raise ValidationError(str(problem), code=problem.code) from None
         # Far-off years only overflow the arithmetic below; nobody means them.
         if result is not None and not (1970 <= result.year <= 2999):
-            raise ValidationError("Give a date between the years 1970 and 2999.", code="range")
+            raise ValidationError(
+                _("Give a date between the years %(first)s and %(last)s."),
+                code="range",
+                params={"first": 1970, "last": 2999},
+            )
         return result

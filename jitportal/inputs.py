@@ -30,6 +30,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
+from django.utils.translation import gettext as _
 
 #: Largest value of a PostgreSQL ``bigint`` (Django's BigAutoField, the project's primary key).
 BIGINT_MAX = 2**63 - 1
@@ -149,7 +150,7 @@ def validate_date_range(value: date | datetime | None) -> None:
     """Django validator: refuse a date outside :data:`DATE_MIN`..:data:`DATE_MAX`."""
     if value is not None and not date_in_range(value):
         raise ValidationError(
-            "Enter a date between %(min)s and %(max)s.",
+            _("Enter a date between %(min)s and %(max)s."),
             code="date_out_of_range",
             params={"min": DATE_MIN.isoformat(), "max": DATE_MAX.isoformat()},
         )
@@ -186,13 +187,24 @@ def text_problem(value: str, *, multiline: bool = True, required: bool = False) 
     pattern = _CONTROL_MULTILINE if multiline else _CONTROL_SINGLE_LINE
     found = pattern.search(value)
     if found:
-        allowed = "line breaks and tabs" if multiline else "tabs"
+        params = {"character": _describe(found.group()), "position": found.start() + 1}
+        if multiline:
+            return (
+                _(
+                    "Remove the control character %(character)s at position %(position)s; only "
+                    "visible text, spaces and line breaks and tabs are accepted."
+                )
+                % params
+            )
         return (
-            f"Remove the control character {_describe(found.group())} at position "
-            f"{found.start() + 1}; only visible text, spaces and {allowed} are accepted."
+            _(
+                "Remove the control character %(character)s at position %(position)s; only "
+                "visible text, spaces and tabs are accepted."
+            )
+            % params
         )
     if required and not has_visible_text(value):
-        return "Enter visible text: spaces and invisible characters alone are not accepted."
+        return _("Enter visible text: spaces and invisible characters alone are not accepted.")
     return None
 
 

@@ -9,10 +9,28 @@ from django.core.exceptions import ValidationError
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.http.multipartparser import MultiPartParserError
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 logger = logging.getLogger(__name__)
 
 NUL = "\x00"
+
+# Where a NUL was found, for the person (in their language) and the log (in English).
+WHERE = {
+    "address": gettext_lazy("the address"),
+    "query": gettext_lazy("the query parameter “%(key)s”"),
+    "cookie": gettext_lazy("a cookie"),
+    "form": gettext_lazy("the form field “%(key)s”"),
+    "file": gettext_lazy("the file name of “%(key)s”"),
+}
+
+
+def _where(found: tuple[str, str]) -> str:
+    place, key = found
+    text = str(WHERE[place])
+    return text % {"key": key} if place in {"query", "form", "file"} else text
 
 
 def _first_nul(pairs: Iterable[tuple[str, list[str]]]) -> str | None:
@@ -38,14 +56,17 @@ class UnstorableInputMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        where = self._nul_in(request)
-        if where is not None:
-            logger.warning("Refused a request with a NUL character in %s", where)
-            return HttpResponseBadRequest(
-                f"Bad request: {where} contains a NUL character (U+0000), which cannot be "
-                "stored or searched for. Remove it and try again.\n",
-                content_type="text/plain; charset=utf-8",
-            )
+        found = self._nul_in(request)
+        if found is not None:
+            with translation.override("en"):
+                logger.warning("Refused a request with a NUL character in %s", _where(found))
+            # This runs before LocaleMiddleware: answer in the language it would pick.
+            with translation.override(translation.get_language_from_request(request)):
+                message = _(
+                    "Bad request: %(where)s contains a NUL character (U+0000), which cannot be "
+                    "stored or searched for. Remove it and try again."
+                ) % {"where": _where(found)}
+            return HttpResponseBadRequest(message + "\n", content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
@@ -66,32 +87,33 @@ class UnstorableInputMiddleware:
             and isinstance(exception, ValueError | OverflowError | ValidationError | DataError)
         ):
             logger.warning("Changelist refused its query parameters: %r", exception)
-            return HttpResponseBadRequest(
+            message = _(
                 "Bad request: a filter, search or page parameter of this list holds a value "
                 "its field cannot take (a number out of range, a non-ASCII digit, a date "
-                "outside the calendar). Open the list without it and filter again.\n",
-                content_type="text/plain; charset=utf-8",
+                "outside the calendar). Open the list without it and filter again."
             )
+            return HttpResponseBadRequest(message + "\n", content_type="text/plain; charset=utf-8")
         return None
 
     @staticmethod
-    def _nul_in(request: HttpRequest) -> str | None:
+    def _nul_in(request: HttpRequest) -> tuple[str, str] | None:
+        """Where the first NUL is: ``(place, key)``, place a key of :data:`WHERE`."""
         if NUL in request.path_info or NUL in request.path:
-            return "the address"
+            return ("address", "")
         key = _first_nul(request.GET.lists())
         if key is not None:
-            return f"the query parameter “{key}”"
+            return ("query", key)
         for name, value in request.COOKIES.items():
             if NUL in name or NUL in value:
-                return "a cookie"
+                return ("cookie", "")
         if request.method in ("POST", "PUT", "PATCH"):
             try:
                 key = _first_nul(request.POST.lists())
             except MultiPartParserError:
                 return None  # Django answers a malformed body itself.
             if key is not None:
-                return f"the form field “{key}”"
+                return ("form", key)
             for field, files in request.FILES.lists():
                 if any(NUL in (f.name or "") for f in files):
-                    return f"the file name of “{field}”"
+                    return ("file", field)
         return None

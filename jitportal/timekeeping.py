@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 __all__ = [
     "UTC",
@@ -110,17 +111,23 @@ def local_moment(naive: datetime, tz: tzinfo | None = None) -> datetime:
     shown = f"{naive:%Y-%m-%d %H:%M}"
     if problem == "nonexistent":
         raise LocalTimeError(
-            f"{shown} does not exist in {_zone_name(zone)}: the clocks go forward over it "
-            "that night. Choose a time after the change.",
+            _(
+                "%(time)s does not exist in %(zone)s: the clocks go forward over it that "
+                "night. Choose a time after the change."
+            )
+            % {"time": shown, "zone": _zone_name(zone)},
             code=problem,
         )
     if problem == "ambiguous":
         first = naive.replace(tzinfo=zone, fold=0).isoformat(timespec="minutes")
         second = naive.replace(tzinfo=zone, fold=1).isoformat(timespec="minutes")
         raise LocalTimeError(
-            f"{shown} happens twice in {_zone_name(zone)}: the clocks go back over it that "
-            f"night. Give it with its UTC offset ({first} for the first, {second} for the "
-            "second) or choose another time.",
+            _(
+                "%(time)s happens twice in %(zone)s: the clocks go back over it that night. "
+                "Give it with its UTC offset (%(first)s for the first, %(second)s for the "
+                "second) or choose another time."
+            )
+            % {"time": shown, "zone": _zone_name(zone), "first": first, "second": second},
             code=problem,
         )
     return naive.replace(tzinfo=zone, fold=0)

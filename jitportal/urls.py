@@ -1,15 +1,19 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+from django.views.i18n import JavaScriptCatalog
 
-admin.site.site_header = "jitportal administration"
+admin.site.site_header = _("jitportal administration")
 admin.site.site_title = "jitportal"
-admin.site.index_title = "Data inventory, access and retention"
+admin.site.index_title = _("Data inventory, access and retention")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     # set_language: the language switcher on every page posts here (a cookie, no account change).
     path("i18n/", include("django.conf.urls.i18n")),
+    # The portal scripts' strings (static/js, djangojs catalogue) in the reader's language.
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("apps.access.urls")),

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import translation
 
 from jitportal.formats import date_display, datetime_display
 from tests.access.factories import GrantFactory
@@ -88,3 +89,19 @@ def test_no_message_formats_a_time_of_its_own():
             if re.search(r"\{[^{}]*:%[^{}]*%H[^{}]*\}|strftime\([^)]*%H", line):
                 found.append(f"{relative}:{number}: {line.strip()}")
     assert found == []
+
+
+@pytest.mark.parametrize(
+    ("language", "shown"),
+    [
+        ("de", "15. Juli 2027, 11:30 CEST"),
+        ("fr", "15 juil. 2027, 11:30 CEST"),
+        ("en-gb", "15 Jul 2027, 11:30 CEST"),
+    ],
+)
+def test_german_and_french_readers_get_their_own_date_with_the_zone(settings, language, shown):
+    # given the portal in Berlin, when a German, French or English reader sees a time,
+    settings.TIME_ZONE = "Europe/Berlin"
+    with translation.override(language):
+        # then it is written as they write dates, with the zone
+        assert datetime_display(datetime(2027, 7, 15, 9, 30, tzinfo=UTC)) == shown

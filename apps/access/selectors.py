@@ -614,7 +614,7 @@ def request_ineligibility(request: AccessRequest) -> str:
 def sensitivity_label(rank: int | None) -> str:
     if rank is None or rank < 0 or rank >= len(SENSITIVITY_ORDER):
         return ""
-    return Sensitivity(SENSITIVITY_ORDER[rank]).label
+    return str(Sensitivity(SENSITIVITY_ORDER[rank]).label)
 
 
 def eligible_approvers_for(request: AccessRequest) -> QuerySet:

@@ -17,6 +17,7 @@ from typing import Any, cast
 from django.contrib import admin
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 
 from apps.access import services as access_services
 from apps.audit.services import audit_event_record
@@ -257,6 +258,6 @@ class SupportTicketAdmin(GrantGatedAdmin):
     list_select_related = ("customer",)
     list_per_page = 50
 
-    @admin.display(description="customer", ordering="customer__external_ref")
+    @admin.display(description=_("customer"), ordering="customer__external_ref")
     def customer_ref(self, obj: SupportTicket) -> str:
         return obj.customer.external_ref

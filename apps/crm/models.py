@@ -12,33 +12,48 @@ are shown only by the pages that open under a grant, field by field.
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class CustomerStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    CLOSED = "closed", "Closed"
+    ACTIVE = "active", _("Active")
+    CLOSED = "closed", _("Closed")
 
 
 class Customer(models.Model):
-    external_ref = models.CharField(max_length=30, unique=True)
-    full_name = models.CharField(max_length=200)
-    email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=50, blank=True)
-    date_of_birth = models.DateField(null=True, blank=True)
-    address = models.TextField(blank=True)
-    country = models.CharField(max_length=2, blank=True)
+    external_ref = models.CharField(max_length=30, unique=True, verbose_name=_("external ref"))
+    full_name = models.CharField(max_length=200, verbose_name=_("full name"))
+    email = models.EmailField(blank=True, verbose_name=_("email"))
+    phone = models.CharField(max_length=50, blank=True, verbose_name=_("phone"))
+    date_of_birth = models.DateField(null=True, blank=True, verbose_name=_("date of birth"))
+    address = models.TextField(blank=True, verbose_name=_("address"))
+    country = models.CharField(max_length=2, blank=True, verbose_name=_("country"))
     status = models.CharField(
-        max_length=10, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE, db_index=True
+        max_length=10,
+        choices=CustomerStatus.choices,
+        default=CustomerStatus.ACTIVE,
+        db_index=True,
+        verbose_name=_("status"),
     )
     health_notes = models.TextField(
-        blank=True, help_text="Special-category data (Art. 9): accessibility or medical needs."
+        blank=True,
+        help_text=_("Special-category data (Art. 9): accessibility or medical needs."),
+        verbose_name=_("health notes"),
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    last_activity_at = models.DateTimeField(default=timezone.now, db_index=True)
-    contract_ended_on = models.DateField(null=True, blank=True, db_index=True)
-    anonymised_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("created at")
+    )
+    last_activity_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("last activity at")
+    )
+    contract_ended_on = models.DateField(
+        null=True, blank=True, db_index=True, verbose_name=_("contract ended on")
+    )
+    anonymised_at = models.DateTimeField(null=True, blank=True, verbose_name=_("anonymised at"))
 
     class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
         ordering = ["full_name"]
 
     def __str__(self) -> str:
@@ -47,21 +62,33 @@ class Customer(models.Model):
 
 
 class TicketStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    CLOSED = "closed", "Closed"
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
 
 
 class SupportTicket(models.Model):
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tickets")
-    subject = models.CharField(max_length=200)
-    body = models.TextField()
-    status = models.CharField(
-        max_length=10, choices=TicketStatus.choices, default=TicketStatus.OPEN, db_index=True
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="tickets", verbose_name=_("customer")
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    closed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    subject = models.CharField(max_length=200, verbose_name=_("subject"))
+    body = models.TextField(verbose_name=_("body"))
+    status = models.CharField(
+        max_length=10,
+        choices=TicketStatus.choices,
+        default=TicketStatus.OPEN,
+        db_index=True,
+        verbose_name=_("status"),
+    )
+    created_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("created at")
+    )
+    closed_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, verbose_name=_("closed at")
+    )
 
     class Meta:
+        verbose_name = _("support ticket")
+        verbose_name_plural = _("support tickets")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def _crud(app: str, *models: str, actions=("view", "add", "change", "delete")) -> list[str]:
@@ -21,7 +22,7 @@ _MODELS = (
 class InventoryConfig(AppConfig):
     name = "apps.inventory"
     label = "inventory"
-    verbose_name = "Data inventory"
+    verbose_name = _("Data inventory")
     # The DPO keeps the register; approvers and auditors read it; staff see no admin at all.
     group_permissions = {
         # Viewing users and groups lets the DPO pick owners and steward groups (autocomplete).

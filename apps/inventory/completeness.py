@@ -5,7 +5,7 @@ The same conditions filter the changelist, count what is missing per row and lis
 missing for one activity, so the three can never disagree and no filter runs per-row Python.
 
 Which columns are required, and when, follows Art. 30(1) (controller), Art. 30(2)
-(processor) and the regulators' template columns of shared/gdpr/ropa_columns.csv; see
+(processor) and the regulators' template columns of docs/reference/gdpr/ropa_columns.csv; see
 docs/inventory.md for the table.
 """
 
@@ -18,6 +18,8 @@ from functools import reduce
 
 from django.conf import settings
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from .gdpr import (
     EEA_COUNTRIES,
@@ -138,10 +140,20 @@ def _schedule1_missing() -> Q:
 @dataclass(frozen=True)
 class Requirement:
     key: str
-    label: str
+    label_text: str | Promise
     source: str
-    when: str
+    when_text: str | Promise
     missing: Callable[[], Q]
+
+    @property
+    def label(self) -> str:
+        """The column name, in the active language."""
+        return str(self.label_text)
+
+    @property
+    def when(self) -> str:
+        """When the requirement applies, in the active language."""
+        return str(self.when_text)
 
     def condition(self) -> Q:
         """True for the activities that miss this requirement."""
@@ -151,131 +163,137 @@ class Requirement:
 REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "controller_contact",
-        "Controller name and contact details",
+        _("Controller name and contact details"),
         "Art. 30(1)(a), 30(2)(a)",
-        "always: the organisation record has a legal name and an address, email or telephone",
+        _("always: the organisation record has a legal name and an address, email or telephone"),
         _controller_contact_missing,
     ),
     Requirement(
         "joint_controller",
-        "Joint controller name and contact",
+        _("Joint controller name and contact"),
         "Art. 30(1)(a)",
-        "when the role is joint controller",
+        _("when the role is joint controller"),
         lambda: Q(role=OrganisationRole.JOINT_CONTROLLER) & _blank("joint_controller"),
     ),
     Requirement(
         "controller_on_behalf",
-        "Controller(s) acted for",
+        _("Controller(s) acted for"),
         "Art. 30(2)(a)",
-        "when the role is processor",
+        _("when the role is processor"),
         lambda: Q(role=OrganisationRole.PROCESSOR) & _blank("controller_on_behalf"),
     ),
     Requirement(
         "purposes",
-        "Purpose of processing",
+        _("Purpose of processing"),
         "Art. 30(1)(b), 30(2)(b)",
-        "always (for a processor: the categories of processing done for each controller)",
+        _("always (for a processor: the categories of processing done for each controller)"),
         lambda: _blank("purposes"),
     ),
     Requirement(
         "lawful_basis",
-        "Article 6 lawful basis",
+        _("Article 6 lawful basis"),
         "Art. 6(1), ICO template",
-        "as controller or joint controller",
+        _("as controller or joint controller"),
         lambda: _AS_CONTROLLER & _blank("lawful_basis"),
     ),
     Requirement(
         "legitimate_interests",
-        "Legitimate interests for the processing",
+        _("Legitimate interests for the processing"),
         "Art. 6(1)(f), ICO template",
-        "when the lawful basis is 6(1)(f)",
+        _("when the lawful basis is 6(1)(f)"),
         lambda: Q(lawful_basis=LawfulBasis.LEGITIMATE_INTERESTS) & _blank("legitimate_interests"),
     ),
     Requirement(
         "consent_record_link",
-        "Link to record of consent",
+        _("Link to record of consent"),
         "Art. 7(1), ICO template",
-        "when the lawful basis is 6(1)(a) consent",
+        _("when the lawful basis is 6(1)(a) consent"),
         lambda: Q(lawful_basis=LawfulBasis.CONSENT) & _blank("consent_record_link"),
     ),
     Requirement(
         "art9_condition",
-        "Article 9 condition for processing",
+        _("Article 9 condition for processing"),
         "Art. 9(2), ICO template",
-        "as controller, when special-category data is processed (own or assets' categories)",
+        _("as controller, when special-category data is processed (own or assets' categories)"),
         lambda: _AS_CONTROLLER & _blank("art9_condition") & has_special(),
     ),
     Requirement(
         "art10_authority",
-        "Article 10 authority",
+        _("Article 10 authority"),
         "Art. 10",
-        "as controller, when criminal offence data is processed (own or assets' categories)",
+        _("as controller, when criminal offence data is processed (own or assets' categories)"),
         lambda: _AS_CONTROLLER & _blank("art10_authority") & has_criminal(),
     ),
     Requirement(
         "dpa2018_schedule1",
-        "DPA 2018 Schedule 1 condition",
+        _("DPA 2018 Schedule 1 condition"),
         "DPA 2018 s. 10, Sch. 1 (UK)",
-        "UK organisations (JITPORTAL_ROPA_UK), as controller: criminal offence data, or "
-        "special-category data under Art. 9(2)(b), (g), (h), (i) or (j)",
+        _(
+            "UK organisations (JITPORTAL_ROPA_UK), as controller: criminal offence data, or "
+            "special-category data under Art. 9(2)(b), (g), (h), (i) or (j)"
+        ),
         _schedule1_missing,
     ),
     Requirement(
         "data_subjects",
-        "Categories of individuals",
+        _("Categories of individuals"),
         "Art. 30(1)(c)",
-        "as controller: on the activity or on one of its data assets",
+        _("as controller: on the activity or on one of its data assets"),
         lambda: _AS_CONTROLLER & ~_has_subjects(),
     ),
     Requirement(
         "data_categories",
-        "Categories of personal data",
+        _("Categories of personal data"),
         "Art. 30(1)(c)",
-        "as controller: on the activity or on one of its data assets",
+        _("as controller: on the activity or on one of its data assets"),
         lambda: _AS_CONTROLLER & ~_has_categories(),
     ),
     Requirement(
         "recipients",
-        "Categories of recipients",
+        _("Categories of recipients"),
         "Art. 30(1)(d)",
-        "as controller: at least one recipient, or “no recipients” ticked",
+        _("as controller: at least one recipient, or “no recipients” ticked"),
         lambda: _AS_CONTROLLER & Q(no_recipients=False) & ~_has_recipients(),
     ),
     Requirement(
         "processor_contract",
-        "Link to contract with processor",
+        _("Link to contract with processor"),
         "Art. 28(3), ICO template",
-        "when a recipient is a processor with no contract link of its own",
+        _("when a recipient is a processor with no contract link of its own"),
         lambda: _blank("processor_contract_link") & _processor_without_contract(),
     ),
     Requirement(
         "transfers",
-        "Transfers to third countries or international organisations",
+        _("Transfers to third countries or international organisations"),
         "Art. 30(1)(e), 30(2)(c)",
-        "when a recipient is outside the EEA or an international organisation and no "
-        "transfer to it is recorded",
+        _(
+            "when a recipient is outside the EEA or an international organisation and no "
+            "transfer to it is recorded"
+        ),
         _third_country_recipient_without_transfer,
     ),
     Requirement(
         "retention",
-        "Retention schedule",
+        _("Retention schedule"),
         "Art. 30(1)(f)",
-        "as controller",
+        _("as controller"),
         lambda: _AS_CONTROLLER & _blank("retention_description"),
     ),
     Requirement(
         "security_measures",
-        "Technical and organisational security measures",
+        _("Technical and organisational security measures"),
         "Art. 30(1)(g), 30(2)(d)",
-        "always",
+        _("always"),
         lambda: _blank("security_measures"),
     ),
     Requirement(
         "dpia_required",
-        "DPIA required?",
+        _("DPIA required?"),
         "Art. 35, ICO template",
-        "as controller, when special/criminal data, vulnerable data subjects or automated "
-        "decision-making are involved: the screening decision",
+        _(
+            "as controller, when special/criminal data, vulnerable data subjects or automated "
+            "decision-making are involved: the screening decision"
+        ),
         lambda: (
             _AS_CONTROLLER
             & Q(dpia_required=DpiaRequired.UNKNOWN)
@@ -288,23 +306,23 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     Requirement(
         "dpia_status",
-        "DPIA progress",
+        _("DPIA progress"),
         "Art. 35, ICO template",
-        "when a DPIA is required",
+        _("when a DPIA is required"),
         lambda: Q(dpia_required=DpiaRequired.YES) & _blank("dpia_status"),
     ),
     Requirement(
         "breach_record_link",
-        "Link to record of breach",
+        _("Link to record of breach"),
         "Art. 33(5), ICO template",
-        "when a personal data breach occurred",
+        _("when a personal data breach occurred"),
         lambda: Q(breach_occurred=True) & _blank("breach_record_link"),
     ),
     Requirement(
         "next_review_on",
-        "Next review date",
+        _("Next review date"),
         "Art. 5(2), 24(1) accountability",
-        "always",
+        _("always"),
         lambda: Q(next_review_on__isnull=True),
     ),
 )

@@ -8,6 +8,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from .gdpr import (
@@ -26,8 +28,10 @@ from .gdpr import (
 
 
 class TimeStamped(models.Model):
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         abstract = True
@@ -36,28 +40,31 @@ class TimeStamped(models.Model):
 class Organisation(TimeStamped):
     """The controller: the Art. 30(1)(a) block at the top of every record of processing."""
 
-    legal_name = models.CharField(max_length=200)
-    address = models.TextField(blank=True)
-    email = models.EmailField(blank=True)
-    telephone = models.CharField(max_length=50, blank=True)
+    legal_name = models.CharField(max_length=200, verbose_name=_("legal name"))
+    address = models.TextField(blank=True, verbose_name=_("address"))
+    email = models.EmailField(blank=True, verbose_name=_("email"))
+    telephone = models.CharField(max_length=50, blank=True, verbose_name=_("telephone"))
     # Art. 30(1)(a) and Art. 37(7): the DPO's contact details, each on its own line as the
     # UK ICO controller template's header rows have them.
-    dpo_name = models.CharField("DPO name", max_length=200, blank=True)
-    dpo_address = models.TextField("DPO address", blank=True)
-    dpo_email = models.EmailField("DPO email", blank=True)
-    dpo_telephone = models.CharField("DPO telephone", max_length=50, blank=True)
+    dpo_name = models.CharField(_("DPO name"), max_length=200, blank=True)
+    dpo_address = models.TextField(_("DPO address"), blank=True)
+    dpo_email = models.EmailField(_("DPO email"), blank=True)
+    dpo_telephone = models.CharField(_("DPO telephone"), max_length=50, blank=True)
     # Art. 27: the representative of a controller established outside the EU (or the UK).
     representative_name = models.CharField(
-        "EU/UK representative", max_length=200, blank=True, help_text="Art. 27, where applicable."
+        _("EU/UK representative"),
+        max_length=200,
+        blank=True,
+        help_text=_("Art. 27, where applicable."),
     )
-    representative_address = models.TextField("Representative address", blank=True)
-    representative_email = models.EmailField("Representative email", blank=True)
+    representative_address = models.TextField(_("Representative address"), blank=True)
+    representative_email = models.EmailField(_("Representative email"), blank=True)
     representative_telephone = models.CharField(
-        "Representative telephone", max_length=50, blank=True
+        _("Representative telephone"), max_length=50, blank=True
     )
 
     class Meta:
-        verbose_name = "organisation"
+        verbose_name = _("organisation")
 
     def __str__(self) -> str:
         return self.legal_name
@@ -74,25 +81,37 @@ class DataCategoryQuerySet(models.QuerySet["DataCategory"]):
 
 
 class DataCategory(TimeStamped):
-    name = models.CharField(max_length=120, unique=True)
-    slug = models.SlugField(max_length=120, unique=True)
+    name = models.CharField(max_length=120, unique=True, verbose_name=_("name"))
+    slug = models.SlugField(max_length=120, unique=True, verbose_name=_("slug"))
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        verbose_name=_("parent"),
     )
     kind = models.CharField(
-        max_length=10, choices=CategoryKind.choices, default=CategoryKind.ORDINARY
+        max_length=10,
+        choices=CategoryKind.choices,
+        default=CategoryKind.ORDINARY,
+        verbose_name=_("kind"),
     )
-    description = models.TextField(blank=True)
-    examples = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True, verbose_name=_("description"))
+    examples = models.CharField(max_length=255, blank=True, verbose_name=_("examples"))
     is_builtin = models.BooleanField(
-        default=False, editable=False, help_text="Seeded with the default taxonomy."
+        default=False,
+        editable=False,
+        help_text=_("Seeded with the default taxonomy."),
+        verbose_name=_("is builtin"),
     )
 
     objects = DataCategoryQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("data category")
         ordering = ["name"]
-        verbose_name_plural = "data categories"
+        verbose_name_plural = _("data categories")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})" if self.is_special else self.name
@@ -105,36 +124,44 @@ class DataCategory(TimeStamped):
         parent = self.parent if self.parent_id is not None else None
         if parent is not None:
             if parent.pk == self.pk:
-                raise ValidationError({"parent": "A category cannot be its own parent."})
+                raise ValidationError({"parent": gettext("A category cannot be its own parent.")})
             ancestor: DataCategory | None = parent
             while ancestor is not None:
                 if ancestor.pk == self.pk:
-                    raise ValidationError({"parent": "That parent would make a loop."})
+                    raise ValidationError({"parent": gettext("That parent would make a loop.")})
                 ancestor = ancestor.parent
             if parent.is_special and self.kind != parent.kind:
                 raise ValidationError(
                     {
-                        "kind": f"A sub-category of “{parent.name}” is "
-                        f"{parent.get_kind_display()} data too; choose that kind."
+                        "kind": gettext(
+                            "A sub-category of “%(parent)s” is %(kind)s data too; choose that kind."
+                        )
+                        % {"parent": parent.name, "kind": parent.get_kind_display()}
                     }
                 )
 
 
 class DataSubjectCategory(TimeStamped):
-    name = models.CharField(max_length=120, unique=True)
-    description = models.TextField(blank=True)
+    name = models.CharField(max_length=120, unique=True, verbose_name=_("name"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
     is_vulnerable = models.BooleanField(
-        "vulnerable / children",
+        _("vulnerable / children"),
         default=False,
-        help_text="Children, patients, employees or others in an imbalance of power (EDPB DPIA criterion).",
+        help_text=_(
+            "Children, patients, employees or others in an imbalance of power (EDPB DPIA criterion)."
+        ),
     )
     is_builtin = models.BooleanField(
-        default=False, editable=False, help_text="Seeded with the default taxonomy."
+        default=False,
+        editable=False,
+        help_text=_("Seeded with the default taxonomy."),
+        verbose_name=_("is builtin"),
     )
 
     class Meta:
+        verbose_name = _("data subject category")
         ordering = ["name"]
-        verbose_name_plural = "data subject categories"
+        verbose_name_plural = _("data subject categories")
 
     def __str__(self) -> str:
         return self.name
@@ -143,19 +170,29 @@ class DataSubjectCategory(TimeStamped):
 class System(TimeStamped):
     """Where data lives: an application, database, SaaS tenant, file share."""
 
-    name = models.CharField(max_length=150, unique=True)
-    description = models.TextField(blank=True)
+    name = models.CharField(max_length=150, unique=True, verbose_name=_("name"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("owner"),
     )
-    owner_team = models.CharField(max_length=150, blank=True)
+    owner_team = models.CharField(max_length=150, blank=True, verbose_name=_("owner team"))
     hosting_location = models.CharField(
-        max_length=200, blank=True, help_text="e.g. 'AWS eu-central-1', 'on-premises, Leeds'."
+        max_length=200,
+        blank=True,
+        help_text=_("e.g. 'AWS eu-central-1', 'on-premises, Leeds'."),
+        verbose_name=_("hosting location"),
     )
-    hosting_country = CountryField(blank=True)
-    vendor = models.CharField(max_length=150, blank=True)
+    hosting_country = CountryField(blank=True, verbose_name=_("hosting country"))
+    vendor = models.CharField(max_length=150, blank=True, verbose_name=_("vendor"))
 
     class Meta:
+        verbose_name = _("system")
+        verbose_name_plural = _("systems")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -179,16 +216,19 @@ class DataAssetQuerySet(models.QuerySet["DataAsset"]):
 class DataAsset(TimeStamped):
     """A set of personal data in one system that access and retention are decided on."""
 
-    name = models.CharField(max_length=150)
-    system = models.ForeignKey(System, on_delete=models.PROTECT, related_name="assets")
-    description = models.TextField(blank=True)
+    name = models.CharField(max_length=150, verbose_name=_("name"))
+    system = models.ForeignKey(
+        System, on_delete=models.PROTECT, related_name="assets", verbose_name=_("system")
+    )
+    description = models.TextField(blank=True, verbose_name=_("description"))
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="owned_assets",
-        help_text="Accountable for the asset; may approve access to it.",
+        help_text=_("Accountable for the asset; may approve access to it."),
+        verbose_name=_("owner"),
     )
     steward_group = models.ForeignKey(
         Group,
@@ -196,20 +236,30 @@ class DataAsset(TimeStamped):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="stewarded_assets",
-        help_text="Members may approve access to it.",
+        help_text=_("Members may approve access to it."),
+        verbose_name=_("steward group"),
     )
-    categories = models.ManyToManyField(DataCategory, related_name="assets", blank=True)
-    subjects = models.ManyToManyField(DataSubjectCategory, related_name="assets", blank=True)
+    categories = models.ManyToManyField(
+        DataCategory, related_name="assets", blank=True, verbose_name=_("categories")
+    )
+    subjects = models.ManyToManyField(
+        DataSubjectCategory, related_name="assets", blank=True, verbose_name=_("subjects")
+    )
     sensitivity = models.CharField(
-        max_length=12, choices=Sensitivity.choices, default=Sensitivity.CONFIDENTIAL
+        max_length=12,
+        choices=Sensitivity.choices,
+        default=Sensitivity.CONFIDENTIAL,
+        verbose_name=_("sensitivity"),
     )
-    record_count_estimate = models.PositiveBigIntegerField(null=True, blank=True)
+    record_count_estimate = models.PositiveBigIntegerField(
+        null=True, blank=True, verbose_name=_("record count estimate")
+    )
     # Derived from the categories (signals.py); never set by hand.
     is_special = models.BooleanField(
-        "special category",
+        _("special category"),
         default=False,
         editable=False,
-        help_text="Holds Art. 9 or Art. 10 data; derived from its categories.",
+        help_text=_("Holds Art. 9 or Art. 10 data; derived from its categories."),
     )
     governed_model = models.ForeignKey(
         ContentType,
@@ -217,7 +267,8 @@ class DataAsset(TimeStamped):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="The Django model whose rows this asset is, if the portal governs them.",
+        help_text=_("The Django model whose rows this asset is, if the portal governs them."),
+        verbose_name=_("governed model"),
     )
     # Set by the archive action (services.data_asset_archive), never by hand. An asset that
     # evidence refers to is archived, not deleted (docs/inventory.md, "Archiving").
@@ -226,19 +277,24 @@ class DataAsset(TimeStamped):
         blank=True,
         editable=False,
         db_index=True,
-        help_text="When the asset was archived: no longer offered for new requests or shown "
-        "in reports of the current state; kept for registers and history.",
+        help_text=_(
+            "When the asset was archived: no longer offered for new requests or shown "
+            "in reports of the current state; kept for registers and history."
+        ),
+        verbose_name=_("archived at"),
     )
 
     objects = DataAssetQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("data asset")
+        verbose_name_plural = _("data assets")
         ordering = ["system__name", "name"]
         # Object permissions on the personal data an asset holds; only live grants give them.
         permissions = [
-            ("view_data", "Can view the personal data of the asset"),
-            ("change_data", "Can change the personal data of the asset"),
-            ("export_data", "Can export the personal data of the asset"),
+            ("view_data", _("Can view the personal data of the asset")),
+            ("change_data", _("Can change the personal data of the asset")),
+            ("export_data", _("Can export the personal data of the asset")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["system", "name"], name="asset_unique_name_per_system")
@@ -253,18 +309,22 @@ class DataAsset(TimeStamped):
 
 
 class Recipient(TimeStamped):
-    name = models.CharField(max_length=150, unique=True)
-    kind = models.CharField(max_length=20, choices=RecipientKind.choices)
-    country = CountryField(blank=True)
-    is_international_organisation = models.BooleanField(default=False)
-    contact = models.CharField(max_length=255, blank=True)
+    name = models.CharField(max_length=150, unique=True, verbose_name=_("name"))
+    kind = models.CharField(max_length=20, choices=RecipientKind.choices, verbose_name=_("kind"))
+    country = CountryField(blank=True, verbose_name=_("country"))
+    is_international_organisation = models.BooleanField(
+        default=False, verbose_name=_("is international organisation")
+    )
+    contact = models.CharField(max_length=255, blank=True, verbose_name=_("contact"))
     contract_link = models.URLField(
-        "Art. 28 contract link",
+        _("Art. 28 contract link"),
         blank=True,
-        help_text="For processors: the data processing agreement.",
+        help_text=_("For processors: the data processing agreement."),
     )
 
     class Meta:
+        verbose_name = _("recipient")
+        verbose_name_plural = _("recipients")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -324,114 +384,148 @@ class ProcessingActivityQuerySet(models.QuerySet["ProcessingActivity"]):
 class ProcessingActivity(TimeStamped):
     """One entry of the Art. 30 record of processing activities."""
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200, unique=True, verbose_name=_("name"))
     reference = models.CharField(
-        max_length=30, blank=True, help_text="Your register number, e.g. PA-012."
+        max_length=30,
+        blank=True,
+        help_text=_("Your register number, e.g. PA-012."),
+        verbose_name=_("reference"),
     )
-    business_function = models.CharField(max_length=150, blank=True)
+    business_function = models.CharField(
+        max_length=150, blank=True, verbose_name=_("business function")
+    )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("owner"),
     )
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True, verbose_name=_("is active"))
 
     # Art. 30(1)(a) / 30(2)(a)
     role = models.CharField(
-        max_length=20, choices=OrganisationRole.choices, default=OrganisationRole.CONTROLLER
+        max_length=20,
+        choices=OrganisationRole.choices,
+        default=OrganisationRole.CONTROLLER,
+        verbose_name=_("role"),
     )
-    joint_controller = models.TextField("joint controller name and contact", blank=True)
+    joint_controller = models.TextField(_("joint controller name and contact"), blank=True)
     controller_on_behalf = models.TextField(
-        "controller(s) acted for",
+        _("controller(s) acted for"),
         blank=True,
-        help_text="Processor activities (Art. 30(2)(a)): each controller's name and contact.",
+        help_text=_("Processor activities (Art. 30(2)(a)): each controller's name and contact."),
     )
     # Art. 30(1)(b)
-    purposes = models.TextField(blank=True)
-    lawful_basis = models.CharField(max_length=10, choices=LawfulBasis.choices, blank=True)
-    legitimate_interests = models.TextField(
-        blank=True, help_text="Required when the lawful basis is 6(1)(f)."
+    purposes = models.TextField(blank=True, verbose_name=_("purposes"))
+    lawful_basis = models.CharField(
+        max_length=10, choices=LawfulBasis.choices, blank=True, verbose_name=_("lawful basis")
     )
-    lia_link = models.URLField("legitimate interests assessment link", blank=True)
+    legitimate_interests = models.TextField(
+        blank=True,
+        help_text=_("Required when the lawful basis is 6(1)(f)."),
+        verbose_name=_("legitimate interests"),
+    )
+    lia_link = models.URLField(_("legitimate interests assessment link"), blank=True)
     art9_condition = models.CharField(
-        "Art. 9(2) condition",
+        _("Art. 9(2) condition"),
         max_length=10,
         choices=Art9Condition.choices,
         blank=True,
-        help_text="Required when special-category data is processed.",
+        help_text=_("Required when special-category data is processed."),
     )
     art10_authority = models.CharField(
-        "Art. 10 authority",
+        _("Art. 10 authority"),
         max_length=255,
         blank=True,
-        help_text="The legal authority for criminal-offence data, when processed.",
+        help_text=_("The legal authority for criminal-offence data, when processed."),
     )
-    consent_record_link = models.URLField(blank=True)
+    consent_record_link = models.URLField(blank=True, verbose_name=_("consent record link"))
     # Art. 30(1)(c)
     data_subjects = models.ManyToManyField(
-        DataSubjectCategory, related_name="activities", blank=True
+        DataSubjectCategory, related_name="activities", blank=True, verbose_name=_("data subjects")
     )
-    data_categories = models.ManyToManyField(DataCategory, related_name="activities", blank=True)
-    assets = models.ManyToManyField(DataAsset, related_name="activities", blank=True)
+    data_categories = models.ManyToManyField(
+        DataCategory, related_name="activities", blank=True, verbose_name=_("data categories")
+    )
+    assets = models.ManyToManyField(
+        DataAsset, related_name="activities", blank=True, verbose_name=_("assets")
+    )
     # Art. 30(1)(d)
-    recipients = models.ManyToManyField(Recipient, related_name="activities", blank=True)
-    no_recipients = models.BooleanField(
-        "no recipients",
-        default=False,
-        help_text="Tick when the data is disclosed to nobody outside the organisation, so an "
-        "empty recipient list is a decision and not a gap in the record.",
+    recipients = models.ManyToManyField(
+        Recipient, related_name="activities", blank=True, verbose_name=_("recipients")
     )
-    processor_contract_link = models.URLField("link to processor contract", blank=True)
+    no_recipients = models.BooleanField(
+        _("no recipients"),
+        default=False,
+        help_text=_(
+            "Tick when the data is disclosed to nobody outside the organisation, so an "
+            "empty recipient list is a decision and not a gap in the record."
+        ),
+    )
+    processor_contract_link = models.URLField(_("link to processor contract"), blank=True)
     # Art. 30(1)(f)
     retention_description = models.TextField(
-        "retention schedule",
+        _("retention schedule"),
         blank=True,
-        help_text="Envisaged erasure time limits; the retention rules of the assets are shown beside it.",
+        help_text=_(
+            "Envisaged erasure time limits; the retention rules of the assets are shown beside it."
+        ),
     )
     retention_policy_link = models.URLField(
-        "link to retention and erasure policy",
+        _("link to retention and erasure policy"),
         blank=True,
-        help_text="The organisation's retention and erasure policy document (UK ICO template).",
+        help_text=_("The organisation's retention and erasure policy document (UK ICO template)."),
     )
     # UK only: the Data Protection Act 2018 s. 10 and Schedule 1 condition that special-category
     # and criminal-offence data need besides the Art. 9(2) or Art. 10 basis.
     dpa2018_schedule1_condition = models.CharField(
-        "DPA 2018 Schedule 1 condition",
+        _("DPA 2018 Schedule 1 condition"),
         max_length=10,
         choices=Dpa2018Schedule1Condition.choices,
         blank=True,
-        help_text="UK organisations: required for special-category data processed under "
-        "Art. 9(2)(b), (g), (h), (i) or (j), and for criminal-offence data.",
+        help_text=_(
+            "UK organisations: required for special-category data processed under "
+            "Art. 9(2)(b), (g), (h), (i) or (j), and for criminal-offence data."
+        ),
     )
     # Art. 30(1)(g)
     security_measures = models.TextField(
-        "technical and organisational security measures", blank=True
+        _("technical and organisational security measures"), blank=True
     )
     # Regulators' template columns
-    rights_available = models.TextField(blank=True)
+    rights_available = models.TextField(blank=True, verbose_name=_("rights available"))
     automated_decision_making = models.BooleanField(
-        "automated decision-making / profiling", default=False
+        _("automated decision-making / profiling"), default=False
     )
-    automated_decision_details = models.TextField(blank=True)
-    source_of_data = models.TextField(blank=True)
+    automated_decision_details = models.TextField(
+        blank=True, verbose_name=_("automated decision details")
+    )
+    source_of_data = models.TextField(blank=True, verbose_name=_("source of data"))
     data_location = models.TextField(
-        blank=True, help_text="Other locations than the systems of the assets, if any."
+        blank=True,
+        help_text=_("Other locations than the systems of the assets, if any."),
+        verbose_name=_("data location"),
     )
     dpia_required = models.CharField(
-        "DPIA required", max_length=5, choices=DpiaRequired.choices, blank=True
+        _("DPIA required"), max_length=5, choices=DpiaRequired.choices, blank=True
     )
     dpia_status = models.CharField(
-        "DPIA progress", max_length=20, choices=DpiaStatus.choices, blank=True
+        _("DPIA progress"), max_length=20, choices=DpiaStatus.choices, blank=True
     )
-    dpia_link = models.URLField("DPIA link", blank=True)
-    breach_occurred = models.BooleanField("personal data breach occurred", default=False)
-    breach_record_link = models.URLField(blank=True)
-    last_reviewed_on = models.DateField(null=True, blank=True)
-    next_review_on = models.DateField(null=True, blank=True)
+    dpia_link = models.URLField(_("DPIA link"), blank=True)
+    breach_occurred = models.BooleanField(_("personal data breach occurred"), default=False)
+    breach_record_link = models.URLField(blank=True, verbose_name=_("breach record link"))
+    last_reviewed_on = models.DateField(null=True, blank=True, verbose_name=_("last reviewed on"))
+    next_review_on = models.DateField(null=True, blank=True, verbose_name=_("next review on"))
 
     objects = ProcessingActivityQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("processing activity")
         ordering = ["name"]
-        verbose_name_plural = "processing activities"
+        verbose_name_plural = _("processing activities")
 
     def __str__(self) -> str:
         return self.name
@@ -451,18 +545,32 @@ class Transfer(TimeStamped):
     """A transfer to a third country or international organisation (Art. 30(1)(e))."""
 
     activity = models.ForeignKey(
-        ProcessingActivity, on_delete=models.CASCADE, related_name="transfers"
+        ProcessingActivity,
+        on_delete=models.CASCADE,
+        related_name="transfers",
+        verbose_name=_("activity"),
     )
     recipient = models.ForeignKey(
-        Recipient, null=True, blank=True, on_delete=models.SET_NULL, related_name="transfers"
+        Recipient,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="transfers",
+        verbose_name=_("recipient"),
     )
-    country = CountryField(blank=True)
-    international_organisation = models.CharField(max_length=200, blank=True)
-    mechanism = models.CharField(max_length=20, choices=TransferMechanism.choices, blank=True)
-    safeguard_link = models.URLField("safeguard document link", blank=True)
-    description = models.TextField(blank=True)
+    country = CountryField(blank=True, verbose_name=_("country"))
+    international_organisation = models.CharField(
+        max_length=200, blank=True, verbose_name=_("international organisation")
+    )
+    mechanism = models.CharField(
+        max_length=20, choices=TransferMechanism.choices, blank=True, verbose_name=_("mechanism")
+    )
+    safeguard_link = models.URLField(_("safeguard document link"), blank=True)
+    description = models.TextField(blank=True, verbose_name=_("description"))
 
     class Meta:
+        verbose_name = _("transfer")
+        verbose_name_plural = _("transfers")
         ordering = ["activity", "country"]
 
     def __str__(self) -> str:

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.audit.services import audit_event_record
 from jitportal.formats import date_display
@@ -45,7 +46,8 @@ def data_asset_archive(*, asset: DataAsset, actor: Any, reason: str = "") -> Dat
         locked = DataAsset.objects.select_for_update().get(pk=asset.pk)
         if locked.archived_at is not None:
             raise ValidationError(
-                f"“{locked}” was already archived on {date_display(locked.archived_at)}."
+                _("“%(asset)s” was already archived on %(date)s.")
+                % {"asset": locked, "date": date_display(locked.archived_at)}
             )
         locked.archived_at = timezone.now()
         locked.save(update_fields=["archived_at", "updated_at"])
@@ -66,7 +68,7 @@ def data_asset_unarchive(*, asset: DataAsset, actor: Any, reason: str = "") -> D
     with transaction.atomic():
         locked = DataAsset.objects.select_for_update().get(pk=asset.pk)
         if locked.archived_at is None:
-            raise ValidationError(f"“{locked}” is not archived.")
+            raise ValidationError(_("“%(asset)s” is not archived.") % {"asset": locked})
         archived_at = locked.archived_at
         locked.archived_at = None
         locked.save(update_fields=["archived_at", "updated_at"])

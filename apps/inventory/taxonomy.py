@@ -4,7 +4,7 @@ Seeded by migration 0003 (and again, harmlessly, by the demo loader). The seedin
 takes the model classes as arguments so a migration can pass its historical models; it
 imports no model itself and must keep working with only the fields it uses here.
 
-Names of the Art. 9(1) and Art. 10 categories follow shared/gdpr/special_categories.csv.
+Names of the Art. 9(1) and Art. 10 categories follow docs/reference/gdpr/special_categories.csv.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Model, Q
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from jitportal.formats import date_display
 
@@ -106,19 +108,21 @@ def processing_activity_field_errors(values: Mapping[str, Any]) -> Errors:
         _add(
             errors,
             "legitimate_interests",
-            "The lawful basis is legitimate interests (Art. 6(1)(f)): state the interest "
-            "pursued, by the organisation or a third party.",
+            _(
+                "The lawful basis is legitimate interests (Art. 6(1)(f)): state the interest "
+                "pursued, by the organisation or a third party."
+            ),
         )
     last, nxt = values.get("last_reviewed_on"), values.get("next_review_on")
     if last and nxt and nxt < last:
         _add(
             errors,
             "next_review_on",
-            f"The next review ({date_display(nxt)}) cannot be before the last review "
-            f"({date_display(last)}).",
+            _("The next review (%(next)s) cannot be before the last review (%(last)s).")
+            % {"next": date_display(nxt), "last": date_display(last)},
         )
     if values.get("dpia_status") == DpiaStatus.COMPLETED and not values.get("dpia_link"):
-        _add(errors, "dpia_link", "The DPIA is marked completed: link to the DPIA document.")
+        _add(errors, "dpia_link", _("The DPIA is marked completed: link to the DPIA document."))
     return errors
 
 
@@ -145,17 +149,23 @@ def processing_activity_m2m_errors(
         _add(
             errors,
             "art9_condition",
-            f"This activity processes special-category data ({_names(special)}, from its "
-            "categories or its data assets). Processing it is prohibited unless an "
-            "Art. 9(2) condition applies: choose the condition.",
+            _(
+                "This activity processes special-category data (%(categories)s, from its "
+                "categories or its data assets). Processing it is prohibited unless an "
+                "Art. 9(2) condition applies: choose the condition."
+            )
+            % {"categories": _names(special)},
         )
     if criminal and not (values.get("art10_authority") or "").strip():
         _add(
             errors,
             "art10_authority",
-            f"This activity processes criminal convictions and offences data "
-            f"({_names(criminal)}). Art. 10 allows it only under official authority or "
-            "when authorised by law: name that authority.",
+            _(
+                "This activity processes criminal convictions and offences data "
+                "(%(categories)s). Art. 10 allows it only under official authority or "
+                "when authorised by law: name that authority."
+            )
+            % {"categories": _names(criminal)},
         )
     errors = _merge(
         errors, _schedule1_errors(values, special=bool(special), criminal=bool(criminal))
@@ -165,8 +175,14 @@ def processing_activity_m2m_errors(
         _add(
             errors,
             "no_recipients",
-            f"“No recipients” is ticked but {len(recipient_ids)} recipient(s) are listed: "
-            "untick it or remove the recipients.",
+            ngettext(
+                "“No recipients” is ticked but %(count)d recipient is listed: "
+                "untick it or remove the recipients.",
+                "“No recipients” is ticked but %(count)d recipients are listed: "
+                "untick it or remove the recipients.",
+                len(recipient_ids),
+            )
+            % {"count": len(recipient_ids)},
         )
     return errors
 
@@ -187,28 +203,36 @@ def _schedule1_errors(values: Mapping[str, Any], *, special: bool, criminal: boo
     if chosen:
         if allowed is not None and chosen not in allowed and not criminal:
             fits = ", ".join(
-                sorted(
-                    (Dpa2018Schedule1Condition(c).label.split(":")[0] for c in allowed),
-                    key=lambda label: int(label.rsplit(" ", 1)[1]),
-                )
+                _("Sch. 1 para %(number)s") % {"number": number}
+                for number in sorted(int(c.removeprefix("S1-")) for c in allowed)
             )
             _add(
                 errors,
                 "dpa2018_schedule1_condition",
-                f"Under Art. {art9} the DPA 2018 (s. 10) asks for a condition of {fits}; "
-                f"“{Dpa2018Schedule1Condition(chosen).label}” does not fit it.",
+                _(
+                    "Under Art. %(article)s the DPA 2018 (s. 10) asks for a condition of "
+                    "%(conditions)s; “%(chosen)s” does not fit it."
+                )
+                % {
+                    "article": art9,
+                    "conditions": fits,
+                    "chosen": Dpa2018Schedule1Condition(chosen).label,
+                },
             )
         return errors
     if allowed is not None or criminal:
-        what = (
-            f"special-category data under Art. {art9}" if allowed is not None else ""
-        ) or "criminal-offence data"
-        _add(
-            errors,
-            "dpa2018_schedule1_condition",
-            f"This activity processes {what}: UK organisations also need a condition of "
-            "Schedule 1 to the Data Protection Act 2018 (s. 10). Choose it.",
-        )
+        if allowed is not None:
+            message = _(
+                "This activity processes special-category data under Art. %(article)s: UK "
+                "organisations also need a condition of Schedule 1 to the Data Protection "
+                "Act 2018 (s. 10). Choose it."
+            ) % {"article": art9}
+        else:
+            message = _(
+                "This activity processes criminal-offence data: UK organisations also need "
+                "a condition of Schedule 1 to the Data Protection Act 2018 (s. 10). Choose it."
+            )
+        _add(errors, "dpa2018_schedule1_condition", message)
     return errors
 
 
@@ -267,15 +291,17 @@ def transfer_errors(
         _add(
             errors,
             "__all__",
-            "A transfer goes either to a country or to an international organisation, not "
-            "both: record two transfers if data goes to each.",
+            _(
+                "A transfer goes either to a country or to an international organisation, "
+                "not both: record two transfers if data goes to each."
+            ),
         )
         return errors
     if not code and not organisation:
         _add(
             errors,
             "__all__",
-            "Say where the data goes: a country or an international organisation.",
+            _("Say where the data goes: a country or an international organisation."),
         )
         return errors
     outside = bool(organisation) or code not in EEA_COUNTRIES
@@ -284,29 +310,41 @@ def transfer_errors(
         _add(
             errors,
             "mechanism",
-            f"Data going to {where} leaves the EEA: choose the Chapter V transfer mechanism "
-            "(adequacy, SCCs, BCRs, other Art. 46 safeguard or an Art. 49 derogation).",
+            _(
+                "Data going to %(where)s leaves the EEA: choose the Chapter V transfer "
+                "mechanism (adequacy, SCCs, BCRs, other Art. 46 safeguard or an Art. 49 "
+                "derogation)."
+            )
+            % {"where": where},
         )
     if mechanism == TransferMechanism.ADEQUACY:
         if organisation:
             _add(
                 errors,
                 "mechanism",
-                f"No adequacy decision covers {where}: choose another mechanism "
-                "(e.g. an Art. 46 safeguard).",
+                _(
+                    "No adequacy decision covers %(where)s: choose another mechanism "
+                    "(e.g. an Art. 46 safeguard)."
+                )
+                % {"where": where},
             )
         elif code not in ADEQUATE_COUNTRIES and code not in EEA_COUNTRIES:
             _add(
                 errors,
                 "mechanism",
-                f"The European Commission has no adequacy decision for {code}: choose SCCs, "
-                "BCRs, another Art. 46 safeguard or an Art. 49 derogation.",
+                _(
+                    "The European Commission has no adequacy decision for %(country)s: "
+                    "choose SCCs, BCRs, another Art. 46 safeguard or an Art. 49 derogation."
+                )
+                % {"country": code},
             )
     if mechanism == TransferMechanism.DEROGATION and not (description or "").strip():
         _add(
             errors,
             "description",
-            "An Art. 49 derogation must be documented: say which derogation applies and why "
-            "(Art. 30(1)(e), Art. 49(6)).",
+            _(
+                "An Art. 49 derogation must be documented: say which derogation applies and "
+                "why (Art. 30(1)(e), Art. 49(6))."
+            ),
         )
     return errors

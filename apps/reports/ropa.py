@@ -330,8 +330,8 @@ def _read_inventory(qs) -> _Inventory:
     once, and nothing pays for datetime columns or descriptors the report never shows.
     """
     names = {c.code: c.name for c in countries}
-    kind_labels = dict(RecipientKind.choices)
-    mechanisms = dict(TransferMechanism.choices)
+    kind_labels = {value: str(label) for value, label in RecipientKind.choices}
+    mechanisms = {value: str(label) for value, label in TransferMechanism.choices}
     pa = ProcessingActivity
     activity_assets = _links(pa.assets.through, "processingactivity", "dataasset", qs)
     activity_categories = _links(

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "apps.retention",
     "apps.reports",
     "apps.crm",
+    # The demo organisation and load_demo: imports every app, imported by none.
+    "apps.demo",
     "jitportal",
 ]
 

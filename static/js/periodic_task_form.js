@@ -10,6 +10,10 @@
     const help = $(".field-crontab .help");
     help.text(originalHelp);
     help.append($("<br>"), document.createTextNode(
-      `Translation: ${readableCrontabs[$("#id_crontab").val()]}`));
+      window.interpolate(
+        window.gettext("Translation: %(crontab)s"),
+        { crontab: readableCrontabs[$("#id_crontab").val()] },
+        true
+      )));
   });
 }

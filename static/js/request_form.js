@@ -34,7 +34,7 @@
     if (required && !star) {
       star = document.createElement("span");
       star.className = "req";
-      star.title = "required";
+      star.title = window.gettext ? window.gettext("required") : "required";
       star.textContent = "*";
       label.appendChild(document.createTextNode(" "));
       label.appendChild(star);

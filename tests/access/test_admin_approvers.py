@@ -577,9 +577,9 @@ def test_holders_filter_refuses_non_ascii_digits_that_int_would_read(
 
 def test_the_demo_requests_name_their_purpose(client, groups):
     # given the demo organisation (its register first, as load_demo does)
-    from apps.access.demo import load_access_demo
     from apps.access.models import AccessRequest
-    from apps.inventory.demo import load_inventory_demo
+    from apps.demo.access import load_access_demo
+    from apps.demo.inventory import load_inventory_demo
 
     load_inventory_demo()
     load_access_demo()

@@ -643,7 +643,7 @@ def test_single_asset_request_creates_a_grant_on_that_asset_only(
 
 
 def test_demo_loader_is_idempotent(groups):
-    from apps.access.demo import load_access_demo
+    from apps.demo.access import load_access_demo
 
     first = load_access_demo()
     second = load_access_demo()

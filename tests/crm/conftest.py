@@ -12,8 +12,8 @@ from django.utils import timezone
 from apps.access import services
 from apps.access.models import AccessRole, Grant, RequestStatus
 from apps.access.selectors import decider_capacity
-from apps.crm.demo import crm_assets_register
 from apps.crm.models import Customer, CustomerStatus, SupportTicket, TicketStatus
+from apps.demo.crm import crm_assets_register
 from tests.factories import DataAssetFactory, SystemFactory, UserFactory
 
 

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from apps.access.models import AccessRequest, AccessRole, Grant, RequestStatus
 from apps.audit.models import AuditEvent
-from apps.crm.demo import crm_assets_register
 from apps.crm.models import Customer, SupportTicket
+from apps.demo.crm import crm_assets_register
 from tests.factories import DEFAULT_PASSWORD, ProcessingActivityFactory
 
 from .csp import csp_watch

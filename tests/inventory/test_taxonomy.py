@@ -9,7 +9,7 @@ from apps.inventory.taxonomy import DEFAULT_CATEGORIES, DEFAULT_SUBJECTS, taxono
 
 pytestmark = pytest.mark.django_db
 
-# shared/gdpr/special_categories.csv
+# docs/reference/gdpr/special_categories.csv
 SPECIAL_CATEGORIES_CSV = {
     "Racial or ethnic origin": "Art. 9(1)",
     "Political opinions": "Art. 9(1)",

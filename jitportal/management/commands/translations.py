@@ -1,12 +1,12 @@
 """``manage.py translations``: keep the portal's message files in step with the code.
 
 Without options it extracts every translatable string (``makemessages`` with the portal's
-flags) into ``locale/<lang>/LC_MESSAGES/django.po`` for each language in ``LANGUAGES`` other
-than English, then compiles them (``msgfmt`` when installed, otherwise polib). With
-``--check`` it writes nothing and fails (exit status 1) when a message file is stale (a string
-in the code is missing from it, or it holds one the code no longer has), an entry is
-untranslated or fuzzy, or a translation drops or adds a placeholder. With ``--compile`` it only
-compiles.
+flags) into ``locale/<lang>/LC_MESSAGES/django.po`` (and ``djangojs.po``, the strings of
+static/js) for each language in ``LANGUAGES`` other than English, then compiles them
+(``msgfmt`` when installed, otherwise polib). With ``--check`` it writes nothing and fails
+(exit status 1) when a message file is stale (a string in the code is missing from it, or it
+holds one the code no longer has), an entry is untranslated or fuzzy, or a translation drops
+or adds a placeholder. With ``--compile`` it only compiles.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from django.test.utils import override_settings
 
 # What makemessages must not read: third-party code, tests, benchmarks, migrations.
 IGNORE = [".venv", "venv", "node_modules", "tests", "bench", "docs", "staticfiles", "*/migrations"]
+# The Python and template strings, and the portal scripts' (static/js, JavaScriptCatalog).
+DOMAINS = ("django", "djangojs")
 PLACEHOLDER = re.compile(r"%(?:\([^)]+\))?[-#0 +]*\d*(?:\.\d+)?[sdifr%]|\{[a-z_]*\}")
 
 
@@ -42,15 +44,16 @@ def _extract(into: Path, languages: list[str]) -> None:
     """Run makemessages writing into ``into`` (a locale directory), from the project root."""
     root = Path(settings.BASE_DIR)
     with override_settings(LOCALE_PATHS=[str(into)]), contextlib.chdir(root):
-        call_command(
-            "makemessages",
-            locale=languages,
-            domain="django",
-            ignore_patterns=IGNORE,
-            add_location="file",
-            no_obsolete=True,
-            verbosity=0,
-        )
+        for domain in DOMAINS:
+            call_command(
+                "makemessages",
+                locale=languages,
+                domain=domain,
+                ignore_patterns=IGNORE,
+                add_location="file",
+                no_obsolete=True,
+                verbosity=0,
+            )
 
 
 def _keys(po: polib.POFile) -> set[tuple[str, str]]:
@@ -73,8 +76,8 @@ def problems(languages: list[str] | None = None) -> list[str]:
         if locale_dir().is_dir():
             shutil.copytree(locale_dir(), fresh)
         _extract(fresh, languages)
-        for language in languages:
-            name = f"{language}/LC_MESSAGES/django.po"
+        for language, domain in ((lang, d) for lang in languages for d in DOMAINS):
+            name = f"{language}/LC_MESSAGES/{domain}.po"
             committed_path = locale_dir() / name
             if not committed_path.is_file():
                 found.append(f"{name}: missing (run: python3 dev.py messages)")

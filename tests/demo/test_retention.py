@@ -6,8 +6,8 @@ from io import StringIO
 
 import pytest
 
-from apps.crm.demo import load_crm_demo
-from apps.retention.demo import HOLD_REFERENCE, load_retention_demo
+from apps.demo.crm import load_crm_demo
+from apps.demo.retention import HOLD_REFERENCE, load_retention_demo
 from apps.retention.models import LegalHold, RetentionRule
 from apps.retention.selectors import rule_runtime_problems
 

@@ -1,8 +1,8 @@
 import pytest
 
 from apps.audit.models import AuditEvent
+from apps.demo.inventory import load_inventory_demo
 from apps.inventory import models as inv
-from apps.inventory.demo import load_inventory_demo
 from apps.inventory.gdpr import OrganisationRole, TransferMechanism
 from apps.inventory.selectors import processing_activity_missing_keys
 from apps.inventory.validation import processing_activity_validate

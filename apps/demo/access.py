@@ -15,12 +15,11 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from apps.access import services
+from apps.access.models import AccessRequest, AccessRole, Grant
 from apps.inventory.gdpr import Sensitivity
 from apps.inventory.models import DataAsset, ProcessingActivity, System
 from apps.inventory.roles import APPROVERS, DPO, STAFF
-
-from . import services
-from .models import AccessRequest, AccessRole, Grant
 
 DEMO_USERS = {
     "dpo": ("Dana", "Okafor", DPO, True),
@@ -119,9 +118,14 @@ def _assets() -> dict[str, DataAsset]:
     return found
 
 
-def _roles(assets: dict[str, DataAsset], stdout: TextIO | None) -> dict[str, AccessRole]:
+def _roles(
+    assets: dict[str, DataAsset], stdout: TextIO | None
+) -> tuple[dict[str, AccessRole], list[AccessRole]]:
+    """The demo roles by name, and the ones this run created (their change is recorded by
+    the caller, outside this transaction: access services open their own)."""
     approvers = Group.objects.get_or_create(name=APPROVERS)[0]
     roles = {}
+    created = []
     for spec in ROLES:
         spec = dict(spec)
         name = spec.pop("name")
@@ -143,12 +147,10 @@ def _roles(assets: dict[str, DataAsset], stdout: TextIO | None) -> dict[str, Acc
         role.requestable_by_groups.set(
             [Group.objects.get_or_create(name=g)[0] for g in requestable_by]
         )
-        services.access_role_record_change(
-            role=role, actor=None, actor_label="system:command", created=True
-        )
         _log(stdout, f"role: {name}")
         roles[name] = role
-    return roles
+        created.append(role)
+    return roles, created
 
 
 def _once(requester, justification: str) -> bool:
@@ -162,7 +164,11 @@ def load_access_demo(*, stdout: TextIO | None = None) -> dict[str, Any]:
     users = _users()
     assets = _assets()
     with transaction.atomic():
-        roles = _roles(assets, stdout)
+        roles, created = _roles(assets, stdout)
+    for role in created:
+        services.access_role_record_change(
+            role=role, actor=None, actor_label="system:command", created=True
+        )
     low, special, hr = (roles[spec["name"]] for spec in ROLES)
     now = timezone.now()
     staff, staff2 = users["staff"], users["staff2"]

@@ -24,8 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.services import audit_event_record
-
-from .gdpr import (
+from apps.inventory.gdpr import (
     Art9Condition,
     Dpa2018Schedule1Condition,
     DpiaRequired,
@@ -36,7 +35,7 @@ from .gdpr import (
     Sensitivity,
     TransferMechanism,
 )
-from .models import (
+from apps.inventory.models import (
     DataAsset,
     DataCategory,
     DataSubjectCategory,
@@ -46,9 +45,9 @@ from .models import (
     System,
     Transfer,
 )
-from .roles import APPROVERS, AUDITORS, DPO, STAFF
-from .taxonomy import taxonomy_seed
-from .validation import processing_activity_validate
+from apps.inventory.roles import APPROVERS, AUDITORS, DPO, STAFF
+from apps.inventory.taxonomy import taxonomy_seed
+from apps.inventory.validation import processing_activity_validate
 
 
 @dataclass(frozen=True)

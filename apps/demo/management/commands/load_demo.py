@@ -2,37 +2,26 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.inventory.demo import DEMO_USERS, load_inventory_demo
+from apps.demo.access import load_access_demo
+from apps.demo.crm import load_crm_demo
+from apps.demo.inventory import DEMO_USERS, load_inventory_demo
+from apps.demo.retention import load_retention_demo
 from apps.inventory.roles import groups_sync
 
-# Loaded after the inventory, in this order, when the module and function exist.
-# Each is ``(*, stdout=None) -> dict`` and idempotent.
-OPTIONAL_LOADERS: tuple[tuple[str, str], ...] = (
-    ("apps.crm.demo", "load_crm_demo"),
-    ("apps.access.demo", "load_access_demo"),
-    ("apps.retention.demo", "load_retention_demo"),
+# Loaded after the inventory, in this order: the access demo's roles cover the CRM's assets,
+# and the retention demo's rules and hold need the CRM's records. Each is
+# ``(*, stdout=None) -> dict`` and idempotent.
+LOADERS: tuple[tuple[str, Callable[..., dict[str, Any]]], ...] = (
+    ("crm", load_crm_demo),
+    ("access", load_access_demo),
+    ("retention", load_retention_demo),
 )
-
-
-def optional_loader(module_name: str, function_name: str) -> Callable[..., Any] | None:
-    """The loader function, or None when its module or function does not exist (yet)."""
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        # Only the missing module (or its missing app package) is skipped; a broken import
-        # inside an existing module is an error.
-        missing = exc.name or ""
-        if missing and (module_name == missing or module_name.startswith(missing + ".")):
-            return None
-        raise
-    return getattr(module, function_name, None)
 
 
 class Command(BaseCommand):
@@ -68,12 +57,7 @@ class Command(BaseCommand):
 
         self.stdout.write(self.style.MIGRATE_HEADING("Data inventory"))
         results: dict[str, Any] = {"inventory": load_inventory_demo(stdout=self.stdout)}
-        for module_name, function_name in OPTIONAL_LOADERS:
-            loader = optional_loader(module_name, function_name)
-            label = module_name.split(".")[1]
-            if loader is None:
-                self.stdout.write(f"  {label}: no demo loader ({module_name}.{function_name})")
-                continue
+        for label, loader in LOADERS:
             self.stdout.write(self.style.MIGRATE_HEADING(f"{label} demo"))
             results[label] = loader(stdout=self.stdout)
 

@@ -17,10 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 from faker import Faker
 
+from apps.crm.models import Customer, CustomerStatus, SupportTicket, TicketStatus
 from apps.inventory.gdpr import CategoryKind, Sensitivity
 from apps.inventory.models import DataAsset, DataCategory, DataSubjectCategory, System
-
-from .models import Customer, CustomerStatus, SupportTicket, TicketStatus
 
 SYSTEM_NAME = "CRM"
 CUSTOMERS_ASSET = "Customers"

@@ -2,7 +2,7 @@
 
 Idempotent: a rule is created only when no rule of that name exists (one the DPO edited is
 left alone), the hold only when no hold with its reference is in force. The CRM rules need
-the "Customers" and "Support tickets" assets of the "CRM" system (apps/crm/demo.py); they
+the "Customers" and "Support tickets" assets of the "CRM" system (apps/demo/crm.py); they
 are skipped, with a message, when those are absent.
 """
 
@@ -18,11 +18,11 @@ from django.utils import timezone
 
 from apps.access.models import AccessRequest, Grant
 from apps.audit.models import AuditEvent
+from apps.crm.models import Customer, CustomerStatus, SupportTicket, TicketStatus
 from apps.inventory.gdpr import Sensitivity
 from apps.inventory.models import DataAsset, System
-
-from .models import HoldBasis, HoldScope, LegalHold, PurgeRun, RetentionRule
-from .services import legal_hold_place, retention_rule_save
+from apps.retention.models import HoldBasis, HoldScope, LegalHold, PurgeRun, RetentionRule
+from apps.retention.services import legal_hold_place, retention_rule_save
 
 ACTOR = "system:demo"
 CRM_SYSTEM = "CRM"
@@ -69,8 +69,6 @@ def _rule(name: str, fields: list[dict[str, str]] | None = None, **values: Any) 
 
 
 def _crm_rules(stdout: TextIO | None) -> tuple[int, list[str]]:
-    from apps.crm.models import Customer, CustomerStatus, SupportTicket, TicketStatus
-
     customers = DataAsset.objects.filter(system__name=CRM_SYSTEM, name="Customers").first()
     tickets = DataAsset.objects.filter(system__name=CRM_SYSTEM, name="Support tickets").first()
     skipped = []
@@ -190,8 +188,6 @@ def _portal_rules() -> int:
 
 
 def _hold(stdout: TextIO | None) -> int:
-    from apps.crm.models import Customer, CustomerStatus
-
     if LegalHold.objects.active().filter(reference=HOLD_REFERENCE).exists():
         return 0
     customer = (

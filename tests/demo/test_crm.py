@@ -10,8 +10,8 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from apps.crm.demo import CUSTOMER_COUNT, load_crm_demo
 from apps.crm.models import Customer, CustomerStatus, SupportTicket, TicketStatus
+from apps.demo.crm import CUSTOMER_COUNT, load_crm_demo
 from apps.inventory.models import DataAsset, DataCategory, System
 from tests.factories import DataAssetFactory, DataCategoryFactory, SystemFactory
 
