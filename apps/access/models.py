@@ -305,9 +305,6 @@ class GrantQuerySet(models.QuerySet["Grant"]):
         now = at or timezone.now()
         return self.filter(starts_at__lte=now, ends_at__gt=now, revoked_at__isnull=True)
 
-    def active(self, at: datetime | None = None) -> GrantQuerySet:
-        return self.live(at)
-
     def due_to_activate(self, at: datetime | None = None) -> GrantQuerySet:
         return self.filter(status=GrantStatus.SCHEDULED).live(at)
 
@@ -316,8 +313,9 @@ class GrantQuerySet(models.QuerySet["Grant"]):
         return self.filter(status__in=[GrantStatus.SCHEDULED, GrantStatus.ACTIVE], ends_at__lte=now)
 
     def due_for_unmirror(self) -> GrantQuerySet:
-        """Revoked grants whose guardian mirror rows have not been removed yet."""
-        return self.filter(status=GrantStatus.REVOKED, mirrored=True)
+        """Revoked, given-back or expired grants whose guardian mirror rows are still there
+        (the reconcile removes them; their decision is already in the audit trail)."""
+        return self.filter(status__in=[GrantStatus.REVOKED, GrantStatus.EXPIRED], mirrored=True)
 
     def due_for_expiry_warning(self, at: datetime | None = None, before=None) -> GrantQuerySet:
         now = at or timezone.now()

@@ -7,9 +7,9 @@ Every change goes through a service; a refused change is a message, never a 500.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.inventory.models import DataAsset
+from jitportal.durations import duration_text
 from jitportal.inputs import parse_page
 
 from . import selectors, services
@@ -35,22 +36,6 @@ class AuthedRequest(HttpRequest):
     """What the views below receive: login_required lets only a signed-in user through."""
 
     user: User
-
-
-def _duration_text(value: timedelta | None) -> str:
-    if value is None:
-        return "—"
-    minutes = int(value.total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    parts = []
-    if days:
-        parts.append(f"{days} day{'s' if days != 1 else ''}")
-    if hours:
-        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
-    if minutes:
-        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
-    return ", ".join(parts) or "0 minutes"
 
 
 def _messages_of(error: ValidationError | PermissionDenied) -> list[str]:
@@ -76,13 +61,13 @@ def _policy_context(
         "target": role or asset,
         "is_special": bool(asset is not None and asset.is_special)
         or bool(role is not None and role.assets.filter(is_special=True).exists()),
-        "max_duration": _duration_text(policy.max_duration),
+        "max_duration": duration_text(policy.max_duration),
         "max_hours": hours_of(policy.max_duration),
-        "default_duration": _duration_text(policy.default_duration),
+        "default_duration": duration_text(policy.default_duration),
         "default_hours": hours_of(policy.default_duration),
-        "max_start_ahead": _duration_text(policy.max_start_ahead),
-        "pending_timeout": _duration_text(policy.pending_timeout),
-        "max_total_duration": _duration_text(policy.max_total_duration),
+        "max_start_ahead": duration_text(policy.max_start_ahead),
+        "pending_timeout": duration_text(policy.pending_timeout),
+        "max_total_duration": duration_text(policy.max_total_duration),
         "ticket_hints": [(name, hint or NO_TICKET_HINT) for name, hint in policy.ticket_hints],
     }
 
@@ -138,7 +123,8 @@ def home(request: AuthedRequest) -> HttpResponse:
         .order_by("-created_at", "-pk")
     )
     page = Paginator(past, PAST_PAGE_SIZE).get_page(parse_page(request.GET.get("page")))
-    warn_before = timedelta(minutes=30)
+    # "Ending soon" on the page is when the expiry warning goes out (settings.JITPORTAL).
+    warn_before = settings.JITPORTAL["EXPIRY_WARNING_BEFORE"]
     return render(
         request,
         "portal/home.html",
@@ -222,7 +208,7 @@ def _policy_hints(form: AccessRequestForm, policy: Any) -> None:
         if ends_at - starts_at > policy.max_duration:
             form.add_error(
                 duration_field,
-                f"At most {services.human_duration(policy.max_duration)} can be asked for at once.",
+                f"At most {duration_text(policy.max_duration)} can be asked for at once.",
             )
     if (
         policy.require_justification
