@@ -17,15 +17,18 @@ NO_DURATION = "—"
 
 
 def _whole_units(seconds: int) -> str:
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
     parts = []
-    for size, one, many in (
-        (86400, "%(count)s day", "%(count)s days"),
-        (3600, "%(count)s hour", "%(count)s hours"),
-        (60, "%(count)s minute", "%(count)s minutes"),
-    ):
-        amount, seconds = divmod(seconds, size)
-        if amount:
-            parts.append(ngettext(one, many, amount) % {"count": amount})
+    if days:
+        parts.append(ngettext("%(count)s day", "%(count)s days", days) % {"count": days})
+    if hours:
+        parts.append(ngettext("%(count)s hour", "%(count)s hours", hours) % {"count": hours})
+    if minutes:
+        parts.append(
+            ngettext("%(count)s minute", "%(count)s minutes", minutes) % {"count": minutes}
+        )
     if not parts:
         return ngettext("%(count)s second", "%(count)s seconds", seconds) % {"count": seconds}
     return " ".join(parts)

@@ -38,6 +38,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from jitportal.tasking import enqueue_on_commit
 
@@ -163,7 +164,7 @@ def notice_send_due(*, now: datetime | None = None, limit: int | None = None) ->
     limit = limit or _conf("RECONCILE_BATCH_SIZE")
     counts = {SENT: 0, RETRY: 0, GAVE_UP: 0}
     after = 0
-    for _ in range(limit):
+    for _attempt_number in range(limit):
         with transaction.atomic():
             notice = (
                 Notice.objects.filter(
@@ -188,14 +189,17 @@ def notices_resend(*, notice_ids: Iterable[int], actor: User) -> tuple[list[Noti
     user who may not change notices.
     """
     if not actor.is_active or not actor.has_perm("access.resend_notice"):
-        raise PermissionDenied("You may not re-send notices.")
+        raise PermissionDenied(_("You may not re-send notices."))
     queued: list[Notice] = []
     refused: list[str] = []
     now = timezone.now()
     with transaction.atomic(durable=True):
         for notice in Notice.objects.select_for_update().filter(pk__in=list(notice_ids)):
             if notice.status == NoticeStatus.SENT:
-                refused.append(f"Notice #{notice.pk} was already sent; it is not sent twice.")
+                refused.append(
+                    _("Notice #%(number)s was already sent; it is not sent twice.")
+                    % {"number": notice.pk}
+                )
                 continue
             notice.status = NoticeStatus.PENDING
             notice.tries = 0

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.inventory.models import DataAsset
 
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
 
 ACTIONS = ("view", "change", "export")
 # Shown for a role with a ticket pattern but no hint from the DPO.
-NO_TICKET_HINT = "a reference in the form this role expects (the DPO can tell you which)"
+NO_TICKET_HINT = _("a reference in the form this role expects (the DPO can tell you which)")
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class Policy:
         if not self.ticket_hints:
             return ""
         if len(self.ticket_hints) == 1:
-            return self.ticket_hints[0][1] or NO_TICKET_HINT
+            return self.ticket_hints[0][1] or str(NO_TICKET_HINT)
         return "; ".join(f"{name}: {hint or NO_TICKET_HINT}" for name, hint in self.ticket_hints)
 
     def ticket_matches(self, ticket: str) -> bool:
@@ -141,7 +143,7 @@ def effective_policy(
     covering it. The rights of an asset request are those of the covering roles ``user`` may
     ask for (all covering roles when no user is given)."""
     if (role is None) == (asset is None):
-        raise ValidationError("Choose either a role or a single data asset.")
+        raise ValidationError(gettext("Choose either a role or a single data asset."))
     if role is not None:
         return _role_policy(role)
     assert asset is not None
@@ -149,7 +151,9 @@ def effective_policy(
         AccessRole.objects.filter(is_active=True, assets=asset).order_by("name").distinct()
     )
     if not roles:
-        raise ValidationError({"asset": f"No active access role covers “{asset}”."})
+        raise ValidationError(
+            {"asset": gettext("No active access role covers “%(asset)s”.") % {"asset": asset}}
+        )
     if user is not None:
         allowed = set(requestable_roles_for(user).filter(assets=asset).values_list("pk", flat=True))
         rights_from = [r for r in roles if r.pk in allowed] or roles

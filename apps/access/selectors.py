@@ -17,6 +17,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import Combinable, NegatedExpression
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from apps.inventory.gdpr import Sensitivity
 from apps.inventory.models import DataAsset
@@ -321,12 +322,12 @@ class ApprovalsNeeded:
 
     def __str__(self) -> str:
         if not self.total:
-            return "none"
+            return gettext("none")
         if not self.approvers:
-            return "1 more, the DPO's"
+            return gettext("1 more, the DPO's")
         if self.dpo:
-            return f"{self.total} more, including the DPO's"
-        return f"{self.approvers} more"
+            return gettext("%(count)s more, including the DPO's") % {"count": self.total}
+        return gettext("%(count)s more") % {"count": self.approvers}
 
 
 def approvals_still_needed(request: AccessRequest) -> ApprovalsNeeded:
@@ -401,19 +402,22 @@ def request_ineligibility(request: AccessRequest) -> str:
     entitled to it at the moment it is given."""
     user = get_user_model().objects.filter(pk=request.requester_id).first()
     if user is None or not user.is_active:
-        return f"{request.requester}'s account is no longer active"
+        return gettext("%(user)s's account is no longer active") % {"user": request.requester}
     if request.role_id:
         role = request.role
         assert role is not None, "role_id is set, so the role loads"
         if not role.is_active:
-            return f"the role “{role}” is no longer offered"
+            return gettext("the role “%(role)s” is no longer offered") % {"role": role}
     eligible = (
         AccessRequest.objects.filter(pk=request.pk)
         .filter(requester_eligible_q(user="requester_id", role="role_id", asset="asset_id"))
         .exists()
     )
     if not eligible:
-        return f"{user} is no longer eligible for {request.target_label}"
+        return gettext("%(user)s is no longer eligible for %(target)s") % {
+            "user": user,
+            "target": request.target_label,
+        }
     return ""
 
 

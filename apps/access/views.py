@@ -18,6 +18,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.inventory.models import DataAsset
@@ -41,7 +42,7 @@ class AuthedRequest(HttpRequest):
 def _messages_of(error: ValidationError | PermissionDenied) -> list[str]:
     if isinstance(error, ValidationError):
         return [str(m) for m in error.messages]
-    return [str(error) or "You may not do that."]
+    return [str(error) or _("You may not do that.")]
 
 
 def _policy_context(
@@ -159,12 +160,14 @@ def request_create(request: AuthedRequest) -> HttpResponse:
                 if created.status == RequestStatus.APPROVED:
                     messages.success(
                         request,
-                        f"Access to {created.target_label} is granted: this role needs no approval.",
+                        _("Access to %(target)s is granted: this role needs no approval.")
+                        % {"target": created.target_label},
                     )
                 else:
                     messages.success(
                         request,
-                        f"Your request for {created.target_label} is sent for approval.",
+                        _("Your request for %(target)s is sent for approval.")
+                        % {"target": created.target_label},
                     )
                 return redirect("access-request-detail", pk=created.pk)
         not_allowed = False
@@ -208,16 +211,17 @@ def _policy_hints(form: AccessRequestForm, policy: Any) -> None:
         if ends_at - starts_at > policy.max_duration:
             form.add_error(
                 duration_field,
-                f"At most {duration_text(policy.max_duration)} can be asked for at once.",
+                _("At most %(limit)s can be asked for at once.")
+                % {"limit": duration_text(policy.max_duration)},
             )
     if (
         policy.require_justification
         and "justification" not in form.errors
         and not data.get("justification", "").strip()
     ):
-        form.add_error("justification", "Say why you need this access; this policy requires it.")
+        form.add_error("justification", _("Say why you need this access; this policy requires it."))
     if policy.require_ticket and "ticket" not in form.errors and not data.get("ticket", "").strip():
-        form.add_error("ticket", "Give the ticket this access is for; this policy requires one.")
+        form.add_error("ticket", _("Give the ticket this access is for; this policy requires one."))
 
 
 @login_required
@@ -285,7 +289,9 @@ def request_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
             for text in _messages_of(exc):
                 messages.error(request, text)
             return redirect("access-request-detail", pk=access_request.pk)
-        messages.success(request, f"Request #{access_request.pk} is cancelled.")
+        messages.success(
+            request, _("Request #%(number)s is cancelled.") % {"number": access_request.pk}
+        )
         return redirect("portal-home")
     return render(request, "portal/request_cancel.html", {"req": access_request})
 
@@ -319,7 +325,10 @@ def grant_relinquish(request: AuthedRequest, pk: int) -> HttpResponse:
             for text in _messages_of(exc):
                 messages.error(request, text)
             return redirect("access-grant-detail", pk=grant.pk)
-        messages.success(request, f"Grant #{grant.pk} is given back; your access has ended.")
+        messages.success(
+            request,
+            _("Grant #%(number)s is given back; your access has ended.") % {"number": grant.pk},
+        )
         return redirect("portal-home")
     return render(
         request,
@@ -350,8 +359,12 @@ def grant_extend(request: AuthedRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"Your request to extend grant #{grant.pk} is sent"
-                    + (" for approval." if extension.status == RequestStatus.PENDING else "."),
+                    (
+                        _("Your request to extend grant #%(number)s is sent for approval.")
+                        if extension.status == RequestStatus.PENDING
+                        else _("Your request to extend grant #%(number)s is sent.")
+                    )
+                    % {"number": grant.pk},
                 )
                 return redirect("access-request-detail", pk=extension.pk)
     else:

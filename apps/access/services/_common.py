@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from jitportal.inputs import text_problem
 from jitportal.tasking import enqueue_on_commit
@@ -20,7 +21,10 @@ if TYPE_CHECKING:
 
 SYSTEM_BEAT = "system:beat"
 SYSTEM_POLICY = "system:policy"
+# The audit trail's reasons for what the portal decides (records stay in English; people
+# read the decision's code in their language: models.DecisionCode, models.RevokeCode).
 LAPSE_COMMENT = "Nobody decided before the request's deadline."
+AUTO_APPROVED_REASON = "Approved automatically by the policy."
 # A start a little in the past is "now": the form computed it a moment before posting.
 START_SLACK = timedelta(minutes=5)
 
@@ -64,14 +68,18 @@ def _lock_request(request_id: int) -> AccessRequest:
     try:
         return AccessRequest.objects.select_for_update(of=("self",)).get(pk=request_id)
     except AccessRequest.DoesNotExist:
-        raise ValidationError(f"Access request #{request_id} does not exist.") from None
+        raise ValidationError(
+            _("Access request #%(number)s does not exist.") % {"number": request_id}
+        ) from None
 
 
 def _lock_grant(grant_id: int) -> Grant:
     try:
         return Grant.objects.select_for_update(of=("self",)).get(pk=grant_id)
     except Grant.DoesNotExist:
-        raise ValidationError(f"Grant #{grant_id} does not exist.") from None
+        raise ValidationError(
+            _("Grant #%(number)s does not exist.") % {"number": grant_id}
+        ) from None
 
 
 def _has_ended(grant: Grant, now: datetime) -> bool:

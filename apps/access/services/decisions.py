@@ -9,14 +9,15 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from apps.audit.services import audit_event_record
 from jitportal.durations import duration_text
 from jitportal.formats import datetime_display
 
 from ..backends import grant_cache_clear
-from ..models import AccessRequest, Grant, GrantStatus, RequestStatus
+from ..models import AccessRequest, DecisionCode, Grant, GrantStatus, RequestStatus, RevokeCode
 from ..policies import Policy
 from ..selectors import decider_capacity, request_ineligibility, request_lapse_time
 from ._common import (
@@ -34,20 +35,21 @@ if TYPE_CHECKING:
 
 def _check_decidable(*, request: AccessRequest, approver: User, now: datetime) -> set[str]:
     if request.requester_id == approver.pk:
-        raise PermissionDenied("Nobody can decide their own request.")
+        raise PermissionDenied(_("Nobody can decide their own request."))
     if request.status != RequestStatus.PENDING:
         raise ValidationError(
-            f"Request #{request.pk} was already {request.get_status_display().lower()}; "
-            "nothing was changed."
+            _("Request #%(number)s was already %(status)s; nothing was changed.")
+            % {"number": request.pk, "status": request.get_status_display().lower()}
         )
     capacity = decider_capacity(request=request, user=approver)
     if not capacity:
         raise PermissionDenied(
-            f"You are not an approver for {request.target_label}; nothing was changed."
+            _("You are not an approver for %(target)s; nothing was changed.")
+            % {"target": request.target_label}
         )
     if request.approvals.filter(approver=approver).exists():
         raise ValidationError(
-            "You have already decided on this request; another approver has to decide now."
+            _("You have already decided on this request; another approver has to decide now.")
         )
     return capacity
 
@@ -59,7 +61,7 @@ def _request_lapse(request: AccessRequest, *, now: datetime, noticed_by: User | 
     """Mark a pending request lapsed now, as the reconcile's sweep would."""
     lapse = request_lapse_time(request)
     _record_decision(
-        request, status=RequestStatus.LAPSED, decider=None, comment=LAPSE_COMMENT, now=now
+        request, status=RequestStatus.LAPSED, decider=None, code=DecisionCode.LAPSED, now=now
     )
     audit_event_record(
         action="access.request.lapsed",
@@ -91,11 +93,10 @@ def _lapse_if_due(*, request_id: int, decider: User) -> None:
 
 
 def _lapsed_message(request_id: int, lapse: datetime) -> str:
-    return (
-        f"Request #{request_id} lapsed at {datetime_display(lapse)}: nobody "
-        "decided it in time, so it can no longer be decided. It is now marked lapsed; "
-        "nothing else was changed."
-    )
+    return _(
+        "Request #%(number)s lapsed at %(lapse)s: nobody decided it in time, so it can no "
+        "longer be decided. It is now marked lapsed; nothing else was changed."
+    ) % {"number": request_id, "lapse": datetime_display(lapse)}
 
 
 def _refuse_if_lapsed(request: AccessRequest, *, now: datetime) -> None:
@@ -106,12 +107,15 @@ def _refuse_if_lapsed(request: AccessRequest, *, now: datetime) -> None:
         raise ValidationError(_lapsed_message(request.pk, lapse))
 
 
-def _refuse_if_ineligible(request: AccessRequest, *, doing: str, what: str = "") -> None:
+def _refuse_if_ineligible(request: AccessRequest, *, grant_id: int | None = None) -> None:
     """Refuse when the requester is no longer active or no longer eligible for what the
     request asks for (``selectors.request_ineligibility``); nothing is changed."""
     if why := request_ineligibility(request):
-        what = what or f"Request #{request.pk}"
-        raise ValidationError(f"{what} cannot be {doing}: {why}. Nothing was changed.")
+        if grant_id is not None:
+            text = _("Grant #%(number)s cannot be extended: %(why)s. Nothing was changed.")
+            raise ValidationError(text % {"number": grant_id, "why": why})
+        text = _("Request #%(number)s cannot be approved: %(why)s. Nothing was changed.")
+        raise ValidationError(text % {"number": request.pk, "why": why})
 
 
 def _extension_reach_error(*, grant: Grant, ends_at: datetime, policy: Policy) -> str:
@@ -122,22 +126,29 @@ def _extension_reach_error(*, grant: Grant, ends_at: datetime, policy: Policy) -
     if reach <= limit:
         return ""
     latest = timezone.localtime(grant.starts_at + limit)
-    return (
-        f"One grant may reach at most {duration_text(limit)} from its start through "
-        f"extensions (this would reach {duration_text(reach)}); the latest end is "
-        f"{datetime_display(latest)}. Ask for access again instead."
-    )
+    return _(
+        "One grant may reach at most %(limit)s from its start through extensions (this "
+        "would reach %(reach)s); the latest end is %(latest)s. Ask for access again instead."
+    ) % {
+        "limit": duration_text(limit),
+        "reach": duration_text(reach),
+        "latest": datetime_display(latest),
+    }
 
 
 def _grant_end_unentitled(grant: Grant, *, why: str, now: datetime) -> None:
     """A scheduled grant whose holder is no longer entitled at its start never becomes
     live: it is revoked (no one revoked it: ``revoked_by`` stays empty), with the reason,
     an ``access.grant.revoked`` event, its pending extensions cancelled and the holder told."""
+    # The record keeps the reason in the portal's own words (people read revoke_code).
+    with translation.override(None):
+        why = request_ineligibility(grant.request) or why
     reason = f"Ended at its start: {why}."
     grant.revoked_at = now
     grant.revoke_reason = reason
+    grant.revoke_code = RevokeCode.NOT_ENTITLED
     grant.status = GrantStatus.REVOKED
-    grant.save(update_fields=["revoked_at", "revoke_reason", "status"])
+    grant.save(update_fields=["revoked_at", "revoke_reason", "revoke_code", "status"])
     audit_event_record(
         action="access.grant.revoked",
         actor_label=SYSTEM_POLICY,
@@ -149,21 +160,27 @@ def _grant_end_unentitled(grant: Grant, *, why: str, now: datetime) -> None:
             **_window_data(grant.starts_at, grant.ends_at),
         },
     )
-    _cancel_pending_extensions(grant=grant, actor=None, why=reason, now=now)
+    _cancel_pending_extensions(
+        grant=grant, actor=None, why=reason, code=DecisionCode.GRANT_NOT_ENTITLED, now=now
+    )
     grant_cache_clear(grant.user)
     _notify("grant_revoked", grant.pk)
 
 
 def _cancel_pending_extensions(
-    *, grant: Grant, actor: User | None, why: str, now: datetime | None = None
+    *,
+    grant: Grant,
+    actor: User | None,
+    why: str,
+    code: DecisionCode,
+    now: datetime | None = None,
 ) -> None:
     """Cancel the extensions of ``grant`` still waiting for a decision (it ended or was
-    taken away); ``actor`` None is the policy's doing."""
+    taken away): people read ``code``, the audit trail records ``why``; ``actor`` None is the
+    policy's doing."""
     now = now or timezone.now()
     for request in AccessRequest.objects.pending().filter(extends_grant=grant).select_for_update():
-        _record_decision(
-            request, status=RequestStatus.CANCELLED, decider=actor, comment=why, now=now
-        )
+        _record_decision(request, status=RequestStatus.CANCELLED, decider=actor, code=code, now=now)
         audit_event_record(
             action="access.request.cancelled",
             actor=actor,
@@ -178,16 +195,21 @@ def _record_decision(
     *,
     status: RequestStatus,
     decider: User | None,
-    comment: str,
     now: datetime,
+    comment: str = "",
+    code: DecisionCode | str = "",
 ) -> None:
     """Write a request's outcome: its status, when, who decided (None: nobody, the policy
-    or the clock) and the comment shown with it."""
+    or the clock), the decider's own comment, or the code of the portal's reason (shown in
+    the reader's language, ``AccessRequest.decision_text``)."""
     request.status = status
     request.decided_at = now
     request.decided_by = decider
     request.decision_comment = comment
-    request.save(update_fields=["status", "decided_at", "decided_by", "decision_comment"])
+    request.decision_code = code
+    request.save(
+        update_fields=["status", "decided_at", "decided_by", "decision_comment", "decision_code"]
+    )
 
 
 def _decider_checked(*, request_id: int, approver: User) -> User:

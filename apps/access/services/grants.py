@@ -14,6 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_event_record
@@ -22,7 +23,14 @@ from jitportal.durations import duration_text
 from jitportal.inputs import has_visible_text, text_problem
 
 from ..backends import grant_cache_clear
-from ..models import AccessRequest, Grant, GrantStatus, RequestStatus
+from ..models import (
+    AccessRequest,
+    DecisionCode,
+    Grant,
+    GrantStatus,
+    RequestStatus,
+    RevokeCode,
+)
 from ..policies import ACTIONS
 from ..selectors import request_ineligibility
 from ._common import (
@@ -90,15 +98,18 @@ def grant_revoke(*, grant_id: int, actor: User, reason: str) -> Grant:
     """Take a scheduled or live grant away at once; a reason is required."""
     reason = (reason or "").strip()
     if not actor.is_active or not actor.has_perm("access.revoke_grant"):
-        raise PermissionDenied("You may not revoke access.")
+        raise PermissionDenied(_("You may not revoke access."))
     if not has_visible_text(reason):
-        raise ValidationError({"reason": "Give a reason for revoking this access."})
+        raise ValidationError({"reason": _("Give a reason for revoking this access.")})
     _refuse_control_characters(reason=reason)
     with transaction.atomic(durable=True):
         grant = _lock_grant(grant_id)
         now = timezone.now()
         if _has_ended(grant, now):
-            raise ValidationError(f"Grant #{grant.pk} has already ended; nothing was changed.")
+            raise ValidationError(
+                _("Grant #%(number)s has already ended; nothing was changed.")
+                % {"number": grant.pk}
+            )
         grant.revoked_at = now
         grant.revoked_by = actor
         grant.revoke_reason = reason
@@ -111,7 +122,9 @@ def grant_revoke(*, grant_id: int, actor: User, reason: str) -> Grant:
             reason=reason,
             data={"holder": grant.user_id, **_window_data(grant.starts_at, grant.ends_at)},
         )
-        _cancel_pending_extensions(grant=grant, actor=actor, why="The access was revoked.")
+        _cancel_pending_extensions(
+            grant=grant, actor=actor, why="The access was revoked.", code=DecisionCode.GRANT_REVOKED
+        )
         grant_cache_clear(grant.user)
         _queue_mirror_sync(grant.pk)
         _notify("grant_revoked", grant.pk)
@@ -123,10 +136,10 @@ def grant_relinquish(*, grant_id: int, actor: User) -> Grant:
     with transaction.atomic(durable=True):
         grant = _lock_grant(grant_id)
         if grant.user_id != actor.pk:
-            raise PermissionDenied("Only the holder can give this access back.")
+            raise PermissionDenied(_("Only the holder can give this access back."))
         now = timezone.now()
         if _has_ended(grant, now):
-            raise ValidationError("This access has already ended; nothing was changed.")
+            raise ValidationError(_("This access has already ended; nothing was changed."))
         previous_end = grant.ends_at
         if grant.starts_at < now:
             grant.ends_at = now
@@ -137,8 +150,11 @@ def grant_relinquish(*, grant_id: int, actor: User) -> Grant:
             grant.revoked_at = now
             grant.revoked_by = actor
             grant.revoke_reason = "Given back by the holder before it started."
+            grant.revoke_code = RevokeCode.GIVEN_BACK_EARLY
             grant.status = GrantStatus.REVOKED
-            grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason", "status"])
+            grant.save(
+                update_fields=["revoked_at", "revoked_by", "revoke_reason", "revoke_code", "status"]
+            )
         audit_event_record(
             action="access.grant.relinquished",
             actor=actor,
@@ -148,7 +164,12 @@ def grant_relinquish(*, grant_id: int, actor: User) -> Grant:
                 "ended_at": now.isoformat(),
             },
         )
-        _cancel_pending_extensions(grant=grant, actor=actor, why="The access was given back.")
+        _cancel_pending_extensions(
+            grant=grant,
+            actor=actor,
+            why="The access was given back.",
+            code=DecisionCode.GRANT_GIVEN_BACK,
+        )
         grant_cache_clear(actor)
         _queue_mirror_sync(grant.pk)
     return grant
@@ -167,22 +188,24 @@ def grant_break_glass(
     DPO's review, and the DPO group is emailed at once."""
     current = _fresh_user(user)
     if not current.is_active or not current.has_perm("access.break_glass"):
-        raise PermissionDenied("You may not take break-glass access.")
+        raise PermissionDenied(_("You may not take break-glass access."))
     reason = (reason or "").strip()
     limit: timedelta = _conf("BREAK_GLASS_MAX")
     errors: dict[str, str] = {}
     if not has_visible_text(reason):
-        errors["reason"] = "Say what the emergency is; break-glass access needs a reason."
+        errors["reason"] = _("Say what the emergency is; break-glass access needs a reason.")
     elif problem := text_problem(reason):
         errors["reason"] = problem
     if not isinstance(duration, timedelta) or duration <= timedelta(0):
-        errors["duration"] = "Give a duration longer than zero."
+        errors["duration"] = _("Give a duration longer than zero.")
     elif duration > limit:
-        errors["duration"] = f"Break-glass access lasts at most {duration_text(limit)}."
+        errors["duration"] = _("Break-glass access lasts at most %(limit)s.") % {
+            "limit": duration_text(limit)
+        }
     if not isinstance(asset, DataAsset):
-        errors["asset"] = "Choose the data asset."
+        errors["asset"] = _("Choose the data asset.")
     elif asset.archived_at is not None:
-        errors["asset"] = f"“{asset}” is archived: it is no longer offered."
+        errors["asset"] = _("“%(asset)s” is archived: it is no longer offered.") % {"asset": asset}
     if errors:
         raise ValidationError(errors)
     with transaction.atomic(durable=True):
@@ -207,7 +230,7 @@ def grant_break_glass(
             created_at=now,
             decided_at=now,
             decided_by=user,
-            decision_comment="Break-glass: self-granted, to be reviewed by the DPO.",
+            decision_code=DecisionCode.BREAK_GLASS,
         )
         request.full_clean()
         request.save()
@@ -252,14 +275,16 @@ def grant_break_glass(
 def grant_mark_reviewed(*, grant_id: int, reviewer: User, comment: str = "") -> Grant:
     """The DPO confirms a break-glass use was looked at."""
     if not reviewer.is_active or not reviewer.has_perm("access.review_grant"):
-        raise PermissionDenied("You may not review break-glass access.")
+        raise PermissionDenied(_("You may not review break-glass access."))
     _refuse_control_characters(comment=(comment or "").strip())
     with transaction.atomic(durable=True):
         grant = _lock_grant(grant_id)
         if grant.user_id == reviewer.pk:
-            raise PermissionDenied("Someone else has to review your own break-glass access.")
+            raise PermissionDenied(_("Someone else has to review your own break-glass access."))
         if not grant.is_break_glass or not grant.needs_review:
-            raise ValidationError(f"Grant #{grant.pk} does not wait for a review.")
+            raise ValidationError(
+                _("Grant #%(number)s does not wait for a review.") % {"number": grant.pk}
+            )
         grant.needs_review = False
         grant.reviewed_at = timezone.now()
         grant.reviewed_by = reviewer

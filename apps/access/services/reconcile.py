@@ -17,7 +17,14 @@ from django.utils import timezone
 
 from apps.audit.services import EventSpec, audit_events_record_bulk
 
-from ..models import AccessRequest, Grant, GrantQuerySet, GrantStatus, RequestStatus
+from ..models import (
+    AccessRequest,
+    DecisionCode,
+    Grant,
+    GrantQuerySet,
+    GrantStatus,
+    RequestStatus,
+)
 from ..selectors import grant_holder_entitled_q, request_ineligibility
 from ._common import LAPSE_COMMENT, SYSTEM_BEAT, _conf, _notify, _window_data
 from .decisions import _grant_end_unentitled
@@ -179,7 +186,7 @@ def _lapse_batch(*, now: datetime, size: int, after: int) -> tuple[int, int | No
         AccessRequest.objects.filter(pk__in=ids).update(
             status=RequestStatus.LAPSED,
             decided_at=now,
-            decision_comment=LAPSE_COMMENT,
+            decision_code=DecisionCode.LAPSED,
         )
         audit_events_record_bulk(
             returning=False,

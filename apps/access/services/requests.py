@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.audit.services import audit_event_record
 from apps.inventory.models import DataAsset, ProcessingActivity
@@ -27,6 +28,7 @@ from ..models import (
     AccessRole,
     Approval,
     Decision,
+    DecisionCode,
     Grant,
     GrantStatus,
     RequestStatus,
@@ -34,6 +36,7 @@ from ..models import (
 from ..policies import ACTIONS, NO_TICKET_HINT, Policy, effective_policy, requestable_roles_for
 from ..selectors import approvals_no_longer_counting, approvals_still_needed, counting_approvals
 from ._common import (
+    AUTO_APPROVED_REASON,
     START_SLACK,
     SYSTEM_POLICY,
     _has_ended,
@@ -66,27 +69,26 @@ def _validate_text_fields(
     errors: dict[str, str],
 ) -> None:
     if policy.require_justification and not has_visible_text(justification):
-        errors["justification"] = "Say why you need this access; this policy requires it."
+        errors["justification"] = _("Say why you need this access; this policy requires it.")
     elif problem := text_problem(justification):
         errors["justification"] = problem
     ticket_max = AccessRequest._meta.get_field("ticket").max_length
     assert ticket_max is not None, "AccessRequest.ticket is a CharField with a max_length"
     if ticket and len(ticket) > ticket_max:
-        errors["ticket"] = "The ticket reference is too long (100 characters at most)."
+        errors["ticket"] = _("The ticket reference is too long (100 characters at most).")
     elif policy.require_ticket and not ticket:
-        errors["ticket"] = "Give the ticket this access is for; this policy requires one."
+        errors["ticket"] = _("Give the ticket this access is for; this policy requires one.")
     elif ticket and not policy.ticket_matches(ticket):
         # Staff are told what the DPO wrote for them (the role's ticket hint), never the pattern.
-        errors["ticket"] = (
-            f"“{ticket}” is not a ticket reference this policy accepts. "
-            f"Expected: {(policy.ticket_hint_text or NO_TICKET_HINT).rstrip('.')}."
-        )
+        errors["ticket"] = _(
+            "“%(ticket)s” is not a ticket reference this policy accepts. Expected: %(hint)s."
+        ) % {"ticket": ticket, "hint": (policy.ticket_hint_text or NO_TICKET_HINT).rstrip(".")}
     if problem := text_problem(ticket, multiline=False):
         errors["ticket"] = problem
     if processing_activity is not None and not processing_activity.is_active:
-        errors["processing_activity"] = (
-            f"“{processing_activity}” is no longer an active processing activity."
-        )
+        errors["processing_activity"] = _(
+            "“%(activity)s” is no longer an active processing activity."
+        ) % {"activity": processing_activity}
 
 
 def _check_window(
@@ -94,31 +96,33 @@ def _check_window(
 ) -> datetime | None:
     """Validate the window; returns the effective start (a start just past is now)."""
     if not _is_aware(starts_at):
-        errors["starts_at"] = "Give a start date and time."
+        errors["starts_at"] = _("Give a start date and time.")
     if not _is_aware(ends_at):
-        errors["ends_at"] = "Give an end date and time."
+        errors["ends_at"] = _("Give an end date and time.")
     if errors.keys() & {"starts_at", "ends_at"}:
         return None
     # Durations are elapsed time: compared in UTC, whatever zone the values carry.
     start, ends_at = as_utc(starts_at), as_utc(ends_at)
     if start < now - START_SLACK:
-        errors["starts_at"] = "The start cannot be in the past."
+        errors["starts_at"] = _("The start cannot be in the past.")
         return None
     start = max(start, now)
     if start > now + START_SLACK:
         if not policy.allow_future_start:
-            errors["starts_at"] = "This policy does not allow a later start; start now."
+            errors["starts_at"] = _("This policy does not allow a later start; start now.")
         elif start > now + policy.max_start_ahead:
-            errors["starts_at"] = (
-                f"The start can be at most {duration_text(policy.max_start_ahead)} ahead."
-            )
+            errors["starts_at"] = _("The start can be at most %(ahead)s ahead.") % {
+                "ahead": duration_text(policy.max_start_ahead)
+            }
     if ends_at <= start:
-        errors["ends_at"] = "The end must be after the start."
+        errors["ends_at"] = _("The end must be after the start.")
     elif elapsed_between(start, ends_at) > policy.max_duration:
-        errors["ends_at"] = (
-            f"At most {duration_text(policy.max_duration)} can be asked for at once "
-            f"(this asks for {duration_text(elapsed_between(start, ends_at))})."
-        )
+        errors["ends_at"] = _(
+            "At most %(limit)s can be asked for at once (this asks for %(asked)s)."
+        ) % {
+            "limit": duration_text(policy.max_duration),
+            "asked": duration_text(elapsed_between(start, ends_at)),
+        }
     return start
 
 
@@ -166,22 +170,28 @@ def access_request_submit(
     """Ask for ``role`` or a single ``asset`` for a window. A policy that needs no approval
     approves at once and creates the grant."""
     if not getattr(requester, "is_authenticated", False) or not requester.is_active:
-        raise PermissionDenied("Only an active, signed-in user can ask for access.")
+        raise PermissionDenied(_("Only an active, signed-in user can ask for access."))
     if role is None and asset is None:
-        raise ValidationError({"role": "Choose a role or a single data asset."})
+        raise ValidationError({"role": _("Choose a role or a single data asset.")})
     if role is not None and asset is not None:
-        raise ValidationError({"role": "Choose a role or a single data asset, not both."})
+        raise ValidationError({"role": _("Choose a role or a single data asset, not both.")})
     if role is not None:
         if not role.is_active:
-            raise ValidationError({"role": f"The role “{role}” is no longer offered."})
+            raise ValidationError(
+                {"role": _("The role “%(role)s” is no longer offered.") % {"role": role}}
+            )
         if not requestable_roles_for(requester).filter(pk=role.pk).exists():
-            raise PermissionDenied(f"You may not ask for the role “{role}”.")
+            raise PermissionDenied(_("You may not ask for the role “%(role)s”.") % {"role": role})
     else:
         assert asset is not None
         if asset.archived_at is not None:
-            raise ValidationError({"asset": f"“{asset}” is archived: it is no longer offered."})
+            raise ValidationError(
+                {"asset": _("“%(asset)s” is archived: it is no longer offered.") % {"asset": asset}}
+            )
         if not requestable_roles_for(requester).filter(assets=asset).exists():
-            raise PermissionDenied(f"You may not ask for access to “{asset}”.")
+            raise PermissionDenied(
+                _("You may not ask for access to “%(asset)s”.") % {"asset": asset}
+            )
     policy = effective_policy(role=role, asset=asset, user=requester)
     justification = (justification or "").strip()
     ticket = (ticket or "").strip()
@@ -210,8 +220,11 @@ def access_request_submit(
         )
         if duplicate is not None:
             raise ValidationError(
-                f"You already have a pending request for {duplicate.target_label} "
-                f"(#{duplicate.pk}); cancel it or wait for the decision."
+                _(
+                    "You already have a pending request for %(target)s (#%(number)s); cancel it "
+                    "or wait for the decision."
+                )
+                % {"target": duplicate.target_label, "number": duplicate.pk}
             )
         request = AccessRequest(
             requester=requester,
@@ -256,31 +269,37 @@ def access_request_extend(
     try:
         grant = Grant.objects.select_related("request__role", "request__asset").get(pk=grant_id)
     except Grant.DoesNotExist:
-        raise ValidationError(f"Grant #{grant_id} does not exist.") from None
+        raise ValidationError(
+            _("Grant #%(number)s does not exist.") % {"number": grant_id}
+        ) from None
     if grant.user_id != requester.pk or not requester.is_active:
-        raise PermissionDenied("Only the holder of a grant can ask to extend it.")
+        raise PermissionDenied(_("Only the holder of a grant can ask to extend it."))
     now = timezone.now()
     if _has_ended(grant, now):
-        raise ValidationError("This access has already ended; ask for access again instead.")
+        raise ValidationError(_("This access has already ended; ask for access again instead."))
     if grant.is_break_glass:
-        raise ValidationError("Break-glass access cannot be extended; ask for access instead.")
+        raise ValidationError(_("Break-glass access cannot be extended; ask for access instead."))
     original = grant.request
     role, asset = original.role, original.asset
     if role is not None and not role.is_active:
-        raise ValidationError(f"The role “{role}” is no longer offered; it cannot be extended.")
-    _refuse_if_ineligible(original, doing="extended", what=f"Grant #{grant.pk}")
+        raise ValidationError(
+            _("The role “%(role)s” is no longer offered; it cannot be extended.") % {"role": role}
+        )
+    _refuse_if_ineligible(original, grant_id=grant.pk)
     policy = effective_policy(role=role, asset=asset, user=requester)
     justification = (justification or "").strip()
     ticket = (ticket or "").strip()
     errors: dict[str, str] = {}
     if not _is_aware(ends_at):
-        errors["ends_at"] = "Give the new end date and time."
+        errors["ends_at"] = _("Give the new end date and time.")
     elif ends_at <= grant.ends_at:
-        errors["ends_at"] = (
-            f"The new end must be after the current end ({datetime_display(grant.ends_at)})."
-        )
+        errors["ends_at"] = _("The new end must be after the current end (%(end)s).") % {
+            "end": datetime_display(grant.ends_at)
+        }
     elif elapsed_between(grant.ends_at, ends_at) > policy.max_duration:
-        errors["ends_at"] = f"An extension can add at most {duration_text(policy.max_duration)}."
+        errors["ends_at"] = _("An extension can add at most %(limit)s.") % {
+            "limit": duration_text(policy.max_duration)
+        }
     elif reach_error := _extension_reach_error(grant=grant, ends_at=ends_at, policy=policy):
         errors["ends_at"] = reach_error
     _validate_text_fields(
@@ -296,9 +315,11 @@ def access_request_extend(
     with transaction.atomic(durable=True):
         grant = _lock_grant(grant_id)
         if _has_ended(grant, now):
-            raise ValidationError("This access has already ended; ask for access again instead.")
+            raise ValidationError(_("This access has already ended; ask for access again instead."))
         if AccessRequest.objects.pending().filter(extends_grant=grant).exists():
-            raise ValidationError("An extension of this access is already waiting for a decision.")
+            raise ValidationError(
+                _("An extension of this access is already waiting for a decision.")
+            )
         request = AccessRequest(
             requester=requester,
             role=role,
@@ -333,11 +354,14 @@ def access_request_cancel(*, request_id: int, actor: User) -> AccessRequest:
     with transaction.atomic(durable=True):
         request = _lock_request(request_id)
         if request.requester_id != actor.pk:
-            raise PermissionDenied("Only the person who asked can cancel a request.")
+            raise PermissionDenied(_("Only the person who asked can cancel a request."))
         if request.status != RequestStatus.PENDING:
             raise ValidationError(
-                f"Request #{request.pk} is already {request.get_status_display().lower()}; "
-                "only a pending request can be cancelled."
+                _(
+                    "Request #%(number)s is already %(status)s; only a pending request can be "
+                    "cancelled."
+                )
+                % {"number": request.pk, "status": request.get_status_display().lower()}
             )
         now = timezone.now()
         request.status = RequestStatus.CANCELLED
@@ -368,17 +392,17 @@ def access_request_approve(
     approver = _decider_checked(request_id=request_id, approver=approver)
     with transaction.atomic(durable=True):
         request, capacity, now = _open_decision(request_id=request_id, approver=approver)
-        _refuse_if_ineligible(request, doing="approved")
+        _refuse_if_ineligible(request)
         if request.ends_at <= now:
             raise ValidationError(
-                "The requested window has already ended; the request can only be denied."
+                _("The requested window has already ended; the request can only be denied.")
             )
         grant = None
         if request.extends_grant_id:
             grant = _lock_grant(request.extends_grant_id)
             if _has_ended(grant, now):
                 raise ValidationError(
-                    "The access this request extends has already ended; deny it instead."
+                    _("The access this request extends has already ended; deny it instead.")
                 )
         # Only approvals that still count fill a slot (selectors.counting_approvals).
         has_dpo = counting_approvals().filter(request_id=request.pk, as_dpo=True).exists()
@@ -388,21 +412,24 @@ def access_request_approve(
             as_dpo = False
         else:
             raise PermissionDenied(
-                "The DPO's approval is already in; an approver for "
-                f"{request.target_label} has to approve now."
+                _(
+                    "The DPO's approval is already in; an approver for %(target)s has to "
+                    "approve now."
+                )
+                % {"target": request.target_label}
             )
         original_end = request.ends_at
         if ends_at is not None:
             floor = max(request.starts_at, now)
             if not _is_aware(ends_at):
-                raise ValidationError({"ends_at": "Give a date and time for the new end."})
+                raise ValidationError({"ends_at": _("Give a date and time for the new end.")})
             if ends_at > request.ends_at:
                 raise ValidationError(
-                    {"ends_at": "An approver can shorten the window, not lengthen it."}
+                    {"ends_at": _("An approver can shorten the window, not lengthen it.")}
                 )
             if ends_at <= floor:
                 raise ValidationError(
-                    {"ends_at": "The shortened end must be after the start (and in the future)."}
+                    {"ends_at": _("The shortened end must be after the start (and in the future).")}
                 )
             if ends_at != request.ends_at:
                 request.ends_at = ends_at
@@ -420,7 +447,7 @@ def access_request_approve(
             with transaction.atomic():
                 approval.save()
         except IntegrityError:
-            raise ValidationError("You have already decided on this request.") from None
+            raise ValidationError(_("You have already decided on this request.")) from None
         missing = approvals_still_needed(request).total
         audit_event_record(
             action="access.approval.given",
@@ -455,24 +482,29 @@ def _approve_final(
     grant: Grant | None = None,
 ) -> None:
     # Every path to a grant passes here: the requester's facts are read again now.
-    _refuse_if_ineligible(request, doing="approved")
+    _refuse_if_ineligible(request)
     _record_decision(
         request,
         status=RequestStatus.APPROVED,
         decider=approver,
-        comment=comment if approver else "Approved automatically by the policy.",
+        comment=comment if approver else "",
+        code="" if approver else DecisionCode.AUTO_APPROVED,
         now=now,
     )
+    reason = comment if approver else AUTO_APPROVED_REASON
     actor_label = "" if approver else SYSTEM_POLICY
     if request.extends_grant_id:
         grant = grant or _lock_grant(request.extends_grant_id)
         if _has_ended(grant, now):
-            raise ValidationError("The access this request extends has already ended.")
+            raise ValidationError(_("The access this request extends has already ended."))
         policy = effective_policy(role=request.role, asset=request.asset, user=request.requester)
         if reach_error := _extension_reach_error(
             grant=grant, ends_at=request.ends_at, policy=policy
         ):
-            raise ValidationError(f"Request #{request.pk} cannot be approved: {reach_error}")
+            raise ValidationError(
+                _("Request #%(number)s cannot be approved: %(why)s")
+                % {"number": request.pk, "why": reach_error}
+            )
         previous = grant.ends_at
         grant.ends_at = max(grant.ends_at, request.ends_at)
         grant.expiry_warned_at = None
@@ -483,7 +515,7 @@ def _approve_final(
             actor=approver,
             actor_label=actor_label,
             target=request,
-            reason=request.decision_comment,
+            reason=reason,
             data={"extends_grant": grant.pk, "policy": request.policy_snapshot},
         )
         audit_event_record(
@@ -529,7 +561,7 @@ def _approve_final(
         actor=approver,
         actor_label=actor_label,
         target=request,
-        reason=request.decision_comment,
+        reason=reason,
         data={
             "grant": new.pk,
             **_window_data(new.starts_at, new.ends_at),
@@ -552,7 +584,7 @@ def access_request_deny(*, request_id: int, approver: User, reason: str) -> Acce
     """One eligible approver's denial ends a pending request; a reason is required."""
     reason = (reason or "").strip()
     if not has_visible_text(reason):
-        raise ValidationError({"reason": "Give a reason for the denial."})
+        raise ValidationError({"reason": _("Give a reason for the denial.")})
     _refuse_control_characters(reason=reason)
     approver = _decider_checked(request_id=request_id, approver=approver)
     with transaction.atomic(durable=True):
