@@ -90,5 +90,24 @@ def enqueue(task: Any, *args: Any, **kwargs: Any) -> bool:
 
 
 def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
-    """Queue ``task`` once the surrounding transaction commits (at once if there is none)."""
-    transaction.on_commit(lambda: enqueue(task, *args, **kwargs))
+    """Queue ``task`` once the surrounding transaction commits (at once if there is none).
+
+    ``task`` is a task or its registered name (``"access.grant_activate"``): code that
+    queues a task by name needs no import of the module defining it.
+    """
+    transaction.on_commit(lambda: enqueue(task_named(task), *args, **kwargs))
+
+
+def task_named(task: Any) -> Any:
+    """The registered task called ``task`` (a task is returned as it is).
+
+    The apps' task modules are imported on first use (Celery's autodiscovery). Raises
+    celery's NotRegistered for a name no app registers.
+    """
+    if not isinstance(task, str):
+        return task
+    from celery import current_app
+
+    if task not in current_app.tasks:
+        current_app.loader.import_default_modules()
+    return current_app.tasks[task]

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 _VIEW = [
     "access.view_accessrole",
@@ -12,7 +13,7 @@ _VIEW = [
 class AccessConfig(AppConfig):
     name = "apps.access"
     label = "access"
-    verbose_name = "Just-in-time access"
+    verbose_name = _("Just-in-time access")
     # Requests and grants change only through services (admin buttons and actions), so no
     # group gets add/change/delete on them; the custom permissions gate the decisions.
     group_permissions = {

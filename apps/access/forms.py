@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, cast
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.inventory.models import DataAsset, ProcessingActivity
 from jitportal.forms import WindowDateTimeField
@@ -73,13 +75,13 @@ class ServiceErrorsMixin:
             self.add_error(None, error)  # type: ignore[attr-defined]
 
 
-TICKET_HELP = "The ticket or case this access is for."
+TICKET_HELP = _("The ticket or case this access is for.")
 
 
 def ticket_help_text(policy: selectors.Policy | None) -> str:
     """The ticket field's help text under ``policy``: its ticket hint, else a general line."""
     hint = policy.ticket_hint_text if policy is not None else ""
-    return f"Expected: {hint}" if hint else TICKET_HELP
+    return gettext("Expected: %(hint)s") % {"hint": hint} if hint else str(TICKET_HELP)
 
 
 class PolicyMarksMixin:
@@ -108,56 +110,56 @@ def _window_end(start: datetime, hours: Decimal) -> datetime:
         # Elapsed hours (UTC): 8 hours stay 8 hours on the night the clocks change.
         return elapsed_add(start, timedelta(seconds=int(hours * 3600)))
     except OverflowError as exc:
-        raise ValidationError("That is further ahead than any calendar goes.") from exc
+        raise ValidationError(gettext("That is further ahead than any calendar goes.")) from exc
 
 
 class AccessRequestForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
     target = forms.ChoiceField(
-        label="What do you need access to?",
-        help_text="A role bundles access to several data assets; or ask for one asset.",
+        label=_("What do you need access to?"),
+        help_text=_("A role bundles access to several data assets; or ask for one asset."),
     )
     start = forms.ChoiceField(
-        label="Start",
-        choices=[("now", "Now, once approved"), ("later", "Later, at a time I choose")],
+        label=_("Start"),
+        choices=[("now", _("Now, once approved")), ("later", _("Later, at a time I choose"))],
         initial="now",
         widget=forms.RadioSelect,
     )
     starts_at = WindowDateTimeField(
-        label="Start at",
+        label=_("Start at"),
         required=False,
     )
     duration = forms.DecimalField(
-        label="Duration (hours)",
+        label=_("Duration (hours)"),
         required=False,
         min_value=Decimal("0.25"),
         max_value=MAX_HOURS,
         max_digits=6,
         decimal_places=2,
-        help_text="For example 0.5 for half an hour, 4 for a morning.",
+        help_text=_("For example 0.5 for half an hour, 4 for a morning."),
         widget=forms.NumberInput(attrs={"step": "0.25", "min": "0.25"}),
     )
     ends_at = WindowDateTimeField(
-        label="Or until",
+        label=_("Or until"),
         required=False,
-        help_text="Instead of a duration: the time access should end.",
+        help_text=_("Instead of a duration: the time access should end."),
     )
     processing_activity = forms.ModelChoiceField(
-        label="Purpose (processing activity)",
+        label=_("Purpose (processing activity)"),
         queryset=ProcessingActivity.objects.none(),
         required=False,
-        empty_label="— choose the processing activity this serves —",
-        help_text="The entry of the record of processing activities this access serves.",
+        empty_label=_("— choose the processing activity this serves —"),
+        help_text=_("The entry of the record of processing activities this access serves."),
     )
     justification = forms.CharField(
-        label="Justification",
+        label=_("Justification"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="What you will do with the data, and why now.",
+        help_text=_("What you will do with the data, and why now."),
         validators=[validate_multiline_text],
     )
     ticket = forms.CharField(
-        label="Ticket",
+        label=_("Ticket"),
         required=False,
         max_length=100,
         help_text=TICKET_HELP,
@@ -174,8 +176,11 @@ class AccessRequestForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
         }
         cast(forms.ChoiceField, self.fields["target"]).choices = [
             ("", "— choose a role or a data asset —"),
-            ("Roles", [(target_value(role=r), r.name) for r in self.roles.values()]),
-            ("Data assets", [(target_value(asset=a), str(a)) for a in self.assets.values()]),
+            (gettext("Roles"), [(target_value(role=r), r.name) for r in self.roles.values()]),
+            (
+                gettext("Data assets"),
+                [(target_value(asset=a), str(a)) for a in self.assets.values()],
+            ),
         ]
         activities = ProcessingActivity.objects.filter(is_active=True)
         cast(forms.ModelChoiceField, self.fields["processing_activity"]).queryset = activities
@@ -213,7 +218,7 @@ class AccessRequestForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
     def clean_target(self) -> AccessRole | DataAsset:
         target = self.resolve_target(self.cleaned_data["target"])
         if target is None:
-            raise ValidationError("Choose a role or a data asset from the list.")
+            raise ValidationError(gettext("Choose a role or a data asset from the list."))
         return target
 
     def clean(self) -> dict[str, Any]:
@@ -225,10 +230,12 @@ class AccessRequestForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
         if start == "later":
             if starts_at is None:
                 if "starts_at" not in self.errors:
-                    self.add_error("starts_at", "Give the time access should start.")
+                    self.add_error("starts_at", gettext("Give the time access should start."))
                 return data
             if starts_at < now - PAST_GRACE:
-                self.add_error("starts_at", "The start is in the past; choose a later time.")
+                self.add_error(
+                    "starts_at", gettext("The start is in the past; choose a later time.")
+                )
                 return data
         elif start == "now":
             starts_at = now
@@ -240,7 +247,7 @@ class AccessRequestForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
             return data  # "Or until" was given and refused: the duration is not used instead
         if ends_at is not None:
             if ends_at <= starts_at:
-                self.add_error("ends_at", "The end must be after the start.")
+                self.add_error("ends_at", gettext("The end must be after the start."))
                 return data
         elif duration is not None:
             try:
@@ -250,7 +257,9 @@ class AccessRequestForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
                 return data
         else:
             if "duration" not in self.errors and "ends_at" not in self.errors:
-                self.add_error("duration", "Give a duration, or the time access should end.")
+                self.add_error(
+                    "duration", gettext("Give a duration, or the time access should end.")
+                )
             return data
         data["window"] = (starts_at, ends_at)
         return data
@@ -273,7 +282,7 @@ class AccessRequestForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
 
 class GrantExtendForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
     extend_by = forms.DecimalField(
-        label="Extend by (hours)",
+        label=_("Extend by (hours)"),
         required=False,
         min_value=Decimal("0.25"),
         max_value=MAX_HOURS,
@@ -282,20 +291,20 @@ class GrantExtendForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
         widget=forms.NumberInput(attrs={"step": "0.25", "min": "0.25"}),
     )
     ends_at = WindowDateTimeField(
-        label="Or until",
+        label=_("Or until"),
         required=False,
-        help_text="Instead of a number of hours: the new end.",
+        help_text=_("Instead of a number of hours: the new end."),
     )
     justification = forms.CharField(
-        label="Justification",
+        label=_("Justification"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Why the work needs more time.",
+        help_text=_("Why the work needs more time."),
         validators=[validate_multiline_text],
     )
     ticket = forms.CharField(
-        label="Ticket",
+        label=_("Ticket"),
         required=False,
         max_length=100,
         help_text=TICKET_HELP,
@@ -326,7 +335,9 @@ class GrantExtendForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
             return data  # "Or until" was given and refused: the hours are not used instead
         if ends_at is not None:
             if ends_at <= self.grant.ends_at:
-                self.add_error("ends_at", "The new end must be after the grant's current end.")
+                self.add_error(
+                    "ends_at", gettext("The new end must be after the grant's current end.")
+                )
                 return data
         elif extend_by is not None:
             try:
@@ -336,7 +347,7 @@ class GrantExtendForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
                 return data
         else:
             if "extend_by" not in self.errors and "ends_at" not in self.errors:
-                self.add_error("extend_by", "Give a number of hours, or the new end.")
+                self.add_error("extend_by", gettext("Give a number of hours, or the new end."))
             return data
         data["new_ends_at"] = ends_at
         return data

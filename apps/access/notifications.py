@@ -15,6 +15,8 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
+from django.utils.functional import lazy
 
 from apps.inventory.models import DataAsset
 from apps.inventory.roles import DPO
@@ -33,15 +35,26 @@ def _url(name: str, *args: Any, fallback: str = "/") -> str:
     return settings.PORTAL_BASE_URL.rstrip("/") + path
 
 
+def recipient_language(user: Any) -> str:
+    """The language a notice to ``user`` is written in: their own when the portal knows it
+    (a ``language`` the user model or its profile carries, one of ``LANGUAGES``), else the
+    organisation's ``LANGUAGE_CODE``. Users carry no language today: every notice goes out in
+    the organisation's language, whatever language the person who caused it was reading."""
+    own = getattr(user, "language", "") or getattr(getattr(user, "profile", None), "language", "")
+    return own if own in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
 def _send(*, kind: str, recipients: Iterable[Any], context: dict[str, Any]) -> int:
-    """One message per recipient, so nobody sees who else was told."""
+    """One message per recipient, so nobody sees who else was told, each in the recipient's
+    language (``recipient_language``)."""
     messages = []
     for user in recipients:
         if not user.email:
             continue
         ctx = {**context, "recipient": user}
-        subject = " ".join(render_to_string(f"access/email/{kind}_subject.txt", ctx).split())
-        body = render_to_string(f"access/email/{kind}_body.txt", ctx)
+        with translation.override(recipient_language(user)):
+            subject = " ".join(render_to_string(f"access/email/{kind}_subject.txt", ctx).split())
+            body = render_to_string(f"access/email/{kind}_body.txt", ctx)
         messages.append(EmailMessage(subject=subject, body=body, to=[user.email]))
     if not messages:
         return 0
@@ -60,7 +73,8 @@ def _request_context(request: AccessRequest) -> dict[str, Any]:
         "req": request,
         "target": request.target_label,
         "assets": _request_assets(request),
-        "still_needed": approvals_still_needed_label(request),
+        # Written out when each message is rendered, in its recipient's language.
+        "still_needed": lazy(approvals_still_needed_label, str)(request),
         "admin_url": _url("admin:access_accessrequest_change", request.pk),
         "queue_url": _url("admin:access_accessrequest_queue"),
         "portal_url": _url("portal-home"),

@@ -38,6 +38,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from jitportal.tasking import enqueue_on_commit
 
@@ -53,6 +54,8 @@ SENT = "sent"
 RETRY = "retry"
 GAVE_UP = "gave_up"
 SKIPPED = "skipped"
+# The registered name of the task that sends one notice (apps/access/tasks.py).
+TASK_NOTIFY = "access.notify"
 
 
 def _conf(name: str) -> int:
@@ -80,9 +83,7 @@ def notice_record(*, kind: str, object_id: int) -> Notice:
     notice = Notice.objects.create(
         kind=kind, object_id=object_id, created_at=now, next_try_at=now + notice_retry_delay(1)
     )
-    from .tasks import access_notify
-
-    enqueue_on_commit(access_notify, notice.pk)
+    enqueue_on_commit(TASK_NOTIFY, notice.pk)
     return notice
 
 
@@ -141,7 +142,7 @@ def notice_send(*, notice_id: int, now: datetime | None = None) -> str:
     Returns "sent", "retry" (failed, will be tried again), "gave_up" or "skipped" (already
     sent or given up, unknown, or claimed by another worker at this moment).
     """
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         notice = (
             Notice.objects.select_for_update(skip_locked=True)
             .filter(pk=notice_id, status=NoticeStatus.PENDING)
@@ -163,7 +164,7 @@ def notice_send_due(*, now: datetime | None = None, limit: int | None = None) ->
     limit = limit or _conf("RECONCILE_BATCH_SIZE")
     counts = {SENT: 0, RETRY: 0, GAVE_UP: 0}
     after = 0
-    for _ in range(limit):
+    for _attempt_number in range(limit):
         with transaction.atomic():
             notice = (
                 Notice.objects.filter(
@@ -187,23 +188,24 @@ def notices_resend(*, notice_ids: Iterable[int], actor: User) -> tuple[list[Noti
     Returns (the notices queued, one message per refusal). Raises PermissionDenied for a
     user who may not change notices.
     """
-    from .tasks import access_notify
-
     if not actor.is_active or not actor.has_perm("access.resend_notice"):
-        raise PermissionDenied("You may not re-send notices.")
+        raise PermissionDenied(_("You may not re-send notices."))
     queued: list[Notice] = []
     refused: list[str] = []
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         for notice in Notice.objects.select_for_update().filter(pk__in=list(notice_ids)):
             if notice.status == NoticeStatus.SENT:
-                refused.append(f"Notice #{notice.pk} was already sent; it is not sent twice.")
+                refused.append(
+                    _("Notice #%(number)s was already sent; it is not sent twice.")
+                    % {"number": notice.pk}
+                )
                 continue
             notice.status = NoticeStatus.PENDING
             notice.tries = 0
             notice.next_try_at = now
             notice.save(update_fields=["status", "tries", "next_try_at"])
             logger.info("notice %s queued again by %s", notice.pk, actor.get_username())
-            enqueue_on_commit(access_notify, notice.pk)
+            enqueue_on_commit(TASK_NOTIFY, notice.pk)
             queued.append(notice)
     return queued, refused

@@ -7,9 +7,9 @@ Every change goes through a service; a refused change is a message, never a 500.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
@@ -18,9 +18,11 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.inventory.models import DataAsset
+from jitportal.durations import duration_text
 from jitportal.inputs import parse_page
 
 from . import selectors, services
@@ -37,26 +39,10 @@ class AuthedRequest(HttpRequest):
     user: User
 
 
-def _duration_text(value: timedelta | None) -> str:
-    if value is None:
-        return "—"
-    minutes = int(value.total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    parts = []
-    if days:
-        parts.append(f"{days} day{'s' if days != 1 else ''}")
-    if hours:
-        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
-    if minutes:
-        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
-    return ", ".join(parts) or "0 minutes"
-
-
 def _messages_of(error: ValidationError | PermissionDenied) -> list[str]:
     if isinstance(error, ValidationError):
         return [str(m) for m in error.messages]
-    return [str(error) or "You may not do that."]
+    return [str(error) or _("You may not do that.")]
 
 
 def _policy_context(
@@ -76,13 +62,13 @@ def _policy_context(
         "target": role or asset,
         "is_special": bool(asset is not None and asset.is_special)
         or bool(role is not None and role.assets.filter(is_special=True).exists()),
-        "max_duration": _duration_text(policy.max_duration),
+        "max_duration": duration_text(policy.max_duration),
         "max_hours": hours_of(policy.max_duration),
-        "default_duration": _duration_text(policy.default_duration),
+        "default_duration": duration_text(policy.default_duration),
         "default_hours": hours_of(policy.default_duration),
-        "max_start_ahead": _duration_text(policy.max_start_ahead),
-        "pending_timeout": _duration_text(policy.pending_timeout),
-        "max_total_duration": _duration_text(policy.max_total_duration),
+        "max_start_ahead": duration_text(policy.max_start_ahead),
+        "pending_timeout": duration_text(policy.pending_timeout),
+        "max_total_duration": duration_text(policy.max_total_duration),
         "ticket_hints": [(name, hint or NO_TICKET_HINT) for name, hint in policy.ticket_hints],
     }
 
@@ -138,7 +124,8 @@ def home(request: AuthedRequest) -> HttpResponse:
         .order_by("-created_at", "-pk")
     )
     page = Paginator(past, PAST_PAGE_SIZE).get_page(parse_page(request.GET.get("page")))
-    warn_before = timedelta(minutes=30)
+    # "Ending soon" on the page is when the expiry warning goes out (settings.JITPORTAL).
+    warn_before = settings.JITPORTAL["EXPIRY_WARNING_BEFORE"]
     return render(
         request,
         "portal/home.html",
@@ -173,12 +160,14 @@ def request_create(request: AuthedRequest) -> HttpResponse:
                 if created.status == RequestStatus.APPROVED:
                     messages.success(
                         request,
-                        f"Access to {created.target_label} is granted: this role needs no approval.",
+                        _("Access to %(target)s is granted: this role needs no approval.")
+                        % {"target": created.target_label},
                     )
                 else:
                     messages.success(
                         request,
-                        f"Your request for {created.target_label} is sent for approval.",
+                        _("Your request for %(target)s is sent for approval.")
+                        % {"target": created.target_label},
                     )
                 return redirect("access-request-detail", pk=created.pk)
         not_allowed = False
@@ -222,16 +211,17 @@ def _policy_hints(form: AccessRequestForm, policy: Any) -> None:
         if ends_at - starts_at > policy.max_duration:
             form.add_error(
                 duration_field,
-                f"At most {services.human_duration(policy.max_duration)} can be asked for at once.",
+                _("At most %(limit)s can be asked for at once.")
+                % {"limit": duration_text(policy.max_duration)},
             )
     if (
         policy.require_justification
         and "justification" not in form.errors
         and not data.get("justification", "").strip()
     ):
-        form.add_error("justification", "Say why you need this access; this policy requires it.")
+        form.add_error("justification", _("Say why you need this access; this policy requires it."))
     if policy.require_ticket and "ticket" not in form.errors and not data.get("ticket", "").strip():
-        form.add_error("ticket", "Give the ticket this access is for; this policy requires one.")
+        form.add_error("ticket", _("Give the ticket this access is for; this policy requires one."))
 
 
 @login_required
@@ -299,7 +289,9 @@ def request_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
             for text in _messages_of(exc):
                 messages.error(request, text)
             return redirect("access-request-detail", pk=access_request.pk)
-        messages.success(request, f"Request #{access_request.pk} is cancelled.")
+        messages.success(
+            request, _("Request #%(number)s is cancelled.") % {"number": access_request.pk}
+        )
         return redirect("portal-home")
     return render(request, "portal/request_cancel.html", {"req": access_request})
 
@@ -333,7 +325,10 @@ def grant_relinquish(request: AuthedRequest, pk: int) -> HttpResponse:
             for text in _messages_of(exc):
                 messages.error(request, text)
             return redirect("access-grant-detail", pk=grant.pk)
-        messages.success(request, f"Grant #{grant.pk} is given back; your access has ended.")
+        messages.success(
+            request,
+            _("Grant #%(number)s is given back; your access has ended.") % {"number": grant.pk},
+        )
         return redirect("portal-home")
     return render(
         request,
@@ -364,8 +359,12 @@ def grant_extend(request: AuthedRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"Your request to extend grant #{grant.pk} is sent"
-                    + (" for approval." if extension.status == RequestStatus.PENDING else "."),
+                    (
+                        _("Your request to extend grant #%(number)s is sent for approval.")
+                        if extension.status == RequestStatus.PENDING
+                        else _("Your request to extend grant #%(number)s is sent.")
+                    )
+                    % {"number": grant.pk},
                 )
                 return redirect("access-request-detail", pk=extension.pk)
     else:

@@ -70,10 +70,6 @@ def _clean_query(request: AuthedRequest) -> str:
     return query.strip()[:QUERY_MAX]
 
 
-def _page_number(request: AuthedRequest) -> int:
-    return parse_page(request.GET.get("page"))
-
-
 def _record_list(
     request: AuthedRequest,
     *,
@@ -94,7 +90,7 @@ def _record_list(
         rows = rows.filter(search(query))
     if status in statuses.values:
         rows = rows.filter(status=status)
-    page = Paginator(rows, PAGE_SIZE).get_page(_page_number(request))
+    page = Paginator(rows, PAGE_SIZE).get_page(parse_page(request.GET.get("page")))
     records_listed_log(
         user=request.user,
         model=model,

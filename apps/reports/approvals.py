@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from apps.access.models import AccessRequest, Approval, Grant, RequestStatus
 from apps.audit.models import AuditEvent
+from jitportal.durations import duration_text
 
 OUTCOMES = [s.value for s in RequestStatus]
 
@@ -22,17 +23,8 @@ def _median(values: list[float]) -> float | None:
 
 
 def human_seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    delta = timedelta(seconds=round(seconds))
-    if delta < timedelta(minutes=1):
-        return f"{delta.seconds} s"
-    if delta < timedelta(hours=1):
-        return f"{delta.seconds // 60} min"
-    if delta < timedelta(days=2):
-        hours = delta.total_seconds() / 3600
-        return f"{hours:.1f} h"
-    return f"{delta.total_seconds() / 86400:.1f} days"
+    """A median or an age as the statistics show it ("30 min", "3.0 h", "2.5 days")."""
+    return duration_text(seconds, rounded=True, empty="–")
 
 
 def approval_statistics(*, start: datetime, end: datetime) -> dict[str, Any]:

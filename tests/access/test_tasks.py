@@ -136,3 +136,32 @@ def test_task_writes_are_recorded_in_the_audit_trail_with_their_actor(
         services.grant_revoke(grant_id=grant.pk, actor=approver, reason="done")
     # Grants are written by services and tasks: django-auditlog keeps no second history
     assert not LogEntry.objects.get_for_object(grant).exists()
+
+
+def test_services_queue_tasks_by_name_and_import_no_tasks_module():
+    """Services send tasks by their registered names (jitportal.tasking), so the import
+    graph runs one way: tasks import services, never the other way."""
+    import ast
+    from pathlib import Path
+
+    from apps.access.outbox import TASK_NOTIFY
+    from apps.access.services._common import TASK_GRANT_ACTIVATE, TASK_GRANT_MIRROR_SYNC
+
+    root = Path(settings.BASE_DIR) / "apps"
+    offenders = []
+    for path in [
+        *root.glob("*/services/*.py"),
+        *root.glob("*/services.py"),
+        *root.glob("*/outbox.py"),
+    ]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or "", *(a.name for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            if any(n == "tasks" or n.endswith(".tasks") for n in names):
+                offenders.append(f"{path.relative_to(root.parent)}:{node.lineno}")
+    assert [o for o in offenders if o.startswith("apps/access/")] == []
+    for name in (TASK_NOTIFY, TASK_GRANT_ACTIVATE, TASK_GRANT_MIRROR_SYNC):
+        assert name in tasks.access_reconcile_task.app.tasks
