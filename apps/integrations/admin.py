@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
+from jitportal.admin_base import ServiceErrorsMixin, admin_form
 from jitportal.forms import WindowDateTimeField
 
 from .models import IntegrationToken
@@ -51,7 +52,7 @@ class TokenCreateForm(forms.Form):
 
 
 @admin.register(IntegrationToken)
-class IntegrationTokenAdmin(admin.ModelAdmin):
+class IntegrationTokenAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "owner",
@@ -114,6 +115,7 @@ class IntegrationTokenAdmin(admin.ModelAdmin):
             "changelist_url": reverse("admin:integrations_integrationtoken_changelist"),
             "title": "Create an integration token",
             "form": form,
+            "adminform": admin_form(form, self),
         }
         if request.method == "POST" and form.is_valid():
             try:
@@ -125,7 +127,7 @@ class IntegrationTokenAdmin(admin.ModelAdmin):
                     created_by=request.user,
                 )
             except TokenInputError as exc:
-                form.add_error(None, str(exc))
+                self.add_service_errors(form, exc)
             else:
                 context.update(title="Integration token created", token=token, raw=raw)
                 return TemplateResponse(
