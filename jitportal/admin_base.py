@@ -15,6 +15,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.formsets import TOTAL_FORM_COUNT, BaseFormSet
 from django.forms.models import _get_foreign_key
 from django.http import HttpRequest
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 class ReadOnlyModelAdmin(admin.ModelAdmin):
@@ -118,7 +120,7 @@ def admin_inlines_bound(site: admin.AdminSite) -> int:
 ServiceError = ValidationError | PermissionDenied | ValueError
 
 #: Said when a refusal carries no text of its own.
-REFUSED_WITHOUT_REASON = "You may not do that."
+REFUSED_WITHOUT_REASON = _("You may not do that.")
 
 
 def service_error_messages(exc: ServiceError) -> list[str]:
@@ -129,7 +131,7 @@ def service_error_messages(exc: ServiceError) -> list[str]:
         if hasattr(exc, "error_dict"):
             return [m for msgs in exc.message_dict.values() for m in msgs]
         return list(exc.messages)
-    return [str(exc) or REFUSED_WITHOUT_REASON]
+    return [str(exc) or str(REFUSED_WITHOUT_REASON)]
 
 
 class ServiceErrorsMixin:
@@ -201,7 +203,7 @@ def bulk_report(
     for failure in failed:
         messages.error(request, failure)
     if not done and not failed:
-        messages.warning(request, "Nothing was selected; nothing changed.")
+        messages.warning(request, gettext("Nothing was selected; nothing changed."))
 
 
 def bulk_service_action(

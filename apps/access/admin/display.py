@@ -3,7 +3,7 @@ revoke form may return to, the columns of a request."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import admin
 from django.http import HttpRequest
@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.translation import gettext, ngettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from jitportal.formats import datetime_display
 
@@ -26,6 +28,21 @@ def window_text(starts_at, ends_at) -> str:
     same_day = timezone.localdate(starts_at) == timezone.localdate(ends_at)
     end = date_format(timezone.localtime(ends_at), "TIME_FORMAT") if same_day else None
     return f"{datetime_display(starts_at)} → {end or datetime_display(ends_at)}"
+
+
+#: How a right (``selectors.ACTIONS``) reads in a list of rights.
+RIGHT_LABELS = {
+    "view": pgettext_lazy("a right on data", "view"),
+    "change": pgettext_lazy("a right on data", "change"),
+    "export": pgettext_lazy("a right on data", "export"),
+}
+
+
+def rights_text(obj: Any) -> str:
+    """The rights a role or grant gives (its ``can_<action>`` flags), e.g. "view, export"."""
+    return ", ".join(
+        str(RIGHT_LABELS.get(a, a)) for a in selectors.ACTIONS if getattr(obj, f"can_{a}")
+    )
 
 
 # Pages a grant's revoke form returns to, by name: the form never redirects to a URL it is
@@ -47,71 +64,79 @@ def acting_user(request: HttpRequest) -> User:
 def still_needs_message(obj: AccessRequest) -> str:
     """After an approval that did not complete a request: what it still needs, and whose
     earlier approvals stopped counting (one source: ``selectors.approvals_still_needed``)."""
-    text = (
-        f"Your approval of #{obj.pk} is recorded; it still needs "
-        f"{selectors.approvals_still_needed(obj)}."
-    )
+    text = gettext("Your approval of #%(id)s is recorded; it still needs %(needed)s.") % {
+        "id": obj.pk,
+        "needed": selectors.approvals_still_needed(obj),
+    }
     stale = [a.approver.get_username() for a in selectors.approvals_no_longer_counting(obj)]
     if stale:
-        text += (
-            f" The approval of {', '.join(stale)} no longer counts: they may no longer decide it."
-        )
+        text += " " + ngettext(
+            "The approval of %(names)s no longer counts: they may no longer decide it.",
+            "The approvals of %(names)s no longer count: they may no longer decide it.",
+            len(stale),
+        ) % {"names": ", ".join(stale)}
     return text
 
 
 class RequestDisplayMixin:
     """Columns shared by the request changelist and the approval queue."""
 
-    @admin.display(description="requester", ordering="requester__username")
+    @admin.display(description=_("requester"), ordering="requester__username")
     def requester_name(self, obj: AccessRequest) -> str:
         user = obj.requester
         full = user.get_full_name()
         return f"{full} ({user.username})" if full else user.username
 
-    @admin.display(description="asset / role")
+    @admin.display(description=_("asset / role"))
     def target(self, obj: AccessRequest) -> str:
-        label = f"Role: {obj.role.name}" if obj.role is not None else str(obj.asset)
+        if obj.role is not None:
+            label = gettext("Role: %(role)s") % {"role": obj.role.name}
+        else:
+            label = str(obj.asset)
         if obj.extends_grant_id:
-            label += f" (extends grant #{obj.extends_grant_id})"
+            label += " " + gettext("(extends grant #%(id)s)") % {"id": obj.extends_grant_id}
         if obj.is_break_glass:
-            label += " (break-glass)"
+            label += " " + gettext("(break-glass)")
         return label
 
-    @admin.display(description="sensitivity", ordering="sensitivity_rank")
+    @admin.display(description=_("sensitivity"), ordering="sensitivity_rank")
     def sensitivity(self, obj: AccessRequest) -> str:
         return selectors.sensitivity_label(getattr(obj, "sensitivity_rank", None))
 
-    @admin.display(description="special", boolean=True)
+    @admin.display(description=_("special"), boolean=True)
     def special(self, obj: AccessRequest) -> bool:
         return bool(getattr(obj, "holds_special", False))
 
-    @admin.display(description="window", ordering="starts_at")
+    @admin.display(description=_("window"), ordering="starts_at")
     def window(self, obj: AccessRequest) -> str:
         return window_text(obj.starts_at, obj.ends_at)
 
-    @admin.display(description="approvals still needed")
+    @admin.display(description=_("approvals still needed"))
     def still_needed(self, obj: AccessRequest) -> str:
         return selectors.approvals_still_needed_label(obj)
 
-    @admin.display(description="purpose (lawful basis)", ordering="processing_activity__name")
+    @admin.display(description=_("purpose (lawful basis)"), ordering="processing_activity__name")
     def purpose(self, obj: AccessRequest) -> str:
         """The processing activity the requester chose, with its Art. 6(1) lawful basis and,
         for Art. 9/10 data, its Art. 9(2) condition: what an approver needs to judge whether
         the access serves a purpose the organisation may process the data for."""
         activity = obj.processing_activity
         if activity is None:
-            return format_html('<span class="jp-purpose-none">{}</span>', "None given")
-        basis = activity.get_lawful_basis_display() or "no lawful basis recorded"
+            return format_html('<span class="jp-purpose-none">{}</span>', gettext("None given"))
+        basis = activity.get_lawful_basis_display() or gettext("no lawful basis recorded")
         condition = ""
         if getattr(obj, "holds_special", False):
             condition = format_html(
-                '<br><small class="jp-purpose-basis">Art. 9(2): {}</small>',
-                activity.get_art9_condition_display() or "no condition recorded",
+                '<br><small class="jp-purpose-basis">{}</small>',
+                gettext("Art. 9(2): %(condition)s")
+                % {
+                    "condition": activity.get_art9_condition_display()
+                    or gettext("no condition recorded")
+                },
             )
         return format_html(
-            '<span class="jp-purpose">{}</span><br>'
-            '<small class="jp-purpose-basis">Lawful basis: {}</small>{}',
+            '<span class="jp-purpose">{}</span><br><small class="jp-purpose-basis">{}</small>{}',
             activity.name,
-            basis,
+            gettext("Lawful basis: %(basis)s") % {"basis": basis},
             condition,
         )

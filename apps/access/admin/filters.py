@@ -5,16 +5,17 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .. import selectors
 
 
 class DecisionFilter(admin.SimpleListFilter):
-    title = "waiting for me"
+    title = _("waiting for me")
     parameter_name = "mine"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Requests I may decide")]
+        return [("yes", _("Requests I may decide"))]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
@@ -23,11 +24,11 @@ class DecisionFilter(admin.SimpleListFilter):
 
 
 class LiveNowFilter(admin.SimpleListFilter):
-    title = "gives access now"
+    title = _("gives access now")
     parameter_name = "live"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Yes (live now)"), ("no", "No")]
+        return [("yes", _("Yes (live now)")), ("no", _("No"))]
 
     def queryset(self, request, queryset):
         now = timezone.now()
@@ -40,11 +41,11 @@ class LiveNowFilter(admin.SimpleListFilter):
 
 
 class NoticeEscalatedFilter(admin.SimpleListFilter):
-    title = "escalated (break-glass past the bound)"
+    title = _("escalated (break-glass past the bound)")
     parameter_name = "escalated"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Yes"), ("no", "No")]
+        return [("yes", _("Yes")), ("no", _("No"))]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":

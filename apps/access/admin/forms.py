@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.inventory.models import DataAsset
 from jitportal.inputs import validate_date_range, validate_multiline_text
@@ -25,21 +27,24 @@ class ApproveForm(forms.Form):
     comment = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        label="Comment (optional)",
+        label=_("Comment (optional)"),
         validators=[validate_multiline_text],
     )
     ends_at = WindowDateTimeField(
         required=False,
-        label="Shorten the window to end at (optional)",
-        help_text="Leave empty to approve the window asked for. Only an earlier end is accepted.",
+        label=_("Shorten the window to end at (optional)"),
+        help_text=_(
+            "Leave empty to approve the window asked for. Only an earlier end is accepted."
+        ),
         validators=[validate_date_range],
     )
 
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
+        label=_("Reason"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": "Give a reason; it is recorded and shown to the person."},
+        error_messages={"required": _("Give a reason; it is recorded and shown to the person.")},
         validators=[validate_multiline_text],
     )
 
@@ -48,7 +53,7 @@ class CommentForm(forms.Form):
     comment = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        label="Comment (optional)",
+        label=_("Comment (optional)"),
         validators=[validate_multiline_text],
     )
 
@@ -56,21 +61,26 @@ class CommentForm(forms.Form):
 class BreakGlassForm(forms.Form):
     asset = forms.ModelChoiceField(
         queryset=DataAsset.objects.current().select_related("system"),
-        error_messages={"required": "Choose the data asset.", "invalid_choice": "Unknown asset."},
+        label=_("Asset"),
+        error_messages={
+            "required": _("Choose the data asset."),
+            "invalid_choice": _("Unknown asset."),
+        },
     )
     minutes = forms.IntegerField(
         min_value=1,
-        label="Duration (minutes)",
-        error_messages={"required": "Give a duration in minutes."},
+        label=_("Duration (minutes)"),
+        error_messages={"required": _("Give a duration in minutes.")},
     )
     reason = forms.CharField(
+        label=_("Reason"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="What the emergency is. The DPO group is emailed at once.",
-        error_messages={"required": "Say what the emergency is; break-glass needs a reason."},
+        help_text=_("What the emergency is. The DPO group is emailed at once."),
+        error_messages={"required": _("Say what the emergency is; break-glass needs a reason.")},
         validators=[validate_multiline_text],
     )
-    can_change = forms.BooleanField(required=False, label="Also change the data")
-    can_export = forms.BooleanField(required=False, label="Also export the data")
+    can_change = forms.BooleanField(required=False, label=_("Also change the data"))
+    can_export = forms.BooleanField(required=False, label=_("Also export the data"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -80,10 +90,13 @@ class BreakGlassForm(forms.Form):
         self.fields["minutes"].validators.append(
             MaxValueValidator(
                 max_minutes,
-                message=f"Break-glass access lasts at most {services.human_duration(limit)}.",
+                message=gettext("Break-glass access lasts at most %(limit)s.")
+                % {"limit": services.human_duration(limit)},
             )
         )
-        self.fields["minutes"].help_text = f"At most {services.human_duration(limit)}."
+        self.fields["minutes"].help_text = gettext("At most %(limit)s.") % {
+            "limit": services.human_duration(limit)
+        }
         self.fields["minutes"].initial = min(60, max_minutes)
 
 
@@ -101,8 +114,11 @@ class IdChoiceField(forms.ModelChoiceField):
 
 
 class HoldersForm(forms.Form):
-    asset = IdChoiceField(queryset=DataAsset.objects.select_related("system"), required=False)
+    asset = IdChoiceField(
+        queryset=DataAsset.objects.select_related("system"), required=False, label=_("Asset")
+    )
     user = IdChoiceField(
+        label=_("User"),
         queryset=get_user_model()
         .objects.filter(grants__isnull=False)
         .distinct()
@@ -121,10 +137,10 @@ class QueueFilterForm(forms.Form):
     (each word in the requester, the target, the justification or the ticket)."""
 
     AGES = {
-        "hour": ("Less than 1 hour", timedelta(hours=1)),
-        "day": ("Less than 1 day", timedelta(days=1)),
-        "week": ("Less than 1 week", timedelta(weeks=1)),
-        "older": ("1 week or older", timedelta(weeks=1)),
+        "hour": (_("Less than 1 hour"), timedelta(hours=1)),
+        "day": (_("Less than 1 day"), timedelta(days=1)),
+        "week": (_("Less than 1 week"), timedelta(weeks=1)),
+        "older": (_("1 week or older"), timedelta(weeks=1)),
     }
     SEARCH_FIELDS = (
         "requester__username",
@@ -141,21 +157,25 @@ class QueueFilterForm(forms.Form):
     q = forms.CharField(
         required=False,
         max_length=200,
-        label="Search",
-        help_text="Requester, asset or role, justification, ticket.",
+        label=_("Search"),
+        help_text=_("Requester, asset or role, justification, ticket."),
     )
-    asset = forms.ChoiceField(required=False, label="Asset")
-    role = forms.ChoiceField(required=False, label="Role")
-    requester = forms.ChoiceField(required=False, label="Requester")
+    asset = forms.ChoiceField(required=False, label=_("Asset"))
+    role = forms.ChoiceField(required=False, label=_("Role"))
+    requester = forms.ChoiceField(required=False, label=_("Requester"))
     special = forms.ChoiceField(
         required=False,
-        label="Special-category data",
-        choices=[("", "Any"), ("yes", "Art. 9/10 data"), ("no", "No Art. 9/10 data")],
+        label=_("Special-category data"),
+        choices=[
+            ("", _("Any")),
+            ("yes", _("Art. 9/10 data")),
+            ("no", _("No Art. 9/10 data")),
+        ],
     )
     age = forms.ChoiceField(
         required=False,
-        label="Waiting",
-        choices=[("", "Any time"), *((k, label) for k, (label, _) in AGES.items())],
+        label=_("Waiting"),
+        choices=[("", _("Any time")), *((k, label) for k, (label, _delta) in AGES.items())],
     )
 
     def __init__(self, data: Any, *, queue: QuerySet[AccessRequest]) -> None:
@@ -190,10 +210,16 @@ class QueueFilterForm(forms.Form):
             .order_by("username")
         )
         fields = cast(dict[str, forms.ChoiceField], self.fields)
-        fields["asset"].choices = [("", "Any asset"), *((str(a.pk), str(a)) for a in assets)]
-        fields["role"].choices = [("", "Any role"), *((str(r.pk), r.name) for r in roles)]
+        fields["asset"].choices = [
+            ("", gettext("Any asset")),
+            *((str(a.pk), str(a)) for a in assets),
+        ]
+        fields["role"].choices = [
+            ("", gettext("Any role")),
+            *((str(r.pk), r.name) for r in roles),
+        ]
         fields["requester"].choices = [
-            ("", "Anyone"),
+            ("", gettext("Anyone")),
             *(
                 (
                     str(u.pk),

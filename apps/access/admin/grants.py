@@ -18,6 +18,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from jitportal.admin_base import (
     ReadOnlyModelAdmin,
@@ -31,9 +33,23 @@ from jitportal.redirects import named_return_url
 
 from .. import selectors, services
 from ..models import Grant
-from .display import RETURNS, acting_user, return_query, window_text
+from .display import RETURNS, acting_user, return_query, rights_text, window_text
 from .filters import LiveNowFilter
 from .forms import BreakGlassForm, CommentForm, HoldersForm, ReasonForm
+
+
+def revoked(count: int, labels: str) -> str:
+    return ngettext("Revoked %(count)d: %(labels)s.", "Revoked %(count)d: %(labels)s.", count) % {
+        "count": count,
+        "labels": labels,
+    }
+
+
+def reviewed(count: int, labels: str) -> str:
+    return ngettext("Reviewed %(count)d: %(labels)s.", "Reviewed %(count)d: %(labels)s.", count) % {
+        "count": count,
+        "labels": labels,
+    }
 
 
 @admin.register(Grant)
@@ -58,15 +74,15 @@ class GrantAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
     fieldsets = (
         (None, {"fields": ("request", "user", "asset_list", "status", "mirrored")}),
         (
-            "Rights and window",
+            _("Rights and window"),
             {"fields": ("can_view", "can_change", "can_export", "starts_at", "ends_at")},
         ),
-        ("Revocation", {"fields": ("revoked_at", "revoked_by", "revoke_reason")}),
+        (_("Revocation"), {"fields": ("revoked_at", "revoked_by", "revoke_reason")}),
         (
-            "Break-glass",
+            _("Break-glass"),
             {"fields": ("is_break_glass", "needs_review", "reviewed_at", "reviewed_by")},
         ),
-        ("Notices", {"fields": ("expiry_warned_at", "created_at")}),
+        (_("Notices"), {"fields": ("expiry_warned_at", "created_at")}),
     )
 
     def get_readonly_fields(self, request, obj=None):
@@ -100,16 +116,17 @@ class GrantAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
             return shown
         back = return_query("grants", request.GET.urlencode())
 
-        @admin.display(description="revoke")
+        @admin.display(description=_("revoke"))
         def revoke(obj: Grant) -> str:
             if obj.revoked_at is not None or obj.ends_at <= timezone.now():
                 return "—"
             url = reverse("admin:access_grant_revoke", args=[obj.pk])
             return format_html(
-                '<a class="button jp-revoke" href="{}?{}" aria-label="Revoke grant #{}">Revoke</a>',
+                '<a class="button jp-revoke" href="{}?{}" aria-label="{}">{}</a>',
                 url,
                 back,
-                obj.pk,
+                gettext("Revoke grant #%(id)s") % {"id": obj.pk},
+                gettext("Revoke"),
             )
 
         return [*shown, revoke]
@@ -123,15 +140,15 @@ class GrantAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
     def has_break_glass_permission(self, request) -> bool:
         return request.user.has_perm("access.break_glass")
 
-    @admin.display(description="holder", ordering="user__username")
+    @admin.display(description=_("holder"), ordering="user__username")
     def holder(self, obj: Grant) -> str:
         return obj.user.get_username()
 
-    @admin.display(description="role / asset")
+    @admin.display(description=_("role / asset"))
     def target(self, obj: Grant) -> str:
         return obj.request.target_label
 
-    @admin.display(description="assets")
+    @admin.display(description=_("assets"))
     def asset_list(self, obj: Grant) -> str:
         return format_html_join(
             ", ",
@@ -139,24 +156,27 @@ class GrantAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
             ((str(a), " ⚠" if a.is_special else "") for a in obj.assets.all()),
         )
 
-    @admin.display(description="rights")
+    @admin.display(description=_("rights"))
     def rights(self, obj: Grant) -> str:
-        return ", ".join(a for a in selectors.ACTIONS if getattr(obj, f"can_{a}"))
+        return rights_text(obj)
 
-    @admin.display(description="window", ordering="ends_at")
+    @admin.display(description=_("window"), ordering="ends_at")
     def window(self, obj: Grant) -> str:
         return window_text(obj.starts_at, obj.ends_at)
 
-    @admin.display(description="live now", boolean=True)
+    @admin.display(description=_("live now"), boolean=True)
     def live_now(self, obj: Grant) -> bool:
         return obj.is_live()
 
-    @admin.display(description="state", ordering="status")
+    @admin.display(description=_("state"), ordering="status")
     def state(self, obj: Grant) -> str:
         """Status, whether it gives access now, and the break-glass flags, in one cell."""
-        lines = [obj.get_status_display() + (", live now" if obj.is_live() else "")]
+        status = str(obj.get_status_display())
+        lines = [gettext("%(status)s, live now") % {"status": status} if obj.is_live() else status]
         if obj.is_break_glass:
-            lines.append("break-glass" + (", to review" if obj.needs_review else ""))
+            lines.append(
+                gettext("break-glass, to review") if obj.needs_review else gettext("break-glass")
+            )
         return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
 
     def get_urls(self):
@@ -234,9 +254,12 @@ class GrantAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
             else:
                 messages.success(
                     request,
-                    f"Grant #{obj.pk} revoked."
-                    if kind == "revoke"
-                    else f"Grant #{obj.pk} reviewed.",
+                    (
+                        gettext("Grant #%(id)s revoked.")
+                        if kind == "revoke"
+                        else gettext("Grant #%(id)s reviewed.")
+                    )
+                    % {"id": obj.pk},
                 )
             return HttpResponseRedirect(back_url)
         context = {
@@ -244,7 +267,12 @@ class GrantAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
             "opts": self.opts,
             "original": obj,
             "grant": obj,
-            "title": f"Revoke grant #{obj.pk}" if kind == "revoke" else f"Review grant #{obj.pk}",
+            "title": (
+                gettext("Revoke grant #%(id)s")
+                if kind == "revoke"
+                else gettext("Review grant #%(id)s")
+            )
+            % {"id": obj.pk},
             "form": form,
             "adminform": admin_form(form, self),
             "kind": kind,
@@ -283,15 +311,17 @@ class GrantAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
             else:
                 messages.warning(
                     request,
-                    f"Break-glass access to {data['asset']} until "
-                    f"{datetime_display(grant.ends_at)}. The DPO group has been emailed "
-                    "and the grant is flagged for review.",
+                    gettext(
+                        "Break-glass access to %(asset)s until %(end)s. The DPO group has been "
+                        "emailed and the grant is flagged for review."
+                    )
+                    % {"asset": data["asset"], "end": datetime_display(grant.ends_at)},
                 )
                 return HttpResponseRedirect(reverse("admin:access_grant_change", args=[grant.pk]))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": "Break-glass access",
+            "title": gettext("Break-glass access"),
             "form": form,
             "adminform": admin_form(form, self),
             "limit": services.human_duration(settings.JITPORTAL["BREAK_GLASS_MAX"]),
@@ -313,7 +343,7 @@ class GrantAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": "Who holds access right now",
+            "title": gettext("Who holds access right now"),
             "form": form,
             "page": page,
             "rows": [
@@ -333,7 +363,9 @@ class GrantAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
         status = 400 if form.is_bound and not form.is_valid() else 200
         return TemplateResponse(request, "admin/access/grant/holders.html", context, status=status)
 
-    @admin.action(description="Revoke the selected grants (with a reason)", permissions=["revoke"])
+    @admin.action(
+        description=_("Revoke the selected grants (with a reason)"), permissions=["revoke"]
+    )
     def revoke_selected(self, request, queryset):
         if "apply" in request.POST:
             form = ReasonForm(request.POST)
@@ -345,7 +377,7 @@ class GrantAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
                     lambda grant: services.grant_revoke(
                         grant_id=grant.pk, actor=request.user, reason=reason
                     ),
-                    done_message=lambda n, labels: f"Revoked {n}: {labels}.",
+                    done_message=revoked,
                 )
                 return None
         else:
@@ -353,7 +385,7 @@ class GrantAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": "Revoke the selected grants",
+            "title": gettext("Revoke the selected grants"),
             "rows": [
                 {"obj": g, "target": self.target(g), "window": self.window(g)}
                 for g in queryset.order_by("pk")
@@ -368,12 +400,12 @@ class GrantAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
         return TemplateResponse(request, "admin/access/accessrequest/bulk_decide.html", context)
 
     @admin.action(
-        description="Mark the selected break-glass grants reviewed", permissions=["review"]
+        description=_("Mark the selected break-glass grants reviewed"), permissions=["review"]
     )
     def mark_reviewed(self, request, queryset):
         bulk_service_action(
             request,
             queryset.order_by("pk"),
             lambda grant: services.grant_mark_reviewed(grant_id=grant.pk, reviewer=request.user),
-            done_message=lambda n, labels: f"Reviewed {n}: {labels}.",
+            done_message=reviewed,
         )

@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from jitportal.admin_base import ReadOnlyModelAdmin, ServiceErrorsMixin, bulk_report
 
@@ -40,20 +42,24 @@ class NoticeAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
     def has_resend_permission(self, request) -> bool:
         return request.user.has_perm("access.resend_notice")
 
-    @admin.display(description="about")
+    @admin.display(description=_("about"))
     def about(self, obj: Notice) -> str:
         if obj.kind.startswith("request_"):
             url = reverse("admin:access_accessrequest_change", args=[obj.object_id])
-            return format_html('<a href="{}">request #{}</a>', url, obj.object_id)
+            return format_html(
+                '<a href="{}">{}</a>', url, gettext("request #%(id)s") % {"id": obj.object_id}
+            )
         url = reverse("admin:access_grant_change", args=[obj.object_id])
-        return format_html('<a href="{}">grant #{}</a>', url, obj.object_id)
+        return format_html(
+            '<a href="{}">{}</a>', url, gettext("grant #%(id)s") % {"id": obj.object_id}
+        )
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def error(self, obj: Notice) -> str:
         return obj.last_error if len(obj.last_error) <= 120 else obj.last_error[:119] + "…"
 
     @admin.action(
-        description="Send the selected notices again (not those already sent)",
+        description=_("Send the selected notices again (not those already sent)"),
         permissions=["resend"],
     )
     def resend_selected(self, request, queryset):
@@ -65,4 +71,7 @@ class NoticeAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
             self.message_service_error(request, exc)
             return
         done = [f"#{n.pk}" for n in queued]
-        bulk_report(request, done, refused, f"Queued again {len(done)}: {', '.join(done)}.")
+        queued_again = ngettext(
+            "Queued again %(count)d: %(labels)s.", "Queued again %(count)d: %(labels)s.", len(done)
+        ) % {"count": len(done), "labels": ", ".join(done)}
+        bulk_report(request, done, refused, queued_again)

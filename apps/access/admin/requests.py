@@ -12,6 +12,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from jitportal.admin_base import (
     ReadOnlyModelAdmin,
@@ -28,6 +30,20 @@ from ..models import AccessRequest, Approval, RequestStatus
 from .display import RequestDisplayMixin, acting_user, still_needs_message
 from .filters import DecisionFilter
 from .forms import ApproveForm, CommentForm, QueueFilterForm, ReasonForm
+
+
+def approved(count: int, labels: str) -> str:
+    return ngettext("Approved %(count)d: %(labels)s.", "Approved %(count)d: %(labels)s.", count) % {
+        "count": count,
+        "labels": labels,
+    }
+
+
+def denied(count: int, labels: str) -> str:
+    return ngettext("Denied %(count)d: %(labels)s.", "Denied %(count)d: %(labels)s.", count) % {
+        "count": count,
+        "labels": labels,
+    }
 
 
 class ApprovalInline(admin.TabularInline):
@@ -87,11 +103,11 @@ class AccessRequestAdmin(ServiceErrorsMixin, RequestDisplayMixin, ReadOnlyModelA
     fieldsets = (
         (None, {"fields": ("requester", "role", "asset", "extends_grant", "is_break_glass")}),
         (
-            "What was asked",
+            _("What was asked"),
             {"fields": ("purpose", "starts_at", "ends_at", "justification", "ticket")},
         ),
         (
-            "Decision",
+            _("Decision"),
             {
                 "fields": (
                     "status",
@@ -106,7 +122,7 @@ class AccessRequestAdmin(ServiceErrorsMixin, RequestDisplayMixin, ReadOnlyModelA
                 )
             },
         ),
-        ("Policy in force", {"fields": ("policy_snapshot", "created_at")}),
+        (_("Policy in force"), {"fields": ("policy_snapshot", "created_at")}),
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AccessRequest]:
@@ -166,7 +182,7 @@ class AccessRequestAdmin(ServiceErrorsMixin, RequestDisplayMixin, ReadOnlyModelA
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": "Requests waiting for your decision",
+            "title": gettext("Requests waiting for your decision"),
             "page": page,
             "rows": rows,
             "form": form,
@@ -208,7 +224,8 @@ class AccessRequestAdmin(ServiceErrorsMixin, RequestDisplayMixin, ReadOnlyModelA
                 self.add_service_errors(form, exc)
             except PermissionDenied as exc:
                 self.message_service_error(
-                    request, PermissionDenied(str(exc) or "You may not decide this request.")
+                    request,
+                    PermissionDenied(str(exc) or gettext("You may not decide this request.")),
                 )
                 return HttpResponseRedirect(back)
             else:
@@ -218,24 +235,39 @@ class AccessRequestAdmin(ServiceErrorsMixin, RequestDisplayMixin, ReadOnlyModelA
                 if decision == "approve" and obj.status == RequestStatus.PENDING:
                     messages.success(request, still_needs_message(obj))
                 else:
-                    messages.success(request, f"Request #{obj.pk} is now {state}.")
+                    messages.success(
+                        request,
+                        gettext("Request #%(id)s is now %(state)s.")
+                        % {"id": obj.pk, "state": state},
+                    )
                 return HttpResponseRedirect(back)
         capacity = selectors.decider_capacity(request=obj, user=acting_user(request))
         refusal = ""
         if obj.status != RequestStatus.PENDING:
-            refusal = f"This request is already {obj.get_status_display().lower()}."
+            refusal = gettext("This request is already %(state)s.") % {
+                "state": obj.get_status_display().lower()
+            }
         elif obj.requester_id == request.user.pk:
-            refusal = "Nobody can decide their own request."
+            refusal = gettext("Nobody can decide their own request.")
         elif not capacity:
-            refusal = f"You are not an approver for {obj.target_label}."
+            refusal = gettext("You are not an approver for %(target)s.") % {
+                "target": obj.target_label
+            }
         elif (lapse := selectors.request_lapse_time(obj)) <= timezone.now():
-            refusal = f"This request lapsed at {datetime_display(lapse)}."
+            refusal = gettext("This request lapsed at %(time)s.") % {
+                "time": datetime_display(lapse)
+            }
         elif decision == "approve" and (why := selectors.request_ineligibility(obj)):
-            refusal = f"It cannot be approved: {why}."
+            refusal = gettext("It cannot be approved: %(why)s.") % {"why": why}
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": f"{decision.capitalize()} request #{obj.pk}",
+            "title": (
+                gettext("Approve request #%(id)s")
+                if decision == "approve"
+                else gettext("Deny request #%(id)s")
+            )
+            % {"id": obj.pk},
             "original": obj,
             "req": obj,
             "decision": decision,
@@ -290,12 +322,11 @@ class AccessRequestAdmin(ServiceErrorsMixin, RequestDisplayMixin, ReadOnlyModelA
                     if fresh.status == RequestStatus.PENDING:
                         messages.info(request, still_needs_message(fresh))
 
-                verb = "Approved" if decision == "approve" else "Denied"
                 bulk_service_action(
                     request,
                     queryset.order_by("pk"),
                     decide,
-                    done_message=lambda n, labels: f"{verb} {n}: {labels}.",
+                    done_message=approved if decision == "approve" else denied,
                     after=still_pending if decision == "approve" else None,
                 )
                 return None
@@ -304,7 +335,9 @@ class AccessRequestAdmin(ServiceErrorsMixin, RequestDisplayMixin, ReadOnlyModelA
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": f"{decision.capitalize()} the selected requests",
+            "title": gettext("Approve the selected requests")
+            if decision == "approve"
+            else gettext("Deny the selected requests"),
             "queryset": queryset.order_by("pk"),
             "rows": [
                 {"obj": r, "target": self.target(r), "window": self.window(r)}
@@ -318,10 +351,12 @@ class AccessRequestAdmin(ServiceErrorsMixin, RequestDisplayMixin, ReadOnlyModelA
         }
         return TemplateResponse(request, "admin/access/accessrequest/bulk_decide.html", context)
 
-    @admin.action(description="Approve the selected requests", permissions=["decide"])
+    @admin.action(description=_("Approve the selected requests"), permissions=["decide"])
     def approve_selected(self, request, queryset):
         return self._bulk(request, queryset, decision="approve")
 
-    @admin.action(description="Deny the selected requests (with a reason)", permissions=["decide"])
+    @admin.action(
+        description=_("Deny the selected requests (with a reason)"), permissions=["decide"]
+    )
     def deny_selected(self, request, queryset):
         return self._bulk(request, queryset, decision="deny")

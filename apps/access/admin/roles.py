@@ -5,17 +5,21 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from apps.inventory.admin.widgets import ValidAutocompleteMixin
 from jitportal.evidence import EvidenceDeleteRefusalMixin
 
-from .. import selectors, services
+from .. import services
 from ..models import AccessRole
+from .display import rights_text
 
 
 @admin.register(AccessRole)
 class AccessRoleAdmin(EvidenceDeleteRefusalMixin, ValidAutocompleteMixin, admin.ModelAdmin):
-    evidence_instead = "Untick “is active” instead: it is then no longer offered."
+    evidence_instead = _(  # type: ignore[assignment]  # a lazy translation
+        "Untick “is active” instead: it is then no longer offered."
+    )
     list_display = (
         "name",
         "rights",
@@ -43,16 +47,16 @@ class AccessRoleAdmin(EvidenceDeleteRefusalMixin, ValidAutocompleteMixin, admin.
     list_per_page = 50
     fieldsets = (
         (None, {"fields": ("name", "description", "is_active", "assets")}),
-        ("Rights", {"fields": ("can_view", "can_change", "can_export")}),
+        (_("Rights"), {"fields": ("can_view", "can_change", "can_export")}),
         (
-            "Who may ask",
+            _("Who may ask"),
             {
                 "fields": ("requestable_by_groups", "requestable_by_users"),
-                "description": "Nobody listed: any active user may ask.",
+                "description": _("Nobody listed: any active user may ask."),
             },
         ),
         (
-            "Window",
+            _("Window"),
             {
                 "fields": (
                     "default_duration",
@@ -66,7 +70,7 @@ class AccessRoleAdmin(EvidenceDeleteRefusalMixin, ValidAutocompleteMixin, admin.
             },
         ),
         (
-            "Who decides",
+            _("Who decides"),
             {
                 "fields": (
                     "approvals_required",
@@ -75,12 +79,14 @@ class AccessRoleAdmin(EvidenceDeleteRefusalMixin, ValidAutocompleteMixin, admin.
                     "approver_groups",
                     "require_dpo",
                 ),
-                "description": "The DPO's approval is always needed when an asset holds "
-                "Art. 9/10 data, in addition to the approvals counted here.",
+                "description": _(
+                    "The DPO's approval is always needed when an asset holds "
+                    "Art. 9/10 data, in addition to the approvals counted here."
+                ),
             },
         ),
         (
-            "Asking",
+            _("Asking"),
             {
                 "fields": (
                     "require_justification",
@@ -90,7 +96,7 @@ class AccessRoleAdmin(EvidenceDeleteRefusalMixin, ValidAutocompleteMixin, admin.
                 )
             },
         ),
-        ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+        (_("History"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AccessRole]:
@@ -103,15 +109,15 @@ class AccessRoleAdmin(EvidenceDeleteRefusalMixin, ValidAutocompleteMixin, admin.
             .annotate(n_assets=Count("assets", distinct=True), holds_special=Exists(special))
         )
 
-    @admin.display(description="rights")
+    @admin.display(description=_("rights"))
     def rights(self, obj: AccessRole) -> str:
-        return ", ".join(a for a in selectors.ACTIONS if getattr(obj, f"can_{a}")) or "—"
+        return rights_text(obj) or "—"
 
-    @admin.display(description="DPO", boolean=True)
+    @admin.display(description=_("DPO"), boolean=True)
     def dpo_needed(self, obj: AccessRole) -> bool:
         return obj.require_dpo or getattr(obj, "holds_special", False)
 
-    @admin.display(description="assets", ordering="n_assets")
+    @admin.display(description=_("assets"), ordering="n_assets")
     def asset_count(self, obj: AccessRole) -> int:
         return getattr(obj, "n_assets", 0)
 

@@ -9,6 +9,8 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from jitportal.evidence import EvidenceDeleteRefusalMixin
 
@@ -35,8 +37,8 @@ class TransferInline(ValidAutocompleteMixin, admin.StackedInline):
     extra = 0
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     autocomplete_fields = ("recipient",)
-    verbose_name = "transfer to a third country or international organisation"
-    verbose_name_plural = (
+    verbose_name = _("transfer to a third country or international organisation")
+    verbose_name_plural = _(
         "transfers to third countries or international organisations (Art. 30(1)(e))"
     )
 
@@ -46,7 +48,7 @@ class TransferInline(ValidAutocompleteMixin, admin.StackedInline):
 
 @admin.register(ProcessingActivity)
 class ProcessingActivityAdmin(EvidenceDeleteRefusalMixin, InventoryModelAdmin):
-    evidence_instead = (
+    evidence_instead = _(  # type: ignore[assignment]  # a lazy translation
         "Untick “is active” instead: it is then no longer offered as a purpose for new "
         "requests, and the requests keep it."
     )
@@ -79,7 +81,7 @@ class ProcessingActivityAdmin(EvidenceDeleteRefusalMixin, InventoryModelAdmin):
     inlines = (TransferInline,)
     # Shown only to UK organisations (JITPORTAL_ROPA_UK).
     uk_fields = ("dpa2018_schedule1_condition",)
-    empty_message = (
+    empty_message = _(
         "No processing activities yet. Each one is an entry of the Art. 30 record: "
         "purpose, lawful basis, data subjects, data, recipients, transfers, retention, security."
     )
@@ -98,11 +100,11 @@ class ProcessingActivityAdmin(EvidenceDeleteRefusalMixin, InventoryModelAdmin):
             },
         ),
         (
-            "Role and controllers (Art. 30(1)(a), 30(2)(a))",
+            _("Role and controllers (Art. 30(1)(a), 30(2)(a))"),
             {"fields": ("role", "joint_controller", "controller_on_behalf")},
         ),
         (
-            "Purposes and lawful basis (Art. 30(1)(b), Art. 6, 9, 10)",
+            _("Purposes and lawful basis (Art. 30(1)(b), Art. 6, 9, 10)"),
             {
                 "fields": (
                     "purposes",
@@ -118,15 +120,15 @@ class ProcessingActivityAdmin(EvidenceDeleteRefusalMixin, InventoryModelAdmin):
             },
         ),
         (
-            "Data subjects and personal data (Art. 30(1)(c))",
+            _("Data subjects and personal data (Art. 30(1)(c))"),
             {"fields": ("data_subjects", "data_categories", "assets", "source_of_data")},
         ),
         (
-            "Recipients (Art. 30(1)(d))",
+            _("Recipients (Art. 30(1)(d))"),
             {"fields": ("recipients", "no_recipients", "processor_contract_link")},
         ),
         (
-            "Retention and security (Art. 30(1)(f), (g))",
+            _("Retention and security (Art. 30(1)(f), (g))"),
             {
                 "fields": (
                     "retention_description",
@@ -137,7 +139,7 @@ class ProcessingActivityAdmin(EvidenceDeleteRefusalMixin, InventoryModelAdmin):
             },
         ),
         (
-            "Rights, automated decisions and DPIA",
+            _("Rights, automated decisions and DPIA"),
             {
                 "fields": (
                     "rights_available",
@@ -149,9 +151,9 @@ class ProcessingActivityAdmin(EvidenceDeleteRefusalMixin, InventoryModelAdmin):
                 )
             },
         ),
-        ("Breaches", {"fields": ("breach_occurred", "breach_record_link")}),
+        (_("Breaches"), {"fields": ("breach_occurred", "breach_record_link")}),
         (
-            "Review",
+            _("Review"),
             {"fields": ("last_reviewed_on", "next_review_on", "created_at", "updated_at")},
         ),
     )
@@ -169,39 +171,41 @@ class ProcessingActivityAdmin(EvidenceDeleteRefusalMixin, InventoryModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).with_missing_count().with_special_data()
 
-    @admin.display(description="special data", boolean=True, ordering="processes_special")
+    @admin.display(description=_("special data"), boolean=True, ordering="processes_special")
     def special_data(self, obj: ProcessingActivity) -> bool:
         return obj.processes_special  # type: ignore[attr-defined]
 
-    @admin.display(description="missing", ordering="missing_count")
+    @admin.display(description=_("missing"), ordering="missing_count")
     def missing_count_display(self, obj: ProcessingActivity) -> str:
         count = obj.missing_count  # type: ignore[attr-defined]
         if count == 0:
             return "—"
-        return format_html('<span title="Art. 30 fields missing">{}</span>', count)
+        return format_html('<span title="{}">{}</span>', gettext("Art. 30 fields missing"), count)
 
-    @admin.display(description="missing for Art. 30")
+    @admin.display(description=_("missing for Art. 30"))
     def missing_fields(self, obj: ProcessingActivity | None) -> str:
         if obj is None or obj.pk is None:
-            return "Checked once the activity is saved."
+            return gettext("Checked once the activity is saved.")
         missing = processing_activity_missing_fields(obj)
         if not missing:
-            return "Nothing: the record of this activity is complete."
+            return gettext("Nothing: the record of this activity is complete.")
         return format_html(
             "<ul class='jp-compact-list'>{}</ul>",
             format_html_join("", "<li>{}</li>", ((label,) for label in missing)),
         )
 
-    @admin.display(description="special-category data processed")
+    @admin.display(description=_("special-category data processed"))
     def special_data_detail(self, obj: ProcessingActivity | None) -> str:
         if obj is None or obj.pk is None:
-            return "Derived from the data categories and the data assets when saved."
+            return gettext("Derived from the data categories and the data assets when saved.")
         restricted = list(processing_activity_restricted_categories(obj))
         if not restricted:
-            return "None (from the activity's categories and its data assets' categories)."
+            return gettext("None (from the activity's categories and its data assets' categories).")
         return format_html(
-            "{}<br><small>From the activity's categories and its data assets' categories; an "
-            "Art. 9(2) condition (and for Art. 10 data, the legal authority) is required."
-            "</small>",
+            "{}<br><small>{}</small>",
             ", ".join(str(c) for c in restricted),
+            gettext(
+                "From the activity's categories and its data assets' categories; an "
+                "Art. 9(2) condition (and for Art. 10 data, the legal authority) is required."
+            ),
         )

@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.db import models
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from .widgets import ValidAutocompleteMixin
 
@@ -21,7 +22,7 @@ class InventoryModelAdmin(ValidAutocompleteMixin, AuditlogHistoryAdminMixin, adm
         models.URLField: {"assume_scheme": "https"},
         models.TextField: {"widget": forms.Textarea(attrs={"rows": 3, "cols": 80})},
     }
-    empty_message = "Nothing recorded yet."
+    empty_message = _("Nothing recorded yet.")
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         extra_context = {"empty_message": self.empty_message, **(extra_context or {})}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
 
 from ..models import DataCategory, DataSubjectCategory
 from .base import InventoryModelAdmin
@@ -23,11 +24,11 @@ class UsageCountsMixin:
             )
         )
 
-    @admin.display(description="data assets", ordering="_assets")
+    @admin.display(description=_("data assets"), ordering="_assets")
     def asset_count(self, obj: DataCategory | DataSubjectCategory) -> int:
         return obj._assets  # type: ignore[union-attr]
 
-    @admin.display(description="activities", ordering="_activities")
+    @admin.display(description=_("activities"), ordering="_activities")
     def activity_count(self, obj: DataCategory | DataSubjectCategory) -> int:
         return obj._activities  # type: ignore[union-attr]
 
@@ -52,7 +53,7 @@ class DataCategoryAdmin(UsageCountsMixin, InventoryModelAdmin):
         "created_at",
         "updated_at",
     )
-    empty_message = (
+    empty_message = _(
         "No data categories. The default GDPR taxonomy is created by `manage.py migrate`; "
         "add your own categories here."
     )
@@ -64,4 +65,4 @@ class DataSubjectCategoryAdmin(UsageCountsMixin, InventoryModelAdmin):
     list_filter = ("is_vulnerable", "is_builtin")
     search_fields = ("name", "description")
     readonly_fields = ("is_builtin", "created_at", "updated_at")
-    empty_message = "No categories of data subjects yet (customers, employees, …)."
+    empty_message = _("No categories of data subjects yet (customers, employees, …).")

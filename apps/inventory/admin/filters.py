@@ -7,6 +7,8 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from jitportal.inputs import parse_id
 
@@ -40,14 +42,17 @@ def _int_or_none(value: Any) -> int | None:
 
 
 class CompletenessFilter(admin.SimpleListFilter):
-    title = "Art. 30 completeness"
+    title = _("Art. 30 completeness")
     parameter_name = "art30"
 
     def lookups(self, request, model_admin):
         return [
-            ("complete", "Complete"),
-            ("missing", "Missing anything"),
-            *((f"missing:{r.key}", f"Missing: {r.label}") for r in REQUIREMENTS),
+            ("complete", _("Complete")),
+            ("missing", _("Missing anything")),
+            *(
+                (f"missing:{r.key}", gettext("Missing: %(what)s") % {"what": r.label})
+                for r in REQUIREMENTS
+            ),
         ]
 
     def queryset(self, request, queryset):
@@ -62,15 +67,15 @@ class CompletenessFilter(admin.SimpleListFilter):
 
 
 class SpecialDataFilter(admin.SimpleListFilter):
-    title = "special-category data"
+    title = _("special-category data")
     parameter_name = "special"
 
     def lookups(self, request, model_admin):
         return [
-            ("yes", "Art. 9 or Art. 10 data"),
-            ("art9", "Art. 9 special categories"),
-            ("art10", "Art. 10 criminal offence data"),
-            ("no", "No special-category data"),
+            ("yes", _("Art. 9 or Art. 10 data")),
+            ("art9", _("Art. 9 special categories")),
+            ("art10", _("Art. 10 criminal offence data")),
+            ("no", _("No special-category data")),
         ]
 
     def queryset(self, request, queryset):
@@ -89,11 +94,11 @@ class SpecialDataFilter(admin.SimpleListFilter):
 
 
 class ReviewDueFilter(admin.SimpleListFilter):
-    title = "review due"
+    title = _("review due")
     parameter_name = "review"
 
     def lookups(self, request, model_admin):
-        return [("due", "Due (date passed or not set)"), ("not_due", "Not due yet")]
+        return [("due", _("Due (date passed or not set)")), ("not_due", _("Not due yet"))]
 
     def queryset(self, request, queryset):
         if self.value() == "due":
@@ -106,7 +111,7 @@ class ReviewDueFilter(admin.SimpleListFilter):
 class ActivityCategoryFilter(admin.SimpleListFilter):
     """Activities processing a category (or a sub-category of it), directly or via assets."""
 
-    title = "data category"
+    title = _("data category")
     parameter_name = "category"
 
     def lookups(self, request, model_admin):
@@ -146,7 +151,7 @@ class ActivityCategoryFilter(admin.SimpleListFilter):
 
 
 class AssetCategoryFilter(admin.SimpleListFilter):
-    title = "data category"
+    title = _("data category")
     parameter_name = "category"
 
     def lookups(self, request, model_admin):
@@ -188,7 +193,7 @@ def _category_lookups(used: QuerySet[DataCategory]) -> list[tuple[str, str]]:
 
 
 class ActivitySystemFilter(admin.SimpleListFilter):
-    title = "system"
+    title = _("system")
     parameter_name = "system"
 
     def lookups(self, request, model_admin):
@@ -213,12 +218,16 @@ class ActivitySystemFilter(admin.SimpleListFilter):
 
 
 class OutsideEeaFilter(admin.SimpleListFilter):
-    title = "outside the EEA"
+    title = _("outside the EEA")
     parameter_name = "outside_eea"
     country_field = "hosting_country"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Outside the EEA"), ("no", "In the EEA"), ("unknown", "Not recorded")]
+        return [
+            ("yes", _("Outside the EEA")),
+            ("no", _("In the EEA")),
+            ("unknown", _("Not recorded")),
+        ]
 
     def queryset(self, request, queryset):
         field = self.country_field
@@ -236,7 +245,7 @@ class RecipientOutsideEeaFilter(OutsideEeaFilter):
 
 
 class TopLevelCategoryFilter(admin.SimpleListFilter):
-    title = "group"
+    title = _("group")
     parameter_name = "group"
 
     def lookups(self, request, model_admin):
@@ -255,11 +264,11 @@ class TopLevelCategoryFilter(admin.SimpleListFilter):
 
 
 class ArchivedFilter(admin.SimpleListFilter):
-    title = "archived"
+    title = _("archived")
     parameter_name = "archived"
 
     def lookups(self, request, model_admin):
-        return [("no", "In use"), ("yes", "Archived")]
+        return [("no", _("In use")), ("yes", _("Archived"))]
 
     def queryset(self, request, queryset):
         if self.value() == "no":

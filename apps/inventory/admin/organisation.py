@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from ..models import Organisation
 from .base import InventoryModelAdmin
@@ -14,18 +15,21 @@ class OrganisationAdmin(InventoryModelAdmin):
     list_display = ("legal_name", "email", "telephone", "dpo_name", "representative_name")
     search_fields = ("legal_name", "email", "dpo_name")
     readonly_fields = ("created_at", "updated_at")
-    empty_message = (
+    empty_message = _(
         "The controller is not recorded yet: add the organisation so the Art. 30 record "
         "has its name and contact details."
     )
     fieldsets = (
-        ("Controller (Art. 30(1)(a))", {"fields": ("legal_name", "address", "email", "telephone")}),
         (
-            "Data protection officer (Art. 37(7))",
+            _("Controller (Art. 30(1)(a))"),
+            {"fields": ("legal_name", "address", "email", "telephone")},
+        ),
+        (
+            _("Data protection officer (Art. 37(7))"),
             {"fields": ("dpo_name", "dpo_address", "dpo_email", "dpo_telephone")},
         ),
         (
-            "Representative in the EU/UK (Art. 27)",
+            _("Representative in the EU/UK (Art. 27)"),
             {
                 "fields": (
                     "representative_name",
@@ -35,7 +39,7 @@ class OrganisationAdmin(InventoryModelAdmin):
                 )
             },
         ),
-        ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+        (_("Record"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
 from django_countries.filters import CountryFilter
 
 from ..gdpr import EEA_COUNTRIES
@@ -31,18 +32,18 @@ class RecipientAdmin(InventoryModelAdmin):
     )
     search_fields = ("name", "contact")
     readonly_fields = ("created_at", "updated_at")
-    empty_message = (
+    empty_message = _(
         "No recipients yet: processors, third parties and authorities the data is disclosed to."
     )
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_activities=Count("activities"))
 
-    @admin.display(description="activities", ordering="_activities")
+    @admin.display(description=_("activities"), ordering="_activities")
     def activity_count(self, obj: Recipient) -> int:
         return obj._activities  # type: ignore[attr-defined]
 
-    @admin.display(description="outside the EEA", boolean=True)
+    @admin.display(description=_("outside the EEA"), boolean=True)
     def outside_eea_display(self, obj: Recipient) -> bool | None:
         if obj.is_international_organisation:
             return True
@@ -50,6 +51,6 @@ class RecipientAdmin(InventoryModelAdmin):
             return None
         return obj.country.code not in EEA_COUNTRIES
 
-    @admin.display(description="contract link", boolean=True)
+    @admin.display(description=_("contract link"), boolean=True)
     def has_contract(self, obj: Recipient) -> bool:
         return bool(obj.contract_link)

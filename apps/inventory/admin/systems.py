@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
 from django_countries.filters import CountryFilter
 
 from ..models import DataAsset, System
@@ -21,7 +22,7 @@ class AssetSummaryInline(admin.TabularInline):
     max_num = 0
     can_delete = False
     show_change_link = True
-    verbose_name_plural = "data assets in this system"
+    verbose_name_plural = _("data assets in this system")
 
     def get_queryset(self, request):
         return (
@@ -40,7 +41,7 @@ class AssetSummaryInline(admin.TabularInline):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description="categories")
+    @admin.display(description=_("categories"))
     def category_list(self, obj: DataAsset) -> str:
         return ", ".join(c.name for c in obj.categories.all()) or "—"
 
@@ -63,7 +64,7 @@ class SystemAdmin(InventoryModelAdmin):
     autocomplete_fields = ("owner",)
     readonly_fields = ("created_at", "updated_at")
     inlines = (AssetSummaryInline,)
-    empty_message = (
+    empty_message = _(
         "No systems yet. Add the applications, databases and SaaS tenants that hold "
         "personal data, then the data assets in each."
     )
@@ -71,10 +72,10 @@ class SystemAdmin(InventoryModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_assets=Count("assets"))
 
-    @admin.display(description="data assets", ordering="_assets")
+    @admin.display(description=_("data assets"), ordering="_assets")
     def asset_count(self, obj: System) -> int:
         return obj._assets  # type: ignore[attr-defined]
 
-    @admin.display(description="outside the EEA", boolean=True)
+    @admin.display(description=_("outside the EEA"), boolean=True)
     def outside_eea_display(self, obj: System) -> bool | None:
         return obj.outside_eea if obj.hosting_country else None

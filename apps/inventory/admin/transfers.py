@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from django_countries.filters import CountryFilter
 
 from ..models import Transfer
@@ -17,15 +18,15 @@ class TransferAdmin(InventoryModelAdmin):
     search_fields = ("activity__name", "recipient__name", "international_organisation")
     autocomplete_fields = ("activity", "recipient")
     readonly_fields = ("created_at", "updated_at")
-    empty_message = (
+    empty_message = _(
         "No transfers recorded. Record each transfer of personal data outside the EEA "
         "(or to an international organisation) with its safeguard."
     )
 
-    @admin.display(description="destination")
+    @admin.display(description=_("destination"))
     def destination(self, obj: Transfer) -> str:
         return obj.international_organisation or (obj.country.name if obj.country else "—")
 
-    @admin.display(description="outside the EEA", boolean=True)
+    @admin.display(description=_("outside the EEA"), boolean=True)
     def outside_eea_display(self, obj: Transfer) -> bool:
         return obj.outside_eea
