@@ -13,8 +13,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
+from jitportal.admin_base import ServiceErrorsMixin, admin_form
 from jitportal.forms import WindowDateTimeField
 
 from .models import IntegrationToken
@@ -30,19 +33,28 @@ DEFAULT_LIFETIME = timedelta(days=90)
 
 
 class TokenCreateForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What uses it, e.g. 'SIEM (Splunk)'.")
+    name = forms.CharField(
+        max_length=100, label=_("Name"), help_text=_("What uses it, e.g. 'SIEM (Splunk)'.")
+    )
     owner = forms.ModelChoiceField(
         queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
-        help_text="The token acts for this user and never does more than they may.",
+        label=_("Owner"),
+        help_text=_("The token acts for this user and never does more than they may."),
     )
-    scopes = forms.MultipleChoiceField(choices=(), widget=forms.CheckboxSelectMultiple)
+    scopes = forms.MultipleChoiceField(
+        choices=(), widget=forms.CheckboxSelectMultiple, label=_("Scopes")
+    )
     expires_at = WindowDateTimeField(
-        help_text="At most JITPORTAL_INTEGRATION_TOKEN_MAX_DAYS days from now."
+        label=_("Expires at"),
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["scopes"].choices = scope_choices()
+        days = token_max_lifetime().days
+        self.fields["expires_at"].help_text = ngettext(
+            "At most %(days)d day from now.", "At most %(days)d days from now.", days
+        ) % {"days": days}
         if not self.is_bound:
             lifetime = min(DEFAULT_LIFETIME, token_max_lifetime())
             self.initial.setdefault(
@@ -51,7 +63,7 @@ class TokenCreateForm(forms.Form):
 
 
 @admin.register(IntegrationToken)
-class IntegrationTokenAdmin(admin.ModelAdmin):
+class IntegrationTokenAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "owner",
@@ -81,25 +93,30 @@ class IntegrationTokenAdmin(admin.ModelAdmin):
     )
     fields = readonly_fields
 
-    @admin.display(description="token")
+    @admin.display(description=_("token"))
     def token_prefix(self, obj: IntegrationToken) -> str:
         return f"jpt_{obj.prefix}_…"
 
-    @admin.display(description="scopes")
+    @admin.display(description=_("scopes"))
     def scope_list(self, obj: IntegrationToken) -> str:
         return ", ".join(obj.scopes)
 
-    @admin.display(description="status")
+    @admin.display(description=_("status"))
     def state(self, obj: IntegrationToken) -> str:
         return obj.status()
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # revoke instead: the trail refers to tokens
 
-    @admin.action(description="Revoke selected tokens", permissions=["change"])
+    @admin.action(description=_("Revoke selected tokens"), permissions=["change"])
     def revoke_selected(self, request: HttpRequest, queryset) -> None:
         revoked = sum(integration_token_revoke(token=t, actor=request.user) for t in queryset)
-        self.message_user(request, f"{revoked} token(s) revoked.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", revoked)
+            % {"count": revoked},
+            messages.SUCCESS,
+        )
 
     @method_decorator(never_cache)
     def add_view(
@@ -112,8 +129,9 @@ class IntegrationTokenAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "changelist_url": reverse("admin:integrations_integrationtoken_changelist"),
-            "title": "Create an integration token",
+            "title": gettext("Create an integration token"),
             "form": form,
+            "adminform": admin_form(form, self),
         }
         if request.method == "POST" and form.is_valid():
             try:
@@ -125,9 +143,9 @@ class IntegrationTokenAdmin(admin.ModelAdmin):
                     created_by=request.user,
                 )
             except TokenInputError as exc:
-                form.add_error(None, str(exc))
+                self.add_service_errors(form, exc)
             else:
-                context.update(title="Integration token created", token=token, raw=raw)
+                context.update(title=gettext("Integration token created"), token=token, raw=raw)
                 return TemplateResponse(
                     request, "admin/integrations/integrationtoken/created.html", context
                 )

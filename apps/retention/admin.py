@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from apps.inventory.models import ProcessingActivity
-from jitportal.admin_base import ReadOnlyModelAdmin
+from jitportal.admin_base import ReadOnlyModelAdmin, ServiceErrorsMixin
 from jitportal.formats import date_display, datetime_display
 from jitportal.inputs import parse_id
 
@@ -375,7 +375,7 @@ class ActiveHoldFilter(admin.SimpleListFilter):
 
 
 @admin.register(LegalHold)
-class LegalHoldAdmin(RetentionAdminMixin, admin.ModelAdmin):
+class LegalHoldAdmin(ServiceErrorsMixin, RetentionAdminMixin, admin.ModelAdmin):
     list_display = (
         "__str__",
         "basis",
@@ -502,7 +502,7 @@ class LegalHoldAdmin(RetentionAdminMixin, admin.ModelAdmin):
                     hold=hold, actor=request.user, reason=form.cleaned_data["reason"]
                 )
             except ValidationError as exc:
-                form.add_error(None, exc)
+                self.add_service_errors(form, exc)
             else:
                 self.message_user(request, f"{hold} is lifted.")
                 return HttpResponseRedirect(reverse("admin:retention_legalhold_change", args=[pk]))

@@ -395,7 +395,8 @@ def test_approvals_still_needed_has_one_source(settings):
     checked = {
         "apps/access/selectors.py",  # the one source
         "apps/access/services/requests.py",  # the approval itself and its audit event
-        "apps/access/admin.py",  # changelist, change page, queue, decide page, messages
+        "apps/access/admin/display.py",  # the column of the changelist, queue and decide page
+        "apps/access/admin/requests.py",  # the change page and the messages
         "apps/access/views.py",  # the staff request page
         "apps/access/notifications.py",  # the emails
         "templates/admin/access/accessrequest/queue.html",
