@@ -138,21 +138,11 @@ def rule_problems(rule) -> dict[str, list[str]]:
     if rule.run_every_days is not None and rule.run_every_days < 1:
         add("run_every_days", "A rule runs at most once a day: use 1 or more.")
 
-    if rule.target_kind == TargetKind.RAW_TABLE:
-        for name in ("raw_database", "raw_table", "raw_key_column"):
-            if not getattr(rule, name):
-                add(name, "Required for a raw table target.")
-        if rule.content_type_id:
-            add("content_type", "A raw table target has no model: leave this empty.")
-        if rule.action != PurgeAction.DELETE:
-            add("action", "Rows of a raw table can only be deleted, not anonymised.")
-        if rule.anonymised_marker_field:
-            add("anonymised_marker_field", "Only for anonymise rules on a model.")
-        if not errors.get("raw_database") and not errors.get("raw_table"):
-            from .targets import RawTableTarget
+    from .targets import target_class
 
-            for field, message in RawTableTarget.static_problems(rule):
-                add(field, message)
+    if rule.target_kind == TargetKind.RAW_TABLE:
+        for field, message in target_class(rule).rule_problems(rule):
+            add(field, message)
         return errors
 
     if rule.raw_database or rule.raw_table or rule.raw_key_column:
@@ -180,9 +170,8 @@ def rule_problems(rule) -> dict[str, list[str]]:
     elif rule.anonymised_marker_field:
         add("anonymised_marker_field", "Only anonymise rules mark rows: leave this empty.")
 
-    from .targets import model_target_problems
-
-    for field, message in model_target_problems(model, rule):
+    # What the kind of target (a model, the audit chain) cannot do with this rule.
+    for field, message in target_class(rule).rule_problems(rule):
         add(field, message)
     return errors
 
