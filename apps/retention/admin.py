@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import csrf_protect_m
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -218,8 +219,14 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
             rule=form.instance, actor=request.user, created=not change
         )
 
+    @csrf_protect_m
+    def delete_view(self, request, object_id, extra_context=None):
+        # retention_rule_delete opens its own (durable) transaction: the admin's wrapping
+        # transaction.atomic() is left out.
+        return self._delete_view(request, object_id, extra_context)
+
     def delete_model(self, request, obj):
-        services.retention_rule_delete(rule=obj, actor=request.user)
+        services.retention_rule_delete(rule_id=obj.pk, actor=request.user)
 
     # --- actions and pages ---
 
@@ -227,7 +234,7 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
     def preview_rules(self, request, queryset):
         for rule in queryset:
             try:
-                run = services.purge_run_dry(rule=rule, actor=request.user)
+                run = services.purge_run_dry(rule_id=rule.pk, actor=request.user)
             except services.PurgeRefused as exc:
                 self.message_user(request, f"{rule}: {exc}", messages.ERROR)
                 continue
@@ -279,7 +286,7 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         if request.method == "POST":
             try:
-                run = services.purge_run_dry(rule=rule, actor=request.user)
+                run = services.purge_run_dry(rule_id=rule.pk, actor=request.user)
             except services.PurgeRefused as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 return HttpResponseRedirect(request.path)
@@ -298,7 +305,7 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 outcome = services.purge_run_request(
-                    rule=rule, actor=request.user, trigger=PurgeTrigger.ADMIN
+                    rule_id=rule.pk, actor=request.user, trigger=PurgeTrigger.ADMIN
                 )
             except services.PurgeRefused as exc:
                 self.message_user(request, f"Not run: {exc}", messages.ERROR)
@@ -330,7 +337,7 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
         form = ConfirmForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
-                run = services.purge_four_eyes_confirm(rule=rule, actor=request.user)
+                run = services.purge_four_eyes_confirm(rule_id=rule.pk, actor=request.user)
             except services.PurgeRefused as exc:
                 self.message_user(request, f"Not confirmed: {exc}", messages.ERROR)
                 return HttpResponseRedirect(
@@ -445,10 +452,16 @@ class LegalHoldAdmin(RetentionAdminMixin, admin.ModelAdmin):
     def covers(self, obj: LegalHold) -> str:
         return obj.covers_label
 
+    @csrf_protect_m
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The hold services open their own (durable) transaction: the admin's wrapping
+        # transaction.atomic() is left out.
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request, obj, form, change):
         if change:
             services.legal_hold_review(
-                hold=obj, actor=request.user, review_on=form.cleaned_data["review_on"]
+                hold_id=obj.pk, actor=request.user, review_on=form.cleaned_data["review_on"]
             )
             return
         data = form.cleaned_data
@@ -499,7 +512,7 @@ class LegalHoldAdmin(RetentionAdminMixin, admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 services.legal_hold_lift(
-                    hold=hold, actor=request.user, reason=form.cleaned_data["reason"]
+                    hold_id=hold.pk, actor=request.user, reason=form.cleaned_data["reason"]
                 )
             except ValidationError as exc:
                 form.add_error(None, exc)
@@ -562,7 +575,7 @@ class PurgeRunAdmin(RetentionAdminMixin, ReadOnlyModelAdmin):
     def stop_runs(self, request, queryset):
         for run in queryset:
             try:
-                run = services.purge_run_stop_request(run=run, actor=request.user)
+                run = services.purge_run_stop_request(run_id=run.pk, actor=request.user)
             except services.PurgeRefused as exc:
                 self.message_user(request, str(exc), messages.WARNING)
             else:
@@ -585,7 +598,7 @@ class PurgeRunAdmin(RetentionAdminMixin, ReadOnlyModelAdmin):
         if request.method != "POST":
             return HttpResponseRedirect(reverse("admin:retention_purgerun_change", args=[pk]))
         try:
-            run = services.purge_run_stop_request(run=run, actor=request.user)
+            run = services.purge_run_stop_request(run_id=run.pk, actor=request.user)
         except services.PurgeRefused as exc:
             self.message_user(request, str(exc), messages.WARNING)
         else:
