@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.options import csrf_protect_m
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -97,7 +99,20 @@ class RetentionAdminMixin:
     admin_site: Any
     model: Any
 
-    def _page(self, request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
+    def _page(
+        self, request: HttpRequest, title: str, form: forms.Form | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        """The context of a custom page; its form (if any) as the admin's own ``AdminForm``,
+        rendered by admin/includes/fieldset.html like every change form."""
+        if form is not None:
+            extra["form"] = form
+            extra["adminform"] = helpers.AdminForm(
+                cast(Any, form),
+                [(None, {"fields": list(form.fields)})],
+                {},
+                model_admin=cast(Any, self),
+            )
+            extra["errors"] = form.errors if form.is_bound else None
         return {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -37,6 +37,9 @@ class RetentionConfig(AppConfig):
     def ready(self) -> None:
         connection_created.connect(_register_sqlite_functions, dispatch_uid="retention-sqlite")
         _register_auditlog()
+        # Registers the app's tasks with Celery in every process (web, beat, worker):
+        # services queue them by name and import no tasks module.
+        from . import tasks  # noqa: F401
 
 
 def _register_auditlog() -> None:
