@@ -562,9 +562,22 @@ class PurgeRunAdmin(RetentionAdminMixin, ReadOnlyModelAdmin):
     )
     list_filter = ("status", "dry_run", "trigger", "rule")
     list_select_related = ("rule",)
-    search_fields = ("rule__name", "actor_label", "digest", "error")
+    search_fields = ("rule__name", "actor_label", "digest", "error_detail")
     date_hierarchy = "created_at"
     actions = ["stop_runs"]
+
+    def get_fields(self, request, obj=None):
+        # The error's code and parameters are read as one sentence, in the reader's language.
+        fields = [f.name for f in self.model._meta.fields if f.name != "id"]
+        fields = [f for f in fields if f not in ("error_code", "error_params", "error_detail")]
+        return [*fields[: fields.index("note") + 1], "error", *fields[fields.index("note") + 1 :]]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    @admin.display(description="error")
+    def error(self, obj: PurgeRun) -> str:
+        return obj.error or "–"
 
     @admin.display(description="status")
     def status_badge(self, obj: PurgeRun) -> str:

@@ -9,14 +9,20 @@ they cover. Each execution or preview leaves a ``PurgeRun``.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import number_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.inventory.models import DataAsset, DataCategory
+from jitportal.formats import datetime_display
 
 from .periods import cutoff_for, period_days
 
@@ -418,6 +424,66 @@ class PurgeTrigger(models.TextChoices):
     CODE = "code", "Code"
 
 
+class RunError(models.TextChoices):
+    """Why a run was refused or stopped, stored as a code with its parameters
+    (``PurgeRun.error_code``, ``error_params``) and put in words when it is read, in the
+    reader's language (``PurgeRun.error``)."""
+
+    ANOTHER_RUNNING = "another_running", _("another run of the rule was running")
+    RULE_PROBLEMS = "rule_problems", _("the rule could not run")
+    BATCH_SIZE = "batch_size", _("the batch size was below 1")
+    FOUR_EYES = "four_eyes", _("four-eyes confirmation needed")
+    STOPPED_BEFORE_START = "stopped_before_start", _("stopped before it began")
+    INTERRUPTED = "interrupted", _("interrupted")
+
+
+#: The codes that mean the run was refused before it changed anything.
+RUN_REFUSALS = frozenset(
+    {RunError.ANOTHER_RUNNING, RunError.RULE_PROBLEMS, RunError.BATCH_SIZE, RunError.FOUR_EYES}
+)
+
+
+def run_error_text(code: str, params: dict[str, Any]) -> str:
+    """The sentence for a run's error code, in the active language."""
+    if code == RunError.ANOTHER_RUNNING:
+        return gettext("Refused: another run of this rule is running.")
+    if code == RunError.RULE_PROBLEMS:
+        return gettext("Refused: %(problems)s") % {
+            "problems": " ".join(str(p) for p in params.get("problems", []))
+        }
+    if code == RunError.BATCH_SIZE:
+        return gettext("Refused: the batch size must be at least 1.")
+    if code == RunError.FOUR_EYES:
+        return gettext(
+            "Refused: the first run of “%(rule)s” would purge %(rows)s rows, more than the "
+            "four-eyes threshold of %(threshold)s: a second person with the permission to "
+            "confirm purges must confirm it first."
+        ) % {
+            "rule": params.get("rule", ""),
+            "rows": number_format(params.get("rows", 0), force_grouping=True),
+            "threshold": number_format(params.get("threshold", 0), force_grouping=True),
+        }
+    if code == RunError.STOPPED_BEFORE_START:
+        return gettext("Stopped before it began by %(user)s.") % {"user": params.get("by", "")}
+    if code == RunError.INTERRUPTED:
+        host = params.get("host") or gettext("unknown host")
+        process = (
+            gettext("%(host)s, pid %(pid)s") % {"host": host, "pid": params["pid"]}
+            if params.get("pid")
+            else host
+        )
+        at = parse_datetime(params.get("at") or "")
+        return gettext(
+            "Interrupted: the process running it (%(process)s) ended without finishing; "
+            "closed by %(user)s at %(time)s. A new run continues where it stopped."
+        ) % {
+            "process": process,
+            "user": params.get("by", ""),
+            "time": datetime_display(at) if at else "",
+        }
+    return code
+
+
 class PurgeRunQuerySet(models.QuerySet["PurgeRun"]):
     def real(self) -> PurgeRunQuerySet:
         return self.filter(dry_run=False)
@@ -470,7 +536,12 @@ class PurgeRun(models.Model):
     )
     sample = models.JSONField(default=list, blank=True)
     note = models.TextField(blank=True)
-    error = models.TextField(blank=True)
+    # Why the run was refused or stopped (a code and its parameters, put in words when read),
+    # and below it an error's own text (an exception) or, on runs from before the codes, the
+    # stored sentence. ``error`` reads both.
+    error_code = models.CharField(_("error"), max_length=30, blank=True, choices=RunError.choices)
+    error_params = models.JSONField(default=dict, blank=True)
+    error_detail = models.TextField(blank=True)
     stop_requested_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -497,6 +568,18 @@ class PurgeRun(models.Model):
     def __str__(self) -> str:
         kind = "Preview" if self.dry_run else "Run"
         return f"{kind} #{self.pk} of {self.rule}"
+
+    @property
+    def error(self) -> str:
+        """What went wrong, in the reader's language (empty when nothing did)."""
+        parts = [run_error_text(self.error_code, self.error_params)] if self.error_code else []
+        if self.error_detail:
+            parts.append(self.error_detail)
+        return "\n".join(parts)
+
+    @property
+    def refused(self) -> bool:
+        return self.error_code in RUN_REFUSALS
 
     @property
     def done_rows(self) -> int:

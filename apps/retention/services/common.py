@@ -13,7 +13,7 @@ import celery
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.audit.services import audit_event_record
 from jitportal.tasking import enqueue_on_commit
@@ -93,15 +93,19 @@ def _four_eyes_request(rule, actor, actor_label, would_go: int) -> str:
 
 
 def _finish_event(run: PurgeRun, actor, *, interrupted: bool = False) -> None:
+    # The trail is one record for every reader: its reason is in the portal's language.
+    with translation.override(settings.LANGUAGE_CODE):
+        reason = run.error or run.note
     audit_event_record(
         action="retention.purge.finished",
         actor=actor,
         actor_label=run.actor_label,
         target=run,
-        reason=run.error or run.note,
+        reason=reason,
         data={
             "rule_id": run.rule_id,
             "status": run.status,
+            "error_code": run.error_code,
             "action": run.action,
             "cutoff": run.cutoff,
             "matched": run.matched,

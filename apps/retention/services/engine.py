@@ -22,7 +22,7 @@ from apps.audit.services import audit_event_record
 from ..counting import MatchCount
 from ..holds import hold_state, purge_batch_begin
 from ..liveness import run_process_gone, this_host
-from ..models import PurgeRun, PurgeRunStatus, RetentionRule
+from ..models import PurgeRun, PurgeRunStatus, RetentionRule, RunError
 from ..selectors import four_eyes_needed, rule_has_real_run, rule_runtime_problems
 from ..targets import RunContext, target_for
 from .common import (
@@ -88,7 +88,7 @@ def purge_run_execute(
             with transaction.atomic(durable=True):
                 PurgeRun.objects.filter(pk=run.pk, status=PurgeRunStatus.PLANNED).update(
                     status=PurgeRunStatus.FAILED,
-                    error="Refused: another run of this rule is running.",
+                    error_code=RunError.ANOTHER_RUNNING,
                     finished_at=timezone.now(),
                 )
             raise PurgeAlreadyRunning(f"Another run of “{rule}” is running; try again later.")
@@ -123,14 +123,15 @@ def _start(*, run: PurgeRun, batch_size: int | None):
         run.host, run.pid = this_host(), os.getpid()
         if problems:
             run.status = PurgeRunStatus.FAILED
-            run.error = "Refused: " + " ".join(problems)
+            run.error_code = RunError.RULE_PROBLEMS
+            run.error_params = {"problems": [str(p) for p in problems]}
             run.finished_at = now
             run.save()
             _finish_event(run, actor)
             return None
         if size < 1:
             run.status = PurgeRunStatus.FAILED
-            run.error = "Refused: the batch size must be at least 1."
+            run.error_code = RunError.BATCH_SIZE
             run.finished_at = now
             run.save()
             _finish_event(run, actor)
@@ -150,9 +151,13 @@ def _start(*, run: PurgeRun, batch_size: int | None):
             run.matched = counts.matched
         if counts is not None and four_eyes_needed(rule, would_go=counts.would_go):
             run.status = PurgeRunStatus.FAILED
-            run.error = "Refused: " + _four_eyes_request(
-                rule, actor, run.actor_label, counts.would_go
-            )
+            _four_eyes_request(rule, actor, run.actor_label, counts.would_go)
+            run.error_code = RunError.FOUR_EYES
+            run.error_params = {
+                "rule": str(rule),
+                "rows": counts.would_go,
+                "threshold": settings.JITPORTAL["PURGE_FOUR_EYES_THRESHOLD"],
+            }
             run.finished_at = now
             run.save()
             _finish_event(run, actor)
@@ -286,9 +291,9 @@ def _finish(run: PurgeRun, outcome: str, message: str, actor, *, is_error: bool)
         locked.status = outcome
         locked.finished_at = timezone.now()
         if is_error:
-            locked.error = message
+            locked.error_detail = message
         elif message:
             locked.note = (locked.note + "\n" if locked.note else "") + message
-        locked.save(update_fields=["status", "finished_at", "error", "note"])
+        locked.save(update_fields=["status", "finished_at", "error_detail", "note"])
         _finish_event(locked, actor)
     run.refresh_from_db()

@@ -8,10 +8,8 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from jitportal.formats import datetime_display
-
 from ..liveness import run_process_gone
-from ..models import PurgeRun, PurgeRunStatus, RetentionRule
+from ..models import PurgeRun, PurgeRunStatus, RetentionRule, RunError
 from .common import Actor, _finish_event, _label
 
 logger = logging.getLogger(__name__)
@@ -30,13 +28,14 @@ def _interrupted_close(run: PurgeRun, *, actor: Actor, actor_label: str) -> None
     The caller holds the run's row lock."""
     now = timezone.now()
     run.status = PurgeRunStatus.PARTIAL if run.batches else PurgeRunStatus.FAILED
-    run.error = (run.error + "\n" if run.error else "") + (
-        f"Interrupted: the process running it ({run.host or 'unknown host'}"
-        f"{f', pid {run.pid}' if run.pid else ''}) ended without finishing; "
-        f"closed by {_label(actor, actor_label)} at {datetime_display(now)}. "
-        "A new run continues where it stopped."
-    )
-    fields = ["status", "error", "finished_at", "interrupted_at"]
+    run.error_code = RunError.INTERRUPTED
+    run.error_params = {
+        "host": run.host,
+        "pid": run.pid,
+        "by": _label(actor, actor_label),
+        "at": now.isoformat(),
+    }
+    fields = ["status", "error_code", "error_params", "finished_at", "interrupted_at"]
     if not run.matched and run.done_rows:
         run.matched = run.done_rows
         run.note = (run.note + "\n" if run.note else "") + (

@@ -13,7 +13,7 @@ from django.utils import timezone
 from apps.audit.services import audit_event_record
 
 from ..liveness import run_process_gone
-from ..models import PurgeRun, PurgeRunStatus, PurgeTrigger, RetentionRule
+from ..models import PurgeRun, PurgeRunStatus, PurgeTrigger, RetentionRule, RunError
 from ..selectors import (
     purge_preview,
     rule_due_state,
@@ -232,9 +232,10 @@ def purge_run_stop_request(*, run_id: int, actor: Actor) -> PurgeRun:
         fields = ["stop_requested_at"]
         if locked.status == PurgeRunStatus.PLANNED:
             locked.status = PurgeRunStatus.FAILED
-            locked.error = f"Stopped before it began by {_label(actor, '')}."
+            locked.error_code = RunError.STOPPED_BEFORE_START
+            locked.error_params = {"by": _label(actor, "")}
             locked.finished_at = locked.stop_requested_at
-            fields += ["status", "error", "finished_at"]
+            fields += ["status", "error_code", "error_params", "finished_at"]
         locked.save(update_fields=fields)
         audit_event_record(
             action="retention.purge.stop_requested",

@@ -213,7 +213,7 @@ class Command(BaseCommand):
             return 0
         self.stderr.write(summary)
         self.stderr.write(f"  {run.error or run.note}")
-        if run.error.startswith("Refused"):
+        if run.refused:
             return EXIT_REFUSED
         return EXIT_FAILED
 
