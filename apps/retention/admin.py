@@ -569,8 +569,10 @@ class PurgeRunAdmin(RetentionAdminMixin, ReadOnlyModelAdmin):
     def get_fields(self, request, obj=None):
         # The error's code and parameters are read as one sentence, in the reader's language.
         fields = [f.name for f in self.model._meta.fields if f.name != "id"]
-        fields = [f for f in fields if f not in ("error_code", "error_params", "error_detail")]
-        return [*fields[: fields.index("note") + 1], "error", *fields[fields.index("note") + 1 :]]
+        hidden = ("error_code", "error_params", "error_detail", "note_codes", "note_detail")
+        at = fields.index("note_codes")
+        fields = [f for f in fields if f not in hidden]
+        return [*fields[:at], "note", "error", *fields[at:]]
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)
@@ -578,6 +580,10 @@ class PurgeRunAdmin(RetentionAdminMixin, ReadOnlyModelAdmin):
     @admin.display(description="error")
     def error(self, obj: PurgeRun) -> str:
         return obj.error or "–"
+
+    @admin.display(description="note")
+    def note(self, obj: PurgeRun) -> str:
+        return obj.note or "–"
 
     @admin.display(description="status")
     def status_badge(self, obj: PurgeRun) -> str:

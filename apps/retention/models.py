@@ -484,6 +484,67 @@ def run_error_text(code: str, params: dict[str, Any]) -> str:
     return code
 
 
+class RunNote(models.TextChoices):
+    """What a run records about itself besides its counters, stored as codes with their
+    parameters (``PurgeRun.note_codes``) and put in words when read (``PurgeRun.note``)."""
+
+    WOULD_GO = "would_go", _("what a dry run would do")
+    HELD = "held", _("nothing purged: a hold covers the rule")
+    STOPPED = "stopped", _("stopped on request")
+    HOLD_PLACED = "hold_placed", _("stopped: a hold was placed")
+    NOT_COUNTED = "not_counted", _("total not counted beside the run")
+    NOT_COUNTED_INTERRUPTED = "not_counted_interrupted", _("total not counted before the end")
+    FOUR_EYES_CONFIRMED = "four_eyes_confirmed", _("four eyes: asked for and confirmed")
+
+
+def holds_text(holds: list[tuple[int, str]] | list[list[Any]]) -> str:
+    """Whole-rule holds as people read them: "legal hold #3 on …; legal hold #5 on …"."""
+    return "; ".join(
+        gettext("legal hold #%(id)s on %(covers)s") % {"id": pk, "covers": covers}
+        for pk, covers in holds
+    )
+
+
+def run_note_text(code: str, params: dict[str, Any]) -> str:
+    """The sentence for one of a run's note codes, in the active language."""
+    if code == RunNote.WOULD_GO:
+        rows = number_format(params.get("rows", 0), force_grouping=True)
+        parts = [
+            gettext("Would delete %(rows)s row(s).") % {"rows": rows}
+            if params.get("action") == PurgeAction.DELETE
+            else gettext("Would anonymise %(rows)s row(s).") % {"rows": rows}
+        ]
+        if params.get("holds"):
+            parts.append(gettext("Blocked by %(holds)s.") % {"holds": holds_text(params["holds"])})
+        if params.get("four_eyes"):
+            parts.append(gettext("Needs four-eyes confirmation first."))
+        return " ".join(parts)
+    if code == RunNote.HELD:
+        return gettext("Nothing purged: %(holds)s covers this rule.") % {
+            "holds": holds_text(params.get("holds", []))
+        }
+    if code == RunNote.STOPPED:
+        return gettext("Stopped on request.")
+    if code == RunNote.HOLD_PLACED:
+        return gettext("Stopped: %(holds)s was placed during the run.") % {
+            "holds": holds_text(params.get("holds", []))
+        }
+    if code == RunNote.NOT_COUNTED:
+        return gettext("The total was not counted beside the run; matched is the rows examined.")
+    if code == RunNote.NOT_COUNTED_INTERRUPTED:
+        return gettext(
+            "The total was not counted before the run ended; matched is the rows examined."
+        )
+    if code == RunNote.FOUR_EYES_CONFIRMED:
+        return gettext(
+            "Four eyes: asked for by %(requested_by)s, confirmed by %(confirmed_by)s."
+        ) % {
+            "requested_by": params.get("requested_by", ""),
+            "confirmed_by": params.get("confirmed_by", ""),
+        }
+    return code
+
+
 class PurgeRunQuerySet(models.QuerySet["PurgeRun"]):
     def real(self) -> PurgeRunQuerySet:
         return self.filter(dry_run=False)
@@ -535,7 +596,10 @@ class PurgeRun(models.Model):
         "newline: evidence of which rows went without keeping them.",
     )
     sample = models.JSONField(default=list, blank=True)
-    note = models.TextField(blank=True)
+    # What the run records about itself: codes with their parameters, put in words when
+    # read, after the stored text of runs from before the codes. ``note`` reads both.
+    note_codes = models.JSONField(default=list, blank=True)
+    note_detail = models.TextField(blank=True)
     # Why the run was refused or stopped (a code and its parameters, put in words when read),
     # and below it an error's own text (an exception) or, on runs from before the codes, the
     # stored sentence. ``error`` reads both.
@@ -576,6 +640,17 @@ class PurgeRun(models.Model):
         if self.error_detail:
             parts.append(self.error_detail)
         return "\n".join(parts)
+
+    @property
+    def note(self) -> str:
+        """What the run records about itself, in the reader's language."""
+        parts = [self.note_detail] if self.note_detail else []
+        parts += [run_note_text(code, params) for code, params in self.note_codes]
+        return "\n".join(parts)
+
+    def add_note(self, code: str, **params: Any) -> None:
+        """Record a note (saved with ``note_codes`` in the caller's update_fields)."""
+        self.note_codes = [*self.note_codes, [code, params]]
 
     @property
     def refused(self) -> bool:

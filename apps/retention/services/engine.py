@@ -22,7 +22,7 @@ from apps.audit.services import audit_event_record
 from ..counting import MatchCount
 from ..holds import hold_state, purge_batch_begin
 from ..liveness import run_process_gone, this_host
-from ..models import PurgeRun, PurgeRunStatus, RetentionRule, RunError
+from ..models import PurgeRun, PurgeRunStatus, RetentionRule, RunError, RunNote
 from ..selectors import four_eyes_needed, rule_has_real_run, rule_runtime_problems
 from ..targets import RunContext, target_for
 from .common import (
@@ -166,7 +166,7 @@ def _start(*, run: PurgeRun, batch_size: int | None):
         if holds.blocks_rule and counts is not None:
             # Nothing goes; the run is the evidence that the hold was respected.
             run.skipped_held = counts.matched
-            run.note = f"Nothing purged: {holds.blocking_label()} covers this rule."
+            run.add_note(RunNote.HELD, holds=list(holds.blocking))
             run.status = PurgeRunStatus.SUCCEEDED
             run.finished_at = now
         run.digest = hashlib.sha256().hexdigest()
@@ -204,6 +204,7 @@ def _walk(
     hasher = hashlib.sha256()
     actor = run.started_by
     outcome, message = PurgeRunStatus.SUCCEEDED, ""
+    note: tuple[str, dict] | None = None
     try:
         if count is not None:
             count.wait_ready()
@@ -218,12 +219,12 @@ def _walk(
                     "stop_requested_at", flat=True
                 )
                 if stop[0] is not None:
-                    outcome, message = PurgeRunStatus.PARTIAL, "Stopped on request."
+                    outcome, note = PurgeRunStatus.PARTIAL, (RunNote.STOPPED, {})
                     break
                 holds = hold_state(run.rule)
                 if holds.blocks_rule:
                     outcome = PurgeRunStatus.PARTIAL
-                    message = f"Stopped: {holds.blocking_label()} was placed during the run."
+                    note = (RunNote.HOLD_PLACED, {"holds": list(holds.blocking)})
                     break
                 result = target.run_chunk(lo, hi, holds)
                 if result.keys:
@@ -258,12 +259,12 @@ def _walk(
         logger.exception("purge run %s of rule %s stopped", run.pk, run.rule_id)
         # A run stopped by an error or a signal does not wait long for the count.
         _record_matched(run, count, timeout=5.0)
-        _finish(run, outcome, message, actor, is_error=True)
+        _finish(run, outcome, actor, error=message)
         if not isinstance(exc, Exception):
             raise  # KeyboardInterrupt, SystemExit: record, then let it end the process
         return run
     _record_matched(run, count)
-    _finish(run, outcome, message, actor, is_error=False)
+    _finish(run, outcome, actor, note=note)
     return run
 
 
@@ -278,22 +279,27 @@ def _record_matched(
     value = count.result(timeout)
     if value is None:
         value = run.done_rows
-        run.note = (run.note + "\n" if run.note else "") + (
-            "The total was not counted beside the run; matched is the rows examined."
-        )
+        run.add_note(RunNote.NOT_COUNTED)
     run.matched = value
-    PurgeRun.objects.filter(pk=run.pk).update(matched=run.matched, note=run.note)
+    PurgeRun.objects.filter(pk=run.pk).update(matched=run.matched, note_codes=run.note_codes)
 
 
-def _finish(run: PurgeRun, outcome: str, message: str, actor, *, is_error: bool) -> None:
+def _finish(
+    run: PurgeRun,
+    outcome: str,
+    actor,
+    *,
+    error: str = "",
+    note: tuple[str, dict] | None = None,
+) -> None:
     with transaction.atomic():
         locked = PurgeRun.objects.select_for_update().get(pk=run.pk)
         locked.status = outcome
         locked.finished_at = timezone.now()
-        if is_error:
-            locked.error_detail = message
-        elif message:
-            locked.note = (locked.note + "\n" if locked.note else "") + message
-        locked.save(update_fields=["status", "finished_at", "error_detail", "note"])
+        if error:
+            locked.error_detail = error
+        if note is not None:
+            locked.add_note(note[0], **note[1])
+        locked.save(update_fields=["status", "finished_at", "error_detail", "note_codes"])
         _finish_event(locked, actor)
     run.refresh_from_db()

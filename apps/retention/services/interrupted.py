@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..liveness import run_process_gone
-from ..models import PurgeRun, PurgeRunStatus, RetentionRule, RunError
+from ..models import PurgeRun, PurgeRunStatus, RetentionRule, RunError, RunNote
 from .common import Actor, _finish_event, _label
 
 logger = logging.getLogger(__name__)
@@ -38,10 +38,8 @@ def _interrupted_close(run: PurgeRun, *, actor: Actor, actor_label: str) -> None
     fields = ["status", "error_code", "error_params", "finished_at", "interrupted_at"]
     if not run.matched and run.done_rows:
         run.matched = run.done_rows
-        run.note = (run.note + "\n" if run.note else "") + (
-            "The total was not counted before the run ended; matched is the rows examined."
-        )
-        fields += ["matched", "note"]
+        run.add_note(RunNote.NOT_COUNTED_INTERRUPTED)
+        fields += ["matched", "note_codes"]
     run.finished_at = run.interrupted_at = now
     run.save(update_fields=fields)
     _finish_event(run, run.started_by, interrupted=True)

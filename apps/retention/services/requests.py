@@ -13,7 +13,14 @@ from django.utils import timezone
 from apps.audit.services import audit_event_record
 
 from ..liveness import run_process_gone
-from ..models import PurgeRun, PurgeRunStatus, PurgeTrigger, RetentionRule, RunError
+from ..models import (
+    PurgeRun,
+    PurgeRunStatus,
+    PurgeTrigger,
+    RetentionRule,
+    RunError,
+    RunNote,
+)
 from ..selectors import (
     purge_preview,
     rule_due_state,
@@ -66,16 +73,17 @@ def purge_run_dry(
         skipped_held=preview.counts.held,
         skipped_protected=preview.counts.protected,
         sample=preview.sample,
-        note=(
-            f"Would {'delete' if rule.action == 'delete' else 'anonymise'} "
-            f"{preview.counts.would_go} row(s)."
-            + (
-                f" Blocked by {preview.holds.blocking_label()}."
-                if preview.holds.blocks_rule
-                else ""
-            )
-            + (" Needs four-eyes confirmation first." if preview.needs_four_eyes else "")
-        ),
+        note_codes=[
+            [
+                RunNote.WOULD_GO,
+                {
+                    "action": rule.action,
+                    "rows": preview.counts.would_go,
+                    "holds": list(preview.holds.blocking),
+                    "four_eyes": preview.needs_four_eyes,
+                },
+            ]
+        ],
         started_at=now,
         finished_at=now,
     )
@@ -129,7 +137,7 @@ def purge_run_request(
         return PurgeRequest(run=run, message=f"Run #{run.pk} of “{locked}” is planned.")
 
 
-def _plan_run(rule, actor, actor_label, trigger, note: str = "") -> PurgeRun:
+def _plan_run(rule, actor, actor_label, trigger, notes: list | None = None) -> PurgeRun:
     run = PurgeRun(
         rule=rule,
         dry_run=False,
@@ -137,7 +145,7 @@ def _plan_run(rule, actor, actor_label, trigger, note: str = "") -> PurgeRun:
         started_by=_user(actor),
         actor_label=_label(actor, actor_label),
         status=PurgeRunStatus.PLANNED,
-        note=note,
+        note_codes=notes or [],
     )
     _snapshot_run(run, rule)
     run.full_clean()
@@ -207,7 +215,12 @@ def purge_four_eyes_confirm(*, rule_id: int, actor: Actor, queue: bool = True) -
             actor,
             "",
             PurgeTrigger.ADMIN,
-            note=f"Four eyes: asked for by {requested_label}, confirmed by {_label(actor, '')}.",
+            notes=[
+                [
+                    RunNote.FOUR_EYES_CONFIRMED,
+                    {"requested_by": requested_label, "confirmed_by": _label(actor, "")},
+                ]
+            ],
         )
         if queue:
             _queue_run(run.pk)

@@ -1,6 +1,6 @@
-"""A purge run's refusal or stop is stored as a code with its parameters and put in words
-when it is read, in the reader's language. The stored text of earlier runs stays, as
-``error_detail``, and is shown as it was written."""
+"""A purge run's refusal, stop and notes are stored as codes with their parameters and put
+in words when they are read, in the reader's language. The stored text of earlier runs
+stays, as ``error_detail`` and ``note_detail``, and is shown as it was written."""
 
 from django.db import migrations, models
 
@@ -12,6 +12,12 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RenameField(model_name="purgerun", old_name="error", new_name="error_detail"),
+        migrations.RenameField(model_name="purgerun", old_name="note", new_name="note_detail"),
+        migrations.AddField(
+            model_name="purgerun",
+            name="note_codes",
+            field=models.JSONField(blank=True, default=list),
+        ),
         migrations.AddField(
             model_name="purgerun",
             name="error_code",
