@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import number_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.inventory.models import DataAsset, DataCategory
@@ -28,19 +28,19 @@ from .periods import cutoff_for, period_days
 
 
 class PeriodUnit(models.TextChoices):
-    DAYS = "days", "days"
-    MONTHS = "months", "months"
-    YEARS = "years", "years"
+    DAYS = "days", _("days")
+    MONTHS = "months", _("months")
+    YEARS = "years", _("years")
 
 
 class PurgeAction(models.TextChoices):
-    DELETE = "delete", "Delete the rows"
-    ANONYMISE = "anonymise", "Anonymise the rows (field by field)"
+    DELETE = "delete", _("Delete the rows")
+    ANONYMISE = "anonymise", _("Anonymise the rows (field by field)")
 
 
 class TargetKind(models.TextChoices):
-    MODEL = "model", "A model of the portal's installed apps"
-    RAW_TABLE = "raw_table", "A raw table in a configured database"
+    MODEL = "model", _("A model of the portal's installed apps")
+    RAW_TABLE = "raw_table", _("A raw table in a configured database")
 
 
 class RetentionRuleQuerySet(models.QuerySet["RetentionRule"]):
@@ -54,20 +54,23 @@ class RetentionRuleQuerySet(models.QuerySet["RetentionRule"]):
 class RetentionRule(models.Model):
     """How long the rows of one target are kept, and what happens to them afterwards."""
 
-    name = models.CharField(max_length=150, unique=True)
-    asset = models.ForeignKey(DataAsset, on_delete=models.PROTECT, related_name="retention_rules")
+    name = models.CharField(_("name"), max_length=150, unique=True)
+    asset = models.ForeignKey(
+        DataAsset, verbose_name=_("asset"), on_delete=models.PROTECT, related_name="retention_rules"
+    )
     category = models.ForeignKey(
         DataCategory,
+        verbose_name=_("category"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="retention_rules",
-        help_text="Optional: the category of data of the asset this rule is about.",
+        help_text=_("Optional: the category of data of the asset this rule is about."),
     )
 
     # --- the target ------------------------------------------------------------------------
     target_kind = models.CharField(
-        max_length=10, choices=TargetKind.choices, default=TargetKind.MODEL
+        _("target kind"), max_length=10, choices=TargetKind.choices, default=TargetKind.MODEL
     )
     content_type = models.ForeignKey(
         ContentType,
@@ -75,76 +78,106 @@ class RetentionRule(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        verbose_name="target model",
-        help_text="The model whose rows this rule purges (for a model target).",
+        verbose_name=_("target model"),
+        help_text=_("The model whose rows this rule purges (for a model target)."),
     )
     raw_database = models.CharField(
+        _("raw database"),
         max_length=100,
         blank=True,
-        help_text="Raw table target: the database alias in settings.DATABASES.",
+        help_text=_("Raw table target: the database alias in settings.DATABASES."),
     )
-    raw_table = models.CharField(max_length=200, blank=True, help_text="Raw table target.")
+    raw_table = models.CharField(
+        _("raw table"), max_length=200, blank=True, help_text=_("Raw table target.")
+    )
     raw_key_column = models.CharField(
-        max_length=100, blank=True, help_text="Raw table target: its integer key column."
+        _("raw key column"),
+        max_length=100,
+        blank=True,
+        help_text=_("Raw table target: its integer key column."),
     )
     date_field = models.CharField(
-        "date field",
+        _("date field"),
         max_length=100,
-        help_text="The date or date/time field the period counts from, e.g. created_at, "
-        "last_activity_at, contract_ended_on (a column name for a raw table).",
+        help_text=_(
+            "The date or date/time field the period counts from, e.g. created_at, "
+            "last_activity_at, contract_ended_on (a column name for a raw table)."
+        ),
     )
     filter = models.JSONField(
+        _("filter"),
         default=dict,
         blank=True,
-        help_text='Only rows matching these field lookups, e.g. {"status": "closed"} or '
-        '{"status__in": ["denied", "lapsed"]}. Empty: every row past the period.',
+        help_text=_(
+            'Only rows matching these field lookups, e.g. {"status": "closed"} or '
+            '{"status__in": ["denied", "lapsed"]}. Empty: every row past the period.'
+        ),
     )
 
     # --- the period and the action ---------------------------------------------------------
-    period_amount = models.PositiveIntegerField("period")
-    period_unit = models.CharField(max_length=6, choices=PeriodUnit.choices)
-    action = models.CharField(max_length=10, choices=PurgeAction.choices)
+    period_amount = models.PositiveIntegerField(_("period"))
+    period_unit = models.CharField(_("period unit"), max_length=6, choices=PeriodUnit.choices)
+    action = models.CharField(_("action"), max_length=10, choices=PurgeAction.choices)
     anonymised_marker_field = models.CharField(
+        _("anonymised marker field"),
         max_length=100,
         blank=True,
-        help_text="Anonymise: a nullable date/time field set when a row is anonymised "
-        "(e.g. anonymised_at); rows with it set are not matched again.",
+        help_text=_(
+            "Anonymise: a nullable date/time field set when a row is anonymised "
+            "(e.g. anonymised_at); rows with it set are not matched again."
+        ),
     )
 
     # --- why -------------------------------------------------------------------------------
-    legal_reason = models.TextField(help_text="Why the data is kept this long and no longer.")
+    legal_reason = models.TextField(
+        _("legal reason"), help_text=_("Why the data is kept this long and no longer.")
+    )
     legal_citation = models.CharField(
+        _("legal citation"),
         max_length=255,
-        help_text="The law, contract or guidance the period rests on, "
-        "e.g. 'Limitation Act 1980 s.5; Art. 5(1)(e) GDPR'.",
+        help_text=_(
+            "The law, contract or guidance the period rests on, "
+            "e.g. 'Limitation Act 1980 s.5; Art. 5(1)(e) GDPR'."
+        ),
     )
 
     # --- operation -------------------------------------------------------------------------
-    enabled = models.BooleanField(default=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
     run_every_days = models.PositiveSmallIntegerField(
-        default=1, help_text="Beat runs the rule when its last real run is this many days old."
+        _("run every days"),
+        default=1,
+        help_text=_("Beat runs the rule when its last real run is this many days old."),
     )
     batch_size = models.PositiveIntegerField(
+        _("batch size"),
         null=True,
         blank=True,
-        help_text="Rows per batch (one transaction each); empty: the portal's default.",
+        help_text=_("Rows per batch (one transaction each); empty: the portal's default."),
     )
 
     # --- four eyes before the first large real run (written by services only) ----------------
-    confirmation_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    confirmation_requested_at = models.DateTimeField(
+        _("confirmation requested at"), null=True, blank=True, editable=False
+    )
     confirmation_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmation requested by"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
         editable=False,
     )
-    confirmation_requested_label = models.CharField(max_length=150, blank=True, editable=False)
-    confirmation_rows = models.BigIntegerField(null=True, blank=True, editable=False)
-    confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    confirmation_requested_label = models.CharField(
+        _("confirmation requested label"), max_length=150, blank=True, editable=False
+    )
+    confirmation_rows = models.BigIntegerField(
+        _("confirmation rows"), null=True, blank=True, editable=False
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True, editable=False)
     confirmed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmed by"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -152,12 +185,15 @@ class RetentionRule(models.Model):
         editable=False,
     )
     # Digest of the rule's settings when confirmed: a changed rule needs a new confirmation.
-    confirmed_settings_digest = models.CharField(max_length=64, blank=True, editable=False)
+    confirmed_settings_digest = models.CharField(
+        _("confirmed settings digest"), max_length=64, blank=True, editable=False
+    )
 
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -168,10 +204,12 @@ class RetentionRule(models.Model):
     objects = RetentionRuleQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("retention rule")
+        verbose_name_plural = _("retention rules")
         ordering = ["asset__system__name", "asset__name", "name"]
         permissions = [
-            ("run_purge", "Can preview and run a purge"),
-            ("confirm_purge", "Can confirm the first large purge of a rule (four eyes)"),
+            ("run_purge", _("Can preview and run a purge")),
+            ("confirm_purge", _("Can confirm the first large purge of a rule (four eyes)")),
         ]
         constraints = [
             models.CheckConstraint(
@@ -185,10 +223,16 @@ class RetentionRule(models.Model):
     # Plain derived values; the rules about them live in validation.py and services.py.
     @property
     def period_label(self) -> str:
-        unit = self.get_period_unit_display()
-        if self.period_amount == 1:
-            unit = unit.rstrip("s")
-        return f"{self.period_amount} {unit}"
+        amount = self.period_amount
+        if self.period_unit == PeriodUnit.DAYS:
+            text = ngettext("%(count)s day", "%(count)s days", amount)
+        elif self.period_unit == PeriodUnit.MONTHS:
+            text = ngettext("%(count)s month", "%(count)s months", amount)
+        elif self.period_unit == PeriodUnit.YEARS:
+            text = ngettext("%(count)s year", "%(count)s years", amount)
+        else:
+            return f"{amount} {self.period_unit}"
+        return text % {"count": amount}
 
     @property
     def target_label(self) -> str:
@@ -214,37 +258,46 @@ class RetentionRule(models.Model):
 
 
 class AnonymiseStrategy(models.TextChoices):
-    NULL = "null", "Set to empty (NULL)"
-    FIXED = "fixed", "Replace with a fixed value"
-    HASH = "hash", "Replace with a keyed hash (HMAC-SHA256)"
-    TRUNCATE_DATE = "truncate_date", "Truncate the date"
+    NULL = "null", _("Set to empty (NULL)")
+    FIXED = "fixed", _("Replace with a fixed value")
+    HASH = "hash", _("Replace with a keyed hash (HMAC-SHA256)")
+    TRUNCATE_DATE = "truncate_date", _("Truncate the date")
 
 
 class TruncateTo(models.TextChoices):
-    YEAR = "year", "year"
-    MONTH = "month", "month"
-    DAY = "day", "day"
+    YEAR = "year", _("year")
+    MONTH = "month", _("month")
+    DAY = "day", _("day")
 
 
 class AnonymisedField(models.Model):
     """One field an anonymise rule rewrites, and how."""
 
     rule = models.ForeignKey(
-        RetentionRule, on_delete=models.CASCADE, related_name="anonymised_fields"
+        RetentionRule,
+        verbose_name=_("rule"),
+        on_delete=models.CASCADE,
+        related_name="anonymised_fields",
     )
-    field_name = models.CharField(max_length=100)
-    strategy = models.CharField(max_length=15, choices=AnonymiseStrategy.choices)
+    field_name = models.CharField(_("field name"), max_length=100)
+    strategy = models.CharField(_("strategy"), max_length=15, choices=AnonymiseStrategy.choices)
     value = models.CharField(
-        max_length=255, blank=True, help_text="The fixed value (for 'fixed value' only)."
+        _("value"),
+        max_length=255,
+        blank=True,
+        help_text=_("The fixed value (for 'fixed value' only)."),
     )
     truncate_to = models.CharField(
+        _("truncate to"),
         max_length=5,
         choices=TruncateTo.choices,
         blank=True,
-        help_text="For 'truncate the date': keep only the year, month or day.",
+        help_text=_("For 'truncate the date': keep only the year, month or day."),
     )
 
     class Meta:
+        verbose_name = _("anonymised field")
+        verbose_name_plural = _("anonymised fields")
         ordering = ["rule", "field_name"]
         constraints = [
             models.UniqueConstraint(
@@ -262,14 +315,14 @@ class AnonymisedField(models.Model):
 
 
 class HoldBasis(models.TextChoices):
-    ART_17_3_E = "art17_3_e", "Art. 17(3)(e): establishment, exercise or defence of legal claims"
-    ART_18 = "art18", "Art. 18: restriction of processing"
+    ART_17_3_E = "art17_3_e", _("Art. 17(3)(e): establishment, exercise or defence of legal claims")
+    ART_18 = "art18", _("Art. 18: restriction of processing")
 
 
 class HoldScope(models.TextChoices):
-    ASSET = "asset", "A whole data asset"
-    RULE = "rule", "One retention rule"
-    RECORDS = "records", "Specific records"
+    ASSET = "asset", _("A whole data asset")
+    RULE = "rule", _("One retention rule")
+    RECORDS = "records", _("Specific records")
 
 
 class LegalHoldQuerySet(models.QuerySet["LegalHold"]):
@@ -283,12 +336,18 @@ class LegalHoldQuerySet(models.QuerySet["LegalHold"]):
 class LegalHold(models.Model):
     """Keeps what it covers from every purge until it is lifted (with a reason)."""
 
-    scope = models.CharField(max_length=10, choices=HoldScope.choices)
+    scope = models.CharField(_("scope"), max_length=10, choices=HoldScope.choices)
     asset = models.ForeignKey(
-        DataAsset, null=True, blank=True, on_delete=models.PROTECT, related_name="legal_holds"
+        DataAsset,
+        verbose_name=_("asset"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="legal_holds",
     )
     rule = models.ForeignKey(
         RetentionRule,
+        verbose_name=_("rule"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -301,51 +360,60 @@ class LegalHold(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        verbose_name="records of model",
+        verbose_name=_("records of model"),
     )
     # ... or rows of a raw table, named "<database alias>:<table>".
     raw_table = models.CharField(
-        "records of raw table",
+        _("records of raw table"),
         max_length=300,
         blank=True,
-        help_text="For records of a raw-table target: '<database alias>:<table>'.",
+        help_text=_("For records of a raw-table target: '<database alias>:<table>'."),
     )
-    basis = models.CharField(max_length=10, choices=HoldBasis.choices)
-    reason = models.TextField(help_text="Why the data must be kept, e.g. the claim or request.")
+    basis = models.CharField(_("basis"), max_length=10, choices=HoldBasis.choices)
+    reason = models.TextField(
+        _("reason"), help_text=_("Why the data must be kept, e.g. the claim or request.")
+    )
     reference = models.CharField(
-        max_length=150, blank=True, help_text="Case, matter or request reference."
+        _("reference"),
+        max_length=150,
+        blank=True,
+        help_text=_("Case, matter or request reference."),
     )
-    review_on = models.DateField(help_text="When the hold is next reviewed.")
+    review_on = models.DateField(_("review on"), help_text=_("When the hold is next reviewed."))
     placed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("placed by"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
         editable=False,
     )
-    placed_by_label = models.CharField(max_length=150, blank=True)
-    placed_at = models.DateTimeField(default=timezone.now, editable=False)
-    lifted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    placed_by_label = models.CharField(_("placed by label"), max_length=150, blank=True)
+    placed_at = models.DateTimeField(_("placed at"), default=timezone.now, editable=False)
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True, editable=False)
     lifted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("lifted by"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
         editable=False,
     )
-    lift_reason = models.TextField(blank=True, editable=False)
+    lift_reason = models.TextField(_("lift reason"), blank=True, editable=False)
 
     objects = LegalHoldQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("legal hold")
+        verbose_name_plural = _("legal holds")
         ordering = ["-placed_at"]
         # Holds are placed and lifted, never deleted: the history is the evidence.
         default_permissions = ("view",)
         permissions = [
-            ("place_legalhold", "Can place a legal hold"),
-            ("lift_legalhold", "Can lift a legal hold"),
+            ("place_legalhold", _("Can place a legal hold")),
+            ("lift_legalhold", _("Can lift a legal hold")),
         ]
         constraints = [
             models.CheckConstraint(
@@ -359,7 +427,7 @@ class LegalHold(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Hold #{self.pk} on {self.covers_label}"
+        return gettext("Hold #%(id)s on %(covers)s") % {"id": self.pk, "covers": self.covers_label}
 
     @property
     def is_active(self) -> bool:
@@ -368,12 +436,12 @@ class LegalHold(models.Model):
     @property
     def covers_label(self) -> str:
         if self.scope == HoldScope.ASSET:
-            return f"asset {self.asset}"
+            return gettext("asset %(asset)s") % {"asset": self.asset}
         if self.scope == HoldScope.RULE:
-            return f"rule {self.rule}"
+            return gettext("rule %(rule)s") % {"rule": self.rule}
         model = self.content_type.model_class() if self.content_type else None
         what = self.raw_table or (model._meta.label if model is not None else "?")
-        return f"records of {what}"
+        return gettext("records of %(what)s") % {"what": what}
 
     def clean(self) -> None:
         from .validation import legal_hold_validate
@@ -384,14 +452,23 @@ class LegalHold(models.Model):
 class LegalHoldRecord(models.Model):
     """One record a hold covers: a row of a model (content type) or of a raw table."""
 
-    hold = models.ForeignKey(LegalHold, on_delete=models.CASCADE, related_name="records")
-    content_type = models.ForeignKey(
-        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    hold = models.ForeignKey(
+        LegalHold, verbose_name=_("hold"), on_delete=models.CASCADE, related_name="records"
     )
-    raw_table = models.CharField(max_length=300, blank=True)
-    object_id = models.CharField(max_length=64)
+    content_type = models.ForeignKey(
+        ContentType,
+        verbose_name=_("content type"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    raw_table = models.CharField(_("raw table"), max_length=300, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64)
 
     class Meta:
+        verbose_name = _("legal hold record")
+        verbose_name_plural = _("legal hold records")
         ordering = ["hold", "object_id"]
         default_permissions = ("view",)
         indexes = [
@@ -410,18 +487,18 @@ class LegalHoldRecord(models.Model):
 
 
 class PurgeRunStatus(models.TextChoices):
-    PLANNED = "planned", "Planned"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    PARTIAL = "partial", "Partial (stopped after some batches)"
+    PLANNED = "planned", _("Planned")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    PARTIAL = "partial", _("Partial (stopped after some batches)")
 
 
 class PurgeTrigger(models.TextChoices):
-    ADMIN = "admin", "Admin (run now)"
-    BEAT = "beat", "Schedule (Celery beat)"
-    COMMAND = "command", "Management command"
-    CODE = "code", "Code"
+    ADMIN = "admin", _("Admin (run now)")
+    BEAT = "beat", _("Schedule (Celery beat)")
+    COMMAND = "command", _("Management command")
+    CODE = "code", _("Code")
 
 
 class RunError(models.TextChoices):
@@ -561,77 +638,102 @@ class PurgeRunQuerySet(models.QuerySet["PurgeRun"]):
 class PurgeRun(models.Model):
     """Evidence of one purge (or preview): what it matched, did and skipped, never the data."""
 
-    rule = models.ForeignKey(RetentionRule, on_delete=models.PROTECT, related_name="runs")
-    dry_run = models.BooleanField(default=False)
-    trigger = models.CharField(max_length=10, choices=PurgeTrigger.choices)
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    rule = models.ForeignKey(
+        RetentionRule, verbose_name=_("rule"), on_delete=models.PROTECT, related_name="runs"
     )
-    actor_label = models.CharField(max_length=150)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    trigger = models.CharField(_("trigger"), max_length=10, choices=PurgeTrigger.choices)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_label = models.CharField(_("actor label"), max_length=150)
     # The rule as it was when the run was planned (period, filter, fields, reason, ...).
-    rule_snapshot = models.JSONField(default=dict)
-    action = models.CharField(max_length=10, choices=PurgeAction.choices)
-    cutoff = models.DateTimeField(null=True, blank=True)
+    rule_snapshot = models.JSONField(_("rule snapshot"), default=dict)
+    action = models.CharField(_("action"), max_length=10, choices=PurgeAction.choices)
+    cutoff = models.DateTimeField(_("cutoff"), null=True, blank=True)
     status = models.CharField(
+        _("status"),
         max_length=10,
         choices=PurgeRunStatus.choices,
         default=PurgeRunStatus.PLANNED,
         db_index=True,
     )
-    batch_size = models.PositiveIntegerField(default=0)
+    batch_size = models.PositiveIntegerField(_("batch size"), default=0)
     matched = models.BigIntegerField(
-        default=0, help_text="Rows past the cutoff and matching the filter when the run began."
+        _("matched"),
+        default=0,
+        help_text=_("Rows past the cutoff and matching the filter when the run began."),
     )
-    affected = models.BigIntegerField(default=0, help_text="Rows deleted or anonymised.")
-    skipped_held = models.BigIntegerField(default=0, help_text="Rows kept by a legal hold.")
+    affected = models.BigIntegerField(
+        _("affected"), default=0, help_text=_("Rows deleted or anonymised.")
+    )
+    skipped_held = models.BigIntegerField(
+        _("skipped held"), default=0, help_text=_("Rows kept by a legal hold.")
+    )
     skipped_protected = models.BigIntegerField(
-        default=0, help_text="Rows kept because other rows still refer to them (PROTECT)."
+        _("skipped protected"),
+        default=0,
+        help_text=_("Rows kept because other rows still refer to them (PROTECT)."),
     )
-    batches = models.PositiveIntegerField(default=0)
-    last_key = models.CharField(max_length=64, blank=True, help_text="Last key range done.")
+    batches = models.PositiveIntegerField(_("batches"), default=0)
+    last_key = models.CharField(
+        _("last key"), max_length=64, blank=True, help_text=_("Last key range done.")
+    )
     digest = models.CharField(
+        _("digest"),
         max_length=64,
         blank=True,
-        help_text="SHA-256 over the affected keys in ascending order, each followed by a "
-        "newline: evidence of which rows went without keeping them.",
+        help_text=_(
+            "SHA-256 over the affected keys in ascending order, each followed by a "
+            "newline: evidence of which rows went without keeping them."
+        ),
     )
-    sample = models.JSONField(default=list, blank=True)
+    sample = models.JSONField(_("sample"), default=list, blank=True)
     # What the run records about itself: codes with their parameters, put in words when
     # read, after the stored text of runs from before the codes. ``note`` reads both.
-    note_codes = models.JSONField(default=list, blank=True)
-    note_detail = models.TextField(blank=True)
+    note_codes = models.JSONField(_("note codes"), default=list, blank=True)
+    note_detail = models.TextField(_("note detail"), blank=True)
     # Why the run was refused or stopped (a code and its parameters, put in words when read),
     # and below it an error's own text (an exception) or, on runs from before the codes, the
     # stored sentence. ``error`` reads both.
     error_code = models.CharField(_("error"), max_length=30, blank=True, choices=RunError.choices)
-    error_params = models.JSONField(default=dict, blank=True)
-    error_detail = models.TextField(blank=True)
-    stop_requested_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    error_params = models.JSONField(_("error params"), default=dict, blank=True)
+    error_detail = models.TextField(_("error detail"), blank=True)
+    stop_requested_at = models.DateTimeField(_("stop requested at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True, db_index=True)
+    heartbeat_at = models.DateTimeField(_("heartbeat at"), null=True, blank=True)
     # Where the run executes: with the heartbeat, tells a live run from one whose process is
     # gone on databases without advisory locks (liveness.py).
-    host = models.CharField(max_length=150, blank=True)
-    pid = models.PositiveIntegerField("process id", null=True, blank=True)
+    host = models.CharField(_("host"), max_length=150, blank=True)
+    pid = models.PositiveIntegerField(_("process id"), null=True, blank=True)
     interrupted_at = models.DateTimeField(
+        _("interrupted at"),
         null=True,
         blank=True,
-        help_text="When the run was found with its process gone and closed as interrupted.",
+        help_text=_("When the run was found with its process gone and closed as interrupted."),
     )
 
     objects = PurgeRunQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("purge run")
+        verbose_name_plural = _("purge runs")
         ordering = ["-created_at", "-id"]
         # Runs are written by the engine only; people read them.
         default_permissions = ("view",)
         indexes = [models.Index(fields=["rule", "status"], name="retention_run_rule_status")]
 
     def __str__(self) -> str:
-        kind = "Preview" if self.dry_run else "Run"
-        return f"{kind} #{self.pk} of {self.rule}"
+        if self.dry_run:
+            return gettext("Preview #%(id)s of %(rule)s") % {"id": self.pk, "rule": self.rule}
+        return gettext("Run #%(id)s of %(rule)s") % {"id": self.pk, "rule": self.rule}
 
     @property
     def error(self) -> str:
@@ -665,8 +767,8 @@ class PurgeRun(models.Model):
         """``matched`` for people: while the total is still being counted beside the first
         batches of a run, says so instead of 0."""
         if not self.matched and self.done_rows and self.status == PurgeRunStatus.RUNNING:
-            return "counting…"
-        return f"{self.matched:,}"
+            return gettext("counting…")
+        return number_format(self.matched, force_grouping=True)
 
     @property
     def percent(self) -> int:
