@@ -13,7 +13,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import number_format
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.inventory.models import ProcessingActivity
 from jitportal.admin_base import ReadOnlyModelAdmin
@@ -56,6 +59,16 @@ _STATUS_BADGE: dict[str, str] = {
 }
 
 
+# A run's status as the lists show it (lower case, in the reader's language).
+_STATUS_TEXT: dict[str, Any] = {
+    PurgeRunStatus.PLANNED: _("planned"),
+    PurgeRunStatus.RUNNING: _("running"),
+    PurgeRunStatus.SUCCEEDED: _("succeeded"),
+    PurgeRunStatus.FAILED: _("failed"),
+    PurgeRunStatus.PARTIAL: _("partial"),
+}
+
+
 # Colours as classes of static/css/admin.css: the Content-Security-Policy allows no inline style.
 _BADGE_CLASS = {"#666": "grey", "#1d5fa8": "blue", "#1f7a4d": "green", "#b3261e": "red"}
 
@@ -69,7 +82,7 @@ def _badge(text: str, colour: str) -> str:
 class ProcessingActivityFilter(admin.SimpleListFilter):
     """Rules of the assets of one processing activity (the ROPA's retention column)."""
 
-    title = "processing activity"
+    title = _("processing activity")
     parameter_name = "activity"
 
     def lookups(self, request, model_admin):
@@ -89,8 +102,8 @@ class AnonymisedFieldInline(admin.TabularInline):
     form = AnonymisedFieldForm
     formset = AnonymisedFieldFormSet
     extra = 0
-    verbose_name = "field to anonymise"
-    verbose_name_plural = "fields to anonymise (anonymise rules only)"
+    verbose_name = _("field to anonymise")
+    verbose_name_plural = _("fields to anonymise (anonymise rules only)")
 
 
 class RetentionAdminMixin:
@@ -145,27 +158,29 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "asset", "category", "enabled", "summary")}),
         (
-            "Target",
+            _("Target"),
             {
                 "fields": ("target_kind", "content_type", "date_field", "filter"),
-                "description": "Which rows: a model of the portal (or, below, a raw table), "
-                "the date field the period counts from, and an optional filter.",
+                "description": _(
+                    "Which rows: a model of the portal (or, below, a raw table), "
+                    "the date field the period counts from, and an optional filter."
+                ),
             },
         ),
         (
-            "Raw table target",
+            _("Raw table target"),
             {
                 "fields": ("raw_database", "raw_table", "raw_key_column"),
                 "classes": ("collapse",),
             },
         ),
         (
-            "Period and action",
+            _("Period and action"),
             {"fields": ("period_amount", "period_unit", "action", "anonymised_marker_field")},
         ),
-        ("Legal reason", {"fields": ("legal_reason", "legal_citation")}),
+        (_("Legal reason"), {"fields": ("legal_reason", "legal_citation")}),
         (
-            "Operation",
+            _("Operation"),
             {"fields": ("run_every_days", "batch_size", "four_eyes", "changed_by", "updated_at")},
         ),
     )
@@ -173,38 +188,47 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
 
     # --- list columns ---
 
-    @admin.display(description="target")
+    @admin.display(description=_("target"))
     def target(self, obj: RetentionRule) -> str:
         return f"{obj.target_label}.{obj.date_field}"
 
-    @admin.display(description="status")
+    @admin.display(description=_("status"))
     def due(self, obj: RetentionRule) -> str:
         return rule_due_state(obj).label
 
-    @admin.display(description="last run")
+    @admin.display(description=_("last run"))
     def last_run(self, obj: RetentionRule) -> str:
         run = obj.runs.real().order_by("-created_at").first()
         if run is None:
             return "–"
         url = reverse("admin:retention_purgerun_change", args=[run.pk])
         return format_html(
-            '<a href="{}">#{}</a> {}', url, run.pk, _badge(run.status, _STATUS_BADGE[run.status])
+            '<a href="{}">#{}</a> {}',
+            url,
+            run.pk,
+            _badge(_STATUS_TEXT[run.status], _STATUS_BADGE[run.status]),
         )
 
-    @admin.display(description="summary")
+    @admin.display(description=_("summary"))
     def summary(self, obj: RetentionRule) -> str:
         return rule_summary(obj) if obj.pk else "–"
 
-    @admin.display(description="four eyes")
+    @admin.display(description=_("four eyes"))
     def four_eyes(self, obj: RetentionRule) -> str:
         if obj.confirmation_requested_at:
-            return (
-                f"A first run of {obj.confirmation_rows:,} rows asked for by "
-                f"{obj.confirmation_requested_label} on {datetime_display(obj.confirmation_requested_at)}"
-                " is waiting for a second person's confirmation."
-            )
+            return gettext(
+                "A first run of %(rows)s rows asked for by %(user)s on %(time)s is waiting for "
+                "a second person's confirmation."
+            ) % {
+                "rows": number_format(obj.confirmation_rows or 0, force_grouping=True),
+                "user": obj.confirmation_requested_label,
+                "time": datetime_display(obj.confirmation_requested_at),
+            }
         if obj.confirmed_at:
-            return f"Confirmed by {obj.confirmed_by} on {datetime_display(obj.confirmed_at)}."
+            return gettext("Confirmed by %(user)s on %(time)s.") % {
+                "user": obj.confirmed_by,
+                "time": datetime_display(obj.confirmed_at),
+            }
         return "–"
 
     # --- permissions ---
@@ -245,7 +269,7 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
 
     # --- actions and pages ---
 
-    @admin.action(description="Preview (dry run) the selected rules", permissions=["run_purge"])
+    @admin.action(description=_("Preview (dry run) the selected rules"), permissions=["run_purge"])
     def preview_rules(self, request, queryset):
         for rule in queryset:
             try:
@@ -253,7 +277,12 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
             except services.PurgeRefused as exc:
                 self.message_user(request, f"{rule}: {exc}", messages.ERROR)
                 continue
-            self.message_user(request, f"{rule}: dry run #{run.pk}: {run.note}", messages.INFO)
+            self.message_user(
+                request,
+                gettext("%(rule)s: dry run #%(id)s: %(note)s")
+                % {"rule": rule, "id": run.pk, "note": run.note},
+                messages.INFO,
+            )
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -286,7 +315,7 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
                     "summary": retention_summary_for_activity(activity),
                 }
             )
-        context = self._page(request, "Retention by processing activity", rows=rows)
+        context = self._page(request, gettext("Retention by processing activity"), rows=rows)
         return TemplateResponse(request, "admin/retention/activity_summary.html", context)
 
     def _rule_or_404(self, request: HttpRequest, pk: int) -> RetentionRule:
@@ -305,10 +334,17 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
             except services.PurgeRefused as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 return HttpResponseRedirect(request.path)
-            self.message_user(request, f"Dry run #{run.pk} recorded. Nothing was changed.")
+            self.message_user(
+                request,
+                gettext("Dry run #%(id)s recorded. Nothing was changed.") % {"id": run.pk},
+            )
             return HttpResponseRedirect(reverse("admin:retention_purgerun_change", args=[run.pk]))
         context = self._page(
-            request, f"Preview: {rule}", rule=rule, preview=purge_preview(rule=rule), mode="preview"
+            request,
+            gettext("Preview: %(rule)s") % {"rule": rule},
+            rule=rule,
+            preview=purge_preview(rule=rule),
+            mode="preview",
         )
         return TemplateResponse(request, "admin/retention/preview.html", context)
 
@@ -323,7 +359,9 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
                     rule_id=rule.pk, actor=request.user, trigger=PurgeTrigger.ADMIN
                 )
             except services.PurgeRefused as exc:
-                self.message_user(request, f"Not run: {exc}", messages.ERROR)
+                self.message_user(
+                    request, gettext("Not run: %(reason)s") % {"reason": exc}, messages.ERROR
+                )
                 return HttpResponseRedirect(request.path)
             if outcome.awaiting_confirmation:
                 self.message_user(request, outcome.message, messages.WARNING)
@@ -331,13 +369,15 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
                     reverse("admin:retention_retentionrule_change", args=[rule.pk])
                 )
             assert outcome.run is not None
-            self.message_user(request, outcome.message + " Progress is shown on this page.")
+            self.message_user(
+                request, f"{outcome.message} {gettext('Progress is shown on this page.')}"
+            )
             return HttpResponseRedirect(
                 reverse("admin:retention_purgerun_change", args=[outcome.run.pk])
             )
         context = self._page(
             request,
-            f"Run now: {rule}",
+            gettext("Run now: %(rule)s") % {"rule": rule},
             rule=rule,
             preview=purge_preview(rule=rule),
             form=form,
@@ -354,15 +394,19 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
             try:
                 run = services.purge_four_eyes_confirm(rule_id=rule.pk, actor=request.user)
             except services.PurgeRefused as exc:
-                self.message_user(request, f"Not confirmed: {exc}", messages.ERROR)
+                self.message_user(
+                    request, gettext("Not confirmed: %(reason)s") % {"reason": exc}, messages.ERROR
+                )
                 return HttpResponseRedirect(
                     reverse("admin:retention_retentionrule_change", args=[rule.pk])
                 )
-            self.message_user(request, f"Confirmed: run #{run.pk} is planned.")
+            self.message_user(
+                request, gettext("Confirmed: run #%(id)s is planned.") % {"id": run.pk}
+            )
             return HttpResponseRedirect(reverse("admin:retention_purgerun_change", args=[run.pk]))
         context = self._page(
             request,
-            f"Confirm the first run: {rule}",
+            gettext("Confirm the first run: %(rule)s") % {"rule": rule},
             rule=rule,
             preview=purge_preview(rule=rule),
             form=form,
@@ -380,11 +424,11 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
 
 
 class ActiveHoldFilter(admin.SimpleListFilter):
-    title = "state"
+    title = _("state")
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("active", "In force"), ("lifted", "Lifted"), ("review", "Review due")]
+        return [("active", _("In force")), ("lifted", _("Lifted")), ("review", _("Review due"))]
 
     def queryset(self, request, queryset):
         if self.value() == "active":
@@ -410,11 +454,13 @@ class LegalHoldAdmin(RetentionAdminMixin, admin.ModelAdmin):
     list_filter = (ActiveHoldFilter, "scope", "basis")
     search_fields = ("reason", "reference", "placed_by_label")
 
-    @admin.display(description="state")
+    @admin.display(description=_("state"))
     def state(self, obj: LegalHold) -> str:
         if obj.lifted_at:
-            return _badge(f"lifted {date_display(obj.lifted_at)}", "#666")
-        return _badge("in force", "#b3261e")
+            return _badge(
+                gettext("lifted %(date)s") % {"date": date_display(obj.lifted_at)}, "#666"
+            )
+        return _badge(gettext("in force"), "#b3261e")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("retention.place_legalhold")
@@ -458,12 +504,12 @@ class LegalHoldAdmin(RetentionAdminMixin, admin.ModelAdmin):
             return ()
         return [f for f in self.get_fields(request, obj) if f != "review_on"]
 
-    @admin.display(description="records")
+    @admin.display(description=_("records"))
     def record_ids(self, obj: LegalHold) -> str:
         ids = list(obj.records.values_list("object_id", flat=True)[:1000])
         return ", ".join(ids) if ids else "–"
 
-    @admin.display(description="covers")
+    @admin.display(description=_("covers"))
     def covers(self, obj: LegalHold) -> str:
         return obj.covers_label
 
@@ -522,7 +568,9 @@ class LegalHoldAdmin(RetentionAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         form = LegalHoldLiftForm(request.POST if request.method == "POST" else None)
         if hold.lifted_at is not None:
-            self.message_user(request, f"{hold} was already lifted.", messages.WARNING)
+            self.message_user(
+                request, gettext("%(hold)s was already lifted.") % {"hold": hold}, messages.WARNING
+            )
             return HttpResponseRedirect(reverse("admin:retention_legalhold_change", args=[pk]))
         if request.method == "POST" and form.is_valid():
             try:
@@ -532,16 +580,21 @@ class LegalHoldAdmin(RetentionAdminMixin, admin.ModelAdmin):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                self.message_user(request, f"{hold} is lifted.")
+                self.message_user(request, gettext("%(hold)s is lifted.") % {"hold": hold})
                 return HttpResponseRedirect(reverse("admin:retention_legalhold_change", args=[pk]))
-        context = self._page(request, f"Lift {hold}", hold=hold, form=form)
+        context = self._page(
+            request, gettext("Lift %(hold)s") % {"hold": hold}, hold=hold, form=form
+        )
         return TemplateResponse(request, "admin/retention/legalhold/lift.html", context)
 
 
 def _stop_message(run: PurgeRun) -> str:
     if run.interrupted_at is not None:
-        return f"{run}: its process was gone; closed as interrupted ({run.status})."
-    return f"{run}: asked to stop after its current batch."
+        return gettext("%(run)s: its process was gone; closed as interrupted (%(status)s).") % {
+            "run": run,
+            "status": _STATUS_TEXT[run.status],
+        }
+    return gettext("%(run)s: asked to stop after its current batch.") % {"run": run}
 
 
 @admin.register(PurgeRun)
@@ -577,34 +630,43 @@ class PurgeRunAdmin(RetentionAdminMixin, ReadOnlyModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)
 
-    @admin.display(description="error")
+    @admin.display(description=_("error"))
     def error(self, obj: PurgeRun) -> str:
         return obj.error or "–"
 
-    @admin.display(description="note")
+    @admin.display(description=_("note"))
     def note(self, obj: PurgeRun) -> str:
         return obj.note or "–"
 
-    @admin.display(description="status")
+    @admin.display(description=_("status"))
     def status_badge(self, obj: PurgeRun) -> str:
-        text = f"{obj.status} (dry run)" if obj.dry_run else obj.status
+        status = _STATUS_TEXT[obj.status]
+        text = gettext("%(status)s (dry run)") % {"status": status} if obj.dry_run else status
         if obj.status == PurgeRunStatus.RUNNING and not obj.dry_run and run_process_gone(obj):
-            return _badge("stuck: process gone", _STATUS_BADGE[PurgeRunStatus.FAILED])
+            return _badge(gettext("stuck: process gone"), _STATUS_BADGE[PurgeRunStatus.FAILED])
         if obj.interrupted_at is not None:
-            text = f"{text} (interrupted)"
+            text = gettext("%(status)s (interrupted)") % {"status": text}
         return _badge(text, _STATUS_BADGE[obj.status])
 
-    @admin.display(description="done / matched")
+    @admin.display(description=_("done / matched"))
     def progress(self, obj: PurgeRun) -> str:
         if obj.dry_run:
-            return f"would go: {max(0, obj.matched - obj.skipped_held - obj.skipped_protected):,}"
-        return f"{obj.done_rows:,} / {obj.matched_label} ({obj.percent}%)"
+            would_go = max(0, obj.matched - obj.skipped_held - obj.skipped_protected)
+            return gettext("would go: %(rows)s") % {
+                "rows": number_format(would_go, force_grouping=True)
+            }
+        return gettext("%(done)s / %(matched)s (%(percent)s%%)") % {
+            "done": number_format(obj.done_rows, force_grouping=True),
+            "matched": obj.matched_label,
+            "percent": obj.percent,
+        }
 
     def has_run_purge_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("retention.run_purge")
 
     @admin.action(
-        description="Stop the selected runs after their current batch", permissions=["run_purge"]
+        description=_("Stop the selected runs after their current batch"),
+        permissions=["run_purge"],
     )
     def stop_runs(self, request, queryset):
         for run in queryset:

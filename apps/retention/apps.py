@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.backends.signals import connection_created
+from django.utils.translation import gettext_lazy as _
 
 _MANAGE = [
     "retention.view_retentionrule",
@@ -30,7 +31,7 @@ _READ = [
 class RetentionConfig(AppConfig):
     name = "apps.retention"
     label = "retention"
-    verbose_name = "Retention and purges"
+    verbose_name = _("Retention and purges")
     # The DPO keeps rules and holds and runs purges; auditors read rules, holds and runs.
     group_permissions = {"DPO": _MANAGE, "Auditors": _READ}
 

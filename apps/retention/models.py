@@ -520,25 +520,34 @@ RUN_REFUSALS = frozenset(
 )
 
 
+def four_eyes_text(rule: Any, rows: int, threshold: int) -> str:
+    """Why a first run waits for a second person, in the active language."""
+    return gettext(
+        "The first run of “%(rule)s” would purge %(rows)s rows, more than the four-eyes "
+        "threshold of %(threshold)s: a second person with the permission to confirm purges "
+        "must confirm it first."
+    ) % {
+        "rule": rule,
+        "rows": number_format(rows, force_grouping=True),
+        "threshold": number_format(threshold, force_grouping=True),
+    }
+
+
 def run_error_text(code: str, params: dict[str, Any]) -> str:
     """The sentence for a run's error code, in the active language."""
     if code == RunError.ANOTHER_RUNNING:
         return gettext("Refused: another run of this rule is running.")
     if code == RunError.RULE_PROBLEMS:
-        return gettext("Refused: %(problems)s") % {
-            "problems": " ".join(str(p) for p in params.get("problems", []))
+        return gettext("Refused: %(reason)s") % {
+            "reason": " ".join(str(p) for p in params.get("problems", []))
         }
     if code == RunError.BATCH_SIZE:
         return gettext("Refused: the batch size must be at least 1.")
     if code == RunError.FOUR_EYES:
-        return gettext(
-            "Refused: the first run of “%(rule)s” would purge %(rows)s rows, more than the "
-            "four-eyes threshold of %(threshold)s: a second person with the permission to "
-            "confirm purges must confirm it first."
-        ) % {
-            "rule": params.get("rule", ""),
-            "rows": number_format(params.get("rows", 0), force_grouping=True),
-            "threshold": number_format(params.get("threshold", 0), force_grouping=True),
+        return gettext("Refused: %(reason)s") % {
+            "reason": four_eyes_text(
+                params.get("rule", ""), params.get("rows", 0), params.get("threshold", 0)
+            )
         }
     if code == RunError.STOPPED_BEFORE_START:
         return gettext("Stopped before it began by %(user)s.") % {"user": params.get("by", "")}

@@ -19,7 +19,7 @@ from apps.audit.services import audit_event_record
 from jitportal.tasking import enqueue_on_commit
 
 from ..liveness import RUN_LOCK_NAMESPACE
-from ..models import PurgeRun, RetentionRule
+from ..models import PurgeRun, RetentionRule, four_eyes_text
 from ..selectors import rule_snapshot
 
 # The worker's task that executes a planned run, by its registered name: services queue
@@ -64,11 +64,7 @@ def _snapshot_run(run: PurgeRun, rule: RetentionRule) -> None:
 
 def _four_eyes_request(rule, actor, actor_label, would_go: int) -> str:
     threshold = settings.JITPORTAL["PURGE_FOUR_EYES_THRESHOLD"]
-    message = (
-        f"The first run of “{rule}” would purge {would_go:,} rows, more than the four-eyes "
-        f"threshold of {threshold:,}: a second person with the permission to confirm purges "
-        "must confirm it first."
-    )
+    message = four_eyes_text(rule, would_go, threshold)
     if rule.confirmation_requested_at is None or rule.confirmation_rows != would_go:
         rule.confirmation_requested_at = timezone.now()
         rule.confirmation_requested_by = _user(actor)

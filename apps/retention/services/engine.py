@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.audit.services import audit_event_record
 
@@ -91,7 +92,9 @@ def purge_run_execute(
                     error_code=RunError.ANOTHER_RUNNING,
                     finished_at=timezone.now(),
                 )
-            raise PurgeAlreadyRunning(f"Another run of “{rule}” is running; try again later.")
+            raise PurgeAlreadyRunning(
+                _("Another run of “%(rule)s” is running; try again later.") % {"rule": rule}
+            )
         started = _start(run=run, batch_size=batch_size)
         if started is None:
             run.refresh_from_db()

@@ -11,6 +11,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.audit.services import audit_event_record
 from apps.inventory.models import DataAsset
@@ -65,7 +66,7 @@ def legal_hold_place(
         if problem:
             raise ValidationError({"object_ids": problem})
     elif ids:
-        raise ValidationError({"object_ids": "Only a hold on specific records lists ids."})
+        raise ValidationError({"object_ids": _("Only a hold on specific records lists ids.")})
     with transaction.atomic(durable=True):
         # Wait for purge batches in flight: from here on every batch sees this hold.
         holds_lock_exclusive()
@@ -104,14 +105,15 @@ def legal_hold_lift(*, hold_id: int, actor: Actor, reason: str, actor_label: str
     """
     reason = (reason or "").strip()
     if not has_visible_text(reason):
-        raise ValidationError({"reason": "Say why the hold is lifted."})
+        raise ValidationError({"reason": _("Say why the hold is lifted.")})
     if problem := text_problem(reason):
         raise ValidationError({"reason": problem})
     with transaction.atomic(durable=True):
         locked = LegalHold.objects.select_for_update().get(pk=hold_id)
         if locked.lifted_at is not None:
             raise ValidationError(
-                f"Hold #{locked.pk} was already lifted on {date_display(locked.lifted_at)}."
+                _("Hold #%(id)s was already lifted on %(date)s.")
+                % {"id": locked.pk, "date": date_display(locked.lifted_at)}
             )
         locked.lifted_at = timezone.now()
         locked.lifted_by = _user(actor)
@@ -135,11 +137,11 @@ def legal_hold_review(*, hold_id: int, actor: Actor, review_on: date, note: str 
     LegalHold.DoesNotExist when there is no such hold. Returns the hold.
     """
     if review_on < timezone.localdate():
-        raise ValidationError({"review_on": "The next review date cannot be in the past."})
+        raise ValidationError({"review_on": _("The next review date cannot be in the past.")})
     with transaction.atomic(durable=True):
         locked = LegalHold.objects.select_for_update().get(pk=hold_id)
         if locked.lifted_at is not None:
-            raise ValidationError("A lifted hold is not reviewed any more.")
+            raise ValidationError(_("A lifted hold is not reviewed any more."))
         previous = locked.review_on
         locked.review_on = review_on
         locked.save(update_fields=["review_on"])

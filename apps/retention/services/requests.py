@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.audit.services import audit_event_record
 
@@ -124,7 +125,9 @@ def purge_run_request(
         locked = RetentionRule.objects.select_for_update().get(pk=rule.pk)
         state = rule_due_state(locked)
         if state.code in {"running", "queued", "stuck"}:
-            raise PurgeAlreadyRunning(f"“{locked}” is already {state.label}.")
+            raise PurgeAlreadyRunning(
+                _("“%(rule)s” is already %(state)s.") % {"rule": locked, "state": state.label}
+            )
         preview = purge_preview(rule=locked)
         if not preview.ok:
             raise PurgeRefused(" ".join(preview.problems))
@@ -134,7 +137,10 @@ def purge_run_request(
         run = _plan_run(locked, actor, actor_label, trigger)
         if queue:
             _queue_run(run.pk)
-        return PurgeRequest(run=run, message=f"Run #{run.pk} of “{locked}” is planned.")
+        return PurgeRequest(
+            run=run,
+            message=_("Run #%(id)s of “%(rule)s” is planned.") % {"id": run.pk, "rule": locked},
+        )
 
 
 def _plan_run(rule, actor, actor_label, trigger, notes: list | None = None) -> PurgeRun:
@@ -163,22 +169,26 @@ def purge_four_eyes_confirm(*, rule_id: int, actor: Actor, queue: bool = True) -
     """
     user = _user(actor)
     if user is None or not user.has_perm("retention.confirm_purge"):
-        raise PurgeRefused("You do not have the permission to confirm purges.")
+        raise PurgeRefused(_("You do not have the permission to confirm purges."))
     with transaction.atomic(durable=True):
         locked = RetentionRule.objects.select_for_update().get(pk=rule_id)
         if locked.confirmation_requested_at is None:
-            raise PurgeRefused(f"No run of “{locked}” is waiting for confirmation.")
+            raise PurgeRefused(
+                _("No run of “%(rule)s” is waiting for confirmation.") % {"rule": locked}
+            )
         if locked.confirmation_requested_by_id == user.pk:
             raise PurgeRefused(
-                "Four eyes: the person who asked for the run cannot also confirm it."
+                _("Four eyes: the person who asked for the run cannot also confirm it.")
             )
         if locked.changed_by_id == user.pk:
             raise PurgeRefused(
-                "Four eyes: the person who last changed the rule cannot confirm its first run."
+                _("Four eyes: the person who last changed the rule cannot confirm its first run.")
             )
         state = rule_due_state(locked)
         if state.code in {"running", "queued", "stuck"}:
-            raise PurgeAlreadyRunning(f"“{locked}” is already {state.label}.")
+            raise PurgeAlreadyRunning(
+                _("“%(rule)s” is already %(state)s.") % {"rule": locked, "state": state.label}
+            )
         problems = rule_runtime_problems(locked)
         if problems:
             raise PurgeRefused(" ".join(problems))
@@ -237,7 +247,10 @@ def purge_run_stop_request(*, run_id: int, actor: Actor) -> PurgeRun:
     with transaction.atomic(durable=True):
         locked = PurgeRun.objects.select_for_update().get(pk=run_id)
         if locked.status not in (PurgeRunStatus.PLANNED, PurgeRunStatus.RUNNING) or locked.dry_run:
-            raise PurgeRefused(f"Run #{locked.pk} is {locked.get_status_display().lower()}.")
+            raise PurgeRefused(
+                _("Run #%(id)s is %(status)s.")
+                % {"id": locked.pk, "status": locked.get_status_display().lower()}
+            )
         if locked.status == PurgeRunStatus.RUNNING and run_process_gone(locked):
             _interrupted_close(locked, actor=actor, actor_label=_label(actor, ""))
             return locked

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.audit.services import audit_event_record
 
@@ -79,10 +80,13 @@ def retention_rule_delete(*, rule_id: int, actor: Actor) -> RetentionRule:
         locked = RetentionRule.objects.select_for_update().get(pk=rule_id)
         if locked.runs.exists():
             raise ValidationError(
-                f"“{locked}” has purge runs, which are evidence: disable the rule instead."
+                _("“%(rule)s” has purge runs, which are evidence: disable the rule instead.")
+                % {"rule": locked}
             )
         if locked.legal_holds.exists():
-            raise ValidationError(f"“{locked}” has legal holds: it cannot be deleted.")
+            raise ValidationError(
+                _("“%(rule)s” has legal holds: it cannot be deleted.") % {"rule": locked}
+            )
         snapshot = rule_snapshot(locked)
         audit_event_record(
             action="retention.rule.deleted",

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Max, Min
+from django.utils.translation import gettext as _
 
 from jitportal.inputs import parse_id
 
@@ -34,14 +35,14 @@ class AuditChainTarget(ModelTarget):
         problems = cls._key_problems(model) if model is not None else []
         if rule.action != PurgeAction.DELETE:
             problems.append(
-                ("action", "Audit events can only be deleted: rewriting them breaks the chain.")
+                ("action", _("Audit events can only be deleted: rewriting them breaks the chain."))
             )
         if rule.filter:
             problems.append(
-                ("filter", "Audit events are purged oldest first, as a whole: no filter.")
+                ("filter", _("Audit events are purged oldest first, as a whole: no filter."))
             )
         if rule.date_field and rule.date_field != "occurred_at":
-            problems.append(("date_field", "Audit events are judged by occurred_at."))
+            problems.append(("date_field", _("Audit events are judged by occurred_at.")))
         minimum = settings.JITPORTAL["AUDIT_RETENTION_DAYS"]
         if rule.period_unit and rule.period_amount:
             days = rule.period_in_days()
@@ -49,8 +50,12 @@ class AuditChainTarget(ModelTarget):
                 problems.append(
                     (
                         "period_amount",
-                        f"Audit events are kept at least {minimum} days "
-                        f"(settings.JITPORTAL['AUDIT_RETENTION_DAYS']); this period is {days}.",
+                        _(
+                            "Audit events are kept at least %(minimum)s days "
+                            "(settings.JITPORTAL['AUDIT_RETENTION_DAYS']); this period is "
+                            "%(days)s."
+                        )
+                        % {"minimum": minimum, "days": days},
                     )
                 )
         return problems

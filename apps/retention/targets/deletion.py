@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models.deletion import get_candidate_relations_to_delete
+from django.utils.translation import gettext as _
 
 MAX_CASCADE_DEPTH = 4
 
@@ -33,14 +34,20 @@ def deletion_plan(model: type[models.Model]) -> tuple[list[Relation], list[str]]
     problems: list[str] = []
     if model._meta.parents:
         problems.append(
-            f"{model._meta.label} inherits from another concrete model: deleting its rows "
-            "is not supported (anonymise them instead)."
+            _(
+                "%(model)s inherits from another concrete model: deleting its rows "
+                "is not supported (anonymise them instead)."
+            )
+            % {"model": model._meta.label}
         )
     for private in model._meta.private_fields:
         if hasattr(private, "bulk_related_objects"):
             problems.append(
-                f"{model._meta.label} has a generic relation ({private.name}): deleting its "
-                "rows is not supported."
+                _(
+                    "%(model)s has a generic relation (%(field)s): deleting its "
+                    "rows is not supported."
+                )
+                % {"model": model._meta.label, "field": private.name}
             )
     relations = _plan(model, (model,), problems, depth=1)
     tables: list[str] = []
@@ -48,8 +55,11 @@ def deletion_plan(model: type[models.Model]) -> tuple[list[Relation], list[str]]
     duplicates = {t for t in tables if tables.count(t) > 1 or t == model._meta.db_table}
     if duplicates:
         problems.append(
-            f"Deleting {model._meta.label} rows would change table(s) {', '.join(sorted(duplicates))}"
-            " along more than one path: not supported."
+            _(
+                "Deleting %(model)s rows would change table(s) %(tables)s along more than one "
+                "path: not supported."
+            )
+            % {"model": model._meta.label, "tables": ", ".join(sorted(duplicates))}
         )
     return relations, problems
 
@@ -75,10 +85,16 @@ def _plan(model, path, problems, depth) -> list[Relation]:
             continue
         if on_delete is models.CASCADE:
             if child in path:
-                problems.append(f"Cascades loop back through {label}: not supported.")
+                problems.append(
+                    _("Cascades loop back through %(relation)s: not supported.")
+                    % {"relation": label}
+                )
                 continue
             if depth >= MAX_CASCADE_DEPTH:
-                problems.append(f"Cascades are deeper than {MAX_CASCADE_DEPTH} at {label}.")
+                problems.append(
+                    _("Cascades are deeper than %(depth)s at %(relation)s.")
+                    % {"depth": MAX_CASCADE_DEPTH, "relation": label}
+                )
                 continue
             children = _plan(child, (*path, child), problems, depth + 1)
             relations.append(Relation(fk, "cascade", children))
@@ -89,5 +105,8 @@ def _plan(model, path, problems, depth) -> list[Relation]:
         elif on_delete is models.SET_DEFAULT:
             relations.append(Relation(fk, "set_default"))
         else:
-            problems.append(f"{label} uses on_delete={on_delete.__name__}: not supported.")
+            problems.append(
+                _("%(relation)s uses on_delete=%(rule)s: not supported.")
+                % {"relation": label, "rule": on_delete.__name__}
+            )
     return relations

@@ -34,6 +34,7 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django.db.models.sql.subqueries import DeleteQuery, UpdateQuery
+from django.utils.translation import gettext as _
 
 from ..anonymise import update_values
 from ..holds import HoldState
@@ -69,7 +70,7 @@ class ModelTarget(Target):
         installed and the rule's fields name fields of it."""
         model = installed_model(rule)
         if model is None:
-            return [("content_type", "That model is no longer installed.")]
+            return [("content_type", _("That model is no longer installed."))]
         problems = cls._key_problems(model)
         if rule.action == PurgeAction.DELETE:
             problems.extend(("content_type", p) for p in deletion_plan(model)[1])
@@ -79,7 +80,11 @@ class ModelTarget(Target):
     def _key_problems(model: Any) -> list[tuple[str, str]]:
         if not isinstance(model._meta.pk, models.IntegerField | models.AutoField):
             return [
-                ("content_type", f"{model._meta.label} needs an integer primary key to be purged.")
+                (
+                    "content_type",
+                    _("%(model)s needs an integer primary key to be purged.")
+                    % {"model": model._meta.label},
+                )
             ]
         return []
 

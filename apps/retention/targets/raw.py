@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections
+from django.utils.translation import gettext
 
 from jitportal.inputs import parse_db_integer
 
@@ -76,16 +77,22 @@ class RawTableTarget(Target):
         """The raw table settings are complete, name a table and columns the database has,
         and the rule deletes (there is no model to anonymise through)."""
         problems = [
-            (name, "Required for a raw table target.")
+            (name, gettext("Required for a raw table target."))
             for name in ("raw_database", "raw_table", "raw_key_column")
             if not getattr(rule, name)
         ]
         if rule.content_type_id:
-            problems.append(("content_type", "A raw table target has no model: leave this empty."))
+            problems.append(
+                ("content_type", gettext("A raw table target has no model: leave this empty."))
+            )
         if rule.action != PurgeAction.DELETE:
-            problems.append(("action", "Rows of a raw table can only be deleted, not anonymised."))
+            problems.append(
+                ("action", gettext("Rows of a raw table can only be deleted, not anonymised."))
+            )
         if rule.anonymised_marker_field:
-            problems.append(("anonymised_marker_field", "Only for anonymise rules on a model."))
+            problems.append(
+                ("anonymised_marker_field", gettext("Only for anonymise rules on a model."))
+            )
         if rule.raw_database and rule.raw_table:
             problems.extend(cls._catalogue_problems(rule))
         return problems
@@ -96,46 +103,94 @@ class RawTableTarget(Target):
             return [
                 (
                     "raw_database",
-                    f"No database “{rule.raw_database}” in settings.DATABASES "
-                    f"(configured: {', '.join(sorted(settings.DATABASES))}).",
+                    gettext(
+                        "No database “%(database)s” in settings.DATABASES (configured: "
+                        "%(configured)s)."
+                    )
+                    % {
+                        "database": rule.raw_database,
+                        "configured": ", ".join(sorted(settings.DATABASES)),
+                    },
                 )
             ]
         try:
             columns = cls.describe(connections[rule.raw_database], rule.raw_table)
         except LookupError:
             return [
-                ("raw_table", f"Database “{rule.raw_database}” has no table “{rule.raw_table}”.")
+                (
+                    "raw_table",
+                    gettext("Database “%(database)s” has no table “%(table)s”.")
+                    % {"database": rule.raw_database, "table": rule.raw_table},
+                )
             ]
         except Exception as exc:  # the other database may be down: say so, do not crash
-            return [("raw_database", f"Database “{rule.raw_database}” did not answer: {exc}")]
+            return [
+                (
+                    "raw_database",
+                    gettext("Database “%(database)s” did not answer: %(error)s")
+                    % {"database": rule.raw_database, "error": exc},
+                )
+            ]
         problems = []
         listed = ", ".join(sorted(columns))
         if rule.raw_key_column and rule.raw_key_column not in columns:
-            problems.append(("raw_key_column", f"No column “{rule.raw_key_column}”: {listed}."))
+            problems.append(
+                (
+                    "raw_key_column",
+                    gettext("No column “%(column)s”: %(columns)s.")
+                    % {"column": rule.raw_key_column, "columns": listed},
+                )
+            )
         elif rule.raw_key_column and columns[rule.raw_key_column] not in _RAW_INTEGER_TYPES:
-            problems.append(("raw_key_column", "The key column must be an integer column."))
+            problems.append(
+                ("raw_key_column", gettext("The key column must be an integer column."))
+            )
         if rule.date_field not in columns:
-            problems.append(("date_field", f"No column “{rule.date_field}”: {listed}."))
+            problems.append(
+                (
+                    "date_field",
+                    gettext("No column “%(column)s”: %(columns)s.")
+                    % {"column": rule.date_field, "columns": listed},
+                )
+            )
         elif columns[rule.date_field] not in _RAW_DATE_TYPES:
             problems.append(
-                ("date_field", f"“{rule.date_field}” is not a date or timestamp column.")
+                (
+                    "date_field",
+                    gettext("“%(column)s” is not a date or timestamp column.")
+                    % {"column": rule.date_field},
+                )
             )
         if rule.filter and not isinstance(rule.filter, dict):
             problems.append(
-                ("filter", 'The filter must be a JSON object, e.g. {"status": "closed"}.')
+                ("filter", gettext('The filter must be a JSON object, e.g. {"status": "closed"}.'))
             )
         for key, value in (rule.filter or {}).items() if isinstance(rule.filter, dict) else ():
             column, _, lookup = key.partition("__")
             if column not in columns:
-                problems.append(("filter", f"No column “{column}” for the filter: {listed}."))
+                problems.append(
+                    (
+                        "filter",
+                        gettext("No column “%(column)s” for the filter: %(columns)s.")
+                        % {"column": column, "columns": listed},
+                    )
+                )
             elif (lookup or "exact") not in _RAW_LOOKUPS:
                 problems.append(
-                    ("filter", f"“{key}”: a raw table filter takes =, __in or __isnull.")
+                    (
+                        "filter",
+                        gettext("“%(key)s”: a raw table filter takes =, __in or __isnull.")
+                        % {"key": key},
+                    )
                 )
             elif lookup == "in" and (not isinstance(value, list) or not value):
-                problems.append(("filter", f"“{key}” needs a non-empty list."))
+                problems.append(
+                    ("filter", gettext("“%(key)s” needs a non-empty list.") % {"key": key})
+                )
             elif lookup == "isnull" and not isinstance(value, bool):
-                problems.append(("filter", f"“{key}” takes true or false."))
+                problems.append(
+                    ("filter", gettext("“%(key)s” takes true or false.") % {"key": key})
+                )
         return problems
 
     def _qn(self, name: str) -> str:
