@@ -104,6 +104,12 @@ def filter_problem(model: type[models.Model], lookups: Any) -> str | None:
     return None
 
 
+def _unit_label(unit: str) -> str:
+    from .choices import PeriodUnit
+
+    return str(PeriodUnit(unit).label) if unit in PeriodUnit.values else unit
+
+
 def period_problem(*, amount: int | None, unit: str, now=None) -> str | None:
     from .periods import period_days
 
@@ -119,7 +125,7 @@ def period_problem(*, amount: int | None, unit: str, now=None) -> str | None:
             "The period (%(amount)s %(unit)s, %(days)s days) is shorter than the minimum of "
             "%(minimum)s days (settings.JITPORTAL['PURGE_MIN_PERIOD_DAYS']): such a rule is "
             "refused as a safety measure."
-        ) % {"amount": amount, "unit": unit, "days": days, "minimum": minimum}
+        ) % {"amount": amount, "unit": _unit_label(unit), "days": days, "minimum": minimum}
     return None
 
 

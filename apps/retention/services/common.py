@@ -6,6 +6,7 @@ Helpers prefixed ``_`` run inside the caller's transaction and open none of thei
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -88,10 +89,15 @@ def _four_eyes_request(rule, actor, actor_label, would_go: int) -> str:
     return message
 
 
-def _finish_event(run: PurgeRun, actor, *, interrupted: bool = False) -> None:
-    # The trail is one record for every reader: its reason is in the portal's language.
+def _portal_text(text: Callable[[], str]) -> str:
+    """Text for the audit trail, which is one record for every reader: in the portal's
+    language (``LANGUAGE_CODE``), whoever's request wrote it."""
     with translation.override(settings.LANGUAGE_CODE):
-        reason = run.error or run.note
+        return str(text())
+
+
+def _finish_event(run: PurgeRun, actor, *, interrupted: bool = False) -> None:
+    reason = _portal_text(lambda: run.error or run.note)
     audit_event_record(
         action="retention.purge.finished",
         actor=actor,

@@ -21,7 +21,7 @@ from jitportal.inputs import has_visible_text, text_problem
 from ..holds import holds_lock_exclusive
 from ..models import HoldScope, LegalHold, LegalHoldRecord, RetentionRule
 from ..validation import hold_record_ids_problem, parse_ids
-from .common import Actor, _label, _user
+from .common import Actor, _label, _portal_text, _user
 
 
 def legal_hold_place(
@@ -87,7 +87,7 @@ def legal_hold_place(
             reason=hold.reason,
             data={
                 "scope": scope,
-                "covers": hold.covers_label,
+                "covers": _portal_text(lambda: hold.covers_label),
                 "basis": basis,
                 "reference": reference,
                 "review_on": review_on,
@@ -125,7 +125,10 @@ def legal_hold_lift(*, hold_id: int, actor: Actor, reason: str, actor_label: str
             actor_label=_label(actor, actor_label),
             target=locked,
             reason=reason,
-            data={"covers": locked.covers_label, "placed_at": locked.placed_at},
+            data={
+                "covers": _portal_text(lambda: locked.covers_label),
+                "placed_at": locked.placed_at,
+            },
         )
     return locked
 
