@@ -195,7 +195,7 @@ class RetentionRule(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    # Plain derived values; the rules about them live in validation.py and services.py.
+    # Plain derived values; the rules about them live in validation.py and services/.
     @property
     def period_label(self) -> str:
         amount = self.period_amount
