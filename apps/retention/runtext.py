@@ -72,6 +72,21 @@ def holds_text(holds: list[tuple[int, str]] | list[list[Any]]) -> str:
     )
 
 
+def _stored_holds_text(holds: list[list[Any]]) -> str:
+    """Holds a note names, with what each covers said in the reader's language (the hold
+    rows stay for good); the label stored with the note stands in for a hold not found."""
+    from .models import LegalHold
+
+    ids = [pk for pk, _covers in holds]
+    found = {
+        hold.pk: hold.covers_label
+        for hold in LegalHold.objects.filter(pk__in=ids).select_related(
+            "asset__system", "rule", "content_type"
+        )
+    }
+    return holds_text([(pk, found.get(pk, covers)) for pk, covers in holds])
+
+
 def run_note_text(code: str, params: dict[str, Any]) -> str:
     """The sentence for one of a run's note codes, in the active language."""
     if code == RunNote.WOULD_GO:
@@ -82,19 +97,21 @@ def run_note_text(code: str, params: dict[str, Any]) -> str:
             else gettext("Would anonymise %(rows)s row(s).") % {"rows": rows}
         ]
         if params.get("holds"):
-            parts.append(gettext("Blocked by %(holds)s.") % {"holds": holds_text(params["holds"])})
+            parts.append(
+                gettext("Blocked by %(holds)s.") % {"holds": _stored_holds_text(params["holds"])}
+            )
         if params.get("four_eyes"):
             parts.append(gettext("Needs four-eyes confirmation first."))
         return " ".join(parts)
     if code == RunNote.HELD:
         return gettext("Nothing purged: %(holds)s covers this rule.") % {
-            "holds": holds_text(params.get("holds", []))
+            "holds": _stored_holds_text(params.get("holds", []))
         }
     if code == RunNote.STOPPED:
         return gettext("Stopped on request.")
     if code == RunNote.HOLD_PLACED:
         return gettext("Stopped: %(holds)s was placed during the run.") % {
-            "holds": holds_text(params.get("holds", []))
+            "holds": _stored_holds_text(params.get("holds", []))
         }
     if code == RunNote.NOT_COUNTED:
         return gettext("The total was not counted beside the run; matched is the rows examined.")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import time_machine
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
-from apps.retention.models import PurgeRun, RunError, RunNote
-from apps.retention.services import purge_run_dry
+from apps.retention.models import HoldBasis, HoldScope, PurgeRun, RunError, RunNote
+from apps.retention.services import legal_hold_place, purge_run_dry
 from tests.retention.conftest import NOW, OLD
 from tests.retention.factories import CustomerFactory, make_rule
 
@@ -59,3 +61,25 @@ def test_a_run_from_before_the_codes_keeps_its_stored_text():
     # then that text is shown as it was written, in any language
     with translation.override("de"):
         assert run.error == "Refused: the batch size must be at least 1." and run.note == "Old."
+
+
+def test_a_hold_named_in_a_note_is_described_in_the_readers_language(dpo):
+    # Given a dry run blocked by a hold on its rule
+    with time_machine.travel(OLD, tick=False):
+        CustomerFactory.create_batch(2)
+    with time_machine.travel(NOW, tick=False):
+        rule = make_rule()
+        hold = legal_hold_place(
+            scope=HoldScope.RULE,
+            basis=HoldBasis.ART_17_3_E,
+            reason="Pending claim",
+            review_on=timezone.localdate() + timedelta(days=30),
+            rule=rule,
+            actor=dpo,
+        )
+        dry = purge_run_dry(rule_id=rule.pk, actor=dpo)
+    # then a German reader reads what the hold covers in German, whoever wrote the note
+    with translation.override("de"):
+        assert f"Blockiert durch Löschsperre #{hold.pk} für Regel {rule.name}." in dry.note
+    with translation.override("en-gb"):
+        assert f"Blocked by legal hold #{hold.pk} on rule {rule.name}." in dry.note
