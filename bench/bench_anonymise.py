@@ -65,10 +65,10 @@ def engine(rule) -> tuple[float, int]:
 
     settings.JITPORTAL["PURGE_FOUR_EYES_THRESHOLD"] = 10**12
     request = purge_run_request(
-        rule=rule, actor=None, actor_label="system:bench", trigger="code", queue=False
+        rule_id=rule.pk, actor=None, actor_label="system:bench", trigger="code", queue=False
     )
     started = time.perf_counter()
-    run = purge_run_execute(run=request.run)
+    run = purge_run_execute(run_id=request.run.pk)
     seconds = time.perf_counter() - started
     if run.status != "succeeded":
         raise SystemExit(f"anonymise run did not succeed: {run.status} {run.error}")

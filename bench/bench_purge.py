@@ -205,12 +205,12 @@ def child_purge(rule_name: str, batch_size: int | None) -> None:
     # Four eyes is not what is measured: a confirmed run is what production executes.
     settings.JITPORTAL["PURGE_FOUR_EYES_THRESHOLD"] = 10**12
     request = purge_run_request(
-        rule=rule, actor=None, actor_label="system:bench", trigger="code", queue=False
+        rule_id=rule.pk, actor=None, actor_label="system:bench", trigger="code", queue=False
     )
     connection.cursor().execute("SELECT 1")
     rss_before = peak_rss_kb()
     started = time.perf_counter()
-    run = purge_run_execute(run=request.run, batch_size=batch_size)
+    run = purge_run_execute(run_id=request.run.pk, batch_size=batch_size)
     seconds = time.perf_counter() - started
     rss_peak = peak_rss_kb()
     run = PurgeRun.objects.get(pk=run.pk)

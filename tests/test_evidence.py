@@ -115,7 +115,7 @@ def _evidence_graph():
             actor=dpo,
             **target,
         )
-    legal_hold_lift(hold=hold, actor=dpo, reason="Settled")
+    legal_hold_lift(hold_id=hold.pk, actor=dpo, reason="Settled")
     hold_records(CustomerFactory(), actor=dpo)
     RopaSnapshot.objects.create(
         taken_by=dpo, taken_by_label="graph-dpo", schema_version=1, content={}, digest="0" * 64

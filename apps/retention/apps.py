@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.backends.signals import connection_created
+from django.utils.translation import gettext_lazy as _
 
 _MANAGE = [
     "retention.view_retentionrule",
@@ -30,13 +31,16 @@ _READ = [
 class RetentionConfig(AppConfig):
     name = "apps.retention"
     label = "retention"
-    verbose_name = "Retention and purges"
+    verbose_name = _("Retention and purges")
     # The DPO keeps rules and holds and runs purges; auditors read rules, holds and runs.
     group_permissions = {"DPO": _MANAGE, "Auditors": _READ}
 
     def ready(self) -> None:
         connection_created.connect(_register_sqlite_functions, dispatch_uid="retention-sqlite")
         _register_auditlog()
+        # Registers the app's tasks with Celery in every process (web, beat, worker):
+        # services queue them by name and import no tasks module.
+        from . import tasks  # noqa: F401
 
 
 def _register_auditlog() -> None:

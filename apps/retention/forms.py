@@ -6,6 +6,8 @@ from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from jitportal.inputs import has_visible_text, text_validate
 
@@ -76,13 +78,20 @@ class AnonymisedFieldFormSet(forms.BaseInlineFormSet):
         names = [form.cleaned_data["field_name"] for form in kept]
         duplicates = {name for name in names if names.count(name) > 1}
         if duplicates:
-            raise ValidationError(f"Each field once: {', '.join(sorted(duplicates))} repeats.")
+            raise ValidationError(
+                gettext("Each field once: %(fields)s repeats.")
+                % {"fields": ", ".join(sorted(duplicates))}
+            )
         action = self.instance.action
         if action == PurgeAction.ANONYMISE and not kept:
-            raise ValidationError("An anonymise rule needs at least one field to anonymise.")
+            raise ValidationError(
+                gettext("An anonymise rule needs at least one field to anonymise.")
+            )
         if action == PurgeAction.DELETE and kept:
             raise ValidationError(
-                "A delete rule removes whole rows: remove these fields or choose anonymise."
+                gettext(
+                    "A delete rule removes whole rows: remove these fields or choose anonymise."
+                )
             )
 
 
@@ -94,10 +103,10 @@ class AnonymisedFieldForm(forms.ModelForm):
 
 class LegalHoldPlaceForm(forms.ModelForm):
     object_ids = forms.CharField(
-        label="Record ids",
+        label=_("Record ids"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "cols": 40}),
-        help_text="For a hold on specific records: their ids, separated by commas or spaces.",
+        help_text=_("For a hold on specific records: their ids, separated by commas or spaces."),
     )
 
     class Meta:
@@ -135,7 +144,7 @@ class LegalHoldPlaceForm(forms.ModelForm):
             if problem:
                 self.add_error("object_ids", problem)
         elif ids:
-            self.add_error("object_ids", "Only a hold on specific records lists ids.")
+            self.add_error("object_ids", gettext("Only a hold on specific records lists ids."))
         return data
 
 
@@ -147,20 +156,21 @@ class LegalHoldReviewForm(forms.ModelForm):
     def clean_review_on(self):
         value = self.cleaned_data["review_on"]
         if value < timezone.localdate():
-            raise ValidationError("The next review date cannot be in the past.")
+            raise ValidationError(gettext("The next review date cannot be in the past."))
         return value
 
 
 class LegalHoldLiftForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Why the hold is lifted (e.g. the claim was settled on ...).",
+        label=_("Reason"),
+        help_text=_("Why the hold is lifted (e.g. the claim was settled on ...)."),
     )
 
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()
         if not has_visible_text(reason):
-            raise ValidationError("Say why the hold is lifted.")
+            raise ValidationError(gettext("Say why the hold is lifted."))
         text_validate(reason)
         return reason
 
@@ -168,6 +178,6 @@ class LegalHoldLiftForm(forms.Form):
 class ConfirmForm(forms.Form):
     confirm = forms.BooleanField(
         required=True,
-        label="I have checked these numbers",
-        error_messages={"required": "Tick the box to confirm you have checked the numbers."},
+        label=_("I have checked these numbers"),
+        error_messages={"required": _("Tick the box to confirm you have checked the numbers.")},
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import Q
 
-from .models import HoldScope, LegalHold, LegalHoldRecord, RetentionRule, TargetKind
+from .models import HoldScope, LegalHold, LegalHoldRecord, RetentionRule, TargetKind, holds_text
 
 # Taken shared by every purge batch and exclusively by placing a hold, so a hold placed
 # while a batch runs takes effect from the next batch and never half-way through one.
@@ -30,7 +30,7 @@ class HoldState:
         return bool(self.blocking)
 
     def blocking_label(self) -> str:
-        return "; ".join(f"legal hold #{pk} on {label}" for pk, label in self.blocking)
+        return holds_text(list(self.blocking))
 
 
 def hold_state(rule: RetentionRule) -> HoldState:

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.inventory.models import ProcessingActivity
 from jitportal.formats import date_display, datetime_display
@@ -46,8 +47,13 @@ def retention_rules_for_assets(asset_ids: Iterable[int]) -> QuerySet[RetentionRu
 
 def rule_summary(rule: RetentionRule) -> str:
     """One line: what happens, after how long, counted from what, and why."""
-    what = "Delete" if rule.action == PurgeAction.DELETE else "Anonymise"
     date_label = rule.date_field.replace("_", " ")
+    values = {"period": rule.period_label, "date": date_label}
+    what = (
+        _("Delete %(period)s after %(date)s") % values
+        if rule.action == PurgeAction.DELETE
+        else _("Anonymise %(period)s after %(date)s") % values
+    )
     filter_text = ""
     if rule.filter:
         parts = []
@@ -56,10 +62,7 @@ def rule_summary(rule: RetentionRule) -> str:
             parts.append(f"{key.replace('__in', '').replace('__', ' ')} {shown}")
         filter_text = f" ({'; '.join(parts)})"
     category = f" [{rule.category.name}]" if rule.category is not None else ""
-    return (
-        f"{rule.asset}{category}: {what} {rule.period_label} after {date_label}{filter_text}"
-        f" — {rule.legal_citation}"
-    )
+    return f"{rule.asset}{category}: {what}{filter_text} — {rule.legal_citation}"
 
 
 def retention_summary_for_activity(activity: ProcessingActivity) -> str:
@@ -141,7 +144,7 @@ def rule_runtime_problems(rule: RetentionRule, *, now: datetime | None = None) -
     if rule.pk and rule.action == PurgeAction.ANONYMISE:
         specs = list(rule.anonymised_fields.all())
         if not specs:
-            problems.append("An anonymise rule needs at least one field to anonymise.")
+            problems.append(_("An anonymise rule needs at least one field to anonymise."))
         for spec in specs:
             try:
                 anonymised_field_validate(spec)
@@ -152,12 +155,15 @@ def rule_runtime_problems(rule: RetentionRule, *, now: datetime | None = None) -
         try:
             cutoff = rule.cutoff(now)
         except (ValueError, OverflowError):
-            problems.append("The cutoff date cannot be computed for this period.")
+            problems.append(_("The cutoff date cannot be computed for this period."))
         else:
             if cutoff >= now:
                 problems.append(
-                    f"The cutoff ({datetime_display(cutoff)}) is not in the past: the rule "
-                    "would match every row; refused."
+                    _(
+                        "The cutoff (%(cutoff)s) is not in the past: the rule would match "
+                        "every row; refused."
+                    )
+                    % {"cutoff": datetime_display(cutoff)}
                 )
     return problems
 
@@ -248,20 +254,22 @@ class DueState:
 def rule_due_state(rule: RetentionRule, *, now: datetime | None = None) -> DueState:
     now = now or timezone.now()
     if not rule.enabled:
-        return DueState("disabled", "disabled")
+        return DueState("disabled", _("disabled"))
     active = rule.runs.real().filter(status__in=[PurgeRunStatus.PLANNED, PurgeRunStatus.RUNNING])
     running = active.filter(status=PurgeRunStatus.RUNNING).first()
     if running is not None:
         if run_process_gone(running, now=now):
             # The next run from any route closes it as interrupted.
-            return DueState("stuck", f"stuck (run #{running.pk}: its process is gone)")
-        return DueState("running", f"running (run #{running.pk})")
+            return DueState(
+                "stuck", _("stuck (run #%(id)s: its process is gone)") % {"id": running.pk}
+            )
+        return DueState("running", _("running (run #%(id)s)") % {"id": running.pk})
     queued = active.first()
     if queued is not None:
-        return DueState("queued", f"queued (run #{queued.pk})")
+        return DueState("queued", _("queued (run #%(id)s)") % {"id": queued.pk})
     holds = hold_state(rule)
     if holds.blocks_rule:
-        return DueState("held", f"held by {holds.blocking_label()}")
+        return DueState("held", _("held by %(holds)s") % {"holds": holds.blocking_label()})
     # A run closed as interrupted did not finish its work: the rule is due again at once.
     last = (
         rule.runs.real()
@@ -272,13 +280,13 @@ def rule_due_state(rule: RetentionRule, *, now: datetime | None = None) -> DueSt
     )
     last_started = next((s for s in last if s is not None), None)
     if last_started is None:
-        return DueState("due", "due (never run)")
+        return DueState("due", _("due (never run)"))
     # A calendar schedule: due in beat's slot on the N-th local calendar day after the last
     # run's, however late that run started and whatever the clocks did in between.
     next_on = local_date(last_started) + timedelta(days=rule.run_every_days)
     if local_date(now) >= next_on:
-        return DueState("due", "due")
-    return DueState("not_due", f"next on {date_display(next_on)}")
+        return DueState("due", _("due"))
+    return DueState("not_due", _("next on %(date)s") % {"date": date_display(next_on)})
 
 
 def rules_due(*, now: datetime | None = None) -> list[RetentionRule]:

@@ -28,7 +28,7 @@ def purge_run_execute_task(run_id: int) -> str:
     if run is None or run.status != PurgeRunStatus.PLANNED:
         return "skipped"
     try:
-        run = purge_run_execute(run=run)
+        run = purge_run_execute(run_id=run.pk)
     except PurgeAlreadyRunning as exc:
         logger.info("run %s refused: %s", run_id, exc)
         return "refused"

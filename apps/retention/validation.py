@@ -19,6 +19,8 @@ from django.core.exceptions import (
 )
 from django.db import connections, models, router
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from jitportal.inputs import BIGINT_MAX, parse_db_integer, parse_id
 
@@ -58,15 +60,16 @@ def _model_field(model: type[models.Model], name: str) -> models.Field | None:
 def date_field_problem(model: type[models.Model], name: str) -> str | None:
     field = _model_field(model, name)
     if field is None:
-        return (
-            f"{model._meta.label} has no field “{name}”. "
-            f"Its fields are: {_join(model_field_names(model))}."
-        )
+        return _("%(model)s has no field “%(name)s”. Its fields are: %(fields)s.") % {
+            "model": model._meta.label,
+            "name": name,
+            "fields": _join(model_field_names(model)),
+        }
     if not isinstance(field, models.DateField):
-        return (
-            f"“{name}” is a {field.get_internal_type()}, not a date or date/time field; "
+        return _(
+            "“%(name)s” is a %(type)s, not a date or date/time field; "
             "the period has to count from a DateField or DateTimeField."
-        )
+        ) % {"name": name, "type": field.get_internal_type()}
     return None
 
 
@@ -75,43 +78,54 @@ def filter_problem(model: type[models.Model], lookups: Any) -> str | None:
     if lookups in (None, ""):
         return None
     if not isinstance(lookups, dict):
-        return 'The filter must be a JSON object of field lookups, e.g. {"status": "closed"}.'
+        return _('The filter must be a JSON object of field lookups, e.g. {"status": "closed"}.')
     for key, value in lookups.items():
         if not isinstance(key, str) or not key:
-            return "Each filter key must be a field lookup such as “status” or “status__in”."
+            return _("Each filter key must be a field lookup such as “status” or “status__in”.")
         if isinstance(value, dict):
-            return f"The filter value of “{key}” must be a plain value or a list, not an object."
+            return _(
+                "The filter value of “%(key)s” must be a plain value or a list, not an object."
+            ) % {"key": key}
         if key.endswith("__in") and not isinstance(value, list):
-            return f'“{key}” needs a list of values, e.g. ["closed"].'
+            return _('“%(key)s” needs a list of values, e.g. ["closed"].') % {"key": key}
         if key.endswith("__in") and not value:
-            return f"“{key}” has an empty list: the rule would match no row."
+            return _("“%(key)s” has an empty list: the rule would match no row.") % {"key": key}
     try:
         qs = model._base_manager.filter(**lookups)
         str(qs.query)  # compiles every lookup and converts every value
     except FieldError as exc:
-        return f"The filter is not valid for {model._meta.label}: {exc}"
+        return _("The filter is not valid for %(model)s: %(error)s") % {
+            "model": model._meta.label,
+            "error": exc,
+        }
     except (ValueError, TypeError, ValidationError) as exc:
         detail = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-        return f"A filter value does not fit its field: {detail}"
+        return _("A filter value does not fit its field: %(detail)s") % {"detail": detail}
     return None
+
+
+def _unit_label(unit: str) -> str:
+    from .choices import PeriodUnit
+
+    return str(PeriodUnit(unit).label) if unit in PeriodUnit.values else unit
 
 
 def period_problem(*, amount: int | None, unit: str, now=None) -> str | None:
     from .periods import period_days
 
     if not amount or amount <= 0:
-        return "The period must be at least 1."
+        return _("The period must be at least 1.")
     minimum = settings.JITPORTAL["PURGE_MIN_PERIOD_DAYS"]
     try:
         days = period_days(now=now or timezone.now(), amount=amount, unit=unit)
     except (ValueError, OverflowError):
-        return "That period cannot be counted back from today."
+        return _("That period cannot be counted back from today.")
     if days < max(minimum, 1):
-        return (
-            f"The period ({amount} {unit}, {days} days) is shorter than the minimum of "
-            f"{minimum} days (settings.JITPORTAL['PURGE_MIN_PERIOD_DAYS']): such a rule is "
+        return _(
+            "The period (%(amount)s %(unit)s, %(days)s days) is shorter than the minimum of "
+            "%(minimum)s days (settings.JITPORTAL['PURGE_MIN_PERIOD_DAYS']): such a rule is "
             "refused as a safety measure."
-        )
+        ) % {"amount": amount, "unit": _unit_label(unit), "days": days, "minimum": minimum}
     return None
 
 
@@ -134,55 +148,52 @@ def rule_problems(rule) -> dict[str, list[str]]:
     if rule.period_unit:
         add("period_amount", period_problem(amount=rule.period_amount, unit=rule.period_unit))
     if rule.batch_size is not None and not 1 <= rule.batch_size <= MAX_BATCH_SIZE:
-        add("batch_size", f"A batch holds between 1 and {MAX_BATCH_SIZE:,} rows.")
+        add(
+            "batch_size",
+            _("A batch holds between 1 and %(max)s rows.")
+            % {"max": number_format(MAX_BATCH_SIZE, force_grouping=True)},
+        )
     if rule.run_every_days is not None and rule.run_every_days < 1:
-        add("run_every_days", "A rule runs at most once a day: use 1 or more.")
+        add("run_every_days", _("A rule runs at most once a day: use 1 or more."))
+
+    from .targets import target_class
 
     if rule.target_kind == TargetKind.RAW_TABLE:
-        for name in ("raw_database", "raw_table", "raw_key_column"):
-            if not getattr(rule, name):
-                add(name, "Required for a raw table target.")
-        if rule.content_type_id:
-            add("content_type", "A raw table target has no model: leave this empty.")
-        if rule.action != PurgeAction.DELETE:
-            add("action", "Rows of a raw table can only be deleted, not anonymised.")
-        if rule.anonymised_marker_field:
-            add("anonymised_marker_field", "Only for anonymise rules on a model.")
-        if not errors.get("raw_database") and not errors.get("raw_table"):
-            from .targets import RawTableTarget
-
-            for field, message in RawTableTarget.static_problems(rule):
-                add(field, message)
+        for field, message in target_class(rule).rule_problems(rule):
+            add(field, message)
         return errors
 
     if rule.raw_database or rule.raw_table or rule.raw_key_column:
-        add("raw_table", "Raw table settings are only for a raw table target: clear them.")
+        add("raw_table", _("Raw table settings are only for a raw table target: clear them."))
     if not rule.content_type_id:
-        add("content_type", "Choose the model whose rows this rule purges.")
+        add("content_type", _("Choose the model whose rows this rule purges."))
         return errors
     model = rule.content_type.model_class()
     if model is None:
-        add("content_type", "That model is no longer installed.")
+        add("content_type", _("That model is no longer installed."))
         return errors
     label = model._meta.label_lower
     if label in _NEVER_TARGETS:
-        add("content_type", f"{model._meta.label} is configuration, not data a rule may purge.")
+        add(
+            "content_type",
+            _("%(model)s is configuration, not data a rule may purge.")
+            % {"model": model._meta.label},
+        )
         return errors
     if not django_apps.is_installed(model._meta.app_config.name):
-        add("content_type", "That model's app is not installed.")
+        add("content_type", _("That model's app is not installed."))
     add("date_field", date_field_problem(model, rule.date_field) if rule.date_field else None)
     if not rule.date_field:
-        add("date_field", "Name the date field the period counts from.")
+        add("date_field", _("Name the date field the period counts from."))
     add("filter", filter_problem(model, rule.filter))
 
     if rule.action == PurgeAction.ANONYMISE:
         add("anonymised_marker_field", marker_problem(model, rule))
     elif rule.anonymised_marker_field:
-        add("anonymised_marker_field", "Only anonymise rules mark rows: leave this empty.")
+        add("anonymised_marker_field", _("Only anonymise rules mark rows: leave this empty."))
 
-    from .targets import model_target_problems
-
-    for field, message in model_target_problems(model, rule):
+    # What the kind of target (a model, the audit chain) cannot do with this rule.
+    for field, message in target_class(rule).rule_problems(rule):
         add(field, message)
     return errors
 
@@ -190,17 +201,17 @@ def rule_problems(rule) -> dict[str, list[str]]:
 def marker_problem(model: type[models.Model], rule) -> str | None:
     name = rule.anonymised_marker_field
     if not name:
-        return (
+        return _(
             "An anonymise rule needs a nullable date/time field that records when a row was "
             "anonymised (e.g. anonymised_at), so that each row is anonymised once."
         )
     field = _model_field(model, name)
     if field is None:
-        return f"{model._meta.label} has no field “{name}”."
+        return _("%(model)s has no field “%(name)s”.") % {"model": model._meta.label, "name": name}
     if not isinstance(field, models.DateField) or not field.null:
-        return f"“{name}” must be a nullable DateField or DateTimeField."
+        return _("“%(name)s” must be a nullable DateField or DateTimeField.") % {"name": name}
     if name == rule.date_field:
-        return "The marker field cannot be the date field the period counts from."
+        return _("The marker field cannot be the date field the period counts from.")
     return None
 
 
@@ -229,87 +240,108 @@ def anonymised_field_validate(spec) -> None:
     except ObjectDoesNotExist:
         rule = None
     if spec.strategy != AnonymiseStrategy.FIXED and spec.value:
-        add("value", "Only a 'fixed value' strategy takes a value.")
+        add("value", _("Only a 'fixed value' strategy takes a value."))
     if spec.strategy != AnonymiseStrategy.TRUNCATE_DATE and spec.truncate_to:
-        add("truncate_to", "Only 'truncate the date' takes this.")
+        add("truncate_to", _("Only 'truncate the date' takes this."))
     if spec.strategy == AnonymiseStrategy.TRUNCATE_DATE and spec.truncate_to not in TruncateTo:
-        add("truncate_to", "Choose what the date is truncated to (year, month or day).")
+        add("truncate_to", _("Choose what the date is truncated to (year, month or day)."))
     if rule is None or not rule.content_type_id:
         if errors:
             raise ValidationError(errors)
         return
     if rule.action != PurgeAction.ANONYMISE:
-        add("field_name", "Fields are only anonymised by an anonymise rule.")
+        add("field_name", _("Fields are only anonymised by an anonymise rule."))
     model = rule.content_type.model_class()
     if model is None:
-        raise ValidationError(errors or {"field_name": "The rule's model is not installed."})
-    message = strategy_problem(model, rule, spec)
-    if message:
-        add("strategy" if "strategy" in message else "field_name", message)
+        raise ValidationError(errors or {"field_name": _("The rule's model is not installed.")})
+    problem = strategy_problem(model, rule, spec)
+    if problem:
+        field, message = problem
+        add(field, message)
     if errors:
         raise ValidationError(errors)
 
 
-def strategy_problem(model: type[models.Model], rule, spec) -> str | None:
-    """Whether ``spec.strategy`` can be applied to ``spec.field_name`` of ``model``."""
+def strategy_problem(model: type[models.Model], rule, spec) -> tuple[str, str] | None:
+    """Whether ``spec.strategy`` can be applied to ``spec.field_name`` of ``model``: None,
+    or the form field to blame ("field_name", or "strategy" when the field is right but the
+    strategy does not fit it) and the message."""
     from .models import AnonymiseStrategy
 
     name = spec.field_name
     field = _model_field(model, name)
     if field is None:
-        return (
-            f"{model._meta.label} has no field “{name}”. "
-            f"Its fields are: {_join(model_field_names(model))}."
-        )
+        return "field_name", _("%(model)s has no field “%(name)s”. Its fields are: %(fields)s.") % {
+            "model": model._meta.label,
+            "name": name,
+            "fields": _join(model_field_names(model)),
+        }
     if field.primary_key:
-        return f"“{name}” is the primary key: it cannot be anonymised."
+        return "field_name", _("“%(name)s” is the primary key: it cannot be anonymised.") % {
+            "name": name
+        }
     if field.is_relation:
-        return f"“{name}” is a relation: anonymise the related rows with their own rule."
+        return "field_name", _(
+            "“%(name)s” is a relation: anonymise the related rows with their own rule."
+        ) % {"name": name}
     if field.model is not model:
-        return f"“{name}” belongs to a parent model ({field.model._meta.label}): not supported."
+        return "field_name", _(
+            "“%(name)s” belongs to a parent model (%(parent)s): not supported."
+        ) % {"name": name, "parent": field.model._meta.label}
     if name == rule.anonymised_marker_field:
-        return f"“{name}” is the marker field: the engine sets it itself."
+        return "field_name", _("“%(name)s” is the marker field: the engine sets it itself.") % {
+            "name": name
+        }
     kind = field.get_internal_type()
     strategy = spec.strategy
     if strategy == AnonymiseStrategy.NULL:
         if not field.null:
-            return (
-                f"“{name}” cannot be NULL (the column is NOT NULL): the strategy does not fit; "
+            return "strategy", _(
+                "“%(name)s” cannot be NULL (the column is NOT NULL): the strategy does not fit; "
                 "use a fixed value (for text, an empty one) or a hash."
-            )
+            ) % {"name": name}
     elif strategy == AnonymiseStrategy.FIXED:
         if _is_unique(model, field):
-            return (
-                f"“{name}” must be unique, so one fixed value for every row would collide: "
+            return "strategy", _(
+                "“%(name)s” must be unique, so one fixed value for every row would collide: "
                 "the strategy does not fit; use a hash."
-            )
+            ) % {"name": name}
         if isinstance(field, TEXT_FIELDS) and spec.value == "":
             return None
         try:
             field.clean(spec.value, None)
         except ValidationError as exc:
-            return f"The fixed value does not fit “{name}” ({kind}): " + " ".join(exc.messages)
+            return "field_name", _(
+                "The fixed value does not fit “%(name)s” (%(type)s): %(detail)s"
+            ) % {"name": name, "type": kind, "detail": " ".join(exc.messages)}
     elif strategy == AnonymiseStrategy.HASH:
         vendor = connections[router.db_for_write(model)].vendor
         if vendor not in HASH_VENDORS:
-            return (
-                f"The hash strategy runs in PostgreSQL or SQLite; “{name}” is stored in "
-                f"{vendor}: use a fixed value or null."
-            )
+            return "strategy", _(
+                "The hash strategy runs in PostgreSQL or SQLite; “%(name)s” is stored in "
+                "%(vendor)s: use a fixed value or null."
+            ) % {"name": name, "vendor": vendor}
         if not isinstance(field, TEXT_FIELDS):
-            return f"A hash is text: the strategy does not fit “{name}”, a {kind}."
+            return "strategy", _(
+                "A hash is text: the strategy does not fit “%(name)s”, a %(type)s."
+            ) % {"name": name, "type": kind}
         if field.choices:
-            return f"“{name}” only takes its choices: the hash strategy does not fit; use a fixed value."
+            return "strategy", _(
+                "“%(name)s” only takes its choices: the hash strategy does not fit; "
+                "use a fixed value."
+            ) % {"name": name}
         if field.max_length is not None and field.max_length < MIN_HASH_LENGTH:
-            return (
-                f"“{name}” holds only {field.max_length} characters: too short for a hash "
-                f"(at least {MIN_HASH_LENGTH}); the strategy does not fit."
-            )
+            return "strategy", _(
+                "“%(name)s” holds only %(length)s characters: too short for a hash "
+                "(at least %(minimum)s); the strategy does not fit."
+            ) % {"name": name, "length": field.max_length, "minimum": MIN_HASH_LENGTH}
     elif strategy == AnonymiseStrategy.TRUNCATE_DATE:
         if not isinstance(field, models.DateField):
-            return f"Only dates can be truncated: the strategy does not fit “{name}”, a {kind}."
+            return "strategy", _(
+                "Only dates can be truncated: the strategy does not fit “%(name)s”, a %(type)s."
+            ) % {"name": name, "type": kind}
     else:
-        return f"Unknown strategy “{strategy}”."
+        return "strategy", _("Unknown strategy “%(strategy)s”.") % {"strategy": strategy}
     return None
 
 
@@ -322,22 +354,22 @@ def legal_hold_validate(hold) -> None:
         errors.setdefault(field, []).append(message)
 
     if hold.scope == HoldScope.ASSET and not hold.asset_id:
-        add("asset", "Choose the data asset the hold covers.")
+        add("asset", _("Choose the data asset the hold covers."))
     if hold.scope == HoldScope.RULE and not hold.rule_id:
-        add("rule", "Choose the retention rule the hold covers.")
+        add("rule", _("Choose the retention rule the hold covers."))
     if hold.scope != HoldScope.ASSET and hold.asset_id:
-        add("asset", "Only a hold on a whole asset names an asset.")
+        add("asset", _("Only a hold on a whole asset names an asset."))
     if hold.scope != HoldScope.RULE and hold.rule_id:
-        add("rule", "Only a hold on one rule names a rule.")
+        add("rule", _("Only a hold on one rule names a rule."))
     if hold.scope == HoldScope.RECORDS:
         if bool(hold.content_type_id) == bool(hold.raw_table):
-            add("content_type", "Name either the model of the records or a raw table, not both.")
+            add("content_type", _("Name either the model of the records or a raw table, not both."))
         if hold.raw_table and ":" not in hold.raw_table:
-            add("raw_table", "Write it as '<database alias>:<table>'.")
+            add("raw_table", _("Write it as '<database alias>:<table>'."))
     elif hold.content_type_id or hold.raw_table:
-        add("content_type", "Only a hold on specific records names a model or table.")
+        add("content_type", _("Only a hold on specific records names a model or table."))
     if hold.pk is None and hold.review_on and hold.review_on < timezone.localdate():
-        add("review_on", "The review date cannot be in the past.")
+        add("review_on", _("The review date cannot be in the past."))
     if errors:
         raise ValidationError(errors)
 
@@ -345,26 +377,28 @@ def legal_hold_validate(hold) -> None:
 def hold_record_ids_problem(*, content_type, raw_table: str, ids: list[str]) -> str | None:
     """Whether the records a hold names exist (a raw table's keys must be integers)."""
     if not ids:
-        return "Name at least one record (its id)."
+        return _("Name at least one record (its id).")
     if raw_table:
         bad = [pk for pk in ids if parse_db_integer(pk) is None]
         return (
-            f"Keys of a raw table are integers in the database's range: {', '.join(bad)}."
+            _("Keys of a raw table are integers in the database's range: %(keys)s.")
+            % {"keys": ", ".join(bad)}
             if bad
             else None
         )
     if content_type is None:
-        return "Choose the model of the records."
+        return _("Choose the model of the records.")
     model = content_type.model_class()
     if model is None:
-        return "That model is not installed."
+        return _("That model is not installed.")
     if isinstance(model._meta.pk, models.IntegerField):
         bad = [pk for pk in ids if parse_id(pk) is None]
         if bad:
-            return (
-                f"Ids of {model._meta.label} are whole numbers from 1 to {BIGINT_MAX}: "
-                f"{', '.join(bad)}."
-            )
+            return _("Ids of %(model)s are whole numbers from 1 to %(max)s: %(ids)s.") % {
+                "model": model._meta.label,
+                "max": BIGINT_MAX,
+                "ids": ", ".join(bad),
+            }
     else:
         # Any other key type: name only the values its field cannot take.
         bad = []
@@ -374,11 +408,17 @@ def hold_record_ids_problem(*, content_type, raw_table: str, ids: list[str]) -> 
             except (ValueError, TypeError, ValidationError):
                 bad.append(pk)
         if bad:
-            return f"These are not ids of {model._meta.label}: {', '.join(bad)}."
+            return _("These are not ids of %(model)s: %(ids)s.") % {
+                "model": model._meta.label,
+                "ids": ", ".join(bad),
+            }
     found = {str(pk) for pk in model._base_manager.filter(pk__in=ids).values_list("pk", flat=True)}
     missing = [pk for pk in ids if pk not in found]
     if missing:
-        return f"No {model._meta.label} with id {', '.join(missing)}."
+        return _("No %(model)s with id %(ids)s.") % {
+            "model": model._meta.label,
+            "ids": ", ".join(missing),
+        }
     return None
 
 

@@ -160,7 +160,7 @@ def test_a_legal_hold_has_field_history_from_placing_to_lifting(dpo):
 
     with set_actor(dpo):
         hold = hold_records(CustomerFactory(), actor=dpo)
-        legal_hold_lift(hold=hold, actor=dpo, reason="Claim settled")
+        legal_hold_lift(hold_id=hold.pk, actor=dpo, reason="Claim settled")
     # then django-auditlog shows both changes of the hold's fields, with the DPO
     history = list(FieldHistory.objects.get_for_object(hold).order_by("pk"))
     assert [entry.action for entry in history] == [

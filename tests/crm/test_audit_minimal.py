@@ -95,9 +95,9 @@ def test_no_value_of_a_governed_record_reaches_the_trail(client, crm_assets, dpo
     )
     rule = make_rule(model=Customer, asset=DataAsset.objects.get(name="Customers"))
     run = purge_run_request(
-        rule=rule, actor=None, actor_label="system:test", trigger="code", queue=False
+        rule_id=rule.pk, actor=None, actor_label="system:test", trigger="code", queue=False
     ).run
-    purge_run_execute(run=run)
+    purge_run_execute(run_id=run.pk)
     erased = marked.rows[Customer][1]
     assert not Customer.objects.filter(pk=erased.pk).exists()
     # (an erasure rewrites nothing: the chain still verifies)

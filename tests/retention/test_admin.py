@@ -75,7 +75,7 @@ def _rule_form(**overrides):
 def test_every_retention_admin_page_opens_for_the_dpo(client, dpo, expired, now):
     rule = make_rule()
     hold = hold_records(expired[0], actor=dpo)
-    dry = purge_run_dry(rule=rule, actor=dpo)
+    dry = purge_run_dry(rule_id=rule.pk, actor=dpo)
     client.force_login(dpo)
     urls = [
         reverse("admin:retention_retentionrule_changelist"),
@@ -175,7 +175,7 @@ def test_a_strategy_that_does_not_fit_is_refused_in_the_inline(client, dpo, now)
 
 def test_a_rule_with_runs_cannot_be_deleted(client, dpo, now):
     rule = make_rule()
-    purge_run_dry(rule=rule, actor=dpo)
+    purge_run_dry(rule_id=rule.pk, actor=dpo)
     client.force_login(dpo)
     response = client.get(reverse("admin:retention_retentionrule_delete", args=[rule.pk]))
     assert response.status_code == 403

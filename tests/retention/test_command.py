@@ -101,7 +101,7 @@ def test_refusals_exit_with_3(expired, now, settings_threshold):
     assert code == 3 and "more than the four-eyes threshold of 1" in err
     # already queued by someone else
     settings_threshold(1000)
-    purge_run_request(rule=rule, actor=None, actor_label="x", trigger="code", queue=False)
+    purge_run_request(rule_id=rule.pk, actor=None, actor_label="x", trigger="code", queue=False)
     code, _, err = purge("--run", "customers")
     assert code == 3 and "is already queued" in err
     assert Customer.objects.count() == 5

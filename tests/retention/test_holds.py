@@ -29,9 +29,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 def _run(rule, **kwargs):
     request = purge_run_request(
-        rule=rule, actor=None, actor_label="system:test", trigger="code", queue=False
+        rule_id=rule.pk, actor=None, actor_label="system:test", trigger="code", queue=False
     )
-    return purge_run_execute(run=request.run, **kwargs)
+    return purge_run_execute(run_id=request.run.pk, **kwargs)
 
 
 def _place(actor, **scope):
@@ -139,13 +139,13 @@ def test_lifting_needs_a_reason_and_then_the_rows_can_go(expired_customers, dpo)
         hold = hold_records(expired_customers[0], actor=dpo)
         # when lifting without a reason
         with pytest.raises(ValidationError) as error:
-            legal_hold_lift(hold=hold, actor=dpo, reason="  ")
+            legal_hold_lift(hold_id=hold.pk, actor=dpo, reason="  ")
         assert "Say why the hold is lifted." in str(error.value)
         assert LegalHold.objects.get(pk=hold.pk).lifted_at is None
         # when lifting with one
-        legal_hold_lift(hold=hold, actor=dpo, reason="Claim settled on 2027-01-10")
+        legal_hold_lift(hold_id=hold.pk, actor=dpo, reason="Claim settled on 2027-01-10")
         with pytest.raises(ValidationError, match="already lifted"):
-            legal_hold_lift(hold=hold, actor=dpo, reason="again")
+            legal_hold_lift(hold_id=hold.pk, actor=dpo, reason="again")
         run = _run(make_rule())
     assert run.affected == 3 and Customer.objects.count() == 0
     # and both decisions are in the audit trail with actor and reason

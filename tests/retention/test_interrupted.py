@@ -246,7 +246,7 @@ def test_stop_on_a_stuck_run_in_the_admin_closes_it_at_once(dpo):
     with time_machine.travel(NOW, tick=False):
         rule = make_rule()
         dead = _dead_run(rule, batches=1, affected=2)
-        closed = purge_run_stop_request(run=dead, actor=dpo)
+        closed = purge_run_stop_request(run_id=dead.pk, actor=dpo)
     assert closed.status == PurgeRunStatus.PARTIAL and closed.interrupted_at is not None
     assert "closed by dpo" in closed.error
 
@@ -269,7 +269,7 @@ def test_a_live_run_is_not_taken_for_a_dead_one():
         try:
             assert not run_process_gone(live)
             with pytest.raises(PurgeAlreadyRunning, match="already running"):
-                purge_run_request(rule=rule, actor=None, trigger="code", queue=False)
+                purge_run_request(rule_id=rule.pk, actor=None, trigger="code", queue=False)
         finally:
             if other is not None:
                 other.close()

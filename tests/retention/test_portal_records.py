@@ -24,9 +24,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 def _run(rule, **kwargs) -> PurgeRun:
     request = purge_run_request(
-        rule=rule, actor=None, actor_label="system:test", trigger="code", queue=False
+        rule_id=rule.pk, actor=None, actor_label="system:test", trigger="code", queue=False
     )
-    return purge_run_execute(run=request.run, **kwargs)
+    return purge_run_execute(run_id=request.run.pk, **kwargs)
 
 
 def _audit_rule(settings, days=365):

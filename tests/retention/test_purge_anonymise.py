@@ -37,9 +37,9 @@ def _anonymise_rule(fields=FIELDS, **values):
 
 def _run(rule, **kwargs):
     request = purge_run_request(
-        rule=rule, actor=None, actor_label="system:test", trigger="code", queue=False
+        rule_id=rule.pk, actor=None, actor_label="system:test", trigger="code", queue=False
     )
-    return purge_run_execute(run=request.run, **kwargs)
+    return purge_run_execute(run_id=request.run.pk, **kwargs)
 
 
 @pytest.mark.parametrize("single_statement", [True, False], ids=["one-statement", "portable"])

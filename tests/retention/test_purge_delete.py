@@ -26,9 +26,9 @@ def _digest(keys) -> str:
 
 def _run(rule, **kwargs) -> PurgeRun:
     request = purge_run_request(
-        rule=rule, actor=None, actor_label="system:test", trigger="code", queue=False
+        rule_id=rule.pk, actor=None, actor_label="system:test", trigger="code", queue=False
     )
-    return purge_run_execute(run=request.run, **kwargs)
+    return purge_run_execute(run_id=request.run.pk, **kwargs)
 
 
 def test_expired_closed_customers_and_their_tickets_are_deleted_in_batches():

@@ -83,8 +83,10 @@ def test_old_rows_of_a_raw_table_go_except_held_keys(legacy_table, single_statem
             actor_label="t",
         )
         preview = purge_preview(rule=rule)
-        request = purge_run_request(rule=rule, actor=None, trigger="code", queue=False)
-        run = purge_run_execute(run=request.run, batch_size=4, single_statement=single_statement)
+        request = purge_run_request(rule_id=rule.pk, actor=None, trigger="code", queue=False)
+        run = purge_run_execute(
+            run_id=request.run.pk, batch_size=4, single_statement=single_statement
+        )
     # old customer calls are 1,2,3,5,6,7 (4 and 8 are internal); 3 is held
     assert (preview.counts.matched, preview.counts.held) == (6, 1)
     assert [row["key"] for row in preview.sample] == [1, 2, 5, 6, 7]

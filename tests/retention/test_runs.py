@@ -29,7 +29,7 @@ pytestmark = pytest.mark.postgres
 
 def _request(rule, actor=None):
     return purge_run_request(
-        rule=rule, actor=actor, actor_label="system:test", trigger="code", queue=False
+        rule_id=rule.pk, actor=actor, actor_label="system:test", trigger="code", queue=False
     )
 
 
@@ -49,7 +49,7 @@ def test_a_dry_run_counts_and_samples_but_changes_nothing(dpo):
     with time_machine.travel(NOW, tick=False):
         rule = make_rule()
         before = _snapshot()
-        run = purge_run_dry(rule=rule, actor=dpo)
+        run = purge_run_dry(rule_id=rule.pk, actor=dpo)
     # then nothing changed, and the dry run stopped at planned with its counts and sample
     assert _snapshot() == before
     assert run.dry_run and run.status == PurgeRunStatus.PLANNED
@@ -86,7 +86,7 @@ def test_a_crash_mid_run_keeps_the_earlier_batches_and_a_rerun_finishes():
         with time_machine.travel(NOW, tick=False):
             rule = make_rule()
             # when the run meets the fault
-            first = purge_run_execute(run=_request(rule).run, batch_size=3)
+            first = purge_run_execute(run_id=_request(rule).run.pk, batch_size=3)
             # then the two committed batches stay, the failing one is rolled back whole
             assert first.status == PurgeRunStatus.PARTIAL
             assert "disk on fire" in first.error
@@ -101,7 +101,7 @@ def test_a_crash_mid_run_keeps_the_earlier_batches_and_a_rerun_finishes():
             cursor.execute("DROP FUNCTION retention_test_fault()")
     # when the rule runs again once the fault is gone
     with time_machine.travel(NOW, tick=False):
-        second = purge_run_execute(run=_request(rule).run, batch_size=3)
+        second = purge_run_execute(run_id=_request(rule).run.pk, batch_size=3)
     # then it finishes, and the two runs add up to what matched at first
     assert second.status == PurgeRunStatus.SUCCEEDED
     assert second.matched == 4 and second.affected == 4
@@ -121,9 +121,9 @@ def test_an_exception_between_batches_leaves_a_partial_run_and_totals_add_up():
                 raise RuntimeError("worker lost")
 
         first = purge_run_execute(
-            run=_request(rule).run, batch_size=2, progress=crash_after_second_batch
+            run_id=_request(rule).run.pk, batch_size=2, progress=crash_after_second_batch
         )
-        second = purge_run_execute(run=_request(rule).run, batch_size=2)
+        second = purge_run_execute(run_id=_request(rule).run.pk, batch_size=2)
     assert first.status == PurgeRunStatus.PARTIAL and "worker lost" in first.error
     assert first.affected == 4 and second.affected == 3
     assert first.affected + second.affected == 7 and Customer.objects.count() == 0
@@ -139,9 +139,9 @@ def test_a_stop_request_ends_the_run_after_its_current_batch(dpo):
 
         def stop(current):
             if current.batches == 1:
-                purge_run_stop_request(run=current, actor=dpo)
+                purge_run_stop_request(run_id=current.pk, actor=dpo)
 
-        run = purge_run_execute(run=run, batch_size=2, progress=stop)
+        run = purge_run_execute(run_id=run.pk, batch_size=2, progress=stop)
     assert run.status == PurgeRunStatus.PARTIAL and "Stopped on request." in run.note
     assert run.affected == 2 and Customer.objects.count() == 4
 
@@ -167,13 +167,13 @@ def test_two_runs_of_one_rule_at_once_the_second_is_refused():
                     paused.set()
                     resume.wait(20)
 
-            outcome["first"] = purge_run_execute(run=first_run, batch_size=2, progress=wait)
+            outcome["first"] = purge_run_execute(run_id=first_run.pk, batch_size=2, progress=wait)
         finally:
             connection.close()
 
     def second():
         try:
-            outcome["second"] = purge_run_execute(run=second_run, batch_size=2)
+            outcome["second"] = purge_run_execute(run_id=second_run.pk, batch_size=2)
         except PurgeAlreadyRunning as exc:
             outcome["second"] = exc
         finally:
@@ -217,7 +217,7 @@ def test_a_run_left_running_by_a_dead_process_is_closed_by_the_next_one():
         fresh = PurgeRun.objects.create(
             rule=rule, trigger="code", actor_label="system:test", action="delete"
         )
-        run = purge_run_execute(run=fresh)
+        run = purge_run_execute(run_id=fresh.pk)
     dead.refresh_from_db()
     assert dead.status == PurgeRunStatus.PARTIAL and "Interrupted" in dead.error
     assert run.status == PurgeRunStatus.SUCCEEDED and run.affected == 2
@@ -241,7 +241,7 @@ def test_a_rule_that_became_unsafe_is_refused_at_run_time(settings):
         run = _request(rule).run
         # when the minimum period is raised above the rule's period before the run
         settings.JITPORTAL = {**settings.JITPORTAL, "PURGE_MIN_PERIOD_DAYS": 10 * 365}
-        run = purge_run_execute(run=run)
+        run = purge_run_execute(run_id=run.pk)
         with pytest.raises(PurgeRefused, match="shorter than the minimum"):
             _request(rule)
     assert run.status == PurgeRunStatus.FAILED
@@ -264,9 +264,9 @@ def test_four_eyes_before_the_first_large_real_run(dpo, dpo2, settings_threshold
         assert rule.confirmation_requested_by == dpo and rule.confirmation_rows == 3
         # then the author cannot confirm it, a second DPO can
         with pytest.raises(PurgeRefused, match="cannot also confirm"):
-            purge_four_eyes_confirm(rule=rule, actor=dpo, queue=False)
-        run = purge_four_eyes_confirm(rule=rule, actor=dpo2, queue=False)
-        run = purge_run_execute(run=run)
+            purge_four_eyes_confirm(rule_id=rule.pk, actor=dpo, queue=False)
+        run = purge_four_eyes_confirm(rule_id=rule.pk, actor=dpo2, queue=False)
+        run = purge_run_execute(run_id=run.pk)
     assert run.status == PurgeRunStatus.SUCCEEDED and run.affected == 3
     assert "confirmed by dpo2" in run.note
     assert AuditEvent.objects.filter(action="retention.purge.confirmed", actor=dpo2).exists()
@@ -286,8 +286,8 @@ def test_a_changed_rule_needs_a_new_confirmation(dpo, dpo2, auditor, settings_th
         rule = make_rule(actor=dpo)
         assert _request(rule, actor=dpo).awaiting_confirmation
         with pytest.raises(PurgeRefused, match="permission to confirm"):
-            purge_four_eyes_confirm(rule=rule, actor=auditor, queue=False)
-        run = purge_four_eyes_confirm(rule=rule, actor=dpo2, queue=False)
+            purge_four_eyes_confirm(rule_id=rule.pk, actor=auditor, queue=False)
+        run = purge_four_eyes_confirm(rule_id=rule.pk, actor=dpo2, queue=False)
         run.status = PurgeRunStatus.FAILED
         run.save()
         # when the rule is widened after the confirmation, before any real run
@@ -302,7 +302,7 @@ def test_a_changed_rule_needs_a_new_confirmation(dpo, dpo2, auditor, settings_th
         stray = PurgeRun.objects.create(
             rule=rule, trigger="code", actor_label="system:test", action="delete"
         )
-        stray = purge_run_execute(run=stray)
+        stray = purge_run_execute(run_id=stray.pk)
     assert stray.status == PurgeRunStatus.FAILED and "four-eyes" in stray.error
     assert Customer.objects.count() == 1
 
@@ -315,7 +315,7 @@ def test_batches_are_their_own_transactions():
         run = _request(rule).run
     with transaction.atomic(), pytest.raises(RuntimeError, match="durable"):
         # pytest-django's own test transaction is allowed; a caller's is not
-        purge_run_execute(run=run)
+        purge_run_execute(run_id=run.pk)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -325,7 +325,7 @@ def test_a_later_run_counts_its_total_beside_the_batches_as_of_its_start(caplog)
         CustomerFactory.create_batch(9)
     with time_machine.travel(NOW, tick=False):
         rule = make_rule()
-        purge_run_execute(run=_request(rule).run, batch_size=100)
+        purge_run_execute(run_id=_request(rule).run.pk, batch_size=100)
         with time_machine.travel(OLD, tick=False):
             CustomerFactory.create_batch(9)
         seen = []
@@ -333,7 +333,7 @@ def test_a_later_run_counts_its_total_beside_the_batches_as_of_its_start(caplog)
         # when it runs again in batches of one row (each commits long before a count of
         # the whole table would have finished on a big one)
         run = purge_run_execute(
-            run=_request(rule).run, batch_size=1, progress=lambda r: seen.append(r.matched)
+            run_id=_request(rule).run.pk, batch_size=1, progress=lambda r: seen.append(r.matched)
         )
 
     # then the total is the rows that matched when the run began, never a later count,

@@ -48,9 +48,9 @@ def test_due_state_follows_runs_holds_and_the_switch(dpo):
     with time_machine.travel(NOW, tick=False):
         rule = make_rule()
         assert rule_due_state(rule).label == "due (never run)"
-        request = purge_run_request(rule=rule, actor=dpo, trigger="code", queue=False)
+        request = purge_run_request(rule_id=rule.pk, actor=dpo, trigger="code", queue=False)
         assert rule_due_state(rule).code == "queued"
-        purge_run_execute(run=request.run)
+        purge_run_execute(run_id=request.run.pk)
         state = rule_due_state(rule)
         assert state.code == "not_due" and state.label == "next on 16 Jan 2027"
         rule.enabled = False

@@ -128,7 +128,9 @@ class Command(BaseCommand):
             for problem in preview.problems:
                 self.stderr.write(f"refused: {problem}")
             raise CommandError(f"“{rule}” cannot run.", returncode=EXIT_REFUSED)
-        run = purge_run_dry(rule=rule, actor=None, actor_label=ACTOR, trigger=PurgeTrigger.COMMAND)
+        run = purge_run_dry(
+            rule_id=rule.pk, actor=None, actor_label=ACTOR, trigger=PurgeTrigger.COMMAND
+        )
         counts = preview.counts
         self.stdout.write(f"Preview of “{rule}” ({preview.target_label}), dry run #{run.pk}")
         cutoff = datetime_display(preview.cutoff) if preview.cutoff else "–"
@@ -151,7 +153,7 @@ class Command(BaseCommand):
     def _run(self, rule: RetentionRule, batch_size: int | None) -> int:
         try:
             request = purge_run_request(
-                rule=rule,
+                rule_id=rule.pk,
                 actor=None,
                 actor_label=ACTOR,
                 trigger=PurgeTrigger.COMMAND,
@@ -177,7 +179,7 @@ class Command(BaseCommand):
             self._progress_line(current, now - started)
 
         try:
-            run = purge_run_execute(run=run, batch_size=batch_size, progress=progress)
+            run = purge_run_execute(run_id=run.pk, batch_size=batch_size, progress=progress)
         except PurgeRefused as exc:
             self.stderr.write(f"refused: {exc}")
             return EXIT_REFUSED
@@ -211,7 +213,7 @@ class Command(BaseCommand):
             return 0
         self.stderr.write(summary)
         self.stderr.write(f"  {run.error or run.note}")
-        if run.error.startswith("Refused"):
+        if run.refused:
             return EXIT_REFUSED
         return EXIT_FAILED
 
