@@ -11,6 +11,24 @@ from django.utils import timezone
 
 from jitportal.formats import datetime_display
 
+# The chain's fields, written out once. Each event's digest covers the digest of the event
+# before it (``prev_hash``) and then these values, in this order (docs/audit.md).
+CHAIN_FIELDS = (
+    "occurred_at",
+    "actor_id",
+    "actor_label",
+    "action",
+    "target_type",
+    "target_id",
+    "target_repr",
+    "reason",
+    "data",
+)
+# Every stored column of an event, in the order exports write them.
+EVENT_FIELDS = ("id", *CHAIN_FIELDS, "prev_hash", "hash")
+# The free-text columns among them (what a spreadsheet must read as text).
+TEXT_FIELDS = ("actor_label", "action", "target_type", "target_id", "target_repr", "reason")
+
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def for_target(self, obj: models.Model) -> "AuditEventQuerySet":

@@ -4,26 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 
-from .models import AuditEvent
-from .services import GENESIS_HASH, event_digest
+from .models import CHAIN_FIELDS, AuditEvent
+from .services import GENESIS_HASH, chain_digest
 
-# Fields a link's digest is computed from, in the order ``_iterate`` reads them.
-_CHAIN_FIELDS = (
-    "id",
-    "prev_hash",
-    "hash",
-    "occurred_at",
-    "actor_id",
-    "actor_label",
-    "action",
-    "target_type",
-    "target_id",
-    "target_repr",
-    "reason",
-    "data",
-)
+# What ``_iterate`` reads of each event: id, link, digest, then what the digest covers.
+_WALK_FIELDS = ("id", "prev_hash", "hash", *CHAIN_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -98,7 +84,7 @@ def audit_chain_verify(
     first_id: int | None = None
     last_id: int | None = None
     for row in _iterate(chunk_size):
-        (pk, prev_hash, stored_hash, occurred_at, actor_id, *rest) = row
+        (pk, prev_hash, stored_hash, *values) = row
         if anchor is None:
             anchor = prev = prev_hash
             first_id = pk
@@ -114,7 +100,7 @@ def audit_chain_verify(
                 anchor=anchor,
                 last_hash=prev,
             )
-        if _digest(prev_hash, occurred_at, actor_id, *rest) != stored_hash:
+        if chain_digest(prev_hash, values) != stored_hash:
             return ChainVerification(
                 False,
                 checked,
@@ -155,32 +141,6 @@ def audit_chain_count() -> int:
     return AuditEvent.objects.count()
 
 
-def _digest(
-    prev_hash: str,
-    occurred_at: datetime,
-    actor_id: int | None,
-    actor_label: str,
-    action: str,
-    target_type: str,
-    target_id: str,
-    target_repr: str,
-    reason: str,
-    data: dict,
-) -> str:
-    return event_digest(
-        prev_hash=prev_hash,
-        occurred_at=occurred_at,
-        actor_id=actor_id,
-        actor_label=actor_label,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        target_repr=target_repr,
-        reason=reason,
-        data=data,
-    )
-
-
 def _iterate(chunk_size: int) -> Iterator[tuple]:
     # Keyset chunks: constant memory, and each chunk is an index range scan.
     last_id = 0
@@ -188,7 +148,7 @@ def _iterate(chunk_size: int) -> Iterator[tuple]:
         chunk = list(
             AuditEvent.objects.filter(id__gt=last_id)
             .order_by("id")
-            .values_list(*_CHAIN_FIELDS)[:chunk_size]
+            .values_list(*_WALK_FIELDS)[:chunk_size]
         )
         if not chunk:
             return
