@@ -4,7 +4,9 @@ import json
 from typing import Any, cast
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.helpers import AdminForm
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -121,6 +123,12 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
             "changelist_url": reverse("admin:audit_auditevent_changelist"),
         }
 
+    def _admin_form(self, form: forms.Form) -> AdminForm:
+        """The form as the admin lays out its own (one fieldset of every field)."""
+        return AdminForm(
+            cast(Any, form), [(None, {"fields": list(form.fields)})], {}, model_admin=self
+        )
+
     def verify_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("audit.verify_auditevent"):
             raise PermissionDenied
@@ -158,4 +166,5 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
             return response
         context = self._context(request, "Export the audit trail")
         context["form"] = form
+        context["adminform"] = self._admin_form(form)
         return TemplateResponse(request, "admin/audit/export.html", context)

@@ -9,7 +9,9 @@ import json
 from collections.abc import Callable
 from typing import Any, cast
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import AdminForm
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -74,6 +76,13 @@ def table_download(
     return download(renderers.to_json(json_doc).encode(), fmt="json", stem=stem)
 
 
+def admin_form(form: forms.Form, model_admin: admin.ModelAdmin) -> AdminForm:
+    """``form`` as the admin lays out its own forms: one fieldset of every field."""
+    return AdminForm(
+        cast(Any, form), [(None, {"fields": list(form.fields)})], {}, model_admin=model_admin
+    )
+
+
 @admin.register(Report)
 class ReportAdmin(ReadOnlyModelAdmin):
     """The reports hub and every report page (the model has no rows)."""
@@ -109,11 +118,13 @@ class ReportAdmin(ReadOnlyModelAdmin):
             raise PermissionDenied
 
     def _context(self, request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
+        form = extra.get("form")
         return {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": title,
             "hub_url": reverse("admin:reports_report_changelist"),
+            **({"adminform": admin_form(form, self)} if form is not None else {}),
             **extra,
         }
 
@@ -247,6 +258,8 @@ class ReportAdmin(ReadOnlyModelAdmin):
         if fmt:
             stem = "ropa-processor" if processor else "ropa"
             return download(renderers.render_ropa(doc, fmt), fmt=fmt, stem=stem)
+        take_form = SnapshotTakeForm(initial={"record": doc["record"]})
+        take_form.fields["record"].widget = forms.HiddenInput()
         context = self._context(
             request,
             doc["title"],
@@ -254,7 +267,12 @@ class ReportAdmin(ReadOnlyModelAdmin):
             rows=renderers.ropa_table(doc),
             processor=processor,
             can_snapshot=request.user.has_perm("reports.add_ropasnapshot"),
-            take_form=SnapshotTakeForm(initial={"record": doc["record"]}),
+            take_form=AdminForm(
+                cast(Any, take_form),
+                [("Freeze a dated copy", {"fields": ["record", "note"]})],
+                {},
+                model_admin=self,
+            ),
         )
         return TemplateResponse(request, "admin/reports/ropa.html", context)
 
@@ -581,6 +599,7 @@ class RopaSnapshotAdmin(ReadOnlyModelAdmin):
             "opts": self.model._meta,
             "title": "Compare two ROPA snapshots",
             "form": form,
+            "adminform": admin_form(form, self),
             "diff": diff,
         }
         return TemplateResponse(request, "admin/reports/snapshot_compare.html", context)
