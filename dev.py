@@ -4,6 +4,7 @@
     python3 dev.py demo    install, migrate, load the demo organisation, run web + worker + beat
     python3 dev.py test    install and run the whole test suite (extra args go to pytest)
     python3 dev.py bench   run every benchmark in bench/
+    python3 dev.py messages  update the German and French message files from the code, compile them
 
 It keeps its own virtual environment in .venv and reinstalls only when pyproject.toml changes.
 """
@@ -58,8 +59,21 @@ def manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([str(PY), "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
+def compile_messages() -> None:
+    """Compile locale/*.po to .mo (the .mo files are built, never committed)."""
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="jitportal.settings.base")
+    subprocess.run(
+        [str(PY), "manage.py", "translations", "--compile"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def demo(argv: list[str]) -> int:
     ensure_venv()
+    compile_messages()
     port = os.environ.get("PORT", "8000")
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "jitportal.settings.base")
@@ -146,6 +160,7 @@ def demo(argv: list[str]) -> int:
 
 def test(argv: list[str]) -> int:
     ensure_venv()
+    compile_messages()
     env = dict(os.environ)
     env["DJANGO_SETTINGS_MODULE"] = "jitportal.settings.test"
     return subprocess.run([str(PY), "-m", "pytest", *argv], cwd=ROOT, env=env).returncode
@@ -164,7 +179,14 @@ def bench(argv: list[str]) -> int:
     return status
 
 
-COMMANDS = {"demo": demo, "test": test, "bench": bench}
+def messages(argv: list[str]) -> int:
+    ensure_venv()
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="jitportal.settings.base")
+    cmd = [str(PY), "manage.py", "translations", *argv]
+    return subprocess.run(cmd, cwd=ROOT, env=env).returncode
+
+
+COMMANDS = {"demo": demo, "test": test, "bench": bench, "messages": messages}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

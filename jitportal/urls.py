@@ -8,6 +8,8 @@ admin.site.index_title = "Data inventory, access and retention"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # set_language: the language switcher on every page posts here (a cookie, no account change).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("apps.access.urls")),

@@ -1,6 +1,7 @@
 // Portal forms, progressive enhancement (the pages work without it):
 // - a field's error goes once the person edits that field: its message, the red border and
 //   aria-invalid are removed (the server checks everything again on submit);
+// - a select marked data-autosubmit (the language switcher) sends its form when changed;
 // - the inputs of a ".duration-pair" (a duration, or an end instead) are alternatives: typing
 //   into one empties the other and clears its error, so the value sent is the one in view.
 (function () {
@@ -41,6 +42,12 @@
       });
     }
   }
+
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+    var go = select.form.querySelector(".language-switcher-go");
+    if (go) { go.hidden = true; }
+  });
 
   document.querySelectorAll("form").forEach(function (form) {
     form.addEventListener("input", onEdit);

@@ -1,0 +1,67 @@
+"""The portal speaks English, German and French: the message files are complete and current,
+and each reader picks the language on any page."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+from jitportal.management.commands import translations
+
+
+@pytest.mark.skipif(
+    shutil.which("xgettext") is None or shutil.which("msgmerge") is None,
+    reason="needs GNU gettext (apt-get install gettext, as .ci/run does)",
+)
+def test_message_files_are_complete_and_current():
+    # Given the code as it is, when its strings are extracted again,
+    # then every German and French file holds exactly them, each translated, none fuzzy,
+    # every placeholder kept.
+    assert translations.problems() == []
+
+
+def test_every_language_but_english_has_a_message_file():
+    # Given the portal's languages, then each one other than English has its catalogue.
+    for language in translations.source_languages():
+        assert (translations.locale_dir() / language / "LC_MESSAGES" / "django.po").is_file()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "word"), [("de", "Sprache ändern"), ("fr", "Changer de langue")]
+)
+def test_the_switcher_changes_the_language_of_the_next_page(language, word):
+    # Given a visitor on the sign-in page in English,
+    client = Client()
+    page = client.get(reverse("login"))
+    assert "Change language" in page.content.decode()
+    # when they pick another language,
+    response = client.post(
+        reverse("set_language"), {"language": language, "next": reverse("login")}
+    )
+    # then they return to the page they were on, and it speaks their language.
+    assert response.status_code == 302
+    assert response["Location"] == reverse("login")
+    page = client.get(reverse("login"))
+    assert f'lang="{language}"' in page.content.decode()
+    assert word in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_an_unknown_language_changes_nothing():
+    # Given a visitor, when they post a language the portal does not have,
+    client = Client()
+    client.post(reverse("set_language"), {"language": "xx", "next": reverse("login")})
+    # then the page stays in the organisation's language.
+    assert 'lang="en-gb"' in client.get(reverse("login")).content.decode()
+
+
+def test_the_browser_language_is_honoured():
+    # Given a browser that prefers French, then the portal answers in French.
+    with translation.override("en-gb"):
+        response = Client(HTTP_ACCEPT_LANGUAGE="fr-CH, fr;q=0.9, en;q=0.5").get(reverse("login"))
+    assert 'lang="fr"' in response.content.decode()
