@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from .models import CHAIN_FIELDS, AuditEvent
 from .services import GENESIS_HASH, chain_digest
 
@@ -38,29 +40,35 @@ class ChainVerification:
         return self.anchor == GENESIS_HASH
 
     def describe(self) -> str:
-        """One line for people: what was verified, or where the chain breaks."""
+        """One line for people, in their language: what was verified, or where the chain
+        breaks."""
         if self.checked == 0 and self.ok:
-            return "The audit trail is empty: nothing to verify."
-        start = (
-            "from the first event ever written"
-            if self.from_genesis
-            else f"from the oldest remaining event #{self.first_id} "
-            f"(older events were purged; anchor {self.anchor[:16]}…"
-            + (
-                ", vouched for by a purge event)"
-                if self.anchor_confirmed
-                else ", NOT vouched for by any audit.trail.purged event)"
-            )
-        )
+            return _("The audit trail is empty: nothing to verify.")
+        if self.from_genesis:
+            start = _("from the first event ever written")
+        elif self.anchor_confirmed:
+            start = _(
+                "from the oldest remaining event #%(id)s (older events were purged; anchor "
+                "%(anchor)s…, vouched for by a purge event)"
+            ) % {"id": self.first_id, "anchor": self.anchor[:16]}
+        else:
+            start = _(
+                "from the oldest remaining event #%(id)s (older events were purged; anchor "
+                "%(anchor)s…, NOT vouched for by any audit.trail.purged event)"
+            ) % {"id": self.first_id, "anchor": self.anchor[:16]}
         if self.ok:
-            return (
-                f"Chain intact: {self.checked} event(s) verified {start} "
-                f"to #{self.last_id} (head {self.last_hash[:16]}…)."
-            )
-        return (
-            f"Chain BROKEN at event #{self.first_broken_id}: {self.problem}. "
-            f"{self.checked} event(s) before it verified {start}."
-        )
+            return _(
+                "Chain intact: %(n)s event(s) verified %(start)s to #%(last)s (head %(head)s…)."
+            ) % {
+                "n": self.checked,
+                "start": start,
+                "last": self.last_id,
+                "head": self.last_hash[:16],
+            }
+        return _(
+            "Chain BROKEN at event #%(id)s: %(problem)s. %(n)s event(s) before it verified "
+            "%(start)s."
+        ) % {"id": self.first_broken_id, "problem": self.problem, "n": self.checked, "start": start}
 
 
 ProgressCallback = Callable[[int, int], None]
@@ -93,8 +101,10 @@ def audit_chain_verify(
                 False,
                 checked,
                 pk,
-                "prev_hash does not match the digest of the event before it "
-                "(an event was edited, inserted or deleted)",
+                _(
+                    "prev_hash does not match the digest of the event before it "
+                    "(an event was edited, inserted or deleted)"
+                ),
                 first_id=first_id,
                 last_id=last_id,
                 anchor=anchor,
@@ -105,7 +115,7 @@ def audit_chain_verify(
                 False,
                 checked,
                 pk,
-                "content does not match its stored digest (the event was edited)",
+                _("content does not match its stored digest (the event was edited)"),
                 first_id=first_id,
                 last_id=last_id,
                 anchor=anchor,

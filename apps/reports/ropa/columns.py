@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 CONTROLLER = "controller"
 PROCESSOR = "processor"
@@ -13,56 +15,60 @@ PROCESSOR = "processor"
 
 @dataclass(frozen=True)
 class Column:
+    """A column: ``label`` and ``required_by`` are translated when a document is built."""
+
     key: str
-    label: str
-    required_by: str
+    label: str | Promise
+    required_by: str | Promise
     notes: str = ""
 
 
 # The UK ICO controller template, in its order (shared/gdpr/ropa_columns.csv).
 CONTROLLER_COLUMNS: tuple[Column, ...] = (
-    Column("business_function", "Business function", "ICO template"),
-    Column("purposes", "Purpose of processing", "Art. 30(1)(b)"),
-    Column("joint_controller", "Name and contact details of joint controller", "Art. 30(1)(a)"),
-    Column("data_subjects", "Categories of individuals", "Art. 30(1)(c)"),
-    Column("data_categories", "Categories of personal data", "Art. 30(1)(c)"),
-    Column("recipients", "Categories of recipients", "Art. 30(1)(d)"),
-    Column("processor_contract", "Link to contract with processor", "ICO template"),
+    Column("business_function", _("Business function"), _("ICO template")),
+    Column("purposes", _("Purpose of processing"), _("Art. 30(1)(b)")),
+    Column(
+        "joint_controller", _("Name and contact details of joint controller"), _("Art. 30(1)(a)")
+    ),
+    Column("data_subjects", _("Categories of individuals"), _("Art. 30(1)(c)")),
+    Column("data_categories", _("Categories of personal data"), _("Art. 30(1)(c)")),
+    Column("recipients", _("Categories of recipients"), _("Art. 30(1)(d)")),
+    Column("processor_contract", _("Link to contract with processor"), _("ICO template")),
     Column(
         "third_countries",
-        "Names of third countries or international organisations data is transferred to",
-        "Art. 30(1)(e)",
+        _("Names of third countries or international organisations data is transferred to"),
+        _("Art. 30(1)(e)"),
     ),
-    Column("safeguards", "Safeguards for exceptional transfers", "Art. 30(1)(e)"),
-    Column("retention", "Retention schedule", "Art. 30(1)(f)"),
+    Column("safeguards", _("Safeguards for exceptional transfers"), _("Art. 30(1)(e)")),
+    Column("retention", _("Retention schedule"), _("Art. 30(1)(f)")),
     Column(
         "retention_policy_link",
-        "Link to retention and erasure policy document",
-        "ICO template",
+        _("Link to retention and erasure policy document"),
+        _("ICO template"),
     ),
     Column(
         "security_measures",
-        "General description of technical and organisational security measures",
-        "Art. 30(1)(g)",
+        _("General description of technical and organisational security measures"),
+        _("Art. 30(1)(g)"),
     ),
-    Column("lawful_basis", "Article 6 lawful basis", "ICO template"),
-    Column("art9_condition", "Article 9 condition for processing", "ICO template"),
-    Column("legitimate_interests", "Legitimate interests for the processing", "ICO template"),
-    Column("lia_link", "Link to legitimate interests assessment", "ICO template"),
-    Column("rights_available", "Rights available to individuals", "ICO template"),
+    Column("lawful_basis", _("Article 6 lawful basis"), _("ICO template")),
+    Column("art9_condition", _("Article 9 condition for processing"), _("ICO template")),
+    Column("legitimate_interests", _("Legitimate interests for the processing"), _("ICO template")),
+    Column("lia_link", _("Link to legitimate interests assessment"), _("ICO template")),
+    Column("rights_available", _("Rights available to individuals"), _("ICO template")),
     Column(
         "automated_decision_making",
-        "Existence of automated decision-making including profiling",
-        "ICO template",
+        _("Existence of automated decision-making including profiling"),
+        _("ICO template"),
     ),
-    Column("source_of_data", "Source of personal data", "ICO template"),
-    Column("consent_record_link", "Link to record of consent", "ICO template"),
-    Column("location", "Location of personal data", "ICO template"),
-    Column("dpia_required", "DPIA required?", "ICO template"),
-    Column("dpia_status", "DPIA progress", "ICO template"),
-    Column("dpia_link", "Link to DPIA", "ICO template"),
-    Column("breach_occurred", "Has a personal data breach occurred?", "ICO template"),
-    Column("breach_record_link", "Link to record of breach", "ICO template"),
+    Column("source_of_data", _("Source of personal data"), _("ICO template")),
+    Column("consent_record_link", _("Link to record of consent"), _("ICO template")),
+    Column("location", _("Location of personal data"), _("ICO template")),
+    Column("dpia_required", _("DPIA required?"), _("ICO template")),
+    Column("dpia_status", _("DPIA progress"), _("ICO template")),
+    Column("dpia_link", _("Link to DPIA"), _("ICO template")),
+    Column("breach_occurred", _("Has a personal data breach occurred?"), _("ICO template")),
+    Column("breach_record_link", _("Link to record of breach"), _("ICO template")),
 )
 
 # UK organisations (JITPORTAL_ROPA_UK): the Data Protection Act 2018 s. 10 condition, after
@@ -70,8 +76,8 @@ CONTROLLER_COLUMNS: tuple[Column, ...] = (
 UK_COLUMNS: tuple[Column, ...] = (
     Column(
         "dpa2018_schedule1_condition",
-        "DPA 2018 Schedule 1 condition for special category or criminal offence data",
-        "DPA 2018 s. 10 (UK)",
+        _("DPA 2018 Schedule 1 condition for special category or criminal offence data"),
+        _("DPA 2018 s. 10 (UK)"),
     ),
 )
 
@@ -79,60 +85,60 @@ UK_COLUMNS: tuple[Column, ...] = (
 PROCESSOR_COLUMNS: tuple[Column, ...] = (
     Column(
         "controller_on_behalf",
-        "Name and contact details of each controller on whose behalf we act",
-        "Art. 30(2)(a)",
+        _("Name and contact details of each controller on whose behalf we act"),
+        _("Art. 30(2)(a)"),
     ),
     Column(
         "purposes",
-        "Categories of processing carried out on behalf of each controller",
-        "Art. 30(2)(b)",
+        _("Categories of processing carried out on behalf of each controller"),
+        _("Art. 30(2)(b)"),
     ),
-    Column("data_subjects", "Categories of individuals", "ICO template"),
-    Column("data_categories", "Categories of personal data", "ICO template"),
-    Column("recipients", "Sub-processors and other recipients", "Art. 28(2)"),
-    Column("processor_contract", "Link to contract with the controller", "Art. 28(3)"),
+    Column("data_subjects", _("Categories of individuals"), _("ICO template")),
+    Column("data_categories", _("Categories of personal data"), _("ICO template")),
+    Column("recipients", _("Sub-processors and other recipients"), _("Art. 28(2)")),
+    Column("processor_contract", _("Link to contract with the controller"), _("Art. 28(3)")),
     Column(
         "third_countries",
-        "Names of third countries or international organisations data is transferred to",
-        "Art. 30(2)(c)",
+        _("Names of third countries or international organisations data is transferred to"),
+        _("Art. 30(2)(c)"),
     ),
-    Column("safeguards", "Safeguards for exceptional transfers", "Art. 30(2)(c)"),
+    Column("safeguards", _("Safeguards for exceptional transfers"), _("Art. 30(2)(c)")),
     Column(
         "security_measures",
-        "General description of technical and organisational security measures",
-        "Art. 30(2)(d)",
+        _("General description of technical and organisational security measures"),
+        _("Art. 30(2)(d)"),
     ),
-    Column("location", "Location of personal data", "ICO template"),
-    Column("breach_occurred", "Has a personal data breach occurred?", "ICO template"),
-    Column("breach_record_link", "Link to record of breach", "ICO template"),
+    Column("location", _("Location of personal data"), _("ICO template")),
+    Column("breach_occurred", _("Has a personal data breach occurred?"), _("ICO template")),
+    Column("breach_record_link", _("Link to record of breach"), _("ICO template")),
 )
 
 # Columns around the template's: who the row is, and the report's own findings.
 LEAD_COLUMNS: tuple[Column, ...] = (
-    Column("reference", "Reference", "register"),
-    Column("name", "Processing activity", "register"),
+    Column("reference", _("Reference"), _("register")),
+    Column("name", _("Processing activity"), _("register")),
 )
 TRAIL_COLUMNS: tuple[Column, ...] = (
-    Column("retained_per_policy", "Retained per policy?", "Art. 5(1)(e)"),
-    Column("last_reviewed_on", "Last reviewed", "Art. 5(2)"),
-    Column("next_review_on", "Next review due", "Art. 5(2)"),
-    Column("gaps", "Gaps (required, missing)", "Art. 30"),
+    Column("retained_per_policy", _("Retained per policy?"), _("Art. 5(1)(e)")),
+    Column("last_reviewed_on", _("Last reviewed"), _("Art. 5(2)")),
+    Column("next_review_on", _("Next review due"), _("Art. 5(2)")),
+    Column("gaps", _("Gaps (required, missing)"), _("Art. 30")),
 )
 
 # The organisation block above the table (shared/gdpr/ropa_header.csv).
 HEADER_FIELDS: tuple[Column, ...] = (
-    Column("controller_name", "Controller name", "Art. 30(1)(a)"),
-    Column("controller_address", "Controller address", "Art. 30(1)(a)"),
-    Column("controller_email", "Controller email", "Art. 30(1)(a)"),
-    Column("controller_telephone", "Controller telephone", "Art. 30(1)(a)"),
-    Column("dpo_name", "Data protection officer name", "Art. 30(1)(a)"),
-    Column("dpo_address", "Data protection officer address", "Art. 30(1)(a)"),
-    Column("dpo_email", "Data protection officer email", "Art. 30(1)(a)"),
-    Column("dpo_telephone", "Data protection officer telephone", "Art. 30(1)(a)"),
-    Column("representative_name", "Representative name", "Art. 30(1)(a), Art. 27"),
-    Column("representative_address", "Representative address", "Art. 30(1)(a), Art. 27"),
-    Column("representative_email", "Representative email", "Art. 30(1)(a), Art. 27"),
-    Column("representative_telephone", "Representative telephone", "Art. 30(1)(a), Art. 27"),
+    Column("controller_name", _("Controller name"), _("Art. 30(1)(a)")),
+    Column("controller_address", _("Controller address"), _("Art. 30(1)(a)")),
+    Column("controller_email", _("Controller email"), _("Art. 30(1)(a)")),
+    Column("controller_telephone", _("Controller telephone"), _("Art. 30(1)(a)")),
+    Column("dpo_name", _("Data protection officer name"), _("Art. 30(1)(a)")),
+    Column("dpo_address", _("Data protection officer address"), _("Art. 30(1)(a)")),
+    Column("dpo_email", _("Data protection officer email"), _("Art. 30(1)(a)")),
+    Column("dpo_telephone", _("Data protection officer telephone"), _("Art. 30(1)(a)")),
+    Column("representative_name", _("Representative name"), _("Art. 30(1)(a), Art. 27")),
+    Column("representative_address", _("Representative address"), _("Art. 30(1)(a), Art. 27")),
+    Column("representative_email", _("Representative email"), _("Art. 30(1)(a), Art. 27")),
+    Column("representative_telephone", _("Representative telephone"), _("Art. 30(1)(a), Art. 27")),
 )
 
 # Which report column a requirement of apps.inventory.completeness is about.

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.inventory.completeness import REQUIREMENTS
 from apps.inventory.gdpr import EEA_COUNTRIES
@@ -48,9 +49,9 @@ def _gaps(row: RowFacts, missing: set[str]) -> list[dict[str, Any]]:
             {
                 "requirement": requirement.key,
                 "column": column if column in columns else None,
-                "label": requirement.label,
-                "required_by": requirement.source,
-                "when": requirement.when,
+                "label": str(requirement.label),
+                "required_by": str(requirement.source),
+                "when": str(requirement.when),
             }
         )
     return gaps
@@ -123,7 +124,7 @@ def _row(
     row_values["retained_per_policy"] = retained["label"]
     row_values["last_reviewed_on"] = _iso(activity.last_reviewed_on) or ""
     row_values["next_review_on"] = (_iso(activity.next_review_on) or "") + (
-        " (overdue)" if overdue else ""
+        " " + _("(overdue)") if overdue else ""
     )
     row_values["gaps"] = join(g["label"] for g in gaps)
     return {
@@ -155,7 +156,12 @@ def ropa_build(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """The controller record (Art. 30(1)) or, with ``processor``, the processor record
-    (Art. 30(2)) of the active processing activities, as a JSON-able document."""
+    (Art. 30(2)) of the active processing activities, as a JSON-able document.
+
+    Labels, headers and the values that are words (yes, no, none, ...) are in the active
+    language: a download is in its reader's language, a snapshot in the organisation's
+    (``ropa_snapshot_take``).
+    """
     now = now or timezone.now()
     today = timezone.localdate(now)
     record = PROCESSOR if processor else CONTROLLER
@@ -196,9 +202,9 @@ def ropa_build(
         "schema_version": SCHEMA_VERSION,
         "record": record,
         "title": (
-            "Record of processing activities: processor (Art. 30(2) GDPR)"
+            _("Record of processing activities: processor (Art. 30(2) GDPR)")
             if processor
-            else "Record of processing activities: controller (Art. 30(1) GDPR)"
+            else _("Record of processing activities: controller (Art. 30(1) GDPR)")
         ),
         "generated_at": now.isoformat(),
         "as_at": None,
@@ -206,14 +212,14 @@ def ropa_build(
         "header": [
             {
                 "key": f.key,
-                "label": f.label,
-                "required_by": f.required_by,
+                "label": str(f.label),
+                "required_by": str(f.required_by),
                 "value": org_values[f.key],
             }
             for f in HEADER_FIELDS
         ],
         "columns": [
-            {"key": c.key, "label": c.label, "required_by": c.required_by}
+            {"key": c.key, "label": str(c.label), "required_by": str(c.required_by)}
             for c in report_columns(record)
         ],
         "activities": rows,

@@ -123,9 +123,9 @@ def read_inventory(qs) -> Inventory:
     Plain values rather than model instances: an asset shared by many activities is read
     once, and nothing pays for datetime columns or descriptors the report never shows.
     """
-    names = {c.code: c.name for c in countries}
-    kind_labels = dict(RecipientKind.choices)
-    mechanisms = dict(TransferMechanism.choices)
+    names = {c.code: str(c.name) for c in countries}
+    kind_labels = {k: str(v) for k, v in RecipientKind.choices}
+    mechanisms = {k: str(v) for k, v in TransferMechanism.choices}
     pa = ProcessingActivity
     activity_assets = _links(pa.assets.through, "processingactivity", "dataasset", qs)
     activity_categories = _links(

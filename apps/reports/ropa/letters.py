@@ -13,6 +13,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
 from apps.inventory.gdpr import (
     SCHEDULE1_FOR_ART9,
     Art9Condition,
@@ -174,16 +177,16 @@ def art30_1_c(row: RowFacts, cells: Cells) -> None:
     """Art. 30(1)(c): the categories of data subjects and of personal data, declared on the
     activity or held by its assets; vulnerable subjects and Art. 9/10 categories marked."""
     cells.values["data_subjects"] = join(
-        s.name + (" (vulnerable)" if s.is_vulnerable else "") for s in row.subjects
+        s.name + (" " + _("(vulnerable)") if s.is_vulnerable else "") for s in row.subjects
     )
     cells.values["data_categories"] = join(c.name + _kind_tag(c.kind) for c in row.categories)
 
 
 def _kind_tag(kind: str) -> str:
     if kind == CategoryKind.SPECIAL:
-        return " [Art. 9]"
+        return " [" + _("Art. 9") + "]"
     if kind == CategoryKind.CRIMINAL:
-        return " [Art. 10]"
+        return " [" + _("Art. 10") + "]"
     return ""
 
 
@@ -194,13 +197,13 @@ def art30_1_d(row: RowFacts, cells: Cells) -> None:
         cells.values["recipients"] = join(
             f"{r.name} ({r.kind_label}"
             + (f", {r.country_name}" if r.country else "")
-            + (", international organisation" if r.is_international_organisation else "")
+            + (", " + _("international organisation") if r.is_international_organisation else "")
             + ")"
             for r in row.recipients
         )
     else:
         cells.values["recipients"] = (
-            "None: not disclosed outside the organisation" if row.activity.no_recipients else ""
+            _("None: not disclosed outside the organisation") if row.activity.no_recipients else ""
         )
 
 
@@ -214,7 +217,7 @@ def art30_1_e(row: RowFacts, cells: Cells) -> None:
             f"{t.where}: "
             + join(
                 [
-                    t.mechanism_label if t.mechanism else "no mechanism recorded",
+                    t.mechanism_label if t.mechanism else _("no mechanism recorded"),
                     t.safeguard_link,
                     t.description,
                 ]
@@ -222,7 +225,7 @@ def art30_1_e(row: RowFacts, cells: Cells) -> None:
             for t in transfers
         )
     else:
-        cells.values["third_countries"] = "None"
+        cells.values["third_countries"] = pgettext("no third countries", "None")
         cells.values["safeguards"] = ""
         cells.na("safeguards")
 
@@ -278,7 +281,7 @@ def ico_lawful_basis(row: RowFacts, cells: Cells) -> None:
     (Art. 6(1)(f)), and the record of consent (Art. 7(1))."""
     activity = row.activity
     basis = activity.lawful_basis
-    cells.values["lawful_basis"] = activity.get_lawful_basis_display() if basis else ""
+    cells.values["lawful_basis"] = str(activity.get_lawful_basis_display()) if basis else ""
     cells.values["legitimate_interests"] = activity.legitimate_interests
     cells.values["lia_link"] = activity.lia_link
     if basis != LawfulBasis.LEGITIMATE_INTERESTS:
@@ -298,14 +301,14 @@ def ico_special_category(row: RowFacts, cells: Cells) -> None:
     activity = row.activity
     art9 = []
     if activity.art9_condition:
-        art9.append(activity.get_art9_condition_display())
+        art9.append(str(activity.get_art9_condition_display()))
     if activity.art10_authority:
-        art9.append(f"Art. 10: {activity.art10_authority}")
+        art9.append(_("Art. 10: %(authority)s") % {"authority": activity.art10_authority})
     cells.values["art9_condition"] = join(art9)
     if not (row.special or row.criminal or art9):
         cells.na("art9_condition")
     cells.values["dpa2018_schedule1_condition"] = (
-        activity.get_dpa2018_schedule1_condition_display()
+        str(activity.get_dpa2018_schedule1_condition_display())
         if activity.dpa2018_schedule1_condition
         else ""
     )
@@ -321,14 +324,14 @@ def ico_individuals(row: RowFacts, cells: Cells) -> None:
     activity = row.activity
     cells.values["rights_available"] = activity.rights_available
     cells.values["automated_decision_making"] = (
-        "Yes"
+        _("Yes")
         + (
             f": {activity.automated_decision_details}"
             if activity.automated_decision_details
             else ""
         )
         if activity.automated_decision_making
-        else "No"
+        else _("No")
     )
     cells.values["source_of_data"] = activity.source_of_data
 
@@ -348,11 +351,13 @@ def ico_dpia(row: RowFacts, cells: Cells) -> None:
     its progress and the document; progress and link do not apply when none is required."""
     activity = row.activity
     cells.values["dpia_required"] = (
-        activity.get_dpia_required_display()
+        str(activity.get_dpia_required_display())
         if activity.dpia_required != DpiaRequired.UNKNOWN
         else ""
     )
-    cells.values["dpia_status"] = activity.get_dpia_status_display() if activity.dpia_status else ""
+    cells.values["dpia_status"] = (
+        str(activity.get_dpia_status_display()) if activity.dpia_status else ""
+    )
     cells.values["dpia_link"] = activity.dpia_link
     if activity.dpia_required != DpiaRequired.YES:
         if not activity.dpia_status:
@@ -364,7 +369,7 @@ def ico_dpia(row: RowFacts, cells: Cells) -> None:
 def ico_breach(row: RowFacts, cells: Cells) -> None:
     """ICO template: whether a personal data breach occurred and its record (Art. 33(5))."""
     activity = row.activity
-    cells.values["breach_occurred"] = "Yes" if activity.breach_occurred else "No"
+    cells.values["breach_occurred"] = _("Yes") if activity.breach_occurred else _("No")
     cells.values["breach_record_link"] = activity.breach_record_link
     if not activity.breach_occurred and not activity.breach_record_link:
         cells.na("breach_record_link")
