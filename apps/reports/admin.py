@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from apps.access.models import RequestStatus
 from jitportal.admin_base import ReadOnlyModelAdmin
 from jitportal.csp import csp_allow_inline_blocks
 from jitportal.formats import datetime_display
@@ -438,6 +439,10 @@ class ReportAdmin(ReadOnlyModelAdmin):
             _("Approval statistics"),
             form=form,
             stats=stats,
+            outcomes=[
+                (str(dict(RequestStatus.choices).get(code, code)), count)
+                for code, count in (stats or {}).get("outcomes", {}).items()
+            ],
             query=request.GET.urlencode(),
         )
         return TemplateResponse(request, "admin/reports/approvals.html", context)
