@@ -4,7 +4,9 @@ import json
 from typing import Any, cast
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.helpers import AdminForm
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -13,6 +15,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from jitportal.admin_base import ReadOnlyModelAdmin
 
@@ -42,9 +46,9 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
     # and where it stands in the chain.
     fieldsets = (
         (None, {"fields": ("id", "occurred_at", "actor_label", "actor", "action")}),
-        ("Target", {"fields": ("target_type", "target_id", "target_repr", "same_target")}),
-        ("Why and what", {"fields": ("reason", "data_pretty")}),
-        ("Chain", {"fields": ("prev_hash", "hash"), "classes": ("collapse",)}),
+        (_("Target"), {"fields": ("target_type", "target_id", "target_repr", "same_target")}),
+        (_("Why and what"), {"fields": ("reason", "data_pretty")}),
+        (_("Chain"), {"fields": ("prev_hash", "hash"), "classes": ("collapse",)}),
     )
 
     class Media:
@@ -53,7 +57,7 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: AuditEvent | None = None) -> list:
         return [f for _, opts in self.fieldsets for f in opts["fields"]]
 
-    @admin.display(description="target", ordering="target_type")
+    @admin.display(description=_("target"), ordering="target_type")
     def target(self, obj: AuditEvent) -> str:
         """``type #id`` and the target's label, on lines that wrap instead of squeezing."""
         ref = f"{obj.target_type} #{obj.target_id}" if obj.target_id else obj.target_type
@@ -63,29 +67,33 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
             )
         return format_html('<span class="audit-target">{}</span>', ref or "–")
 
-    @admin.display(description="details")
+    @admin.display(description=_("details"))
     def details(self, obj: AuditEvent) -> str:
         """The event's data keys and short values; the full data is on the event's page."""
         if not obj.data:
             return "–"
         items = list(obj.data.items()) if isinstance(obj.data, dict) else [("", obj.data)]
         shown = [f"{k}: {_short(v)}" if k else _short(v) for k, v in items[:4]]
-        more = f" (+{len(items) - 4} more)" if len(items) > 4 else ""
+        more = " " + gettext("(+%(n)d more)") % {"n": len(items) - 4} if len(items) > 4 else ""
         return "; ".join(shown) + more
 
-    @admin.display(description="data")
+    @admin.display(description=_("data"))
     def data_pretty(self, obj: AuditEvent) -> str:
         text = json.dumps(obj.data, indent=2, sort_keys=True, ensure_ascii=False, default=str)
         return format_html('<pre class="audit-data">{}</pre>', text)
 
-    @admin.display(description="events about the same target")
+    @admin.display(description=_("events about the same target"))
     def same_target(self, obj: AuditEvent) -> str:
         if not obj.target_type:
             return "–"
         url = reverse("admin:audit_auditevent_changelist")
         query = urlencode({"target_type": obj.target_type, "q": obj.target_id})
         return format_html(
-            '<a href="{}?{}">All events on {} #{}</a>', url, query, obj.target_type, obj.target_id
+            '<a href="{}?{}">{}</a>',
+            url,
+            query,
+            gettext("All events on %(type)s #%(id)s")
+            % {"type": obj.target_type, "id": obj.target_id},
         )
 
     # --- verification and export pages -------------------------------------------------------
@@ -121,10 +129,16 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
             "changelist_url": reverse("admin:audit_auditevent_changelist"),
         }
 
+    def _admin_form(self, form: forms.Form) -> AdminForm:
+        """The form as the admin lays out its own (one fieldset of every field)."""
+        return AdminForm(
+            cast(Any, form), [(None, {"fields": list(form.fields)})], {}, model_admin=self
+        )
+
     def verify_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("audit.verify_auditevent"):
             raise PermissionDenied
-        context = self._context(request, "Verify the audit chain")
+        context = self._context(request, gettext("Verify the audit chain"))
         if request.GET.get("run"):
             started = timezone.now()
             context["result"] = audit_chain_verify()
@@ -148,7 +162,7 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
                     window=window,
                     fmt=fmt,
                     actor=cast(AbstractBaseUser, request.user),  # admin_view: signed in
-                    reason="download from the admin",
+                    reason="download from the admin",  # the trail's own wording, not shown
                 ),
                 content_type=CONTENT_TYPES[fmt],
             )
@@ -156,6 +170,7 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
             response["Content-Disposition"] = f'attachment; filename="audit-trail-{stamp}.{fmt}"'
             response["X-Next-Cursor"] = str(window.next_cursor)
             return response
-        context = self._context(request, "Export the audit trail")
+        context = self._context(request, gettext("Export the audit trail"))
         context["form"] = form
+        context["adminform"] = self._admin_form(form)
         return TemplateResponse(request, "admin/audit/export.html", context)

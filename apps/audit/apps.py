@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 _TRAIL = ["audit.view_auditevent", "audit.export_auditevent", "audit.verify_auditevent"]
 
@@ -6,7 +7,7 @@ _TRAIL = ["audit.view_auditevent", "audit.export_auditevent", "audit.verify_audi
 class AuditConfig(AppConfig):
     name = "apps.audit"
     label = "audit"
-    verbose_name = "Audit trail"
+    verbose_name = _("Audit trail")
     # Reading, verifying and exporting the trail is for the DPO and auditors only.
     group_permissions = {
         "DPO": _TRAIL,
@@ -21,6 +22,6 @@ class AuditConfig(AppConfig):
         # The SIEM feed's token scope: its owner must be allowed to export the trail.
         scope_register(
             name="audit",
-            description="read the audit trail (the SIEM feed)",
+            description=_("read the audit trail (the SIEM feed)"),
             permissions=("audit.export_auditevent",),
         )

@@ -38,26 +38,13 @@ from jitportal.inputs import DATE_MAX, DATE_MIN, date_in_range
 from jitportal.spreadsheets import csv_writer, spreadsheet_text_sql
 from jitportal.timekeeping import day_start, local_moment
 
-from .models import AuditEvent
+from .models import EVENT_FIELDS, TEXT_FIELDS, AuditEvent
 from .services import audit_event_record
 
 logger = logging.getLogger(__name__)
 
 FORMATS = ("jsonl", "csv")
-EXPORT_FIELDS = (
-    "id",
-    "occurred_at",
-    "actor_id",
-    "actor_label",
-    "action",
-    "target_type",
-    "target_id",
-    "target_repr",
-    "reason",
-    "data",
-    "prev_hash",
-    "hash",
-)
+EXPORT_FIELDS = EVENT_FIELDS
 CONTENT_TYPES = {"jsonl": "application/jsonl; charset=utf-8", "csv": "text/csv; charset=utf-8"}
 # Pieces handed to the response or file: big enough to keep Python out of the way,
 # small enough that memory does not depend on the number of rows.
@@ -65,7 +52,8 @@ CHUNK_BYTES = 256 * 1024
 _ORM_PAGE = 2000
 _TS_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
 # Free text in CSV: written as a spreadsheet reads it as text (jitportal.spreadsheets).
-_CSV_TEXT_COLUMNS = ("actor_label", "action", "target_type", "target_id", "target_repr", "reason")
+_CSV_TEXT_COLUMNS = TEXT_FIELDS
+_AT = {name: index for index, name in enumerate(EXPORT_FIELDS)}
 
 
 def parse_moment(value: str, *, name: str) -> datetime:
@@ -336,24 +324,8 @@ def copy_statement(window: ExportWindow, fmt: str) -> tuple[str, list]:
         # (to_json() escapes like it, jsonb prints itself), about a third cheaper. No column
         # is NULL but actor_id. CSV mode with quote and delimiter bytes JSON never contains
         # passes the text through unescaped (text mode would double every backslash).
-        line = (
-            "'{\"id\":' || id"
-            f' || \',"occurred_at":"\' || {stamp}'
-            " || '\",\"actor_id\":' || coalesce(actor_id::text, 'null')"
-            + "".join(
-                f" || ',\"{name}\":' || to_json({name})::text"
-                for name in (
-                    "actor_label",
-                    "action",
-                    "target_type",
-                    "target_id",
-                    "target_repr",
-                    "reason",
-                )
-            )
-            + " || ',\"data\":' || data::text"
-            ' || \',"prev_hash":"\' || prev_hash || \'","hash":"\' || hash || \'"}\''
-        )
+        line = " || ',' || ".join(_json_member_sql(name, stamp) for name in EXPORT_FIELDS)
+        line = f"'{{' || {line} || '}}'"
         sql = (
             f"COPY (SELECT {line} FROM {table} WHERE {where} ORDER BY id) TO STDOUT "  # noqa: S608
             "WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
@@ -376,6 +348,24 @@ def copy_statement(window: ExportWindow, fmt: str) -> tuple[str, list]:
         inner = f"SELECT {columns} FROM {table} WHERE {where} ORDER BY id"  # noqa: S608
         sql = f"COPY ({inner}) TO STDOUT WITH (FORMAT csv, HEADER true)"
     return sql, params
+
+
+def _json_member_sql(name: str, stamp: str) -> str:
+    """SQL text of one ``"name":value`` member of an exported JSON line."""
+    if name == "occurred_at":
+        value = f"'\"' || {stamp} || '\"'"
+    elif name == "id":
+        value = "id"
+    elif name == "actor_id":
+        value = "coalesce(actor_id::text, 'null')"
+    elif name == "data":
+        value = "data::text"
+    elif name in ("prev_hash", "hash"):
+        # Hex digits: nothing to escape.
+        value = f"'\"' || {name} || '\"'"
+    else:
+        value = f"to_json({name})::text"
+    return f"'\"{name}\":' || {value}"
 
 
 def _copy_chunks(window: ExportWindow, fmt: str, progress: ExportProgress) -> Iterator[bytes]:
@@ -435,8 +425,10 @@ def _orm_chunks(window: ExportWindow, fmt: str, progress: ExportProgress) -> Ite
     for row in _rows(window):
         progress.rows += 1
         values = list(row)
-        values[1] = _ts(values[1])
-        values[9] = json.dumps(values[9], cls=DjangoJSONEncoder, ensure_ascii=False)
+        values[_AT["occurred_at"]] = _ts(values[_AT["occurred_at"]])
+        values[_AT["data"]] = json.dumps(
+            values[_AT["data"]], cls=DjangoJSONEncoder, ensure_ascii=False
+        )
         writer.writerow(values)
         yield out.getvalue().encode()
         out.seek(0)

@@ -8,8 +8,27 @@ Each event stores the digest of the one before it, so an edit to an old row is d
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from jitportal.formats import datetime_display
+
+# The chain's fields, written out once. Each event's digest covers the digest of the event
+# before it (``prev_hash``) and then these values, in this order (docs/audit.md).
+CHAIN_FIELDS = (
+    "occurred_at",
+    "actor_id",
+    "actor_label",
+    "action",
+    "target_type",
+    "target_id",
+    "target_repr",
+    "reason",
+    "data",
+)
+# Every stored column of an event, in the order exports write them.
+EVENT_FIELDS = ("id", *CHAIN_FIELDS, "prev_hash", "hash")
+# The free-text columns among them (what a spreadsheet must read as text).
+TEXT_FIELDS = ("actor_label", "action", "target_type", "target_id", "target_repr", "reason")
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
@@ -26,7 +45,7 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 
 
 class AuditEvent(models.Model):
-    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+    occurred_at = models.DateTimeField(_("occurred at"), default=timezone.now, db_index=True)
     # No database constraint: deleting a user must never rewrite (and so break) the chain.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -35,29 +54,34 @@ class AuditEvent(models.Model):
         on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="+",
+        verbose_name=_("actor"),
     )
     actor_label = models.CharField(
-        max_length=150, help_text="Username at the time, or system:<process> for beat/commands."
+        _("actor"),
+        max_length=150,
+        help_text=_("Username at the time, or system:<process> for beat/commands."),
     )
-    action = models.CharField(max_length=80, db_index=True)
-    target_type = models.CharField(max_length=100, blank=True, db_index=True)
-    target_id = models.CharField(max_length=64, blank=True)
-    target_repr = models.CharField(max_length=255, blank=True)
-    reason = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    action = models.CharField(_("action"), max_length=80, db_index=True)
+    target_type = models.CharField(_("target type"), max_length=100, blank=True, db_index=True)
+    target_id = models.CharField(_("target id"), max_length=64, blank=True)
+    target_repr = models.CharField(_("target"), max_length=255, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    prev_hash = models.CharField(_("previous digest"), max_length=64)
+    hash = models.CharField(_("digest"), max_length=64, unique=True)
 
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
         indexes = [models.Index(fields=["target_type", "target_id"])]
         # Adding is done by services only; the admin is read-only.
         default_permissions = ("view",)
         permissions = [
-            ("export_auditevent", "Can export the audit trail"),
-            ("verify_auditevent", "Can verify the audit chain"),
+            ("export_auditevent", _("Can export the audit trail")),
+            ("verify_auditevent", _("Can verify the audit chain")),
         ]
 
     def __str__(self) -> str:

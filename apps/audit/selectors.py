@@ -4,26 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 
-from .models import AuditEvent
-from .services import GENESIS_HASH, event_digest
+from django.utils.translation import gettext as _
 
-# Fields a link's digest is computed from, in the order ``_iterate`` reads them.
-_CHAIN_FIELDS = (
-    "id",
-    "prev_hash",
-    "hash",
-    "occurred_at",
-    "actor_id",
-    "actor_label",
-    "action",
-    "target_type",
-    "target_id",
-    "target_repr",
-    "reason",
-    "data",
-)
+from .models import CHAIN_FIELDS, AuditEvent
+from .services import GENESIS_HASH, chain_digest
+
+# What ``_iterate`` reads of each event: id, link, digest, then what the digest covers.
+_WALK_FIELDS = ("id", "prev_hash", "hash", *CHAIN_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -52,29 +40,35 @@ class ChainVerification:
         return self.anchor == GENESIS_HASH
 
     def describe(self) -> str:
-        """One line for people: what was verified, or where the chain breaks."""
+        """One line for people, in their language: what was verified, or where the chain
+        breaks."""
         if self.checked == 0 and self.ok:
-            return "The audit trail is empty: nothing to verify."
-        start = (
-            "from the first event ever written"
-            if self.from_genesis
-            else f"from the oldest remaining event #{self.first_id} "
-            f"(older events were purged; anchor {self.anchor[:16]}…"
-            + (
-                ", vouched for by a purge event)"
-                if self.anchor_confirmed
-                else ", NOT vouched for by any audit.trail.purged event)"
-            )
-        )
+            return _("The audit trail is empty: nothing to verify.")
+        if self.from_genesis:
+            start = _("from the first event ever written")
+        elif self.anchor_confirmed:
+            start = _(
+                "from the oldest remaining event #%(id)s (older events were purged; anchor "
+                "%(anchor)s…, vouched for by a purge event)"
+            ) % {"id": self.first_id, "anchor": self.anchor[:16]}
+        else:
+            start = _(
+                "from the oldest remaining event #%(id)s (older events were purged; anchor "
+                "%(anchor)s…, NOT vouched for by any audit.trail.purged event)"
+            ) % {"id": self.first_id, "anchor": self.anchor[:16]}
         if self.ok:
-            return (
-                f"Chain intact: {self.checked} event(s) verified {start} "
-                f"to #{self.last_id} (head {self.last_hash[:16]}…)."
-            )
-        return (
-            f"Chain BROKEN at event #{self.first_broken_id}: {self.problem}. "
-            f"{self.checked} event(s) before it verified {start}."
-        )
+            return _(
+                "Chain intact: %(n)s event(s) verified %(start)s to #%(last)s (head %(head)s…)."
+            ) % {
+                "n": self.checked,
+                "start": start,
+                "last": self.last_id,
+                "head": self.last_hash[:16],
+            }
+        return _(
+            "Chain BROKEN at event #%(id)s: %(problem)s. %(n)s event(s) before it verified "
+            "%(start)s."
+        ) % {"id": self.first_broken_id, "problem": self.problem, "n": self.checked, "start": start}
 
 
 ProgressCallback = Callable[[int, int], None]
@@ -98,7 +92,7 @@ def audit_chain_verify(
     first_id: int | None = None
     last_id: int | None = None
     for row in _iterate(chunk_size):
-        (pk, prev_hash, stored_hash, occurred_at, actor_id, *rest) = row
+        (pk, prev_hash, stored_hash, *values) = row
         if anchor is None:
             anchor = prev = prev_hash
             first_id = pk
@@ -107,19 +101,21 @@ def audit_chain_verify(
                 False,
                 checked,
                 pk,
-                "prev_hash does not match the digest of the event before it "
-                "(an event was edited, inserted or deleted)",
+                _(
+                    "prev_hash does not match the digest of the event before it "
+                    "(an event was edited, inserted or deleted)"
+                ),
                 first_id=first_id,
                 last_id=last_id,
                 anchor=anchor,
                 last_hash=prev,
             )
-        if _digest(prev_hash, occurred_at, actor_id, *rest) != stored_hash:
+        if chain_digest(prev_hash, values) != stored_hash:
             return ChainVerification(
                 False,
                 checked,
                 pk,
-                "content does not match its stored digest (the event was edited)",
+                _("content does not match its stored digest (the event was edited)"),
                 first_id=first_id,
                 last_id=last_id,
                 anchor=anchor,
@@ -155,32 +151,6 @@ def audit_chain_count() -> int:
     return AuditEvent.objects.count()
 
 
-def _digest(
-    prev_hash: str,
-    occurred_at: datetime,
-    actor_id: int | None,
-    actor_label: str,
-    action: str,
-    target_type: str,
-    target_id: str,
-    target_repr: str,
-    reason: str,
-    data: dict,
-) -> str:
-    return event_digest(
-        prev_hash=prev_hash,
-        occurred_at=occurred_at,
-        actor_id=actor_id,
-        actor_label=actor_label,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        target_repr=target_repr,
-        reason=reason,
-        data=data,
-    )
-
-
 def _iterate(chunk_size: int) -> Iterator[tuple]:
     # Keyset chunks: constant memory, and each chunk is an index range scan.
     last_id = 0
@@ -188,7 +158,7 @@ def _iterate(chunk_size: int) -> Iterator[tuple]:
         chunk = list(
             AuditEvent.objects.filter(id__gt=last_id)
             .order_by("id")
-            .values_list(*_CHAIN_FIELDS)[:chunk_size]
+            .values_list(*_WALK_FIELDS)[:chunk_size]
         )
         if not chunk:
             return

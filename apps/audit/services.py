@@ -6,10 +6,10 @@ import hashlib
 import hmac
 import json
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -17,7 +17,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from .models import AuditEvent
+from .models import CHAIN_FIELDS, EVENT_FIELDS, AuditEvent
 
 GENESIS_HASH = "0" * 64
 # Any constant works; it only has to be the same for every writer of the chain.
@@ -37,52 +37,46 @@ class EventSpec:
     occurred_at: datetime | None = None
 
 
-def event_digest(
-    *,
-    prev_hash: str,
-    occurred_at: datetime,
-    actor_id: int | None,
-    actor_label: str,
-    action: str,
-    target_type: str,
-    target_id: str,
-    target_repr: str,
-    reason: str,
-    data: dict[str, Any],
-) -> str:
-    payload = json.dumps(
-        [
-            prev_hash,
-            occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
-            actor_id,
-            actor_label,
-            action,
-            target_type,
-            target_id,
-            target_repr,
-            reason,
-            data,
-        ],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()
+# The digest reads ``occurred_at`` first (as a UTC stamp) and ``data`` last (spliced in).
+if CHAIN_FIELDS[0] != "occurred_at" or CHAIN_FIELDS[-1] != "data":  # pragma: no cover
+    raise RuntimeError("CHAIN_FIELDS must begin with occurred_at and end with data")
+
+
+def _stamp(moment: datetime) -> str:
+    """``occurred_at`` as the digest reads it: UTC, microseconds, ``+00:00``."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _canonical(value: Any, encoder: type[json.JSONEncoder] | None = None) -> str:
+    return json.dumps(value, cls=encoder, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _digest_text(prev_hash: str, values: Sequence[Any], data_text: str) -> str:
+    """SHA-256 of ``[prev_hash, *values, data]`` as canonical JSON.
+
+    ``values`` are the chain's fields before ``data`` (``CHAIN_FIELDS[:-1]``, in order);
+    ``data_text`` is the canonical JSON of ``data``, spliced in as the list's last item (the
+    same bytes as serialising the whole list, without serialising the data twice).
+    """
+    head = _canonical([prev_hash, _stamp(values[0]), *values[1:]])
+    return hashlib.sha256(f"{head[:-1]},{data_text}]".encode()).hexdigest()
+
+
+def chain_digest(prev_hash: str, values: Sequence[Any]) -> str:
+    """The digest of one event: ``values`` are its ``CHAIN_FIELDS``, in that order."""
+    return _digest_text(prev_hash, values[:-1], _canonical(values[-1]))
+
+
+def event_digest(*, prev_hash: str, **values: Any) -> str:
+    """The digest of one event given as keywords: ``prev_hash`` and every one of
+    ``CHAIN_FIELDS``. Raises ``TypeError`` when a field is missing or unknown."""
+    if values.keys() != set(CHAIN_FIELDS):
+        raise TypeError(f"event_digest() takes prev_hash and exactly {', '.join(CHAIN_FIELDS)}")
+    return chain_digest(prev_hash, [values[name] for name in CHAIN_FIELDS])
 
 
 def digest_of(event: AuditEvent) -> str:
-    return event_digest(
-        prev_hash=event.prev_hash,
-        occurred_at=event.occurred_at,
-        actor_id=event.actor_id,
-        actor_label=event.actor_label,
-        action=event.action,
-        target_type=event.target_type,
-        target_id=event.target_id,
-        target_repr=event.target_repr,
-        reason=event.reason,
-        data=event.data,
-    )
+    return chain_digest(event.prev_hash, [getattr(event, name) for name in CHAIN_FIELDS])
 
 
 def _lock_chain() -> None:
@@ -138,88 +132,37 @@ def audit_search_term_digest(term: str) -> str:
     return hmac.new(audit_search_key(), normalised.encode(), hashlib.sha256).hexdigest()
 
 
-class _Row(NamedTuple):
-    """One event's column values (no id yet), in COPY column order after the id."""
-
-    occurred_at: datetime
-    actor_id: int | None
-    actor_label: str
-    action: str
-    target_type: str
-    target_id: str
-    target_repr: str
-    reason: str
-    data_text: str
-    prev_hash: str
-    hash: str
+# One event's stored values (no id yet), in ``EVENT_FIELDS`` order after the id, with
+# ``data`` as its canonical JSON text: the row COPY and INSERT write.
+_Row = tuple[Any, ...]
+_STORED_FIELDS = EVENT_FIELDS[1:]
+_DATA_AT = _STORED_FIELDS.index("data")
 
 
 def _build(spec: EventSpec, prev_hash: str) -> _Row:
     actor = spec.actor if spec.actor is not None and spec.actor.is_authenticated else None
     label = (spec.actor_label or (actor.get_username() if actor is not None else "system"))[:150]
     target = spec.target
-    occurred_at = spec.occurred_at or timezone.now()
-    actor_id = actor.pk if actor is not None else None
-    target_type = target._meta.label_lower if target is not None else ""
-    target_id = str(target.pk) if target is not None else ""
-    target_repr = str(target)[:255] if target is not None else ""
-    reason = spec.reason or ""
-    data_text = json.dumps(
-        spec.data or {},
-        cls=DjangoJSONEncoder,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    # Same bytes as event_digest(): the list's JSON with the already canonical data spliced
-    # in as its last item, which saves serialising every event's data twice.
-    head = json.dumps(
-        [
-            prev_hash,
-            occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
-            actor_id,
-            label,
-            spec.action,
-            target_type,
-            target_id,
-            target_repr,
-            reason,
-        ],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    digest = hashlib.sha256(f"{head[:-1]},{data_text}]".encode()).hexdigest()
-    return _Row(
-        occurred_at,
-        actor_id,
-        label,
-        spec.action,
-        target_type,
-        target_id,
-        target_repr,
-        reason,
-        data_text,
-        prev_hash,
-        digest,
-    )
+    values: dict[str, Any] = {
+        "occurred_at": spec.occurred_at or timezone.now(),
+        "actor_id": actor.pk if actor is not None else None,
+        "actor_label": label,
+        "action": spec.action,
+        "target_type": target._meta.label_lower if target is not None else "",
+        "target_id": str(target.pk) if target is not None else "",
+        "target_repr": str(target)[:255] if target is not None else "",
+        "reason": spec.reason or "",
+        "data": _canonical(spec.data or {}, DjangoJSONEncoder),
+    }
+    chain = [values[name] for name in CHAIN_FIELDS]
+    digest = _digest_text(prev_hash, chain[:-1], chain[-1])
+    return (*chain, prev_hash, digest)
 
 
 def _event(row: _Row, pk: int | None = None) -> AuditEvent:
-    event = AuditEvent(
-        pk=pk,
-        occurred_at=row.occurred_at,
-        actor_id=row.actor_id,
-        actor_label=row.actor_label,
-        action=row.action,
-        target_type=row.target_type,
-        target_id=row.target_id,
-        target_repr=row.target_repr,
-        reason=row.reason,
-        data=json.loads(row.data_text),
-        prev_hash=row.prev_hash,
-        hash=row.hash,
-    )
+    values = dict(zip(_STORED_FIELDS, row, strict=True))
+    values["data"] = json.loads(row[_DATA_AT])
+    event = AuditEvent(pk=pk, **values)
     if pk is not None:
         event._state.adding = False
         event._state.db = connection.alias
@@ -228,7 +171,7 @@ def _event(row: _Row, pk: int | None = None) -> AuditEvent:
 
 # Below this many events an INSERT is as quick as COPY and simpler.
 _COPY_FROM = 50
-_COPY_COLUMNS = ("id", *_Row._fields)
+_COPY_COLUMNS = EVENT_FIELDS
 
 
 def _copy(rows: list[_Row], *, ids: bool) -> list[int]:
@@ -241,7 +184,7 @@ def _copy(rows: list[_Row], *, ids: bool) -> list[int]:
     """
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
     fields = _COPY_COLUMNS if ids else _COPY_COLUMNS[1:]
-    columns = ", ".join("data" if c == "data_text" else c for c in fields)
+    columns = ", ".join(fields)
     with connection.cursor() as cursor:
         if not ids:
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
@@ -300,7 +243,7 @@ def audit_events_record_bulk(
         for spec in specs:
             row = _build(spec, prev)
             rows.append(row)
-            prev = row.hash
+            prev = row[-1]
         if connection.vendor != "postgresql" or len(rows) < _COPY_FROM:
             return AuditEvent.objects.bulk_create([_event(row) for row in rows])
         ids = _copy(rows, ids=returning)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 _TOKENS = [
     "integrations.view_integrationtoken",
@@ -17,6 +18,6 @@ class IntegrationsConfig(AppConfig):
 
     name = "apps.integrations"
     label = "integrations"
-    verbose_name = "Integrations"
+    verbose_name = _("Integrations")
     # The DPO issues and revokes tokens; a token never does more than its owner may.
     group_permissions = {"DPO": _TOKENS}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class IntegrationToken(models.Model):
@@ -14,16 +15,16 @@ class IntegrationToken(models.Model):
     clear to find the row, ``digest`` is the SHA-256 of the whole token.
     """
 
-    name = models.CharField(max_length=100, help_text="What uses it, e.g. 'SIEM (Splunk)'.")
+    name = models.CharField(max_length=100, help_text=_("What uses it, e.g. 'SIEM (Splunk)'."))
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="integration_tokens",
-        help_text="The token acts for this user and never does more than they may.",
+        help_text=_("The token acts for this user and never does more than they may."),
     )
     prefix = models.CharField(max_length=16, unique=True, editable=False)
     digest = models.CharField(max_length=64, editable=False)
-    scopes = models.JSONField(default=list, help_text="Scope names, e.g. ['audit'].")
+    scopes = models.JSONField(default=list, help_text=_("Scope names, e.g. ['audit']."))
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -10,20 +10,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.functional import Promise
+
 
 @dataclass(frozen=True)
 class Scope:
     """``name``: the word in a token's scope list; ``permissions``: "app_label.codename"."""
 
     name: str
-    description: str
+    description: str | Promise
     permissions: tuple[str, ...]
 
 
 _SCOPES: dict[str, Scope] = {}
 
 
-def scope_register(*, name: str, description: str, permissions: tuple[str, ...]) -> Scope:
+def scope_register(*, name: str, description: str | Promise, permissions: tuple[str, ...]) -> Scope:
     """Register (or re-register, idempotently) a scope; raises ValueError on a conflict."""
     scope = Scope(name=name, description=description, permissions=tuple(permissions))
     known = _SCOPES.get(name)

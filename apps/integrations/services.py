@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .models import IntegrationToken
 from .scopes import scope_get
@@ -64,16 +65,19 @@ def token_scopes_check(*, owner: Any, scopes: list[str]) -> list[str]:
     Raises TokenInputError naming an unknown scope or the first permission the owner lacks.
     """
     if not scopes:
-        raise TokenInputError("Choose at least one scope.")
+        raise TokenInputError(_("Choose at least one scope."))
     for name in scopes:
         scope = scope_get(name)
         if scope is None:
-            raise TokenInputError(f"Unknown scope {name!r}.")
+            raise TokenInputError(_("Unknown scope “%(scope)s”.") % {"scope": name})
         missing = [p for p in scope.permissions if not owner.has_perm(p)]
         if missing:
             raise TokenInputError(
-                f"{owner.get_username()} may not use scope {name!r}: it needs the "
-                f"{', '.join(missing)} permission, which they do not hold."
+                _(
+                    "%(user)s may not use scope “%(scope)s”: it needs the %(permissions)s "
+                    "permission, which they do not hold."
+                )
+                % {"user": owner.get_username(), "scope": name, "permissions": ", ".join(missing)}
             )
     return sorted(set(scopes))
 
@@ -96,20 +100,22 @@ def integration_token_create(
     now = now or timezone.now()
     name = (name or "").strip()
     if not name:
-        raise TokenInputError("Give the token a name (what uses it).")
+        raise TokenInputError(_("Give the token a name (what uses it)."))
     if len(name) > 100:
-        raise TokenInputError("The name is longer than 100 characters.")
+        raise TokenInputError(_("The name is longer than 100 characters."))
     if not owner.is_active:
-        raise TokenInputError(f"{owner.get_username()} is inactive and cannot own a token.")
+        raise TokenInputError(
+            _("%(user)s is inactive and cannot own a token.") % {"user": owner.get_username()}
+        )
     if expires_at <= now:
-        raise TokenInputError("The expiry must be in the future.")
+        raise TokenInputError(_("The expiry must be in the future."))
     if expires_at > now + token_max_lifetime():
         raise TokenInputError(
-            f"A token may last at most {token_max_lifetime().days} days "
-            "(JITPORTAL_INTEGRATION_TOKEN_MAX_DAYS)."
+            _("A token may last at most %(days)d days (JITPORTAL_INTEGRATION_TOKEN_MAX_DAYS).")
+            % {"days": token_max_lifetime().days}
         )
     scopes = token_scopes_check(owner=owner, scopes=scopes)
-    for _ in range(5):
+    for _attempt in range(5):
         prefix = secrets.token_hex(_PREFIX_LEN // 2)
         raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
         try:

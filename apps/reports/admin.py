@@ -9,7 +9,9 @@ import json
 from collections.abc import Callable
 from typing import Any, cast
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import AdminForm
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -17,8 +19,11 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from apps.access.models import RequestStatus
 from jitportal.admin_base import ReadOnlyModelAdmin
 from jitportal.csp import csp_allow_inline_blocks
 from jitportal.formats import datetime_display
@@ -74,6 +79,13 @@ def table_download(
     return download(renderers.to_json(json_doc).encode(), fmt="json", stem=stem)
 
 
+def admin_form(form: forms.Form, model_admin: admin.ModelAdmin) -> AdminForm:
+    """``form`` as the admin lays out its own forms: one fieldset of every field."""
+    return AdminForm(
+        cast(Any, form), [(None, {"fields": list(form.fields)})], {}, model_admin=model_admin
+    )
+
+
 @admin.register(Report)
 class ReportAdmin(ReadOnlyModelAdmin):
     """The reports hub and every report page (the model has no rows)."""
@@ -109,11 +121,13 @@ class ReportAdmin(ReadOnlyModelAdmin):
             raise PermissionDenied
 
     def _context(self, request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
+        form = extra.get("form")
         return {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": title,
             "hub_url": reverse("admin:reports_report_changelist"),
+            **({"adminform": admin_form(form, self)} if form is not None else {}),
             **extra,
         }
 
@@ -127,12 +141,12 @@ class ReportAdmin(ReadOnlyModelAdmin):
         if user.has_perm(VIEW_DASHBOARD):
             sections.append(
                 (
-                    "Dashboard",
+                    _("Dashboard"),
                     [
                         (
-                            "Dashboard",
+                            _("Dashboard"),
                             "admin:reports_dashboard",
-                            "Grants, requests, reviews, purges at a glance",
+                            _("Grants, requests, reviews, purges at a glance"),
                         )
                     ],
                 )
@@ -140,27 +154,27 @@ class ReportAdmin(ReadOnlyModelAdmin):
         if user.has_perm(VIEW_ROPA):
             sections.append(
                 (
-                    "Records of processing (Art. 30)",
+                    _("Records of processing (Art. 30)"),
                     [
                         (
-                            "Controller record (ROPA)",
+                            _("Controller record (ROPA)"),
                             "admin:reports_ropa",
-                            "Art. 30(1), with gaps and reviews due; XLSX, CSV, JSON, print",
+                            _("Art. 30(1), with gaps and reviews due; XLSX, CSV, JSON, print"),
                         ),
                         (
-                            "Processor record",
+                            _("Processor record"),
                             "admin:reports_ropa_processor",
-                            "Art. 30(2), activities where we act as processor",
+                            _("Art. 30(2), activities where we act as processor"),
                         ),
                         (
-                            "ROPA snapshots",
+                            _("ROPA snapshots"),
                             "admin:reports_ropasnapshot_changelist",
-                            "Frozen, dated copies with SHA-256; compare two dates",
+                            _("Frozen, dated copies with SHA-256; compare two dates"),
                         ),
                         (
-                            "Data map",
+                            _("Data map"),
                             "admin:reports_datamap",
-                            "Systems, assets, activities, recipients, transfers as a graph",
+                            _("Systems, assets, activities, recipients, transfers as a graph"),
                         ),
                     ],
                 )
@@ -168,27 +182,27 @@ class ReportAdmin(ReadOnlyModelAdmin):
         if user.has_perm(VIEW_REGISTERS):
             sections.append(
                 (
-                    "Access registers",
+                    _("Access registers"),
                     [
                         (
-                            "Register for a data asset",
+                            _("Register for a data asset"),
                             "admin:reports_asset_register",
-                            "Who held access when, why, who approved, which policy",
+                            _("Who held access when, why, who approved, which policy"),
                         ),
                         (
-                            "Register for a person",
+                            _("Register for a person"),
                             "admin:reports_user_register",
-                            "The same, across assets",
+                            _("The same, across assets"),
                         ),
                         (
-                            "Standing privileges",
+                            _("Standing privileges"),
                             "admin:reports_privileges",
-                            "Permissions outside grants: the creep JIT removes",
+                            _("Permissions outside grants: the creep JIT removes"),
                         ),
                         (
-                            "Approval statistics",
+                            _("Approval statistics"),
                             "admin:reports_approvals",
-                            "Outcomes, time to decision, break-glass, early revocations",
+                            _("Outcomes, time to decision, break-glass, early revocations"),
                         ),
                     ],
                 )
@@ -198,23 +212,23 @@ class ReportAdmin(ReadOnlyModelAdmin):
             if user.has_perm("audit.verify_auditevent"):
                 links.append(
                     (
-                        "Verify the audit chain",
+                        _("Verify the audit chain"),
                         "admin:audit_auditevent_verify",
-                        "Tamper check of the hash chain",
+                        _("Tamper check of the hash chain"),
                     )
                 )
             if user.has_perm("audit.export_auditevent"):
                 links.append(
                     (
-                        "Export the audit trail",
+                        _("Export the audit trail"),
                         "admin:audit_auditevent_export",
-                        "JSON Lines or CSV, streamed",
+                        _("JSON Lines or CSV, streamed"),
                     )
                 )
-            sections.append(("Audit trail", links))
+            sections.append((_("Audit trail"), links))
         context = self._context(
             request,
-            "Reports and dashboard",
+            _("Reports and dashboard"),
             sections=[
                 (name, [(label, reverse(url), help_text) for label, url, help_text in links])
                 for name, links in sections
@@ -228,7 +242,7 @@ class ReportAdmin(ReadOnlyModelAdmin):
         self._require(request, VIEW_DASHBOARD)
         context = self._context(
             request,
-            "Dashboard",
+            _("Dashboard"),
             data=dashboard_data(),
             can_ropa=request.user.has_perm(VIEW_ROPA),
             can_registers=request.user.has_perm(VIEW_REGISTERS),
@@ -241,12 +255,17 @@ class ReportAdmin(ReadOnlyModelAdmin):
         self._require(request, VIEW_ROPA)
         fmt = request.GET.get("format", "")
         if fmt and fmt not in renderers.FORMATS:
-            messages.error(request, f"Unknown format “{fmt}”: choose XLSX, CSV, JSON or HTML.")
+            messages.error(
+                request,
+                _("Unknown format “%(format)s”: choose XLSX, CSV, JSON or HTML.") % {"format": fmt},
+            )
             return HttpResponseRedirect(request.path)
         doc = ropa_build(processor=processor)
         if fmt:
             stem = "ropa-processor" if processor else "ropa"
             return download(renderers.render_ropa(doc, fmt), fmt=fmt, stem=stem)
+        take_form = SnapshotTakeForm(initial={"record": doc["record"]})
+        take_form.fields["record"].widget = forms.HiddenInput()
         context = self._context(
             request,
             doc["title"],
@@ -254,7 +273,12 @@ class ReportAdmin(ReadOnlyModelAdmin):
             rows=renderers.ropa_table(doc),
             processor=processor,
             can_snapshot=request.user.has_perm("reports.add_ropasnapshot"),
-            take_form=SnapshotTakeForm(initial={"record": doc["record"]}),
+            take_form=AdminForm(
+                cast(Any, take_form),
+                [(_("Freeze a dated copy"), {"fields": ["record", "note"]})],
+                {},
+                model_admin=self,
+            ),
         )
         return TemplateResponse(request, "admin/reports/ropa.html", context)
 
@@ -290,14 +314,19 @@ class ReportAdmin(ReadOnlyModelAdmin):
                 **({"asset_id": subject.pk} if by == "asset" else {"user_id": subject.pk}),
             )
             if fmt in TABLE_FORMATS:
-                about = (
-                    f"Access register for {subject} from {form.cleaned_data['start']} to "
-                    f"{form.cleaned_data['end']} (inclusive), generated {datetime_display(timezone.now())}"
-                )
+                about = _(
+                    "Access register for %(subject)s from %(start)s to %(end)s (inclusive), "
+                    "generated %(at)s"
+                ) % {
+                    "subject": subject,
+                    "start": form.cleaned_data["start"],
+                    "end": form.cleaned_data["end"],
+                    "at": datetime_display(timezone.now()),
+                }
                 return table_download(
                     fmt=fmt,
                     stem=f"access-register-{by}-{subject.pk}",
-                    title="Access register",
+                    title=_("Access register"),
                     rows=list(register_table(rows)),
                     about=about,
                     json_doc={
@@ -311,7 +340,9 @@ class ReportAdmin(ReadOnlyModelAdmin):
                 )
         context = self._context(
             request,
-            "Access register for a data asset" if by == "asset" else "Access register for a person",
+            _("Access register for a data asset")
+            if by == "asset"
+            else _("Access register for a person"),
             form=form,
             rows=rows,
             subject=subject,
@@ -336,9 +367,9 @@ class ReportAdmin(ReadOnlyModelAdmin):
             return table_download(
                 fmt=fmt,
                 stem="standing-privileges",
-                title="Standing privileges",
+                title=_("Standing privileges"),
                 rows=list(privileges_table(findings)),
-                about=f"Permissions outside grants, found {datetime_display(now)}",
+                about=_("Permissions outside grants, found %(at)s") % {"at": datetime_display(now)},
                 json_doc={
                     "schema": "jitportal.standing_privileges",
                     "schema_version": 1,
@@ -351,7 +382,7 @@ class ReportAdmin(ReadOnlyModelAdmin):
             counts[f["kind"]] = counts.get(f["kind"], 0) + 1
         context = self._context(
             request,
-            "Standing privileges",
+            _("Standing privileges"),
             findings=findings,
             kinds=[(k, label, counts.get(k, 0)) for k, label in KIND_LABELS.items()],
             labels=KIND_LABELS,
@@ -372,12 +403,13 @@ class ReportAdmin(ReadOnlyModelAdmin):
                     out = io.BytesIO()
                     renderers.tables_xlsx(
                         [
-                            ("Summary", tables["summary"]),
-                            ("Per asset", tables["per_asset"]),
-                            ("Per approver", tables["per_approver"]),
+                            (_("Summary"), tables["summary"]),
+                            (_("Per asset"), tables["per_asset"]),
+                            (_("Per approver"), tables["per_approver"]),
                         ],
                         out,
-                        about=f"Approval statistics {form.cleaned_data['start']} to {form.cleaned_data['end']}",
+                        about=_("Approval statistics %(start)s to %(end)s")
+                        % {"start": form.cleaned_data["start"], "end": form.cleaned_data["end"]},
                     )
                     return download(out.getvalue(), fmt="xlsx", stem="approval-statistics")
                 if fmt == "csv":
@@ -403,7 +435,15 @@ class ReportAdmin(ReadOnlyModelAdmin):
                     renderers.to_json(doc).encode(), fmt="json", stem="approval-statistics"
                 )
         context = self._context(
-            request, "Approval statistics", form=form, stats=stats, query=request.GET.urlencode()
+            request,
+            _("Approval statistics"),
+            form=form,
+            stats=stats,
+            outcomes=[
+                (str(dict(RequestStatus.choices).get(code, code)), count)
+                for code, count in (stats or {}).get("outcomes", {}).items()
+            ],
+            query=request.GET.urlencode(),
         )
         return TemplateResponse(request, "admin/reports/approvals.html", context)
 
@@ -420,7 +460,7 @@ class ReportAdmin(ReadOnlyModelAdmin):
         dm = data_map_build(
             activity_id=activity.pk if activity else None, special_only=special_only
         )
-        title = f"Data map: {activity}" if activity else "Data map"
+        title = _("Data map: %(activity)s") % {"activity": activity} if activity else _("Data map")
         drawing = data_map_svg(dm, title=title)
         if request.GET.get("format") == "svg":
             response = HttpResponse(
@@ -457,7 +497,7 @@ class RopaSnapshotAdmin(ReadOnlyModelAdmin):
     list_filter = ("record",)
     date_hierarchy = "taken_at"
 
-    @admin.display(description="SHA-256")
+    @admin.display(description=gettext_lazy("SHA-256"))
     def short_digest(self, obj: RopaSnapshot) -> str:
         return obj.digest[:16] + "…"
 
@@ -503,8 +543,8 @@ class RopaSnapshotAdmin(ReadOnlyModelAdmin):
         if not form.is_valid():
             messages.error(
                 request,
-                "The snapshot was not taken: "
-                + "; ".join(str(e) for errors in form.errors.values() for e in errors),
+                _("The snapshot was not taken: %(errors)s")
+                % {"errors": "; ".join(str(e) for errors in form.errors.values() for e in errors)},
             )
             return HttpResponseRedirect(reverse("admin:reports_ropasnapshot_changelist"))
         try:
@@ -514,9 +554,16 @@ class RopaSnapshotAdmin(ReadOnlyModelAdmin):
                 note=form.cleaned_data["note"],
             )
         except ValidationError as exc:
-            messages.error(request, "The snapshot was not taken: " + "; ".join(exc.messages))
+            messages.error(
+                request,
+                _("The snapshot was not taken: %(errors)s") % {"errors": "; ".join(exc.messages)},
+            )
             return HttpResponseRedirect(reverse("admin:reports_ropasnapshot_changelist"))
-        messages.success(request, f"Snapshot #{snapshot.pk} taken: SHA-256 {snapshot.digest}.")
+        messages.success(
+            request,
+            _("Snapshot #%(id)s taken: SHA-256 %(digest)s.")
+            % {"id": snapshot.pk, "digest": snapshot.digest},
+        )
         return HttpResponseRedirect(
             reverse("admin:reports_ropasnapshot_change", args=[snapshot.pk])
         )
@@ -526,7 +573,7 @@ class RopaSnapshotAdmin(ReadOnlyModelAdmin):
             raise PermissionDenied
         snapshot_id = parse_id(str(object_id))
         if snapshot_id is None:
-            raise Http404("No such snapshot.")
+            raise Http404(_("No such snapshot."))
         snapshot = get_object_or_404(RopaSnapshot, pk=snapshot_id)
         doc = ropa_snapshot_document(snapshot)
         others = (
@@ -553,7 +600,10 @@ class RopaSnapshotAdmin(ReadOnlyModelAdmin):
         snapshot = get_object_or_404(RopaSnapshot, pk=pk)
         fmt = request.GET.get("format", "json")
         if fmt not in renderers.FORMATS:
-            messages.error(request, f"Unknown format “{fmt}”: choose XLSX, CSV, JSON or HTML.")
+            messages.error(
+                request,
+                _("Unknown format “%(format)s”: choose XLSX, CSV, JSON or HTML.") % {"format": fmt},
+            )
             return HttpResponseRedirect(reverse("admin:reports_ropasnapshot_change", args=[pk]))
         if fmt == "json":
             # The stored content exactly as digested, so the digest can be checked on the file.
@@ -579,8 +629,9 @@ class RopaSnapshotAdmin(ReadOnlyModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Compare two ROPA snapshots",
+            "title": _("Compare two ROPA snapshots"),
             "form": form,
+            "adminform": admin_form(form, self),
             "diff": diff,
         }
         return TemplateResponse(request, "admin/reports/snapshot_compare.html", context)

@@ -11,6 +11,8 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from apps.access.models import AccessRequest, Approval, Grant, RequestStatus
 from apps.audit.models import AuditEvent
 from jitportal.durations import duration_text
@@ -143,18 +145,28 @@ def approval_statistics(*, start: datetime, end: datetime) -> dict[str, Any]:
 
 def approval_tables(stats: dict[str, Any]) -> dict[str, list[list[Any]]]:
     """The statistics as plain tables (CSV/XLSX): summary, per asset, per approver."""
+    labels = {value: str(label) for value, label in RequestStatus.choices}
     summary = [
-        ["Measure", "Value"],
-        ["Requests made", stats["requests"]],
-        *[[f"Outcome: {o}", n] for o, n in stats["outcomes"].items()],
-        ["Median time to decision (seconds)", stats["median_decision_seconds"]],
-        ["Break-glass uses", stats["break_glass_uses"]],
-        ["Break-glass grants awaiting review", stats["break_glass_unreviewed"]],
-        ["Grants revoked early", stats["revoked_early"]],
-        ["Grants given back early by the holder", stats["given_back_early"]],
+        [_("Measure"), _("Value")],
+        [_("Requests made"), stats["requests"]],
+        *[
+            [_("Outcome: %(outcome)s") % {"outcome": labels.get(o, o)}, n]
+            for o, n in stats["outcomes"].items()
+        ],
+        [_("Median time to decision (seconds)"), stats["median_decision_seconds"]],
+        [_("Break-glass uses"), stats["break_glass_uses"]],
+        [_("Break-glass grants awaiting review"), stats["break_glass_unreviewed"]],
+        [_("Grants revoked early"), stats["revoked_early"]],
+        [_("Grants given back early by the holder"), stats["given_back_early"]],
     ]
     per_asset = [
-        ["Data asset", "Requests", *OUTCOMES, "Break-glass", "Median time to decision (s)"],
+        [
+            _("Data asset"),
+            _("Requests"),
+            *[labels.get(o, o) for o in OUTCOMES],
+            _("Break-glass"),
+            _("Median time to decision (s)"),
+        ],
         *[
             [
                 a["asset"],
@@ -167,7 +179,13 @@ def approval_tables(stats: dict[str, Any]) -> dict[str, list[list[Any]]]:
         ],
     ]
     per_approver = [
-        ["Approver", "Approved", "Denied", "As DPO", "Median time to decision (s)"],
+        [
+            _("Approver"),
+            _("Approved"),
+            _("Denied"),
+            _("As DPO"),
+            _("Median time to decision (s)"),
+        ],
         *[
             [a["approver"], a["approved"], a["denied"], a["as_dpo"], a["median_decision_seconds"]]
             for a in stats["per_approver"]

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 _READ = ["reports.view_ropa", "reports.view_registers", "reports.view_dashboard"]
 
@@ -6,7 +7,7 @@ _READ = ["reports.view_ropa", "reports.view_registers", "reports.view_dashboard"
 class ReportsConfig(AppConfig):
     name = "apps.reports"
     label = "reports"
-    verbose_name = "Reports and registers"
+    verbose_name = _("Reports and registers")
     # The ROPA, registers and exports are for the DPO and auditors; approvers get the
     # dashboard. Only the DPO freezes snapshots.
     group_permissions = {

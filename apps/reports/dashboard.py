@@ -8,6 +8,9 @@ from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_celery_beat.models import PeriodicTask
 
 from apps.access.models import AccessRequest, Grant
@@ -26,12 +29,12 @@ from .approvals import human_seconds
 from .retention import retention_dashboard
 from .ropa import CONTROLLER, PROCESSOR, missing_requirements_by_activity, record_completeness
 
-AGE_BUCKETS: tuple[tuple[str, timedelta], ...] = (
-    ("< 1 h", timedelta(hours=1)),
-    ("1–8 h", timedelta(hours=8)),
-    ("8–24 h", timedelta(days=1)),
-    ("1–2 days", timedelta(days=2)),
-    ("> 2 days", timedelta.max),
+AGE_BUCKETS: tuple[tuple[str | Promise, timedelta], ...] = (
+    (gettext_lazy("< 1 h"), timedelta(hours=1)),
+    (gettext_lazy("1–8 h"), timedelta(hours=8)),
+    (gettext_lazy("8–24 h"), timedelta(days=1)),
+    (gettext_lazy("1–2 days"), timedelta(days=2)),
+    (gettext_lazy("> 2 days"), timedelta.max),
 )
 DAYS = 30
 
@@ -39,8 +42,8 @@ DAYS = 30
 def _age_label(age: timedelta) -> str:
     for label, limit in AGE_BUCKETS:
         if age < limit:
-            return label
-    return AGE_BUCKETS[-1][0]
+            return str(label)
+    return str(AGE_BUCKETS[-1][0])
 
 
 def _grants_over_time(now: datetime) -> tuple[list[str], list[int], list[int]]:
@@ -135,7 +138,7 @@ def dashboard_data(*, now: datetime | None = None) -> dict[str, Any]:
         .order_by("created_at")
         .values_list("pk", "created_at", "requester__username", "role__name", "asset__name")
     )
-    ages = Counter(_age_label(elapsed_between(created, now)) for _, created, *_ in pending)
+    ages = Counter(_age_label(elapsed_between(created, now)) for _pk, created, *_rest in pending)
     labels, live_series, started_series = _grants_over_time(now)
     expiring = (
         live_grants.filter(ends_at__lte=elapsed_add(now, timedelta(days=1)))
@@ -145,7 +148,7 @@ def dashboard_data(*, now: datetime | None = None) -> dict[str, Any]:
     active = ProcessingActivity.objects.filter(is_active=True)
     activities = list(active.values("pk", "name", "next_review_on"))
     missing_by_activity = missing_requirements_by_activity(active)
-    requirement_labels = {r.key: r.label for r in REQUIREMENTS}
+    requirement_labels = {r.key: str(r.label) for r in REQUIREMENTS}
     gaps_by_req: Counter[str] = Counter()
     for keys in missing_by_activity.values():
         gaps_by_req.update(requirement_labels[k] for k in keys)
@@ -175,16 +178,16 @@ def dashboard_data(*, now: datetime | None = None) -> dict[str, Any]:
             for pk, created, who, role, asset in pending[:5]
         ],
         "pending_age_chart": svg.bar_chart(
-            [(label, ages.get(label, 0)) for label, _ in AGE_BUCKETS],
-            title="Pending requests by age",
+            [(str(label), ages.get(str(label), 0)) for label, _limit in AGE_BUCKETS],
+            title=_("Pending requests by age"),
             colors=("#1f7a4d", "#2446a6", "#a35c00", "#b3261e", "#b3261e"),
         ),
         "grants_chart": svg.line_chart(
-            {"grants live that day": live_series, "grants started": started_series},
+            {_("grants live that day"): live_series, _("grants started"): started_series},
             labels,
-            title="Grants over the last 30 days",
+            title=_("Grants over the last 30 days"),
         ),
-        "grants_sparkline": svg.sparkline(live_series, title="Grants live per day, 30 days"),
+        "grants_sparkline": svg.sparkline(live_series, title=_("Grants live per day, 30 days")),
         "expiring_24h": list(expiring),
         "expiring_7d": live_grants.filter(ends_at__lte=elapsed_add(now, timedelta(days=7))).count(),
         # Counted as the record of processing counts them (ropa.record_activities).
@@ -194,7 +197,7 @@ def dashboard_data(*, now: datetime | None = None) -> dict[str, Any]:
         "processor_activities": processor_total,
         "processor_activities_complete": processor_complete,
         "gaps_chart": svg.bar_chart(
-            gaps_by_req.most_common(8), title="Missing Art. 30 values", color="#b3261e"
+            gaps_by_req.most_common(8), title=_("Missing Art. 30 values"), color="#b3261e"
         ),
         "reviews_due": reviews_due[:10],
         "reviews_due_count": len(reviews_due),

@@ -13,11 +13,19 @@ from html import escape
 
 from django.db.models import Prefetch
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.inventory.gdpr import EEA_COUNTRIES, CategoryKind
 from apps.inventory.models import DataAsset, ProcessingActivity, Transfer
 
-LAYERS = ("System", "Data asset", "Processing activity", "Recipient", "Third country / org.")
+LAYERS = (
+    gettext_lazy("System"),
+    gettext_lazy("Data asset"),
+    gettext_lazy("Processing activity"),
+    gettext_lazy("Recipient"),
+    gettext_lazy("Third country / org."),
+)
 COL_W, NODE_W, NODE_H, GAP, TOP, LEFT = 250, 190, 30, 10, 46, 16
 SPECIAL = "#7a2fb3"
 NORMAL = "#8a94a6"
@@ -150,7 +158,7 @@ def _layout(dm: DataMap) -> dict[int, list[Node]]:
     for node in sorted(dm.nodes.values(), key=lambda n: (n.layer, n.label.lower())):
         columns[node.layer].append(node)
     neighbours: dict[str, list[str]] = {k: [] for k in dm.nodes}
-    for a, b, _, _ in dm.edges:
+    for a, b, _special, _label in dm.edges:
         neighbours[a].append(b)
         neighbours[b].append(a)
 
@@ -161,7 +169,7 @@ def _layout(dm: DataMap) -> dict[int, list[Node]]:
     for column in columns.values():
         place(column)
     order = list(range(1, len(LAYERS))) + list(range(len(LAYERS) - 2, -1, -1))
-    for _ in range(2):
+    for _sweep in range(2):
         for layer in order:
             column = columns[layer]
 
@@ -182,14 +190,15 @@ def _short(text: str, n: int = 30) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def data_map_svg(dm: DataMap, *, title: str = "Data map") -> SafeString:
+def data_map_svg(dm: DataMap, *, title: str = "") -> SafeString:
     """The map as one standalone SVG document (also what the download contains)."""
+    title = title or _("Data map")
     if len(dm.nodes) > MAX_NODES:
-        body = (
-            f'<text x="16" y="30">The map has {len(dm.nodes)} nodes: too many to draw. '
-            "Filter by processing activity.</text>"
-        )
-        return mark_safe(  # noqa: S308 - fixed text and a number
+        text = _("The map has %(n)d nodes: too many to draw. Filter by processing activity.") % {
+            "n": len(dm.nodes)
+        }
+        body = f'<text x="16" y="30">{_esc(text)}</text>'
+        return mark_safe(  # noqa: S308 - escaped text
             '<svg xmlns="http://www.w3.org/2000/svg" width="800" height="60">' + body + "</svg>"
         )
     columns = _layout(dm)

@@ -25,6 +25,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from apps.access.models import Grant
@@ -33,21 +36,21 @@ from apps.inventory.models import DataAsset
 DATA_ACTIONS = ("view", "change", "export")
 GOVERNED_APPS = ("crm",)
 
-PRIVILEGE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("kind", "Finding"),
-    ("who", "User or group"),
-    ("permission", "Permission"),
-    ("object", "Object"),
-    ("detail", "Why it is standing"),
+PRIVILEGE_COLUMNS: tuple[tuple[str, str | Promise], ...] = (
+    ("kind", gettext_lazy("Finding")),
+    ("who", gettext_lazy("User or group")),
+    ("permission", gettext_lazy("Permission")),
+    ("object", gettext_lazy("Object")),
+    ("detail", gettext_lazy("Why it is standing")),
 )
 
-KIND_LABELS = {
-    "superuser": "Superuser",
-    "direct_permission": "Direct user permission",
-    "model_data_permission": "Asset-wide data permission",
-    "orphan_object_permission": "Object permission without a live grant",
-    "group_object_permission": "Group object permission on an asset",
-    "staff_governed_model_permission": "Staff with governed-model permissions",
+KIND_LABELS: dict[str, str | Promise] = {
+    "superuser": gettext_lazy("Superuser"),
+    "direct_permission": gettext_lazy("Direct user permission"),
+    "model_data_permission": gettext_lazy("Asset-wide data permission"),
+    "orphan_object_permission": gettext_lazy("Object permission without a live grant"),
+    "group_object_permission": gettext_lazy("Group object permission on an asset"),
+    "staff_governed_model_permission": gettext_lazy("Staff with governed-model permissions"),
 }
 
 
@@ -83,9 +86,9 @@ def standing_privileges(*, now: datetime) -> list[dict[str, Any]]:
                 "kind": "superuser",
                 "who": user.get_username(),
                 "user_id": user.pk,
-                "permission": "all",
-                "object": "everything",
-                "detail": "a superuser passes every permission check, grant or not",
+                "permission": _("all"),
+                "object": _("everything"),
+                "detail": _("a superuser passes every permission check, grant or not"),
             }
         )
 
@@ -106,7 +109,7 @@ def standing_privileges(*, now: datetime) -> list[dict[str, Any]]:
                 "user_id": row.user_id,
                 "permission": _perm_label(row.permission),
                 "object": str(row.permission.content_type),
-                "detail": "given to the user directly, outside any group or grant",
+                "detail": _("given to the user directly, outside any group or grant"),
             }
         )
 
@@ -128,7 +131,8 @@ def standing_privileges(*, now: datetime) -> list[dict[str, Any]]:
                 "user_id": user_id,
                 "permission": f"inventory.{codename}",
                 "object": "every data asset",
-                "detail": f"through group {group}: a model permission covers all assets at once",
+                "detail": _("through group %(group)s: a model permission covers all assets at once")
+                % {"group": group},
             }
         )
 
@@ -172,9 +176,11 @@ def standing_privileges(*, now: datetime) -> list[dict[str, Any]]:
                 "who": perm.user.get_username(),
                 "user_id": perm.user_id,
                 "permission": f"inventory.{perm.permission.codename}",
-                "object": asset_names.get(asset_id, f"data asset #{perm.object_pk}"),
+                "object": asset_names.get(
+                    asset_id, _("data asset #%(id)s") % {"id": perm.object_pk}
+                ),
                 "asset_id": asset_id,
-                "detail": "a django-guardian row with no live grant giving this right now",
+                "detail": _("a django-guardian row with no live grant giving this right now"),
             }
         )
 
@@ -194,12 +200,15 @@ def standing_privileges(*, now: datetime) -> list[dict[str, Any]]:
         findings.append(
             {
                 "kind": "group_object_permission",
-                "who": f"group {group_perm.group.name}",
+                "who": _("group %(group)s") % {"group": group_perm.group.name},
                 "group_id": group_perm.group_id,
                 "permission": f"inventory.{group_perm.permission.codename}",
-                "object": asset_names.get(group_asset_id, f"data asset #{group_perm.object_pk}"),
+                "object": asset_names.get(
+                    group_asset_id, _("data asset #%(id)s") % {"id": group_perm.object_pk}
+                ),
                 "asset_id": group_asset_id,
-                "detail": f"every member ({members.get(group_perm.group_id, 0)}) holds it, no grant",
+                "detail": _("every member (%(n)s) holds it, no grant")
+                % {"n": members.get(group_perm.group_id, 0)},
             }
         )
 
@@ -222,13 +231,15 @@ def standing_privileges(*, now: datetime) -> list[dict[str, Any]]:
         )
         .distinct()
     ):
-        via[user_id].add(f"{app_label}.{codename} (group {group})")
+        via[user_id].add(
+            _("%(perm)s (group %(group)s)") % {"perm": f"{app_label}.{codename}", "group": group}
+        )
     for user_id, app_label, codename in (
         User.user_permissions.through.objects.filter(permission__in=governed_perms, user__in=staff)
         .values_list("user_id", "permission__content_type__app_label", "permission__codename")
         .distinct()
     ):
-        via[user_id].add(f"{app_label}.{codename} (direct)")
+        via[user_id].add(_("%(perm)s (direct)") % {"perm": f"{app_label}.{codename}"})
     for user in staff:
         findings.append(
             {
@@ -236,9 +247,11 @@ def standing_privileges(*, now: datetime) -> list[dict[str, Any]]:
                 "who": user.get_username(),
                 "user_id": user.pk,
                 "permission": "; ".join(sorted(via.get(user.pk, set()))),
-                "object": "governed personal data (all rows)",
-                "detail": "a staff account with model permissions reaches every row in the "
-                "admin without a grant",
+                "object": _("governed personal data (all rows)"),
+                "detail": _(
+                    "a staff account with model permissions reaches every row in the "
+                    "admin without a grant"
+                ),
             }
         )
     return findings
@@ -264,6 +277,6 @@ def _member_counts(group_ids: set[int]) -> dict[int, int]:
 
 
 def privileges_table(findings: list[dict[str, Any]]):
-    yield [label for _, label in PRIVILEGE_COLUMNS]
+    yield [str(label) for _key, label in PRIVILEGE_COLUMNS]
     for f in findings:
-        yield [KIND_LABELS[f["kind"]], f["who"], f["permission"], f["object"], f["detail"]]
+        yield [str(KIND_LABELS[f["kind"]]), f["who"], f["permission"], f["object"], f["detail"]]

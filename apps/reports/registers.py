@@ -13,28 +13,33 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Prefetch, Q
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.access.models import Approval, Grant, GrantStatus
 from apps.inventory.models import DataAsset
 from jitportal.formats import datetime_display
 
-REGISTER_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("grant", "Grant"),
-    ("user", "Person"),
-    ("assets", "Data assets"),
-    ("rights", "Rights"),
-    ("held_from", "Held from"),
-    ("held_until", "Held until"),
-    ("ended", "How it ended"),
-    ("justification", "Why (justification)"),
-    ("ticket", "Ticket"),
-    ("purpose", "Processing activity (purpose)"),
-    ("break_glass", "Break-glass"),
-    ("requested_at", "Requested at"),
-    ("approved_by", "Approved by"),
-    ("decided_by", "Decided by"),
-    ("policy", "Policy (access role)"),
-    ("policy_terms", "Policy terms when requested"),
+StrOrPromise = str | Promise
+
+REGISTER_COLUMNS: tuple[tuple[str, StrOrPromise], ...] = (
+    ("grant", gettext_lazy("Grant")),
+    ("user", gettext_lazy("Person")),
+    ("assets", gettext_lazy("Data assets")),
+    ("rights", gettext_lazy("Rights")),
+    ("held_from", gettext_lazy("Held from")),
+    ("held_until", gettext_lazy("Held until")),
+    ("ended", gettext_lazy("How it ended")),
+    ("justification", gettext_lazy("Why (justification)")),
+    ("ticket", gettext_lazy("Ticket")),
+    ("purpose", gettext_lazy("Processing activity (purpose)")),
+    ("break_glass", gettext_lazy("Break-glass")),
+    ("requested_at", gettext_lazy("Requested at")),
+    ("approved_by", gettext_lazy("Approved by")),
+    ("decided_by", gettext_lazy("Decided by")),
+    ("policy", gettext_lazy("Policy (access role)")),
+    ("policy_terms", gettext_lazy("Policy terms when requested")),
 )
 
 
@@ -47,16 +52,21 @@ def _effective_end(grant: Grant) -> datetime:
 def _how_it_ended(grant: Grant, now: datetime) -> str:
     if grant.revoked_at is not None:
         if grant.revoked_at <= grant.starts_at:
-            return f"withdrawn before it started ({grant.revoke_reason or 'no reason given'})"
-        who = grant.revoked_by.get_username() if grant.revoked_by else "unknown"
-        return f"revoked by {who}: {grant.revoke_reason or 'no reason given'}"
+            return _("withdrawn before it started (%(reason)s)") % {
+                "reason": grant.revoke_reason or _("no reason given")
+            }
+        who = grant.revoked_by.get_username() if grant.revoked_by else _("unknown")
+        return _("revoked by %(who)s: %(reason)s") % {
+            "who": who,
+            "reason": grant.revoke_reason or _("no reason given"),
+        }
     if grant.ends_at > now and grant.starts_at <= now:
-        return "still live"
+        return _("still live")
     if grant.starts_at > now:
-        return "scheduled"
+        return _("scheduled")
     if grant.status == GrantStatus.EXPIRED and grant.ends_at < grant.request.ends_at:
-        return "given back early"
-    return "expired at the end of its window"
+        return _("given back early")
+    return _("expired at the end of its window")
 
 
 def _policy_terms(snapshot: dict[str, Any]) -> str:
@@ -64,17 +74,17 @@ def _policy_terms(snapshot: dict[str, Any]) -> str:
         return ""
     parts = []
     if snapshot.get("break_glass"):
-        parts.append("break-glass (self-granted, reviewed afterwards)")
+        parts.append(_("break-glass (self-granted, reviewed afterwards)"))
     if "approvals_required" in snapshot:
-        parts.append(f"{snapshot['approvals_required']} approval(s)")
+        parts.append(_("%(n)s approval(s)") % {"n": snapshot["approvals_required"]})
     if snapshot.get("dpo_required"):
-        parts.append("DPO approval")
+        parts.append(_("DPO approval"))
     rights = [r for r in ("view", "change", "export") if snapshot.get(f"can_{r}")]
     if rights:
-        parts.append("rights: " + "/".join(rights))
+        parts.append(_("rights: %(rights)s") % {"rights": "/".join(rights)})
     for key in ("max_duration", "max_duration_seconds"):
         if key in snapshot:
-            parts.append(f"max duration {snapshot[key]}")
+            parts.append(_("max duration %(duration)s") % {"duration": snapshot[key]})
     return "; ".join(parts)
 
 
@@ -126,8 +136,9 @@ def access_register(
         request = grant.request
         approvals = list(request.approvals.all())
         approved = [
-            f"{a.approver.get_username()}{' (as DPO)' if a.as_dpo else ''} at "
-            f"{datetime_display(a.created_at)}" + (f": {a.comment}" if a.comment else "")
+            (_("%(who)s (as DPO) at %(at)s") if a.as_dpo else _("%(who)s at %(at)s"))
+            % {"who": a.approver.get_username(), "at": datetime_display(a.created_at)}
+            + (f": {a.comment}" if a.comment else "")
             for a in approvals
             if a.decision == "approve"
         ]
@@ -158,7 +169,9 @@ def access_register(
                 "requested_at": request.created_at,
                 "approved_by": "; ".join(approved),
                 "decided_by": request.decided_by.get_username() if request.decided_by else "",
-                "policy": str(request.role) if request.role_id else "direct request for the asset",
+                "policy": str(request.role)
+                if request.role_id
+                else _("direct request for the asset"),
                 "policy_terms": _policy_terms(request.policy_snapshot or {}),
             }
         )
@@ -167,9 +180,9 @@ def access_register(
 
 def register_table(rows: list[dict[str, Any]]) -> Iterator[list[Any]]:
     """The register as plain rows (CSV/XLSX), header first."""
-    yield [label for _, label in REGISTER_COLUMNS]
+    yield [str(label) for _key, label in REGISTER_COLUMNS]
     for row in rows:
-        yield [_plain(row[key]) for key, _ in REGISTER_COLUMNS]
+        yield [_plain(row[key]) for key, _label in REGISTER_COLUMNS]
 
 
 def _plain(value: Any) -> Any:

@@ -14,15 +14,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from jitportal.spreadsheets import csv_write, xlsx_append, xlsx_cell, xlsx_value
 
-MISSING = "MISSING (required)"
-BLANK = "not filled"
-NOT_APPLICABLE = "n/a"
+# Cell texts, in the reader's language (``str()`` them where a cell is written).
+MISSING = gettext_lazy("MISSING (required)")
+BLANK = gettext_lazy("not filled")
+NOT_APPLICABLE = gettext_lazy("n/a")
 
 FORMATS = ("xlsx", "csv", "json", "html")
 CONTENT_TYPES = {
@@ -48,15 +51,16 @@ def ropa_cells(doc: dict[str, Any], activity: dict[str, Any]) -> list[tuple[str,
     blank = set(activity["recommended_blank"])
     na = set(activity["not_applicable"])
     cells = []
+    missing_text, blank_text, na_text = str(MISSING), str(BLANK), str(NOT_APPLICABLE)
     for column in doc["columns"]:
         key = column["key"]
         value = activity["values"].get(key, "")
         if key in missing:
-            cells.append((value or MISSING, "missing"))
+            cells.append((value or missing_text, "missing"))
         elif key in na and not value:
-            cells.append((NOT_APPLICABLE, "na"))
+            cells.append((na_text, "na"))
         elif key in blank:
-            cells.append((BLANK, "blank"))
+            cells.append((blank_text, "blank"))
         elif key == "retained_per_policy":
             status = activity["retention"]["status"]
             cells.append((value, {"yes": "ok", "no": "missing"}.get(status, "blank")))
@@ -111,12 +115,17 @@ class _StyledCells:
 
 
 def _about_lines(doc: dict[str, Any]) -> list[str]:
-    lines = [f"Generated at {doc['generated_at']}"]
+    lines = [_("Generated at %(at)s") % {"at": doc["generated_at"]}]
     if doc.get("as_at"):
         snap = doc["as_at"]
         lines.append(
-            f"As at snapshot #{snap['snapshot_id']} taken {snap['taken_at']} by "
-            f"{snap.get('taken_by') or 'unknown'}; SHA-256 {snap['digest']}"
+            _("As at snapshot #%(id)s taken %(at)s by %(by)s; SHA-256 %(digest)s")
+            % {
+                "id": snap["snapshot_id"],
+                "at": snap["taken_at"],
+                "by": snap.get("taken_by") or _("unknown"),
+                "digest": snap["digest"],
+            }
         )
     return lines
 
@@ -124,7 +133,13 @@ def _about_lines(doc: dict[str, Any]) -> list[str]:
 def ropa_xlsx(doc: dict[str, Any], stream: io.BufferedIOBase | io.BytesIO) -> None:
     """Write the XLSX (write-only mode: rows stream to the file as they are made)."""
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet("Controller" if doc["record"] == "controller" else "Processor")
+    ws = wb.create_sheet(
+        (
+            pgettext("spreadsheet tab", "Controller")
+            if doc["record"] == "controller"
+            else pgettext("spreadsheet tab", "Processor")
+        )[:31]
+    )
     widths = {"reference": 10, "name": 28, "gaps": 40, "retained_per_policy": 30}
     for index, column in enumerate(doc["columns"], start=1):
         ws.column_dimensions[get_column_letter(index)].width = widths.get(column["key"], 26)
@@ -143,7 +158,7 @@ def ropa_xlsx(doc: dict[str, Any], stream: io.BufferedIOBase | io.BytesIO) -> No
                 _cell(ws, field["label"], bold=True),
                 _cell(
                     ws,
-                    field["value"] or (MISSING if missing else ""),
+                    field["value"] or (str(MISSING) if missing else ""),
                     fill=_RED if missing else None,
                 ),
                 _cell(ws, field["required_by"], color="5B6475"),
@@ -153,13 +168,22 @@ def ropa_xlsx(doc: dict[str, Any], stream: io.BufferedIOBase | io.BytesIO) -> No
     s = doc["summary"]
     ws.append(
         [
-            _cell(ws, "Summary", bold=True),
+            _cell(ws, _("Summary"), bold=True),
             _cell(
                 ws,
-                f"{s['activities']} activities; {s['complete']} complete; {s['with_gaps']} with "
-                f"{s['gaps_total']} required value(s) missing; {s['recommended_blank_total']} "
-                f"recommended value(s) not filled; {len(s['review_overdue'])} past their review "
-                "date",
+                _(
+                    "%(activities)s activities; %(complete)s complete; %(with_gaps)s with "
+                    "%(gaps)s required value(s) missing; %(blank)s recommended value(s) not "
+                    "filled; %(overdue)s past their review date"
+                )
+                % {
+                    "activities": s["activities"],
+                    "complete": s["complete"],
+                    "with_gaps": s["with_gaps"],
+                    "gaps": s["gaps_total"],
+                    "blank": s["recommended_blank_total"],
+                    "overdue": len(s["review_overdue"]),
+                },
             ),
         ]
     )
@@ -171,14 +195,20 @@ def ropa_xlsx(doc: dict[str, Any], stream: io.BufferedIOBase | io.BytesIO) -> No
     for activity in doc["activities"]:
         ws.append([styled(text, state) for text, state in ropa_cells(doc, activity)])
 
-    gaps = wb.create_sheet("Gaps")
+    gaps = wb.create_sheet(_("Gaps")[:31])
     for letter, width in zip("ABCDE", (10, 30, 40, 24, 50), strict=True):
         gaps.column_dimensions[letter].width = width
-    gaps.append([_cell(gaps, "Gaps per activity", bold=True, size=13)])
+    gaps.append([_cell(gaps, _("Gaps per activity"), bold=True, size=13)])
     gaps.append(
         [
             _cell(gaps, h, bold=True)
-            for h in ("Reference", "Processing activity", "Missing", "Required by", "When")
+            for h in (
+                _("Reference"),
+                _("Processing activity"),
+                _("Missing"),
+                _("Required by"),
+                _("When"),
+            )
         ]
     )
     for activity in doc["activities"]:
@@ -194,16 +224,16 @@ def ropa_xlsx(doc: dict[str, Any], stream: io.BufferedIOBase | io.BytesIO) -> No
                 ],
             )
     gaps.append([])
-    gaps.append([_cell(gaps, "Overall", bold=True)])
-    xlsx_append(gaps, ["Activities", s["activities"]])
-    xlsx_append(gaps, ["Complete", s["complete"]])
-    xlsx_append(gaps, ["With gaps", s["with_gaps"]])
-    xlsx_append(gaps, ["Required values missing", s["gaps_total"]])
+    gaps.append([_cell(gaps, _("Overall"), bold=True)])
+    xlsx_append(gaps, [_("Activities"), s["activities"]])
+    xlsx_append(gaps, [_("Complete"), s["complete"]])
+    xlsx_append(gaps, [_("With gaps"), s["with_gaps"]])
+    xlsx_append(gaps, [_("Required values missing"), s["gaps_total"]])
     for key, count in s["gaps_by_requirement"].items():
         xlsx_append(gaps, [f"  {key}", count])
-    xlsx_append(gaps, ["Recommended values not filled", s["recommended_blank_total"]])
+    xlsx_append(gaps, [_("Recommended values not filled"), s["recommended_blank_total"]])
     gaps.append([])
-    gaps.append([_cell(gaps, "Past their review date", bold=True)])
+    gaps.append([_cell(gaps, _("Past their review date"), bold=True)])
     for item in s["review_overdue"]:
         xlsx_append(gaps, [item["id"], item["name"], item["next_review_on"]])
     wb.save(stream)
@@ -215,7 +245,7 @@ def ropa_xlsx(doc: dict[str, Any], stream: io.BufferedIOBase | io.BytesIO) -> No
 def ropa_csv_rows(doc: dict[str, Any]) -> Iterator[list[str]]:
     yield [c["label"] for c in doc["columns"]]
     for activity in doc["activities"]:
-        yield [text for text, _ in ropa_cells(doc, activity)]
+        yield [text for text, _state in ropa_cells(doc, activity)]
 
 
 def write_csv(rows: Iterable[Sequence[Any]], stream: io.TextIOBase) -> None:
@@ -244,7 +274,7 @@ def render_ropa(doc: dict[str, Any], fmt: str) -> bytes:
         return render_to_string(
             "reports/ropa_print.html", {"doc": doc, "rows": ropa_table(doc)}
         ).encode()
-    raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+    raise ValueError(f"format must be one of {', '.join(FORMATS)}")  # for code, not people
 
 
 # --- generic tables (registers) ------------------------------------------------------------------

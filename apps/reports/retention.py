@@ -14,6 +14,8 @@ from typing import Any, cast
 
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from apps.retention.models import LegalHold, PurgeRun, PurgeRunStatus, RetentionRule
 from apps.retention.selectors import (
@@ -47,19 +49,20 @@ class RetentionFacts:
         if not assets:
             return {
                 "status": "unknown",
-                "label": "Unknown: no data assets linked",
-                "reasons": ["no data assets are linked to the activity"],
+                "label": _("Unknown: no data assets linked"),
+                "reasons": [_("no data assets are linked to the activity")],
             }
         reasons: list[str] = []
         for asset_id, asset_name in sorted(assets.items(), key=lambda item: item[1]):
             states = self.rule_states.get(asset_id, [])
             if not states:
-                reasons.append(f"{asset_name} has no retention rule")
-            for _, problems in states:
+                reasons.append(_("%(asset)s has no retention rule") % {"asset": asset_name})
+            for _rule, problems in states:
                 reasons.extend(problems)
         if reasons:
-            return {"status": "no", "label": "No: " + "; ".join(reasons), "reasons": reasons}
-        return {"status": "yes", "label": "Yes", "reasons": []}
+            label = _("No: %(reasons)s") % {"reasons": "; ".join(reasons)}
+            return {"status": "no", "label": label, "reasons": reasons}
+        return {"status": "yes", "label": _("Yes"), "reasons": []}
 
 
 _RULE_FIELDS = (
@@ -120,7 +123,7 @@ def retention_facts_for_assets(asset_ids: Iterable[int], *, now: datetime) -> Re
     ):
         if asset_id in wanted:
             facts.rule_states.setdefault(asset_id, []).append(
-                (name, [f"rule “{name}” is disabled"])
+                (name, [_("rule “%(rule)s” is disabled") % {"rule": name}])
             )
     return facts
 
@@ -135,16 +138,26 @@ def _rule_problems(
 ) -> list[str]:
     """Why the latest real purge run does not show the rule kept (empty when it does)."""
     if status is None:
-        return [f"rule “{rule.name}” has never run"]
+        return [_("rule “%(rule)s” has never run") % {"rule": rule.name}]
     if status != PurgeRunStatus.SUCCEEDED:
-        return [f"rule “{rule.name}”: last run #{run_id} {status}"]
+        words: dict[str, str] = {
+            PurgeRunStatus.PLANNED: pgettext("purge run", "planned"),
+            PurgeRunStatus.RUNNING: pgettext("purge run", "running"),
+            PurgeRunStatus.FAILED: pgettext("purge run", "failed"),
+            PurgeRunStatus.PARTIAL: pgettext("purge run", "partial"),
+        }
+        label = words.get(status, status)
+        return [
+            _("rule “%(rule)s”: last run #%(run)s %(status)s")
+            % {"rule": rule.name, "run": run_id, "status": label}
+        ]
     # A day's grace beyond the rule's own interval before a missed run counts as overdue,
     # counted on the calendar (the same local time N + 1 days on), not in elapsed hours.
     if started is None or started < calendar_days_back(now, rule.run_every_days + 1):
         days = calendar_days_between(started, now) if started is not None else 0
         return [
-            f"rule “{rule.name}” is overdue: last run {days} days ago, "
-            f"runs every {rule.run_every_days} day(s)"
+            _("rule “%(rule)s” is overdue: last run %(days)d days ago, runs every %(every)d day(s)")
+            % {"rule": rule.name, "days": days, "every": rule.run_every_days}
         ]
     return []
 
@@ -180,7 +193,7 @@ def retention_dashboard(*, now: datetime) -> dict[str, Any]:
                 "id": run.pk,
                 "rule": run.rule.name,
                 "dry_run": run.dry_run,
-                "status": run.get_status_display(),
+                "status": str(run.get_status_display()),
                 "badge": _BADGE.get(run.status, ""),
                 "affected": run.affected,
                 "finished_at": run.finished_at,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from apps.audit.services import audit_event_record
 
@@ -21,11 +23,17 @@ def ropa_snapshot_take(
     note: str = "",
     actor_label: str = "",
 ) -> RopaSnapshot:
-    """Freeze the record of processing as it is now, with the SHA-256 of its canonical JSON."""
+    """Freeze the record of processing as it is now, with the SHA-256 of its canonical JSON.
+
+    The frozen record is in the organisation's language (``LANGUAGE_CODE``) whoever takes
+    it, so that two snapshots compare value with value. Raises ``PermissionDenied`` when
+    ``taken_by`` may not take snapshots.
+    """
     if taken_by is not None and not taken_by.has_perm("reports.add_ropasnapshot"):
-        raise PermissionDenied("You may not take ROPA snapshots.")
+        raise PermissionDenied(_("You may not take ROPA snapshots."))
     now = timezone.now()
-    content = ropa_build(processor=processor, now=now)
+    with translation.override(settings.LANGUAGE_CODE):
+        content = ropa_build(processor=processor, now=now)
     label = actor_label or (taken_by.get_username() if taken_by is not None else "system")
     snapshot = RopaSnapshot(
         taken_at=now,

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SigninConfig(AppConfig):
@@ -9,7 +10,7 @@ class SigninConfig(AppConfig):
 
     name = "apps.signin"
     label = "signin"
-    verbose_name = "Sign-in"
+    verbose_name = _("Sign-in")
     # The DPO sees failed sign-ins and lockouts in the admin (Axes) and may unlock a username
     # by deleting its access attempts.
     group_permissions = {
