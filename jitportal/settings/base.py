@@ -148,11 +148,18 @@ STORAGES = {
 # Where the admin lives (jitportal/urls.py): a path relative to the site root ending in "/",
 # e.g. ADMIN_URL=backoffice-7f3a/. Everything else finds it with reverse("admin:...").
 ADMIN_URL = env("ADMIN_URL", default="admin/")
-if not re.fullmatch(r"[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*/", ADMIN_URL):
+if not re.fullmatch(r"[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*/", ADMIN_URL) or {".", ".."} & set(
+    ADMIN_URL.split("/")
+):
     raise ImproperlyConfigured(
         f"ADMIN_URL={ADMIN_URL!r}: give a path such as 'admin/' or 'backoffice/': letters, "
         "digits, '.', '_', '~', '-' and inner '/', ending in '/', never starting with '/'"
     )
+# The portal's own top-level paths (jitportal/urls.py, the apps' urls) stay theirs.
+if ADMIN_URL.split("/")[0] in {
+    "accounts", "grants", "health", "i18n", "records", "reports", "request", "requests", "static"
+}:  # fmt: skip
+    raise ImproperlyConfigured(f"ADMIN_URL={ADMIN_URL!r} would hide the portal's own pages")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal-home"
