@@ -115,13 +115,20 @@ def test_readiness_names_the_broker_when_it_does_not_answer(client, on_time_sche
 
 
 @pytest.mark.redis
-def test_readiness_page_in_german(client, on_time_schedule):
+@pytest.mark.parametrize(
+    ("language", "heading", "late"),
+    [
+        ("de", "Betriebsbereitschaft", "Ist Celery beat gestartet?"),
+        ("fr", "État de préparation", "Celery beat est-il démarré ?"),
+    ],
+)
+def test_readiness_page_in_the_readers_language(client, on_time_schedule, language, heading, late):
     on_time_schedule.last_run_at = timezone.now() - timedelta(hours=1)
     on_time_schedule.save()
     response = client.get(
-        reverse("health-ready"), HTTP_ACCEPT="text/html", HTTP_ACCEPT_LANGUAGE="de"
+        reverse("health-ready"), HTTP_ACCEPT="text/html", HTTP_ACCEPT_LANGUAGE=language
     )
     assert response.status_code == 500
     content = response.content.decode()
-    assert "Betriebsbereitschaft" in content
-    assert "Ist Celery beat gestartet?" in content
+    assert heading in content
+    assert late in content
