@@ -351,6 +351,10 @@ LOGGING = {
     },
 }
 
+if LOG_FORMAT == "json":
+    # Celery workers and beat log through the configuration above instead of their own.
+    CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
 # Optional error reporting to Sentry (or a compatible service): no personal data is sent
 # (jitportal/observability.py strips bodies, cookies and who the user is).
 SENTRY_DSN = env("SENTRY_DSN", default="")

@@ -462,6 +462,9 @@ def test_ask_approve_styled_admin_expiry_and_health(stack, stack_db):
     records = [json.loads(line) for line in log.splitlines() if line.strip()]
     assert any(record["logger"] == "gunicorn.access" for record in records)
     assert "Lovelace" not in log
+    worker_log = (processes.logs / "worker.log").read_text().splitlines()
+    worker_records = [json.loads(line) for line in worker_log if line.startswith("{")]
+    assert any(r["logger"].startswith("celery") for r in worker_records), worker_log[-20:]
 
 
 def test_readiness_names_the_broker_when_its_port_is_closed(prepared, operator_env, tmp_path):

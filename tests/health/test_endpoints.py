@@ -132,3 +132,14 @@ def test_readiness_page_in_the_readers_language(client, on_time_schedule, langua
     content = response.content.decode()
     assert heading in content
     assert late in content
+
+
+@pytest.mark.parametrize("value", ["1\x00", "99999999999999999999", "²", "\u200b", "\x1b[2J"])
+def test_hostile_parameters_get_the_report_not_a_crash(client, on_time_schedule, value):
+    for name in ("health-live", "health-ready"):
+        for params in ({"format": value}, {"q": value, "next": value}):
+            response = client.get(reverse(name), params, HTTP_ACCEPT="text/html")
+            # NUL is refused before any view (400); otherwise the report, whatever its verdict
+            assert response.status_code in (200, 400, 500), (name, params)
+            if response.status_code != 400:
+                assert b"jitportal" in response.content
