@@ -132,7 +132,8 @@ def demo(argv: list[str]) -> int:
     time.sleep(6)
     logins = loaded[loaded.find("username") :] if "username" in loaded else ""
     print(f"\n{logins}", flush=True)
-    say(f"portal:  http://127.0.0.1:{port}/   admin: http://127.0.0.1:{port}/admin/")
+    admin = env.get("ADMIN_URL", "admin/")
+    say(f"portal:  http://127.0.0.1:{port}/   admin: http://127.0.0.1:{port}/{admin}")
     say("web, worker and beat are running; Ctrl-C stops all three")
 
     def stop(*_: object) -> None:

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -9,7 +10,9 @@ admin.site.site_title = "jitportal"
 admin.site.index_title = _("Data inventory, access and retention")
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
+    # ADMIN_URL (settings): "admin/" unless the operator moves it.
+    path(settings.ADMIN_URL, admin.site.urls),
+    path("health/", include("apps.health.urls")),
     # set_language: the language switcher on every page posts here (a cookie, no account change).
     path("i18n/", include("django.conf.urls.i18n")),
     # The portal scripts' strings (static/js, djangojs catalogue) in the reader's language.

@@ -2,10 +2,13 @@
 environment (or a ``.env`` file beside ``manage.py``); the defaults run the portal on SQLite
 with Python alone so a newcomer can try it without any service."""
 
+import re
 from datetime import timedelta
+from email.utils import getaddresses
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -33,6 +36,7 @@ INSTALLED_APPS = [
     "auditlog",
     "django_celery_beat",
     "axes",
+    "health_check",
     "apps.signin",
     "apps.integrations",
     "apps.audit",
@@ -43,11 +47,14 @@ INSTALLED_APPS = [
     "apps.crm",
     # The demo organisation and load_demo: imports every app, imported by none.
     "apps.demo",
+    "apps.health",
     "jitportal",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (hashed, compressed, cached for a year) straight from the web process.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "jitportal.middleware.UnstorableInputMiddleware",
@@ -131,8 +138,30 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# `manage.py collectstatic` copies every static file here; whitenoise serves them from it.
 STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Development keeps Django's plain storage; production.py names whitenoise's hashed one.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Where the admin lives (jitportal/urls.py): a path relative to the site root ending in "/",
+# e.g. ADMIN_URL=backoffice-7f3a/. Everything else finds it with reverse("admin:...").
+ADMIN_URL = env("ADMIN_URL", default="admin/")
+if not re.fullmatch(r"[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*/", ADMIN_URL) or {".", ".."} & set(
+    ADMIN_URL.split("/")
+):
+    raise ImproperlyConfigured(
+        f"ADMIN_URL={ADMIN_URL!r}: give a path such as 'admin/' or 'backoffice/': letters, "
+        "digits, '.', '_', '~', '-' and inner '/', ending in '/', never starting with '/'"
+    )
+# The portal's own top-level paths (jitportal/urls.py, the apps' urls) stay theirs.
+if ADMIN_URL.split("/")[0] in {
+    "accounts", "grants", "health", "i18n", "records", "reports", "request", "requests", "static"
+}:  # fmt: skip
+    raise ImproperlyConfigured(f"ADMIN_URL={ADMIN_URL!r} would hide the portal's own pages")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal-home"
@@ -142,6 +171,14 @@ LOGOUT_REDIRECT_URL = "login"
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="jitportal <jitportal@localhost>")
+# Who is mailed a server error's traceback (Django's mail_admins, only when DEBUG is off):
+# ADMINS="Ops <ops@example.org>, dpo-tech@example.org"; SERVER_EMAIL is the sender.
+ADMINS = [
+    (name or address, address)
+    for name, address in getaddresses([env("ADMINS", default="")])
+    if address
+]
+SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 # Seconds an SMTP conversation may block a worker (a notice that times out is retried).
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=30.0)
@@ -170,6 +207,8 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=55 * 60)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Worker processes per `celery worker` (default: one per CPU).
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=None)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A publish must not hang a web request when the broker is down: one connection attempt,
 # this long at most (jitportal.tasking); what was not queued is done by the beat tasks.
@@ -216,6 +255,12 @@ JITPORTAL = {
     "NOTICE_RETRY_SECONDS": env.int("JITPORTAL_NOTICE_RETRY_SECONDS", default=60),
     "NOTICE_RETRY_MAX_SECONDS": env.int("JITPORTAL_NOTICE_RETRY_MAX_SECONDS", default=3600),
     "INTEGRATION_TOKEN_MAX_DAYS": env.int("JITPORTAL_INTEGRATION_TOKEN_MAX_DAYS", default=365),
+    # Readiness (apps/health) fails while a notice has waited longer than this to be sent.
+    "HEALTH_OUTBOX_MAX_AGE": timedelta(
+        minutes=env.int("JITPORTAL_HEALTH_OUTBOX_MAX_AGE_MINUTES", default=15)
+    ),
+    # Seconds the readiness check waits for the broker to answer.
+    "HEALTH_BROKER_TIMEOUT": env.float("JITPORTAL_HEALTH_BROKER_TIMEOUT", default=2.0),
 }
 
 # --- Sign-in: lockout (django-axes), idle sessions, browser policies -----------------------
@@ -277,11 +322,49 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
     )
 }
 
+# LOG_FORMAT=json: one JSON object a line (python-json-logger), for a log collector.
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use 'plain' or 'json'")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "filters": {
+        "not_a_health_probe": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": "ext://jitportal.observability.not_a_health_probe",
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Server errors still reach Django's own handlers (mailed to ADMINS when DEBUG is
+        # off) and Sentry; a failing health probe's 500 does not.
+        "django.request": {"filters": ["not_a_health_probe"]},
+    },
 }
+
+if LOG_FORMAT == "json":
+    # Celery workers and beat log through the configuration above instead of their own.
+    CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Optional error reporting to Sentry (or a compatible service): no personal data is sent
+# (jitportal/observability.py strips bodies, cookies and who the user is).
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from jitportal.observability import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

@@ -40,3 +40,13 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Static files: collectstatic writes hashed, compressed copies (gzip, and Brotli when the
+# brotli package is installed) and a manifest; whitenoise serves the hashed names with a
+# one-year immutable cache header. `manage.py collectstatic --noinput` runs at each deploy.
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Probes reach the health endpoints over plain HTTP inside the network (docs/deploy.md).
+SECURE_REDIRECT_EXEMPT = [r"^health/"]

@@ -55,3 +55,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     _test_db = Path(DATABASES["default"]["NAME"]).with_suffix(".test.sqlite3")
     _test_db.parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["TEST"] = {"NAME": str(_test_db)}
+
+# No collectstatic before the tests: whitenoise finds static files where they live.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

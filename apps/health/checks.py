@@ -1,0 +1,108 @@
+"""The readiness checks the portal adds to django-health-check's own (``Database``).
+
+Each raises ``health_check.exceptions.ServiceUnavailable`` with a message for the operator
+(translated into the reader's language) when the part it watches is not working:
+
+- ``Broker``: the Celery broker accepts a connection (any kombu transport: Redis, RabbitMQ);
+- ``BeatSchedule``: no enabled periodic task is later than its schedule allows, as the
+  dashboard shows it (``apps.reports.dashboard.beat_status``: beat or the worker is down);
+- ``OutboxBacklog``: no email notice has waited to be sent for longer than
+  ``JITPORTAL["HEALTH_OUTBOX_MAX_AGE"]`` (the worker, beat or the mail server is down).
+
+Checks that read the database run in the request's own thread (``sync_to_async`` with
+``thread_sensitive=True``), on the request's connection, which Django closes as usual.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from typing import ClassVar
+
+from asgiref.sync import sync_to_async
+from celery import current_app
+from django.conf import settings
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+from health_check.base import HealthCheck
+from health_check.exceptions import ServiceUnavailable
+
+from apps.access.models import Notice, NoticeStatus
+from apps.reports.dashboard import beat_status
+from jitportal.timekeeping import elapsed_add
+
+
+@dataclasses.dataclass
+class Broker(HealthCheck):
+    """The Celery broker answers: one connection attempt, no retries, within
+    ``JITPORTAL["HEALTH_BROKER_TIMEOUT"]`` seconds."""
+
+    label: ClassVar[Promise] = _("Message broker (Celery)")
+
+    def run(self) -> None:
+        seconds = float(settings.JITPORTAL["HEALTH_BROKER_TIMEOUT"])
+        try:
+            with current_app.connection_for_write() as connection:
+                connection.ensure_connection(max_retries=0, timeout=seconds)  # type: ignore[arg-type]
+        except Exception as exc:
+            # The broker URL may carry a password: name only the transport and the error type.
+            raise ServiceUnavailable(
+                gettext("The broker does not answer (%(transport)s: %(error)s).")
+                % {"transport": _transport(), "error": type(exc).__name__}
+            ) from exc
+
+
+def _transport() -> str:
+    return str(settings.CELERY_BROKER_URL).split(":", 1)[0]
+
+
+@dataclasses.dataclass
+class BeatSchedule(HealthCheck):
+    """No enabled periodic task is late (the dashboard's rule, reused)."""
+
+    label: ClassVar[Promise] = _("Periodic tasks (Celery beat)")
+
+    async def run(self) -> None:
+        await sync_to_async(self._check, thread_sensitive=True)()
+
+    def _check(self) -> None:
+        late = [row["name"] for row in beat_status(now=timezone.now()) if row["late"]]
+        if late:
+            raise ServiceUnavailable(
+                ngettext(
+                    "%(count)d periodic task is late: %(names)s. Is beat running?",
+                    "%(count)d periodic tasks are late: %(names)s. Is beat running?",
+                    len(late),
+                )
+                % {"count": len(late), "names": ", ".join(late)}
+            )
+
+
+@dataclasses.dataclass
+class OutboxBacklog(HealthCheck):
+    """No pending email notice is older than ``max_age`` (default:
+    ``JITPORTAL["HEALTH_OUTBOX_MAX_AGE"]``)."""
+
+    label: ClassVar[Promise] = _("Notice outbox")
+    max_age: datetime.timedelta | None = dataclasses.field(default=None, repr=False)
+
+    async def run(self) -> None:
+        await sync_to_async(self._check, thread_sensitive=True)()
+
+    def _check(self) -> None:
+        max_age = self.max_age or settings.JITPORTAL["HEALTH_OUTBOX_MAX_AGE"]
+        waiting = Notice.objects.filter(
+            status=NoticeStatus.PENDING, created_at__lt=elapsed_add(timezone.now(), -max_age)
+        ).count()
+        if waiting:
+            minutes = int(max_age.total_seconds() // 60)
+            raise ServiceUnavailable(
+                ngettext(
+                    "%(count)d notice has waited more than %(minutes)d minutes to be sent.",
+                    "%(count)d notices have waited more than %(minutes)d minutes to be sent.",
+                    waiting,
+                )
+                % {"count": waiting, "minutes": minutes}
+            )
