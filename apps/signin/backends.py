@@ -86,12 +86,7 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
         if not (request.GET.get("code") and request.GET.get("state")):
             return None
         super().__init__()
-        try:
-            return super().authenticate(request, **kwargs)
-        except SignInRefused as exc:
-            logger.warning("single sign-on refused: %s", exc)
-            messages.error(request, str(exc))
-            return None
+        return super().authenticate(request, **kwargs)
 
     def get_user(self, user_id: Any) -> Any:
         user = super().get_user(user_id)
@@ -141,14 +136,17 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
         return self.UserModel.objects.none()
 
     def get_or_create_user(self, access_token: str, id_token: str, payload: Any) -> Any:
+        # mozilla-django-oidc logs a SuspiciousOperation raised here and refuses the sign-in;
+        # the person signing in is told why on the login page.
         try:
             return super().get_or_create_user(access_token, id_token, payload)
-        except SignInRefused:
+        except SignInRefused as exc:
+            messages.error(self.request, str(exc))
             raise
-        except SuspiciousOperation as exc:  # "Multiple users returned"
-            raise SignInRefused(
-                _("More than one account has this email address; ask an administrator.")
-            ) from exc
+        except SuspiciousOperation:  # "Multiple users returned"
+            refusal = _("More than one account has this email address; ask an administrator.")
+            messages.error(self.request, refusal)
+            raise
 
     def get_username(self, claims: dict[str, Any]) -> str:
         username = claims.get("preferred_username") or claims.get("email") or claims["sub"]
