@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -45,7 +45,7 @@ class CaseInsensitiveUserFormMixin(forms.ModelForm):  # type: ignore[type-arg]
         return email
 
 
-class PortalUserCreationForm(CaseInsensitiveUserFormMixin, UserCreationForm):  # type: ignore[type-arg]
+class PortalUserCreationForm(CaseInsensitiveUserFormMixin, AdminUserCreationForm):  # type: ignore[type-arg]
     pass
 
 
