@@ -160,11 +160,18 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
         )
         if taken:
             # Never a second account differing only in case, never an unverified takeover.
+            if email and not self._email_verified(claims):
+                raise SignInRefused(
+                    _(
+                        "An account with this username or email already exists and your "
+                        "identity provider has not verified the email address, so it cannot "
+                        "be linked. Ask an administrator."
+                    )
+                )
             raise SignInRefused(
                 _(
-                    "An account with this username or email already exists and your identity "
-                    "provider has not verified the email address, so it cannot be linked. Ask "
-                    "an administrator."
+                    "An account with this username already exists (compared ignoring case), "
+                    "so a second one cannot be created. Ask an administrator to link them."
                 )
             )
         try:

@@ -21,6 +21,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from mozilla_django_oidc.views import (
     OIDCAuthenticationCallbackView,
     OIDCAuthenticationRequestView,
@@ -30,7 +31,8 @@ from .oidc import oidc_enabled, oidc_setting
 
 
 def _provider_name() -> str:
-    return str(getattr(settings, "OIDC_PROVIDER_NAME", "") or "")
+    """The provider's name for "Sign in with …" (``OIDC_PROVIDER_NAME``)."""
+    return str(getattr(settings, "OIDC_PROVIDER_NAME", "") or _("single sign-on"))
 
 
 class SignInView(auth_views.LoginView):

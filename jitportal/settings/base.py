@@ -264,8 +264,8 @@ OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10.0)
 OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", default="groups")
 # {"idp-group": "Portal group" or ["Group", ...]}; the admin adds rows (Sign-in > Group mappings).
 OIDC_GROUP_MAP = env.json("OIDC_GROUP_MAP", default={})
-# Shown on the login button: "Sign in with <name>".
-OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", default="single sign-on")
+# Shown on the login button: "Sign in with <name>" (empty: "Sign in with single sign-on").
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", default="")
 LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"
 OIDC_AUTHENTICATE_CLASS = "apps.signin.views.OIDCRequestView"
 OIDC_CALLBACK_CLASS = "apps.signin.views.OIDCCallbackView"

@@ -95,3 +95,16 @@ def test_a_deactivated_admin_loses_the_admin_session(dpo):
     dpo.save(update_fields=["is_active"])
     assert client.get("/admin/").status_code == 302
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("de", ["Anmelden mit Example IdP", "Mit Passwort anmelden"]),
+        ("fr", ["Se connecter avec Example IdP", "Se connecter avec un mot de passe"]),
+    ],
+)
+def test_the_single_sign_on_page_speaks_the_readers_language(passwords_off, language, words):
+    page = Client(HTTP_ACCEPT_LANGUAGE=language).get("/accounts/login/").content.decode()
+    for word in words:
+        assert word in page

@@ -164,8 +164,9 @@ def test_no_second_account_differing_only_in_case(mapped):
         }
     }
     client = Client()
-    sign_in(client, "eve-sub")
+    response = sign_in(client, "eve-sub")
     assert _signed_in_as(client) is None
+    assert any("already exists" in m for m in _messages(response))
     assert User.objects.filter(username__iexact="eve").count() == 1
 
 
