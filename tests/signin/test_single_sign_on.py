@@ -189,3 +189,25 @@ def test_a_user_deactivated_in_the_portal_loses_the_single_sign_on_session(mappe
     # and signing in again does not bring the account back
     sign_in(client, "fay-sub")
     assert _signed_in_as(client) is None
+
+
+def test_endpoints_named_in_settings_need_no_discovery(mapped, settings):
+    issuer = mapped.issuer
+    settings.OIDC_ISSUER = ""
+    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = f"{issuer}/auth"
+    settings.OIDC_OP_TOKEN_ENDPOINT = f"{issuer}/token"
+    settings.OIDC_OP_USER_ENDPOINT = f"{issuer}/me"
+    settings.OIDC_OP_JWKS_ENDPOINT = f"{issuer}/jwks"
+    mapped.accounts = {
+        "gus-sub": {
+            "preferred_username": "gus",
+            "email": "gus@example.org",
+            "email_verified": True,
+            "groups": [],
+        }
+    }
+    client = Client()
+    sign_in(client, "gus-sub")
+    user = _signed_in_as(client)
+    assert user is not None and user.username == "gus"
+    assert _names(user) == set() and not user.is_staff  # an empty list is an answer
