@@ -94,6 +94,14 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
 
     # --- claims -------------------------------------------------------------------------------
 
+    def get_userinfo(self, access_token: str, id_token: str, payload: Any) -> Any:
+        """The userinfo claims, which must be about the ID token's subject (OpenID Connect
+        Core 1.0 section 5.3.2: otherwise they must not be used)."""
+        claims = super().get_userinfo(access_token, id_token, payload)
+        if not isinstance(claims, dict) or claims.get("sub") != payload.get("sub"):
+            raise SignInRefused(_("The identity provider did not say who you are."))
+        return claims
+
     def _groups(self, claims: dict[str, Any]) -> list[str] | None:
         value = claims.get(settings.OIDC_GROUPS_CLAIM)
         if isinstance(value, str):
