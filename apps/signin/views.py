@@ -27,6 +27,8 @@ from mozilla_django_oidc.views import (
     OIDCAuthenticationRequestView,
 )
 
+from jitportal.redirects import safe_next_url
+
 from .oidc import oidc_enabled, oidc_setting
 
 
@@ -63,7 +65,7 @@ def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = Non
     """The admin's login: Django's while passwords are on, else the portal's login page."""
     if getattr(settings, "PASSWORD_SIGNIN", True):
         return admin.site.login(request, extra_context)
-    query = {"next": request.GET.get("next") or reverse("admin:index")}
+    query = {"next": safe_next_url(request, reverse("admin:index"))}
     return HttpResponseRedirect(f"{reverse('login')}?{urlencode(query)}")
 
 
@@ -83,7 +85,10 @@ class OIDCRequestView(OIDCAuthenticationRequestView):
             raise Http404("single sign-on is not configured")
         self.OIDC_OP_AUTH_ENDPOINT = self.get_settings("OIDC_OP_AUTHORIZATION_ENDPOINT")
         self.OIDC_RP_CLIENT_ID = self.get_settings("OIDC_RP_CLIENT_ID")
-        return super().get(request)
+        response = super().get(request)
+        # Where to go after the sign-in: only a place on this site (jitportal/redirects.py).
+        request.session["oidc_login_next"] = safe_next_url(request, "") or None
+        return response
 
 
 class OIDCCallbackView(OIDCAuthenticationCallbackView):
