@@ -10,6 +10,9 @@ admin.site.site_title = "jitportal"
 admin.site.index_title = _("Data inventory, access and retention")
 
 urlpatterns = [
+    # The login pages and single sign-on (apps/signin/urls.py); before the admin, whose login
+    # page it replaces when PASSWORD_SIGNIN is off.
+    path("", include("apps.signin.urls")),
     # ADMIN_URL (settings): "admin/" unless the operator moves it.
     path(settings.ADMIN_URL, admin.site.urls),
     path("health/", include("apps.health.urls")),
@@ -17,7 +20,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     # The portal scripts' strings (static/js, djangojs catalogue) in the reader's language.
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("apps.access.urls")),
     path("records/", include("apps.crm.urls")),

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse
 
 SESSION_LAST_SEEN_KEY = "_jitportal_last_seen"
@@ -68,4 +68,30 @@ class SessionIdleTimeoutMiddleware:
             ):
                 request.session[SESSION_LAST_SEEN_KEY] = now
                 request.session.setdefault(SESSION_SIGNED_IN_KEY, now)
+        return self.get_response(request)
+
+
+class DeactivatedUserMiddleware:
+    """End the session of a user deactivated in the portal at their next request.
+
+    Runs after ``AuthenticationMiddleware``. A session whose user is no longer active (or no
+    longer exists, or whose backend refuses inactive users and so returned no one) is flushed
+    (django.contrib.auth.logout), password and single sign-on sessions alike; the request is
+    then served as anonymous. Nothing is asked of the database beyond the user row the
+    authentication middleware loads anyway.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        session = getattr(request, "session", None)
+        if user is not None and session is not None:
+            if user.is_authenticated:
+                if not user.is_active:
+                    logout(request)
+            elif SESSION_KEY in session:
+                # The session names a user the backends no longer return (deactivated/deleted).
+                logout(request)
         return self.get_response(request)

@@ -64,10 +64,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.signin.policy.DeactivatedUserMiddleware",
     "apps.signin.policy.SessionIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    # django-auditlog's, with the client address the proxy settings say is real.
+    "apps.signin.client_address.AuditlogMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -109,8 +111,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTHENTICATION_BACKENDS = [
     # First: refuses every password check of a locked-out username before it is tried.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's password backend; refuses all but break-glass admins when PASSWORD_SIGNIN=off.
+    "apps.signin.backends.PasswordBackend",
     "apps.access.backends.GrantBackend",
+    # OpenID Connect single sign-on (mozilla-django-oidc), when OIDC_RP_CLIENT_ID is set.
+    "apps.signin.backends.PortalOIDCBackend",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -279,8 +284,50 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# The client's address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT reverse proxies that each
+# append to X-Forwarded-For, that many entries from its right (apps/signin/client_address.py).
+# Lockout and the audit trail both use it; never a header a client can set when 0.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_HEADER = "HTTP_X_FORWARDED_FOR"
+AXES_CLIENT_IP_CALLABLE = "apps.signin.client_address.client_address"
 # Logged out after this long without a request (OWASP Session Management: idle timeout).
 SESSION_IDLE_TIMEOUT = timedelta(minutes=env.int("SESSION_IDLE_MINUTES", default=30))
+
+# --- Sign-in: single sign-on (OpenID Connect, mozilla-django-oidc) and password sign-in ----
+# Single sign-on is offered when OIDC_RP_CLIENT_ID is set. Endpoints: OIDC_ISSUER alone (read
+# from its /.well-known/openid-configuration), or each OIDC_OP_*_ENDPOINT (docs/signin.md).
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_ISSUER = env("OIDC_ISSUER", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", default="openid email profile groups")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10.0)
+# The userinfo claim listing the user's groups (Entra ID: "groups"/"roles", Keycloak: "groups").
+OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", default="groups")
+# {"idp-group": "Portal group" or ["Group", ...]}; the admin adds rows (Sign-in > Group mappings).
+OIDC_GROUP_MAP = env.json("OIDC_GROUP_MAP", default={})
+# Shown on the login button: "Sign in with <name>" (empty: "Sign in with single sign-on").
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", default="")
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"
+OIDC_AUTHENTICATE_CLASS = "apps.signin.views.OIDCRequestView"
+OIDC_CALLBACK_CLASS = "apps.signin.views.OIDCCallbackView"
+# Membership of these portal groups gives admin access (is_staff) to accounts that sign in
+# with single sign-on; no identity-provider group can give more (never is_superuser).
+SIGNIN_ADMIN_GROUPS = ["DPO", "Approvers", "Auditors"]
+# PASSWORD_SIGNIN=off: passwords sign in only the break-glass admins named here (usernames,
+# case-insensitive), at /accounts/login/password/; everyone else uses single sign-on.
+PASSWORD_SIGNIN = env("PASSWORD_SIGNIN", default="on").strip().lower() not in (
+    "off",
+    "0",
+    "false",
+    "no",
+)
+PASSWORD_SIGNIN_BREAK_GLASS = env.list("PASSWORD_SIGNIN_BREAK_GLASS", default=[])
 
 # Content-Security-Policy (django-csp) and Permissions-Policy, in every environment so that
 # development and the browser test see what production sends: no inline script or style.

@@ -1,0 +1,106 @@
+"""Sign-in in the admin: the group mappings of single sign-on, the accounts' links to the
+provider (read only), and Django's user admin with case-insensitive username and email checks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from .models import GroupMapping, OidcIdentity, mapping_target_problem
+
+
+class CaseInsensitiveUserFormMixin(forms.ModelForm):  # type: ignore[type-arg]
+    """Refuses a username or email that differs only in case from another account's."""
+
+    def _taken(self, field: str, value: str) -> bool:
+        others = get_user_model()._default_manager.filter(**{f"{field}__iexact": value})
+        if self.instance.pk is not None:
+            others = others.exclude(pk=self.instance.pk)
+        return others.exists()
+
+    def clean_username(self) -> Any:
+        username = self.cleaned_data.get("username")
+        if username and self._taken("username", username):
+            raise forms.ValidationError(
+                _("Another account already has this username (compared ignoring case)."),
+                code="username_case",
+            )
+        return username
+
+    def clean_email(self) -> Any:
+        email = self.cleaned_data.get("email")
+        if email and self._taken("email", email):
+            raise forms.ValidationError(
+                _("Another account already has this email address (compared ignoring case)."),
+                code="email_case",
+            )
+        return email
+
+
+class PortalUserCreationForm(CaseInsensitiveUserFormMixin, AdminUserCreationForm):  # type: ignore[type-arg]
+    pass
+
+
+class PortalUserChangeForm(CaseInsensitiveUserFormMixin, UserChangeForm):  # type: ignore[type-arg]
+    pass
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class PortalUserAdmin(UserAdmin):  # type: ignore[type-arg]
+    """Django's user admin; usernames and emails unique whatever their case."""
+
+    form = PortalUserChangeForm
+    add_form = PortalUserCreationForm
+
+
+class GroupMappingForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = GroupMapping
+        fields = ["idp_group", "group"]
+
+    def clean_group(self) -> Any:
+        group = self.cleaned_data.get("group")
+        if group is not None:
+            problem = mapping_target_problem(group.name)
+            if problem:
+                raise forms.ValidationError(problem, code="reserved_target")
+        return group
+
+
+@admin.register(GroupMapping)
+class GroupMappingAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The identity provider's groups and the portal groups they put people in (added to
+    ``OIDC_GROUP_MAP`` from settings; both apply at the next sign-in)."""
+
+    form = GroupMappingForm
+    list_display = ("idp_group", "group")
+    list_filter = ("group",)
+    search_fields = ("idp_group", "group__name")
+
+
+@admin.register(OidcIdentity)
+class OidcIdentityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Which account each provider subject signs in as; deleting one unlinks the account."""
+
+    list_display = ("user", "issuer", "subject", "created_at")
+    search_fields = ("user__username", "subject")
+    readonly_fields = ("user", "issuer", "subject", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
