@@ -81,3 +81,14 @@ def _broker_pause_cleared():
     broker_pause_clear()
     yield
     broker_pause_clear()
+
+
+@pytest.fixture(autouse=True)
+def _organisation_language():
+    """Each test starts in the organisation's language: a request in another language (the
+    test client runs views in the test's own thread) does not leak into the next test."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
