@@ -99,3 +99,14 @@ def test_a_snapshot_is_frozen_in_the_organisations_language(ropa_world, dpo, set
     labels = [c["label"] for c in snapshot.content["columns"]]
     assert "Purpose of processing" in labels
     assert snapshot.content["title"].startswith("Record of processing activities")
+
+
+def test_the_ropa_page_and_its_forms_read_in_german(client, ropa_world, dpo):
+    # Given a DPO reading in German, when they open the record of processing,
+    client.force_login(dpo)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
+    page = client.get(reverse("admin:reports_ropa")).content.decode()
+    # then the title, the column headers and the snapshot form are German.
+    assert "Verzeichnis von Verarbeitungstätigkeiten: Verantwortlicher" in page
+    assert "Zwecke der Verarbeitung" in page
+    assert "Datierte Kopie einfrieren" in page and "Stand festhalten" in page
