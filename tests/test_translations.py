@@ -3,9 +3,12 @@ and each reader picks the language on any page."""
 
 from __future__ import annotations
 
+import re
 import shutil
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
@@ -65,3 +68,51 @@ def test_the_browser_language_is_honoured():
     with translation.override("en-gb"):
         response = Client(HTTP_ACCEPT_LANGUAGE="fr-CH, fr;q=0.9, en;q=0.5").get(reverse("login"))
     assert 'lang="fr"' in response.content.decode()
+
+
+# --- every template: no text outside a translation tag -------------------------------------
+
+#: Words that are the same in every language: the product's name and names of formats.
+UNTRANSLATED_WORDS = {"jitportal", "CSV", "XLSX", "JSON", "HTML", "OpenMetrics", "SHA"}
+_NOT_TEXT = [
+    re.compile(r"\{%\s*comment\s*%\}.*?\{%\s*endcomment\s*%\}", re.S),
+    re.compile(r"\{#.*?#\}", re.S),
+    re.compile(r"\{%\s*blocktrans(?:late)?\b.*?\{%\s*endblocktrans(?:late)?\s*%\}", re.S),
+    re.compile(r"<script\b.*?</script>", re.S | re.I),
+    re.compile(r"<style\b.*?</style>", re.S | re.I),
+    re.compile(r"\{\{.*?\}\}", re.S),
+    re.compile(r"\{%.*?%\}", re.S),
+]
+#: Attributes a person reads (a tooltip, a placeholder, what a screen reader says).
+_READ_ATTRIBUTES = re.compile(r'\b(?:title|placeholder|aria-label|alt)="([^"]*)"')
+
+
+def _untranslated_text(source: str) -> list[str]:
+    for pattern in _NOT_TEXT:
+        source = pattern.sub(" ", source)
+    found = [m.group(0) for m in _READ_ATTRIBUTES.finditer(source) if _words(m.group(1))]
+    source = re.sub(r"<[^>]*>", " ", source)
+    source = re.sub(r"&[a-z]+;|&#\d+;", " ", source)
+    found += [line.strip() for line in source.splitlines() if _words(line)]
+    return found
+
+
+def _words(text: str) -> list[str]:
+    words = (w.strip("-'’") for w in re.findall(r"[A-Za-z][A-Za-z'’-]+", text))
+    return [w for w in words if len(w) > 1 and w not in UNTRANSLATED_WORDS]
+
+
+def test_no_template_shows_text_outside_a_translation_tag():
+    # Given every template of the portal (pages, admin overrides, emails), when the tags,
+    # variables, comments and translated blocks are taken out, then no word a person would
+    # read is left, in the text or in a tooltip, placeholder or label attribute.
+    root = Path(settings.BASE_DIR)
+    patterns = ["templates/**/*.html", "templates/**/*.txt", "apps/*/templates/**/*.*"]
+    templates = sorted(path for pattern in patterns for path in root.glob(pattern))
+    assert len(templates) > 50
+    found = {
+        str(path.relative_to(root)): text
+        for path in templates
+        if (text := _untranslated_text(path.read_text()))
+    }
+    assert found == {}
