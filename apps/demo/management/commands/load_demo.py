@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.urls import reverse
 
 from apps.demo.access import load_access_demo
 from apps.demo.crm import load_crm_demo
@@ -65,7 +66,7 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS("Demo ready."))
         self.stdout.write(f"  Portal: {base}/")
-        self.stdout.write(f"  Admin:  {base}/admin/")
+        self.stdout.write(f"  Admin:  {base}{reverse('admin:index')}")
         self.stdout.write("")
         self.stdout.write(self._logins_table())
         return None
