@@ -50,16 +50,24 @@ SKIP_POST = re.compile(r"(/logout/|/delete/|/password/)")
 
 def _send(client: Client, method: str, url: str, data: Any = None) -> Any:
     """One request in its own savepoint, so a database error does not end the test's
-    transaction; returns the response or the exception the view raised."""
+    transaction; returns the response or the exception the view raised.
+
+    A plain savepoint, not an ``atomic()`` block: services open durable transactions, which
+    refuse to run inside another atomic block (the test case's own is allowed)."""
+    savepoint = transaction.savepoint()
     try:
-        with transaction.atomic():
-            response = client.get(url) if method == "GET" else client.post(url, data or {})
-            if getattr(response, "streaming", False):
-                # A download fails while it streams: read it to the end.
-                response.streamed = b"".join(response.streaming_content)
-            return response
+        response = client.get(url) if method == "GET" else client.post(url, data or {})
+        if getattr(response, "streaming", False):
+            # A download fails while it streams: read it to the end.
+            response.streamed = b"".join(response.streaming_content)
     except Exception as exc:
+        transaction.savepoint_rollback(savepoint)
         return exc
+    if response.status_code >= 500:
+        transaction.savepoint_rollback(savepoint)
+    else:
+        transaction.savepoint_commit(savepoint)
+    return response
 
 
 def _failed(response: Any) -> bool:
