@@ -168,6 +168,12 @@ def form_pages(staff_user, role, activity, approver) -> dict[str, FormPage]:  # 
             lambda: {"username": staff_user.username, "password": DEFAULT_PASSWORD},
             LOGIN_CASES,
         ),
+        # the same form at the break-glass admins' own address
+        "login-password": FormPage(
+            reverse("login-password"),
+            lambda: {"username": staff_user.username, "password": DEFAULT_PASSWORD},
+            LOGIN_CASES,
+        ),
     }
 
 
@@ -199,7 +205,9 @@ def test_every_portal_form_has_its_cases(client_staff, staff_user, role, form_pa
     assert all(page.cases for page in form_pages.values())
 
 
-@pytest.mark.parametrize("name", ["access-request-create", "access-grant-extend", "login"])
+@pytest.mark.parametrize(
+    "name", ["access-request-create", "access-grant-extend", "login", "login-password"]
+)
 def test_an_error_sits_under_its_field_and_goes_once_corrected(
     client_staff,  # noqa: F811
     form_pages,
