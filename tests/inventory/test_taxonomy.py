@@ -1,4 +1,6 @@
+import csv
 import importlib
+from pathlib import Path
 
 import pytest
 from django.apps import apps as global_apps
@@ -9,20 +11,11 @@ from apps.inventory.taxonomy import DEFAULT_CATEGORIES, DEFAULT_SUBJECTS, taxono
 
 pytestmark = pytest.mark.django_db
 
-# docs/reference/gdpr/special_categories.csv
-SPECIAL_CATEGORIES_CSV = {
-    "Racial or ethnic origin": "Art. 9(1)",
-    "Political opinions": "Art. 9(1)",
-    "Religious beliefs": "Art. 9(1)",
-    "Philosophical beliefs": "Art. 9(1)",
-    "Trade-union membership": "Art. 9(1)",
-    "Genetic data": "Art. 9(1)",
-    "Biometric data for uniquely identifying a person": "Art. 9(1)",
-    "Data concerning health": "Art. 9(1)",
-    "Data concerning sex life": "Art. 9(1)",
-    "Sexual orientation": "Art. 9(1)",
-    "Criminal convictions and offences": "Art. 10",
-}
+# The reference list of Art. 9(1) and Art. 10 categories the seeded taxonomy must agree with.
+with open(
+    Path(__file__).resolve().parents[2] / "docs/reference/gdpr/special_categories.csv", newline=""
+) as _handle:
+    SPECIAL_CATEGORIES_CSV = {row["category"]: row["article"] for row in csv.DictReader(_handle)}
 
 ORDINARY_GROUPS = [
     "identity",
@@ -124,3 +117,14 @@ def test_seed_data_names_are_unique():
     seeds = [c for parent in DEFAULT_CATEGORIES for c in (parent, *parent.children)]
     assert len({s.slug for s in seeds}) == len(seeds)
     assert len({s.name.lower() for s in seeds}) == len(seeds)
+
+
+def test_the_art9_conditions_are_the_reference_list():
+    # Given the Art. 9(2) conditions of the reference data, then the condition choices are
+    # exactly those, in order (labels may be shorter: the code is what is stored).
+    path = Path(__file__).resolve().parents[2] / "docs/reference/gdpr/art9_conditions.csv"
+    with open(path, newline="") as handle:
+        codes = [row["code"] for row in csv.DictReader(handle)]
+    from apps.inventory.gdpr import Art9Condition
+
+    assert [c.value for c in Art9Condition] == codes

@@ -32,7 +32,7 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "docs" / "reference" / "gdpr"
 
 
 def _reference(name: str, column: str) -> list[str]:
@@ -65,7 +65,7 @@ UK_COLUMN = "DPA 2018 Schedule 1 condition for special category or criminal offe
 
 
 def test_columns_are_the_ico_template_in_its_order():
-    # the reference data (shared/gdpr) names the columns, in order, with the article each
+    # the reference data (docs/reference/gdpr) names the columns, in order, with the article each
     # answers; the ICO template's extra columns stand right after the column they follow
     labels = [c.label for c in CONTROLLER_COLUMNS]
     reference = _reference("ropa_columns.csv", "column")

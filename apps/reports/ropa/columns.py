@@ -23,7 +23,7 @@ class Column:
     notes: str = ""
 
 
-# The UK ICO controller template, in its order (shared/gdpr/ropa_columns.csv).
+# The UK ICO controller template, in its order (docs/reference/gdpr/ropa_columns.csv).
 CONTROLLER_COLUMNS: tuple[Column, ...] = (
     Column("business_function", _("Business function"), _("ICO template")),
     Column("purposes", _("Purpose of processing"), _("Art. 30(1)(b)")),
@@ -125,7 +125,7 @@ TRAIL_COLUMNS: tuple[Column, ...] = (
     Column("gaps", _("Gaps (required, missing)"), _("Art. 30")),
 )
 
-# The organisation block above the table (shared/gdpr/ropa_header.csv).
+# The organisation block above the table (docs/reference/gdpr/ropa_header.csv).
 HEADER_FIELDS: tuple[Column, ...] = (
     Column("controller_name", _("Controller name"), _("Art. 30(1)(a)")),
     Column("controller_address", _("Controller address"), _("Art. 30(1)(a)")),
