@@ -115,3 +115,40 @@ def test_the_demo_loaders_are_called_by_name_not_discovered():
     # load_demo calls each app's loader by name; nothing is found through importlib at run time
     for path in _modules(APPS / "demo"):
         assert "importlib" not in path.read_text(), path
+
+
+#: Services other services compose: they join the caller's transaction by design.
+COMPOSED_SERVICES = {"audit_event_record", "audit_events_record_bulk"}
+
+
+def _atomic_calls(function: ast.FunctionDef) -> list[ast.Call]:
+    calls = []
+    for node in ast.walk(function):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "atomic":
+            calls.append(node)
+    return sorted(calls, key=lambda call: (call.lineno, call.col_offset))
+
+
+def test_top_level_services_open_a_durable_transaction():
+    # A public service that opens a transaction opens it durable=True, so no caller can wrap
+    # it in a longer transaction holding its locks (architecture.md, "Services").
+    wrong = []
+    for path in _modules(APPS):
+        if "services" not in path.parts and path.stem != "services":
+            continue
+        for node in ast.parse(path.read_text()).body:
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+                continue
+            if node.name in COMPOSED_SERVICES:
+                continue
+            calls = _atomic_calls(node)  # decorators first: they stand above the body
+            if not calls:
+                continue
+            first = calls[0]
+            durable = any(
+                k.arg == "durable" and getattr(k.value, "value", None) is True
+                for k in first.keywords
+            )
+            if not durable:
+                wrong.append(f"{path.relative_to(ROOT)}:{first.lineno} {node.name}")
+    assert not wrong, "\n".join(wrong)

@@ -110,7 +110,7 @@ class IntegrationTokenAdmin(ServiceErrorsMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Revoke selected tokens"), permissions=["change"])
     def revoke_selected(self, request: HttpRequest, queryset) -> None:
-        revoked = sum(integration_token_revoke(token=t, actor=request.user) for t in queryset)
+        revoked = sum(integration_token_revoke(token_id=t.pk, actor=request.user) for t in queryset)
         self.message_user(
             request,
             ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", revoked)

@@ -119,7 +119,7 @@ def integration_token_create(
         prefix = secrets.token_hex(_PREFIX_LEN // 2)
         raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
         try:
-            with transaction.atomic():
+            with transaction.atomic(durable=True):
                 token = IntegrationToken.objects.create(
                     name=name,
                     owner=owner,
@@ -139,17 +139,18 @@ def integration_token_create(
     raise RuntimeError("could not draw a unique token prefix")
 
 
-def integration_token_revoke(*, token: IntegrationToken, actor: Any = None) -> bool:
-    """Revoke a token now; returns False if it was already revoked (nothing changes)."""
-    with transaction.atomic():
-        locked = IntegrationToken.objects.select_for_update().get(pk=token.pk)
+def integration_token_revoke(*, token_id: int, actor: Any = None) -> bool:
+    """Revoke a token now; returns False if it was already revoked (nothing changes).
+
+    Raises IntegrationToken.DoesNotExist for an unknown id."""
+    with transaction.atomic(durable=True):
+        locked = IntegrationToken.objects.select_for_update().get(pk=token_id)
         if locked.revoked_at is not None:
             return False
         locked.revoked_at = timezone.now()
         locked.revoked_by = actor if getattr(actor, "is_authenticated", False) else None
         locked.save(update_fields=["revoked_at", "revoked_by"])
         integration_token_revoked.send(sender=IntegrationToken, token=locked, actor=actor)
-    token.revoked_at, token.revoked_by = locked.revoked_at, locked.revoked_by
     return True
 
 

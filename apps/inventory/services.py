@@ -33,17 +33,18 @@ def data_asset_sync_special(*, asset_ids: Iterable[int] | None = None) -> int:
     return changed
 
 
-def data_asset_archive(*, asset: DataAsset, actor: Any, reason: str = "") -> DataAsset:
+def data_asset_archive(*, asset_id: int, actor: Any, reason: str = "") -> DataAsset:
     """Archive an asset: no longer offered for new requests, in the request form, the
     requestable lists or the reports of the current state (ROPA, data map); kept, with the
     grants, requests, rules and holds that refer to it, for the registers and history.
 
     The way out for an asset that evidence refers to and so cannot be deleted
     (jitportal/evidence.py). Audited as ``inventory.asset.archived``. Raises ValidationError
-    when it is already archived. Live grants on it keep their window.
+    when it is already archived, DataAsset.DoesNotExist for an unknown id. Live grants on it
+    keep their window. Returns the archived asset.
     """
-    with transaction.atomic():
-        locked = DataAsset.objects.select_for_update().get(pk=asset.pk)
+    with transaction.atomic(durable=True):
+        locked = DataAsset.objects.select_for_update().get(pk=asset_id)
         if locked.archived_at is not None:
             raise ValidationError(
                 _("“%(asset)s” was already archived on %(date)s.")
@@ -62,11 +63,11 @@ def data_asset_archive(*, asset: DataAsset, actor: Any, reason: str = "") -> Dat
     return locked
 
 
-def data_asset_unarchive(*, asset: DataAsset, actor: Any, reason: str = "") -> DataAsset:
+def data_asset_unarchive(*, asset_id: int, actor: Any, reason: str = "") -> DataAsset:
     """Bring an archived asset back into use (offered and reported again); audited as
     ``inventory.asset.unarchived``. Raises ValidationError when it is not archived."""
-    with transaction.atomic():
-        locked = DataAsset.objects.select_for_update().get(pk=asset.pk)
+    with transaction.atomic(durable=True):
+        locked = DataAsset.objects.select_for_update().get(pk=asset_id)
         if locked.archived_at is None:
             raise ValidationError(_("“%(asset)s” is not archived.") % {"asset": locked})
         archived_at = locked.archived_at

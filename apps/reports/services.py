@@ -48,7 +48,7 @@ def ropa_snapshot_take(
         gaps_total=content["summary"]["gaps_total"],
     )
     snapshot.full_clean()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         snapshot.save()
         audit_event_record(
             action="reports.ropa.snapshot_taken",

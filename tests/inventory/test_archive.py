@@ -131,8 +131,8 @@ def test_archiving_hides_the_asset_from_new_requests_and_current_reports_and_kee
     assert _register_assets(grant) == [str(asset)]
     # when it is archived again, then that is refused and nothing changes
     with pytest.raises(ValidationError, match="already archived"):
-        data_asset_archive(asset=asset, actor=dpo)
+        data_asset_archive(asset_id=asset.pk, actor=dpo)
     # when it is unarchived, then it is offered again, audited
-    data_asset_unarchive(asset=asset, actor=dpo)
+    data_asset_unarchive(asset_id=asset.pk, actor=dpo)
     assert asset in requestable_assets_for(requester)
     assert AuditEvent.objects.filter(action="inventory.asset.unarchived").count() == 1

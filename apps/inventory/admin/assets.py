@@ -82,7 +82,7 @@ class DataAssetAdmin(EvidenceDeleteRefusalMixin, InventoryModelAdmin):
         bulk_service_action(
             request,
             queryset.order_by("pk"),
-            lambda asset: services.data_asset_archive(asset=asset, actor=request.user),
+            lambda asset: services.data_asset_archive(asset_id=asset.pk, actor=request.user),
             label=lambda asset: f"“{asset}”",
             done_message=lambda n, labels: (
                 ngettext("Archived %(count)d: %(labels)s.", "Archived %(count)d: %(labels)s.", n)
@@ -95,7 +95,7 @@ class DataAssetAdmin(EvidenceDeleteRefusalMixin, InventoryModelAdmin):
         bulk_service_action(
             request,
             queryset.order_by("pk"),
-            lambda asset: services.data_asset_unarchive(asset=asset, actor=request.user),
+            lambda asset: services.data_asset_unarchive(asset_id=asset.pk, actor=request.user),
             label=lambda asset: f"“{asset}”",
             done_message=lambda n, labels: (
                 ngettext(
