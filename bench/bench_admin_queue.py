@@ -67,14 +67,14 @@ def load() -> int:
             """
             INSERT INTO access_accessrequest (requester_id, role_id, asset_id, starts_at,
                 ends_at, justification, ticket, is_break_glass, status, approvals_required,
-                dpo_required, policy_snapshot, created_at, decision_comment, lapses_at,
-                remind_at)
+                dpo_required, policy_snapshot, created_at, decision_comment, decision_code,
+                lapses_at, remind_at)
             SELECT u.id,
                    CASE WHEN n %% 4 IN (0, 1) THEN %s WHEN n %% 4 = 3 THEN %s END,
                    CASE WHEN n %% 4 = 2 THEN %s END,
                    now() + interval '1 hour', now() + interval '3 hours',
                    'Customer case ' || n, '', false, 'pending', 1, false, '{}'::jsonb,
-                   now() - (n || ' seconds')::interval, '', now() + interval '2 days',
+                   now() - (n || ' seconds')::interval, '', '', now() + interval '2 days',
                    now() + interval '8 hours'
             FROM generate_series(1, %s) AS n
             JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS i FROM auth_user

@@ -73,9 +73,9 @@ def load() -> None:
                 f"""
                 INSERT INTO access_accessrequest (requester_id, asset_id, starts_at, ends_at,
                     justification, ticket, is_break_glass, status, approvals_required,
-                    dpo_required, policy_snapshot, created_at, decision_comment)
+                    dpo_required, policy_snapshot, created_at, decision_comment, decision_code)
                 SELECT u.id, a.id, {window[0]}, {window[1]}, '{label}', '', false,
-                       'approved', 1, false, '{{}}'::jsonb, now(), ''
+                       'approved', 1, false, '{{}}'::jsonb, now(), '', ''
                 FROM generate_series(0, %s - 1) AS n
                 JOIN bench_users u ON u.i = n %% %s
                 JOIN bench_assets a ON a.i = n / %s
@@ -85,10 +85,10 @@ def load() -> None:
         c.execute(
             """
             INSERT INTO access_grant (request_id, user_id, can_view, can_change, can_export,
-                starts_at, ends_at, status, revoke_reason, is_break_glass, needs_review,
-                mirrored, created_at)
+                starts_at, ends_at, status, revoke_reason, revoke_code, is_break_glass,
+                needs_review, mirrored, created_at)
             SELECT r.id, r.requester_id, true, false, false, r.starts_at, r.ends_at, 'active',
-                   '', false, false, true, now()
+                   '', '', false, false, true, now()
             FROM access_accessrequest r ORDER BY r.id
             """
         )
