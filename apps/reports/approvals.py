@@ -110,7 +110,7 @@ def approval_statistics(*, start: datetime, end: datetime) -> dict[str, Any]:
                 "user": g.user.get_username(),
                 "revoked_at": g.revoked_at,
                 "revoked_by": g.revoked_by.get_username() if g.revoked_by else "",
-                "reason": g.revoke_reason,
+                "reason": g.revoke_text,
                 "unused_hours": round(
                     (g.ends_at - (g.revoked_at or g.ends_at)).total_seconds() / 3600, 1
                 ),

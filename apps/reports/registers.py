@@ -53,12 +53,12 @@ def _how_it_ended(grant: Grant, now: datetime) -> str:
     if grant.revoked_at is not None:
         if grant.revoked_at <= grant.starts_at:
             return _("withdrawn before it started (%(reason)s)") % {
-                "reason": grant.revoke_reason or _("no reason given")
+                "reason": grant.revoke_text or _("no reason given")
             }
         who = grant.revoked_by.get_username() if grant.revoked_by else _("unknown")
         return _("revoked by %(who)s: %(reason)s") % {
             "who": who,
-            "reason": grant.revoke_reason or _("no reason given"),
+            "reason": grant.revoke_text or _("no reason given"),
         }
     if grant.ends_at > now and grant.starts_at <= now:
         return _("still live")

@@ -16,9 +16,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.inventory.models import DataAsset
+from jitportal.durations import duration_text
 from jitportal.inputs import validate_date_range, validate_multiline_text
 
-from .. import services
 from ..forms import WindowDateTimeField
 from ..models import AccessRequest, AccessRole
 
@@ -91,11 +91,11 @@ class BreakGlassForm(forms.Form):
             MaxValueValidator(
                 max_minutes,
                 message=gettext("Break-glass access lasts at most %(limit)s.")
-                % {"limit": services.human_duration(limit)},
+                % {"limit": duration_text(limit)},
             )
         )
         self.fields["minutes"].help_text = gettext("At most %(limit)s.") % {
-            "limit": services.human_duration(limit)
+            "limit": duration_text(limit)
         }
         self.fields["minutes"].initial = min(60, max_minutes)
 

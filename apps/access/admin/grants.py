@@ -27,6 +27,7 @@ from jitportal.admin_base import (
     admin_form,
     bulk_service_action,
 )
+from jitportal.durations import duration_text
 from jitportal.formats import datetime_display
 from jitportal.inputs import parse_page
 from jitportal.redirects import named_return_url
@@ -77,7 +78,7 @@ class GrantAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
             _("Rights and window"),
             {"fields": ("can_view", "can_change", "can_export", "starts_at", "ends_at")},
         ),
-        (_("Revocation"), {"fields": ("revoked_at", "revoked_by", "revoke_reason")}),
+        (_("Revocation"), {"fields": ("revoked_at", "revoked_by", "revoke_reason_shown")}),
         (
             _("Break-glass"),
             {"fields": ("is_break_glass", "needs_review", "reviewed_at", "reviewed_by")},
@@ -86,7 +87,12 @@ class GrantAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
     )
 
     def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), "asset_list"]
+        return [*super().get_readonly_fields(request, obj), "asset_list", "revoke_reason_shown"]
+
+    @admin.display(description=_("revoke reason"))
+    def revoke_reason_shown(self, obj: Grant) -> str:
+        """The portal's own reasons in the reader's language, else what the revoker wrote."""
+        return obj.revoke_text
 
     def get_queryset(self, request):
         now = timezone.now()
@@ -324,7 +330,7 @@ class GrantAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
             "title": gettext("Break-glass access"),
             "form": form,
             "adminform": admin_form(form, self),
-            "limit": services.human_duration(settings.JITPORTAL["BREAK_GLASS_MAX"]),
+            "limit": duration_text(settings.JITPORTAL["BREAK_GLASS_MAX"]),
         }
         return TemplateResponse(request, "admin/access/grant/break_glass.html", context)
 

@@ -116,7 +116,7 @@ class AccessRequestAdmin(ServiceErrorsMixin, RequestDisplayMixin, ReadOnlyModelA
                     "still_needed",
                     "decided_at",
                     "decided_by",
-                    "decision_comment",
+                    "decision_comment_shown",
                     "lapses_at",
                     "reminded_at",
                 )
@@ -129,7 +129,17 @@ class AccessRequestAdmin(ServiceErrorsMixin, RequestDisplayMixin, ReadOnlyModelA
         return selectors.with_queue_columns(super().get_queryset(request))
 
     def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), "still_needed", "purpose"]
+        return [
+            *super().get_readonly_fields(request, obj),
+            "still_needed",
+            "purpose",
+            "decision_comment_shown",
+        ]
+
+    @admin.display(description=_("decision comment"))
+    def decision_comment_shown(self, obj: AccessRequest) -> str:
+        """The portal's own reasons in the reader's language, else what the decider wrote."""
+        return obj.decision_text
 
     def has_decide_permission(self, request) -> bool:
         return selectors.can_decide(request.user)

@@ -11,11 +11,7 @@ Services take the ids of the rows they change, lock them inside a durable transa
 check their state, write, record the audit event in the same transaction and queue side
 effects by task name after commit (docs/architecture.md, "Services, selectors, tasks").
 
-``human_duration`` is ``jitportal.durations.duration_text`` under the name the admin pages
-use; new code calls ``duration_text``.
 """
-
-from jitportal.durations import duration_text as human_duration
 
 from ._common import LAPSE_COMMENT, START_SLACK, SYSTEM_BEAT, SYSTEM_POLICY
 from .grants import (
@@ -58,7 +54,6 @@ __all__ = [
     "grant_mirror_sync",
     "grant_relinquish",
     "grant_revoke",
-    "human_duration",
     "mirror_add",
     "mirror_remove",
 ]
