@@ -33,6 +33,7 @@ def _acting_user(instance: Any) -> Any:
 
 
 def user_pre_save(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    instance.__dict__.pop(_PENDING_ATTR, None)  # left by an earlier save that failed
     if raw or instance.pk is None or instance.is_active:
         return
     was_active = (
