@@ -34,8 +34,16 @@ class AccessConfig(AppConfig):
 
     def ready(self) -> None:
         from auditlog.registry import auditlog
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import post_save, pre_save
 
         from .models import AccessRole
+        from .signals import user_post_save, user_pre_save
+
+        # Deactivating an account offboards it (signals.py, services/offboarding.py).
+        user_model = get_user_model()
+        pre_save.connect(user_pre_save, sender=user_model, dispatch_uid="access.offboard.pre")
+        post_save.connect(user_post_save, sender=user_model, dispatch_uid="access.offboard.post")
 
         # Field-level history of what people edit in the admin (roles). Requests, approvals
         # and grants are written by services and bulk reconcile paths: their record is the

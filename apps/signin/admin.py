@@ -65,6 +65,12 @@ class PortalUserAdmin(UserAdmin):  # type: ignore[type-arg]
     form = PortalUserChangeForm
     add_form = PortalUserCreationForm
 
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # Who made the change, for whoever listens to the save (offboarding on deactivation
+        # records them as its actor: apps/access/signals.py).
+        obj.changed_by = request.user
+        super().save_model(request, obj, form, change)
+
 
 class GroupMappingForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:

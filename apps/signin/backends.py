@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
-from .groups import groups_sync
+from .groups import group_mapping, groups_sync
 from .models import OidcIdentity
 from .oidc import oidc_enabled, oidc_setting
 
@@ -124,6 +124,13 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
             )
         return True
 
+    def _removed_by_provider(self, claims: dict[str, Any]) -> bool:
+        """Whether ``OIDC_DEACTIVATE_UNMAPPED`` is on and the groups claim names none of the
+        identity-provider groups the mapping knows (settings and admin rows alike)."""
+        if not getattr(settings, "OIDC_DEACTIVATE_UNMAPPED", False):
+            return False
+        return not set(self._groups(claims) or []) & group_mapping().keys()
+
     @staticmethod
     def _email_verified(claims: dict[str, Any]) -> bool:
         value = claims.get("email_verified")
@@ -202,6 +209,22 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
         if not user.is_active:
             # Deactivated in the portal: refused by the callback view, nothing synced.
             messages.error(self.request, _("Your account is deactivated."))
+            return user
+        if self._removed_by_provider(claims):
+            # The provider no longer puts the person in any mapped group: the account is
+            # deactivated (a plain save, which offboards it: docs/access.md, "Offboarding")
+            # and the callback view refuses the inactive user. Their groups are left as they
+            # were, for the record of what they held.
+            user.is_active = False
+            user.save(update_fields=["is_active"])
+            logger.info("OIDC sign-in deactivated user %s: no mapped group", user.pk)
+            messages.error(
+                self.request,
+                _(
+                    "Your identity provider no longer gives you access to the portal, so your "
+                    "account has been deactivated. Ask your IT team if this is a mistake."
+                ),
+            )
             return user
         with transaction.atomic():
             OidcIdentity.objects.get_or_create(

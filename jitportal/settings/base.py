@@ -311,6 +311,11 @@ OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10.0)
 OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", default="groups")
 # {"idp-group": "Portal group" or ["Group", ...]}; the admin adds rows (Sign-in > Group mappings).
 OIDC_GROUP_MAP = env.json("OIDC_GROUP_MAP", default={})
+# On: an existing account whose groups claim names none of the mapped identity-provider groups
+# (removed from the portal's groups at the provider) is deactivated at that sign-in, which
+# offboards it (docs/access.md, "Offboarding"). Off by default: an unmapped sign-in is refused
+# nothing and keeps no portal group.
+OIDC_DEACTIVATE_UNMAPPED = env.bool("OIDC_DEACTIVATE_UNMAPPED", default=False)
 # Shown on the login button: "Sign in with <name>" (empty: "Sign in with single sign-on").
 OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", default="")
 LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"

@@ -741,6 +741,7 @@ def test_every_service_is_classified():
         "grant_relinquish",
         "grant_mark_reviewed",
         "access_record_view_log",
+        "user_offboard",  # takes access away, cancels requests
     }
     public = {
         name

@@ -211,3 +211,34 @@ def test_endpoints_named_in_settings_need_no_discovery(mapped, settings):
     user = _signed_in_as(client)
     assert user is not None and user.username == "gus"
     assert _names(user) == set() and not user.is_staff  # an empty list is an answer
+
+
+def test_a_user_the_provider_removed_from_every_mapped_group_is_offboarded(
+    mapped, settings, django_capture_on_commit_callbacks
+):
+    # OIDC_DEACTIVATE_UNMAPPED: no mapped group in the claim deactivates the account, which
+    # offboards it (apps/access/signals.py); signin itself imports nothing of access
+    from apps.audit.models import AuditEvent
+
+    settings.OIDC_DEACTIVATE_UNMAPPED = True
+    account = {
+        "preferred_username": "gil",
+        "email": "gil@example.org",
+        "email_verified": True,
+        "groups": ["idp-staff"],
+    }
+    mapped.accounts = {"gil-sub": account}
+    client = Client()
+    sign_in(client, "gil-sub")
+    user = User.objects.get(username="gil")
+    assert _signed_in_as(client) == user and user.is_active
+    mapped.accounts = {"gil-sub": {**account, "groups": ["unmapped-idp-group"]}}
+    client = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sign_in(client, "gil-sub")
+    user.refresh_from_db()
+    assert not user.is_active and _signed_in_as(client) is None
+    assert "no longer gives you access" in " ".join(_messages(response))
+    assert _names(user) == {"Staff"}  # groups kept as they were, for the record
+    event = AuditEvent.objects.get(action="access.user.offboarded")
+    assert event.target_id == str(user.pk) and event.actor_label == "system:offboarding"

@@ -32,6 +32,10 @@ class RevokeCode(models.TextChoices):
         "not_entitled",
         _("Ended at its start: its holder was no longer entitled to it."),
     )
+    HOLDER_OFFBOARDED = (
+        "holder_offboarded",
+        _("Ended because its holder's account was deactivated."),
+    )
 
 
 class GrantQuerySet(models.QuerySet["Grant"]):

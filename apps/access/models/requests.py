@@ -36,6 +36,10 @@ class DecisionCode(models.TextChoices):
         "grant_not_entitled",
         _("The access it extends ended at its start: its holder was no longer entitled to it."),
     )
+    REQUESTER_OFFBOARDED = (
+        "requester_offboarded",
+        _("Cancelled because the requester's account was deactivated."),
+    )
 
 
 class AccessRequestQuerySet(models.QuerySet["AccessRequest"]):

@@ -5,6 +5,7 @@
 - ``roles``: what is recorded when the DPO changes or deletes a role;
 - ``reconcile``: the periodic tidy-up (activate, expire, unmirror, lapse, warn, remind);
 - ``mirror``: the django-guardian object-permission rows that mirror grants;
+- ``offboarding``: what ends when an account is deactivated;
 - ``decisions``: the checks every decision repeats at the moment it is taken.
 
 Services take the ids of the rows they change, lock them inside a durable transaction,
@@ -24,6 +25,7 @@ from .grants import (
     grant_revoke,
 )
 from .mirror import mirror_add, mirror_remove
+from .offboarding import Offboarding, user_offboard
 from .reconcile import access_reconcile
 from .requests import (
     access_request_approve,
@@ -39,6 +41,7 @@ __all__ = [
     "START_SLACK",
     "SYSTEM_BEAT",
     "SYSTEM_POLICY",
+    "Offboarding",
     "access_reconcile",
     "access_record_view_log",
     "access_request_approve",
@@ -56,4 +59,5 @@ __all__ = [
     "grant_revoke",
     "mirror_add",
     "mirror_remove",
+    "user_offboard",
 ]
