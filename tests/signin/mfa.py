@@ -20,11 +20,15 @@ def enrolled(user) -> TOTPDevice:
     return TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
 
 
-def verify(client, user, *, next_url: str = "/") -> TOTPDevice:
-    """Sign ``user`` in with a password session and a fresh second factor."""
+def verify(client, user, *, next_url: str = "/", steps_ahead: int = 0) -> TOTPDevice:
+    """Sign ``user`` in with a password session and a fresh second factor (a code is used
+    once: a second verification in the same time step takes the next step's code)."""
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or enrolled(user)
     client.force_login(user)
-    response = client.post(f"{reverse('mfa-verify')}?next={next_url}", {"token": code_for(device)})
+    response = client.post(
+        f"{reverse('mfa-verify')}?next={next_url}",
+        {"token": code_for(device, steps_ahead=steps_ahead)},
+    )
     assert response.status_code == 302, response.content.decode()[:500]
     return device
 
