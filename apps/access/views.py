@@ -17,11 +17,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.inventory.models import DataAsset
+from apps.signin.mfa import fresh_factor_redirect
 from jitportal.durations import duration_text
 from jitportal.inputs import parse_page
 
@@ -141,12 +143,23 @@ def home(request: AuthedRequest) -> HttpResponse:
     )
 
 
+def _stale_factor_for(target: Any, request: AuthedRequest) -> HttpResponse | None:
+    """A role that asks its requester for a fresh second factor (activation, as Entra PIM
+    calls it): the verification page and back to the form, unless the factor is fresh."""
+    if isinstance(target, AccessRole) and target.requester_mfa_required:
+        back = f"{reverse('access-request-create')}?role={target.pk}"
+        return fresh_factor_redirect(request, back=back)
+    return None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def request_create(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         form = AccessRequestForm(request.POST, user=request.user)
         chosen = form.resolve_target(request.POST.get("target", ""))
+        if (stale := _stale_factor_for(chosen, request)) is not None:
+            return stale
         if form.is_valid():
             try:
                 created = services.access_request_submit(
@@ -174,6 +187,8 @@ def request_create(request: AuthedRequest) -> HttpResponse:
     else:
         form = AccessRequestForm(user=request.user)
         value, chosen, not_allowed = _target_from_query(form, request)
+        if (stale := _stale_factor_for(chosen, request)) is not None:
+            return stale
         if chosen is not None:
             form.initial["target"] = value
     policy = _policy_context(user=request.user, **_split_target(chosen))

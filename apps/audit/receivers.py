@@ -1,5 +1,6 @@
 """Security events recorded in the chain: sign-in lockouts (django-axes) and the issue and
-revocation of integration tokens (apps.integrations)."""
+revocation of integration tokens (apps.integrations), and second-factor enrolment, reset and
+failed codes (apps.signin, through jitportal.security_signals)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.dispatch import receiver
 
 from apps.integrations.models import IntegrationToken
 from apps.integrations.signals import integration_token_created, integration_token_revoked
+from jitportal.security_signals import second_factor_event
 
 from .services import audit_event_record
 
@@ -67,3 +69,11 @@ def record_token_revoked(sender: Any, token: IntegrationToken, actor: Any, **kwa
         target=token,
         data=_token_data(token),
     )
+
+
+@receiver(second_factor_event, dispatch_uid="audit.signin.second_factor")
+def record_second_factor(
+    sender: Any, action: str, user: Any, actor: Any, data: dict[str, Any], **kwargs: Any
+) -> None:
+    """``signin.mfa.enrolled``, ``signin.mfa.reset`` and ``signin.mfa.failed`` (a wrong code)."""
+    audit_event_record(action=action, actor=actor, target=user, data={"user_id": user.pk, **data})

@@ -7,13 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from .mfa import devices_reset
 from .models import GroupMapping, OidcIdentity, mapping_target_problem
 
 
@@ -64,6 +68,33 @@ class PortalUserAdmin(UserAdmin):  # type: ignore[type-arg]
 
     form = PortalUserChangeForm
     add_form = PortalUserCreationForm
+    actions = ["reset_second_factor"]
+
+    @admin.action(
+        description=_("Reset second factor (the user enrols again)"), permissions=["change"]
+    )
+    def reset_second_factor(self, request: HttpRequest, queryset: Any) -> None:
+        """Delete the selected users' authenticator apps and recovery codes, one audit event
+        (``signin.mfa.reset``) per user."""
+        for user in queryset.order_by("pk"):
+            devices_reset(user=user, actor=request.user)
+        self.message_user(
+            request,
+            ngettext(
+                "The second factor of %(count)d user was reset.",
+                "The second factor of %(count)d users were reset.",
+                queryset.count(),
+            )
+            % {"count": queryset.count()},
+            messages.SUCCESS,
+        )
+
+
+# Devices are managed through the audited pages above (enrolment, reset), not edited here:
+# django-otp's own admin would show another user's secret as a QR code.
+for _device_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device_model):
+        admin.site.unregister(_device_model)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         # Who made the change, for whoever listens to the save (offboarding on deactivation

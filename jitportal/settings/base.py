@@ -37,6 +37,10 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "health_check",
+    # The second factor (apps/signin/mfa.py): TOTP apps and single-use recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "apps.signin",
     "apps.integrations",
     "apps.audit",
@@ -66,6 +70,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "apps.signin.policy.DeactivatedUserMiddleware",
     "apps.signin.policy.SessionIdleTimeoutMiddleware",
+    # request.user.is_verified(), then: the admin asks a second factor of those who need one.
+    "django_otp.middleware.OTPMiddleware",
+    "apps.signin.mfa.AdminSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # django-auditlog's, with the client address the proxy settings say is real.
@@ -155,6 +162,13 @@ STORAGES = {
 # Where the admin lives (jitportal/urls.py): a path relative to the site root ending in "/",
 # e.g. ADMIN_URL=backoffice-7f3a/. Everything else finds it with reverse("admin:...").
 ADMIN_URL = env("ADMIN_URL", default="admin/")
+
+# The second factor (apps/signin/mfa.py, docs/signin.md). Off here so that the demo and
+# development sign in with a password alone; on by default in production.
+MFA_REQUIRED = env.bool("MFA_REQUIRED", default=False)
+MFA_REQUIRED_GROUPS = env.list("MFA_REQUIRED_GROUPS", default=["DPO", "Approvers"])
+MFA_FRESH_MINUTES = env.int("MFA_FRESH_MINUTES", default=10)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="jitportal")
 if not re.fullmatch(r"[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*/", ADMIN_URL) or {".", ".."} & set(
     ADMIN_URL.split("/")
 ):

@@ -50,3 +50,6 @@ STORAGES = {
 }
 # Probes reach the health endpoints over plain HTTP inside the network (docs/deploy.md).
 SECURE_REDIRECT_EXEMPT = [r"^health/"]
+
+# A second factor for the admin's approvers, DPO and superusers (docs/signin.md).
+MFA_REQUIRED = env.bool("MFA_REQUIRED", default=True)

@@ -913,3 +913,31 @@ def test_an_asset_covered_by_several_roles_shows_each_roles_hint(
     assert "<strong>Order support</strong>: an incident number, e.g. INC-1234" in html
     assert "<strong>Order audits</strong>: any desk&#x27;s reference, e.g. AUD-77 or INC-5" in html
     assert "INC-\\d+" not in html and "[A-Z]+-\\d+" not in html
+
+
+def test_a_role_can_require_a_fresh_factor_of_its_requester(
+    client_staff, staff_user, role, activity, settings
+):
+    settings.MFA_REQUIRED = True
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    from tests.signin.mfa import make_stale, verify
+
+    url = reverse("access-request-create")
+    # Without the flag: no factor asked of staff
+    assert client_staff.get(url, {"role": role.pk}).status_code == 200
+    role.requester_mfa_required = True
+    role.save()
+    # No device yet: enrolment first, back to the form for this role
+    response = client_staff.get(url, {"role": role.pk})
+    assert response.status_code == 302 and response["Location"].startswith(reverse("mfa-enrol"))
+    # A stale factor: the request is not sent
+    verify(client_staff, staff_user)
+    make_stale(client_staff)
+    response = client_staff.post(url, valid_post(role, activity))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("mfa-verify"))
+    assert not AccessRequest.objects.exists()
+    # A fresh one: sent
+    verify(client_staff, staff_user, steps_ahead=1)
+    response = client_staff.post(url, valid_post(role, activity))
+    assert response.status_code == 302
+    assert AccessRequest.objects.get().requester == staff_user

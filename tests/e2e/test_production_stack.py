@@ -122,6 +122,8 @@ def operator_env(stack_db, tmp_path_factory):
             "CELERY_BROKER_URL": settings.REDIS_URL,
             "STATIC_ROOT": str(tmp_path_factory.mktemp("static")),
             "ADMIN_URL": ADMIN_URL,
+            # Sign-in with a password alone: the second factor is tested in tests/signin.
+            "MFA_REQUIRED": "false",
             # Plain HTTP on the loopback: no TLS proxy in front (docs/deploy.md).
             "SECURE_SSL_REDIRECT": "false",
             "SESSION_COOKIE_SECURE": "false",

@@ -21,6 +21,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.signin.mfa import fresh_factor_redirect
 from jitportal.admin_base import (
     ReadOnlyModelAdmin,
     ServiceErrorsMixin,
@@ -297,6 +298,8 @@ class GrantAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
     def break_glass_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_break_glass_permission(request):
             raise PermissionDenied
+        if (stale := fresh_factor_redirect(request)) is not None:
+            return stale
         form = BreakGlassForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.signin.mfa import fresh_factor_redirect
 from jitportal.admin_base import (
     ReadOnlyModelAdmin,
     ServiceErrorsMixin,
@@ -209,6 +210,13 @@ class AccessRequestAdmin(ServiceErrorsMixin, RequestDisplayMixin, ReadOnlyModelA
         if not self.has_view_permission(request, obj):
             raise PermissionDenied
         back = safe_next_url(request, reverse("admin:access_accessrequest_queue"))
+        # Opening Art. 9/10 data: a second factor presented within MFA_FRESH_MINUTES.
+        if (
+            decision == "approve"
+            and self.special(obj)
+            and (stale := fresh_factor_redirect(request)) is not None
+        ):
+            return stale
         form_class = ApproveForm if decision == "approve" else ReasonForm
         form = form_class(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
@@ -312,6 +320,12 @@ class AccessRequestAdmin(ServiceErrorsMixin, RequestDisplayMixin, ReadOnlyModelA
     def _bulk(self, request, queryset, *, decision: str):
         # Bulk approval keeps each requested window; shortening is done one by one.
         form_class = CommentForm if decision == "approve" else ReasonForm
+        if decision == "approve" and any(self.special(r) for r in queryset):
+            # Art. 9/10 data among them: a fresh second factor first, then choose again.
+            back = reverse("admin:access_accessrequest_changelist")
+            stale = fresh_factor_redirect(request, back=back)
+            if stale is not None:
+                return stale
         if "apply" in request.POST:
             form = form_class(request.POST)
             if form.is_valid():

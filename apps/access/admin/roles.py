@@ -93,6 +93,7 @@ class AccessRoleAdmin(EvidenceDeleteRefusalMixin, ValidAutocompleteMixin, admin.
                     "require_ticket",
                     "ticket_pattern",
                     "ticket_hint",
+                    "requester_mfa_required",
                 )
             },
         ),

@@ -124,6 +124,14 @@ class AccessRole(models.Model):
         ),
         verbose_name=_("ticket hint"),
     )
+    requester_mfa_required = models.BooleanField(
+        default=False,
+        verbose_name=_("second factor required of the requester"),
+        help_text=_(
+            "The requester must present a second factor (within the last few minutes) on the "
+            "portal's request page before asking for this role."
+        ),
+    )
     pending_timeout = models.DurationField(
         default=timedelta(days=2),
         help_text=_("A request nobody decides by then lapses."),

@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.inventory.models import ProcessingActivity
+from apps.signin.mfa import fresh_factor_redirect
 from jitportal.formats import datetime_display
 from jitportal.inputs import parse_id
 
@@ -274,6 +275,9 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
         rule = self._rule_or_404(request, pk)
         if not self.has_run_purge_permission(request):
             raise PermissionDenied
+        # A real purge: a second factor presented within MFA_FRESH_MINUTES.
+        if (stale := fresh_factor_redirect(request)) is not None:
+            return stale
         form = ConfirmForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -311,6 +315,9 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
         rule = self._rule_or_404(request, pk)
         if not self.has_confirm_purge_permission(request):
             raise PermissionDenied
+        # A real purge: a second factor presented within MFA_FRESH_MINUTES.
+        if (stale := fresh_factor_redirect(request)) is not None:
+            return stale
         form = ConfirmForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
