@@ -89,18 +89,18 @@ class PortalUserAdmin(UserAdmin):  # type: ignore[type-arg]
             messages.SUCCESS,
         )
 
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # Who made the change, for whoever listens to the save (offboarding on deactivation
+        # records them as its actor: apps/access/signals.py).
+        obj.changed_by = request.user
+        super().save_model(request, obj, form, change)
+
 
 # Devices are managed through the audited pages above (enrolment, reset), not edited here:
 # django-otp's own admin would show another user's secret as a QR code.
 for _device_model in (TOTPDevice, StaticDevice):
     if admin.site.is_registered(_device_model):
         admin.site.unregister(_device_model)
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        # Who made the change, for whoever listens to the save (offboarding on deactivation
-        # records them as its actor: apps/access/signals.py).
-        obj.changed_by = request.user
-        super().save_model(request, obj, form, change)
 
 
 class GroupMappingForm(forms.ModelForm):  # type: ignore[type-arg]
