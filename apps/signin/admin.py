@@ -17,6 +17,8 @@ from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from jitportal.forms import WindowDateTimeField
+
 from .mfa import devices_reset
 from .models import GroupMapping, OidcIdentity, mapping_target_problem
 
@@ -54,7 +56,13 @@ class PortalUserCreationForm(CaseInsensitiveUserFormMixin, AdminUserCreationForm
 
 
 class PortalUserChangeForm(CaseInsensitiveUserFormMixin, UserChangeForm):  # type: ignore[type-arg]
-    pass
+    class Meta(UserChangeForm.Meta):  # type: ignore[name-defined]
+        # The portal's date-time field: a wall time the clocks skip or repeat is explained.
+        field_classes = {
+            **UserChangeForm.Meta.field_classes,  # type: ignore[attr-defined]
+            "last_login": WindowDateTimeField,
+            "date_joined": WindowDateTimeField,
+        }
 
 
 User = get_user_model()
