@@ -116,3 +116,47 @@ def test_no_template_shows_text_outside_a_translation_tag():
         if (text := _untranslated_text(path.read_text()))
     }
     assert found == {}
+
+
+# --- every model and admin column: named in the reader's language -----------------------------
+
+
+def test_every_model_of_the_apps_names_itself_translatably():
+    # Given every model of the apps, then its singular and plural names are its own, and
+    # translatable (Django would otherwise build an English plural such as "Organisations").
+    from django.apps import apps as registry
+    from django.utils.functional import Promise
+
+    unnamed = [
+        f"{model.__module__}.{model.__name__}: {attr}"
+        for model in registry.get_models()
+        if model.__module__.startswith("apps.")
+        for attr in ("verbose_name", "verbose_name_plural")
+        if not isinstance(model._meta.original_attrs.get(attr), Promise)
+    ]
+    assert unnamed == []
+
+
+def test_every_admin_column_of_the_apps_has_a_translatable_title():
+    # Given every admin of the apps' models, then each list column that is not a model field
+    # has a title of its own (else Django shows the attribute's name, in English).
+    from django.contrib import admin
+
+    untitled = []
+    for model, model_admin in admin.site._registry.items():
+        if not model.__module__.startswith("apps."):
+            continue
+        for name in model_admin.list_display:
+            if callable(name) or name == "__str__":
+                attr = name
+            else:
+                try:
+                    model._meta.get_field(name)
+                    continue
+                except Exception:
+                    attr = getattr(model_admin, name, None) or getattr(model, name, None)
+            if isinstance(attr, property):
+                attr = attr.fget
+            if not hasattr(attr, "short_description") and attr != "__str__":
+                untitled.append(f"{model.__name__}.{name}")
+    assert untitled == []

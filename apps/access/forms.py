@@ -175,7 +175,7 @@ class AccessRequestForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
             for asset in selectors.requestable_assets_for(user).select_related("system")
         }
         cast(forms.ChoiceField, self.fields["target"]).choices = [
-            ("", "— choose a role or a data asset —"),
+            ("", gettext("— choose a role or a data asset —")),
             (gettext("Roles"), [(target_value(role=r), r.name) for r in self.roles.values()]),
             (
                 gettext("Data assets"),

@@ -47,6 +47,8 @@ class IntegrationToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
+        verbose_name = _("integration token")
+        verbose_name_plural = _("integration tokens")
         ordering = ["-created_at"]
         # Tokens are revoked, never deleted: the trail refers to them.
         default_permissions = ("add", "change", "view")

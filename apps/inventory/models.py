@@ -65,6 +65,7 @@ class Organisation(TimeStamped):
 
     class Meta:
         verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
 
     def __str__(self) -> str:
         return self.legal_name

@@ -291,7 +291,9 @@ class ReportAdmin(ReadOnlyModelAdmin):
     def ropa_print_view(self, request: HttpRequest) -> HttpResponse:
         self._require(request, VIEW_ROPA)
         doc = ropa_build(processor=request.GET.get("record") == "processor")
-        response = HttpResponse(renderers.render_ropa(doc, "html"), content_type="text/html")
+        response = HttpResponse(
+            renderers.render_ropa(doc, "html"), content_type="text/html; charset=utf-8"
+        )
         # A standalone document (also saved as a file): its own style and script, by hash.
         return csp_allow_inline_blocks(response)
 

@@ -240,9 +240,9 @@ def data_map_svg(dm: DataMap, *, title: str = "") -> SafeString:
             cls = "node special" if node.special else "node"
             flags = []
             if node.special:
-                flags.append("special-category data")
+                flags.append(_("special-category data"))
             if node.outside_eea:
-                flags.append("outside the EEA")
+                flags.append(_("outside the EEA"))
             tip = (
                 node.label
                 + (f" ({node.sub})" if node.sub else "")

@@ -45,9 +45,38 @@ def retention_rules_for_assets(asset_ids: Iterable[int]) -> QuerySet[RetentionRu
     )
 
 
+def _field_words(model: Any, path: str) -> tuple[str, Any]:
+    """The verbose name of a field path (``contract_ended_on``, ``customer__status__in``) on
+    ``model`` in the reader's language, and the field; the path in words and None when
+    ``model`` is unknown (a raw table) or the path names no field."""
+    parts = [p for p in path.split("__") if p not in _LOOKUPS]
+    current, found = model, None
+    for part in parts:
+        try:
+            found = current._meta.get_field(part) if current is not None else None
+        except Exception:
+            found = None
+        if found is None:
+            return path.replace("__in", "").replace("__", " ").replace("_", " "), None
+        current = found.related_model
+    return (str(found.verbose_name) if found is not None else path), found
+
+
+def _value_words(field: Any, value: Any) -> str:
+    """A filter value as people read it: a choice's label, else the value itself."""
+    choices = dict(getattr(field, "flatchoices", None) or [])
+    values = value if isinstance(value, list) else [value]
+    return ", ".join(str(choices.get(v, v)) for v in values)
+
+
+_LOOKUPS = {"in", "exact", "iexact", "lt", "lte", "gt", "gte", "isnull", "contains"}
+
+
 def rule_summary(rule: RetentionRule) -> str:
-    """One line: what happens, after how long, counted from what, and why."""
-    date_label = rule.date_field.replace("_", " ")
+    """One line: what happens, after how long, counted from what, and why; field names and
+    filter values in the reader's language where the rule's model is known."""
+    model = rule.content_type.model_class() if rule.content_type is not None else None
+    date_label, _date_field = _field_words(model, rule.date_field)
     values = {"period": rule.period_label, "date": date_label}
     what = (
         _("Delete %(period)s after %(date)s") % values
@@ -58,8 +87,8 @@ def rule_summary(rule: RetentionRule) -> str:
     if rule.filter:
         parts = []
         for key, value in rule.filter.items():
-            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-            parts.append(f"{key.replace('__in', '').replace('__', ' ')} {shown}")
+            label, field_ = _field_words(model, key)
+            parts.append(f"{label} {_value_words(field_, value)}")
         filter_text = f" ({'; '.join(parts)})"
     category = f" [{rule.category.name}]" if rule.category is not None else ""
     return f"{rule.asset}{category}: {what}{filter_text} — {rule.legal_citation}"

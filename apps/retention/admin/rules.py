@@ -68,7 +68,7 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
         "name",
         "asset",
         "target",
-        "period_label",
+        "period",
         "action",
         "enabled",
         "due",
@@ -114,6 +114,10 @@ class RetentionRuleAdmin(RetentionAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("target"))
     def target(self, obj: RetentionRule) -> str:
         return f"{obj.target_label}.{obj.date_field}"
+
+    @admin.display(description=_("retention period"))
+    def period(self, obj: RetentionRule) -> str:
+        return obj.period_label
 
     @admin.display(description=_("status"))
     def due(self, obj: RetentionRule) -> str:
