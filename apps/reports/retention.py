@@ -71,6 +71,7 @@ _RULE_FIELDS = (
     "asset__system__name",
     "category__name",
     "date_field",
+    "content_type_id",
     "filter",
     "period_amount",
     "period_unit",
@@ -93,7 +94,8 @@ def retention_facts_for_assets(asset_ids: Iterable[int], *, now: datetime) -> Re
     # Only what rule_summary() and the checks read: ten thousand rules stay cheap.
     rules = list(
         retention_rules_for_assets(ids)
-        # rule_summary() reads the asset, its system and the category, not the target model
+        # rule_summary() reads the asset, its system and the category; the target model comes
+        # from ContentType's own cache (one query per model, not per rule)
         .select_related(None)
         .select_related("asset__system", "category")
         .only(*_RULE_FIELDS)

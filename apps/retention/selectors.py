@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
@@ -75,7 +76,11 @@ _LOOKUPS = {"in", "exact", "iexact", "lt", "lte", "gt", "gte", "isnull", "contai
 def rule_summary(rule: RetentionRule) -> str:
     """One line: what happens, after how long, counted from what, and why; field names and
     filter values in the reader's language where the rule's model is known."""
-    model = rule.content_type.model_class() if rule.content_type is not None else None
+    model = (
+        ContentType.objects.get_for_id(rule.content_type_id).model_class()
+        if rule.content_type_id
+        else None
+    )
     date_label, _date_field = _field_words(model, rule.date_field)
     values = {"period": rule.period_label, "date": date_label}
     what = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import time_machine
+from django.utils import translation
 
 from apps.crm.models import SupportTicket
 from apps.retention.selectors import (
@@ -33,10 +34,18 @@ def test_an_activity_lists_the_enabled_rules_of_its_assets():
     activity.assets.add(customers.asset, tickets.asset)
 
     summary = retention_summary_for_activity(activity)
+    # field names and filter values as people read them: the field's name, the choice's label
     assert summary.splitlines() == [
-        "CRM / Customers: Delete 6 years after last activity at (status closed) — LA 1980 s.5",
-        "CRM / support ticket: Delete 2 years after closed at (status closed) — CS-3",
+        "CRM / Customers: Delete 6 years after last activity at (status Closed) — LA 1980 s.5",
+        "CRM / support ticket: Delete 2 years after closed at (status Closed) — CS-3",
     ]
+    # and in the reader's language
+    with translation.override("de"):
+        german = retention_summary_for_activity(activity).splitlines()
+    assert (
+        german[1]
+        == "CRM / support ticket: Löschen 2 Jahre nach geschlossen am (Status Geschlossen) — CS-3"
+    )
     rules = list(retention_rules_for_assets([customers.asset_id, tickets.asset_id]))
     assert rules == [customers, tickets] and other not in rules
     assert retention_summary_for_activity(ProcessingActivityFactory()) == ""
