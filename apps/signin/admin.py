@@ -17,8 +17,6 @@ from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from jitportal.forms import WindowDateTimeField
-
 from .mfa import devices_reset
 from .models import GroupMapping, OidcIdentity, mapping_target_problem
 
@@ -57,12 +55,20 @@ class PortalUserCreationForm(CaseInsensitiveUserFormMixin, AdminUserCreationForm
 
 class PortalUserChangeForm(CaseInsensitiveUserFormMixin, UserChangeForm):  # type: ignore[type-arg]
     class Meta(UserChangeForm.Meta):  # type: ignore[name-defined]
-        # The portal's date-time field: a wall time the clocks skip or repeat is explained.
-        field_classes = {
-            **UserChangeForm.Meta.field_classes,  # type: ignore[attr-defined]
-            "last_login": WindowDateTimeField,
-            "date_joined": WindowDateTimeField,
-        }
+        # Every field but last_login and date_joined: Django sets those at sign-in and at
+        # creation, and the admin shows them read-only.
+        fields = [
+            "username",
+            "password",
+            "first_name",
+            "last_name",
+            "email",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "groups",
+            "user_permissions",
+        ]
 
 
 User = get_user_model()
@@ -76,6 +82,7 @@ class PortalUserAdmin(UserAdmin):  # type: ignore[type-arg]
 
     form = PortalUserChangeForm
     add_form = PortalUserCreationForm
+    readonly_fields = ("last_login", "date_joined")
     actions = ["reset_second_factor"]
 
     @admin.action(
