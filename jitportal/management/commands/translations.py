@@ -118,21 +118,19 @@ def problems(languages: list[str] | None = None) -> list[str]:
 
 
 def compile_messages() -> int:
-    """Compile every ``locale/*/LC_MESSAGES/*.po``; returns how many files were written."""
-    written = 0
-    for po_path in sorted(locale_dir().glob("*/LC_MESSAGES/*.po")):
-        if shutil.which("msgfmt"):
-            with contextlib.chdir(settings.BASE_DIR):
-                call_command(
-                    "compilemessages",
-                    locale=[po_path.parent.parent.name],
-                    verbosity=0,
-                    ignore_patterns=IGNORE,
-                )
-        else:
+    """Compile every ``locale/*/LC_MESSAGES/*.po``; returns how many files were written.
+
+    With GNU gettext, one ``compilemessages`` run for every language (it compiles each
+    language's files, both domains); without it, polib writes each file."""
+    po_paths = sorted(locale_dir().glob("*/LC_MESSAGES/*.po"))
+    if shutil.which("msgfmt"):
+        languages = sorted({path.parent.parent.name for path in po_paths})
+        with contextlib.chdir(settings.BASE_DIR):
+            call_command("compilemessages", locale=languages, verbosity=0, ignore_patterns=IGNORE)
+    else:
+        for po_path in po_paths:
             polib.pofile(str(po_path)).save_as_mofile(str(po_path.with_suffix(".mo")))
-        written += 1
-    return written
+    return len(po_paths)
 
 
 class Command(BaseCommand):
