@@ -44,7 +44,7 @@ PAGES = int(os.environ.get("BENCH_ACCESS100K_PAGES", "500"))
 QUESTIONS = 20
 
 
-def _insert_grants(cursor, *, first: int, count: int, user_sql: str, asset_sql: str) -> None:
+def insert_grants(cursor, *, first: int, count: int, user_sql: str, asset_sql: str) -> None:
     """``count`` approved requests and their live grants numbered ``first``.. (``n``), each
     for the user and the one asset the SQL expressions of ``n`` name. The request's ticket
     carries ``n`` so the grants can be joined to it."""
@@ -99,7 +99,7 @@ def load_own() -> tuple[int, list, list]:
     first_asset = DataAsset.objects.order_by("pk").values_list("pk", flat=True)[0]
     step = ASSETS // OWN_GRANTS
     with connection.cursor() as cursor:
-        _insert_grants(
+        insert_grants(
             cursor,
             first=1,
             count=OWN_GRANTS,
@@ -134,7 +134,7 @@ def load_everyone(measured_id: int) -> None:
             [measured_id],
         )
         first_user = cursor.fetchone()[0]
-        _insert_grants(
+        insert_grants(
             cursor,
             first=OWN_GRANTS + 1,
             count=GRANTS - OWN_GRANTS,
