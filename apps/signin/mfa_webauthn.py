@@ -133,12 +133,11 @@ class AuthenticationComplete(_PortalErrors, CompleteCredentialAuthenticationView
 
     failure_page = "webauthn-verify"
 
-    def complete_auth(self, device: Any) -> Any:
+    def complete_auth(self, device: Any) -> None:
         if not self.request.user.is_authenticated:
             raise exceptions.PasswordlessLoginDisabled()
-        user = super().complete_auth(device)
+        super().complete_auth(device)
         mark_verified(self.request)
-        return user
 
     def get_success_url(self) -> str:
         return safe_next_url(self.request, reverse("admin:index"))
