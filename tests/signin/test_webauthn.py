@@ -54,6 +54,7 @@ def test_a_key_alone_counts_as_the_second_factor(client, approver):
 
 
 def test_an_app_and_a_key_both_offered(client, approver):
+    # given an approver with an app and a key, then the page offers both
     enrolled(approver)
     a_key(approver)
     client.force_login(approver)
@@ -62,7 +63,8 @@ def test_an_app_and_a_key_both_offered(client, approver):
 
 
 def test_signed_out_nobody_starts_a_ceremony(client):
-    # Passwordless sign-in is off: a key is a second factor only
+    # given nobody signed in (passwordless sign-in is off: a key is a second factor only),
+    # when a ceremony is begun, then it is refused in words and nothing is recorded
     for name in (BEGIN_REGISTRATION, BEGIN_AUTHENTICATION):
         response = client.post(reverse(name))
         assert response.status_code == 403
@@ -91,6 +93,7 @@ def test_adding_a_key_needs_a_fresh_factor(client, approver):
 
 
 def test_a_first_key_needs_no_earlier_factor(client, approver):
+    # given an approver with no factor yet, then a registration starts at once
     client.force_login(approver)
     response = client.post(reverse(BEGIN_REGISTRATION))
     assert response.status_code == 200
@@ -124,19 +127,65 @@ def test_a_completion_without_its_challenge_is_refused_and_recorded(client, appr
 
 
 def test_a_started_ceremony_is_used_once(client, approver):
+    # given a signed-in approver who began a verification
     a_key(approver)
     client.force_login(approver)
     assert client.post(reverse(BEGIN_AUTHENTICATION)).status_code == 200
-    # a malformed answer spends the challenge: the next try must begin again
+    # when a malformed answer arrives, then it is refused and spends the challenge
     first = client.post(
         reverse(COMPLETE_AUTHENTICATION), {"id": "x"}, content_type="application/json"
     )
+    assert (first.status_code, first.json()["code"]) == (422, "invalid_json_structure")
+    # so a second answer must begin again
     again = client.post(
         reverse(COMPLETE_AUTHENTICATION), {"id": "x"}, content_type="application/json"
     )
-    assert first.status_code >= 400 and again.status_code == 400
-    assert again.json()["code"] == "invalid_state"
+    assert (again.status_code, again.json()["code"]) == (400, "invalid_state")
     assert AuditEvent.objects.filter(action="signin.mfa.failed").count() == 2
+
+
+# Answers no authenticator would send: not JSON, JSON of the wrong shape, bad base64, a
+# signature over nothing by a key the account has ("AA" is its id, b"\x00").
+_BAD_ANSWERS = [
+    "not json",
+    "\x00",
+    "[]",
+    "null",
+    "{}",
+    '{"id": 1, "rawId": [], "response": {}}',
+    '{"id": "!!", "rawId": "!!", "type": "public-key", "response": {"clientDataJSON": "!!",'
+    ' "attestationObject": "!!", "authenticatorData": "!!", "signature": "!!"}}',
+    '{"id": "AA", "rawId": "AA", "type": "public-key", "response": {"clientDataJSON": "AA",'
+    ' "attestationObject": "AA", "authenticatorData": "AA", "signature": "AA"}}',
+]
+
+
+@pytest.mark.parametrize("ceremony", ["registration", "authentication"])
+def test_bad_answers_get_a_clear_refusal_and_change_nothing(client, approver, ceremony):
+    # given an approver with a key (and, to add one, an app verified just now), and a
+    # ceremony begun before each answer
+    key = a_key(approver, credential_id=b"\x00")
+    if ceremony == "registration":
+        verify(client, approver)
+    else:
+        client.force_login(approver)
+    for body in _BAD_ANSWERS:
+        assert client.post(reverse(f"otp_webauthn:credential-{ceremony}-begin")).status_code == 200
+        # when the answer is garbage
+        response = client.post(
+            reverse(f"otp_webauthn:credential-{ceremony}-complete"),
+            body,
+            content_type="application/json",
+        )
+        # then a 4xx in words, never a server error
+        assert 400 <= response.status_code < 500, (body, response.content)
+        assert response.json()["detail"], body
+    # and nothing is stored or verified
+    assert list(WebAuthnCredential.objects.filter(user=approver)) == [key]
+    key.refresh_from_db()
+    assert key.last_used_at is None and key.sign_count == 0
+    if ceremony == "authentication":
+        assert client.get(reverse("admin:index"))["Location"].startswith(reverse("mfa-verify"))
 
 
 def test_the_factors_page_lists_and_removes_own_factors(client, approver, dpo):
@@ -195,6 +244,8 @@ def test_the_factors_page_lists_and_removes_own_factors(client, approver, dpo):
 
 
 def test_the_factors_page_needs_a_fresh_factor(client, approver):
+    # given an approver whose factor has gone stale, when they open or post the page,
+    # then they verify first, and nothing is removed
     verify(client, approver)
     key = a_key(approver)
     make_stale(client)
@@ -205,6 +256,7 @@ def test_the_factors_page_needs_a_fresh_factor(client, approver):
 
 
 def test_without_a_factor_the_page_offers_both_ways(client, staff_user):
+    # given a staff member without a factor, then the page says so and offers both kinds
     client.force_login(staff_user)
     page = client.get(reverse("mfa-devices")).content.decode()
     assert "No security key yet." in page and "No authenticator app yet." in page
@@ -214,6 +266,7 @@ def test_without_a_factor_the_page_offers_both_ways(client, staff_user):
 
 
 def test_an_admin_reset_removes_keys_too(approver, dpo):
+    # given an approver with an app and a key, when an admin resets them, then both go
     enrolled(approver)
     a_key(approver)
     assert devices_reset(user=approver, actor=dpo) == 2
