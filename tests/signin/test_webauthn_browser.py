@@ -161,7 +161,8 @@ async () => {
 
 def test_a_key_of_another_account_is_refused(live_server, browser, webauthn_on, dpo, approver):  # noqa: F811
     base = live_server.url
-    context = browser.new_context()
+    # (in French: the package's status lines and the portal's refusals are translated)
+    context = browser.new_context(locale="fr-FR")
     page = context.new_page()
     page.set_default_timeout(20_000)
     virtual_key(context, page)
@@ -187,7 +188,7 @@ def test_a_key_of_another_account_is_refused(live_server, browser, webauthn_on, 
     # when they use the button: the browser holds no key of theirs and says so
     page.click("#passkey-verification-button")
     page.locator("#passkey-verification-status-message").get_by_text(
-        "Verification canceled or not allowed."
+        "Vérification annulée ou non autorisée."
     ).wait_for()
 
     # when they sign the portal's challenge with the approver's key anyway
@@ -196,7 +197,7 @@ def test_a_key_of_another_account_is_refused(live_server, browser, webauthn_on, 
     # then the portal refuses it as not theirs, records the attempt, and verifies nothing
     assert status == 403, body
     assert body == {
-        "detail": "This security key is not registered to your account.",
+        "detail": "Cette clé de sécurité n’est pas enregistrée pour votre compte.",
         "code": "credential_user_mismatch",
     }
     failed = AuditEvent.objects.get(action="signin.mfa.failed")
