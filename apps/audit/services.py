@@ -256,3 +256,26 @@ def audit_events_record_bulk(
         if events_recorded.has_listeners():
             events_recorded.send(sender=AuditEvent, events=written or [_event(r) for r in rows])
     return written
+
+
+VERIFICATION_FAILED_ACTION = "audit.chain.verification_failed"
+
+
+def audit_verification_failure_record(
+    *,
+    first_broken_id: int | None,
+    checked: int,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+) -> AuditEvent:
+    """Record that a verification found the chain broken at event ``first_broken_id`` after
+    ``checked`` good events (``manage.py audit_verify``, the admin's verify page), so the
+    finding is itself on the trail and reaches subscribers (webhook event
+    ``audit.verification_failed``). The new event links to the current head as every event
+    does; the broken link stays where it is for the next verification to find."""
+    return audit_event_record(
+        action=VERIFICATION_FAILED_ACTION,
+        actor=actor,
+        actor_label=actor_label,
+        data={"first_broken_id": first_broken_id, "checked": checked},
+    )

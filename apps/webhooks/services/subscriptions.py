@@ -66,6 +66,18 @@ def _audit_data(subscription: WebhookSubscription) -> dict[str, Any]:
     }
 
 
+def _lock(subscription_id: int) -> WebhookSubscription:
+    """The subscription, locked; ValidationError when there is none."""
+    subscription = (
+        WebhookSubscription.objects.select_for_update().filter(pk=subscription_id).first()
+    )
+    if subscription is None:
+        raise ValidationError(
+            _("Webhook subscription #%(number)s does not exist.") % {"number": subscription_id}
+        )
+    return subscription
+
+
 def _require(actor: User, perm: str) -> None:
     if not actor.is_active or not actor.has_perm(perm):
         raise PermissionDenied(_("You may not manage webhook subscriptions."))
@@ -132,13 +144,7 @@ def webhook_subscription_update(
         exclude=subscription_id,
     )
     with transaction.atomic(durable=True):
-        subscription = (
-            WebhookSubscription.objects.select_for_update().filter(pk=subscription_id).first()
-        )
-        if subscription is None:
-            raise ValidationError(
-                _("Webhook subscription #%(number)s does not exist.") % {"number": subscription_id}
-            )
+        subscription = _lock(subscription_id)
         subscription.name, subscription.url, subscription.event_types = name, url, types
         subscription.timeout_seconds, subscription.active = timeout_seconds, active
         subscription.save(update_fields=["name", "url", "event_types", "timeout_seconds", "active"])
@@ -160,13 +166,7 @@ def webhook_subscription_secret_rotate(
     _require(actor, "webhooks.change_webhooksubscription")
     secret = webhook_secret_generate()
     with transaction.atomic(durable=True):
-        subscription = (
-            WebhookSubscription.objects.select_for_update().filter(pk=subscription_id).first()
-        )
-        if subscription is None:
-            raise ValidationError(
-                _("Webhook subscription #%(number)s does not exist.") % {"number": subscription_id}
-            )
+        subscription = _lock(subscription_id)
         subscription.secret_encrypted = webhook_secret_encrypt(secret)
         subscription.secret_hint = webhook_secret_hint(secret)
         subscription.secret_rotated_at = timezone.now()
