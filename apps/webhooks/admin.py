@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from jitportal.admin_base import ReadOnlyModelAdmin, ServiceErrorsMixin, admin_form
+from jitportal.inputs import parse_id
 
 from .models import EventType, WebhookDelivery, WebhookSubscription
 from .services import (
@@ -145,9 +146,10 @@ class WebhookSubscriptionAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     ) -> HttpResponse:
         if not self.has_change_permission(request):
             return super().change_view(request, object_id, form_url, extra_context)
-        if not object_id.isdigit() or len(object_id) > 18:
+        pk = parse_id(object_id)
+        if pk is None:
             return super().change_view(request, object_id, form_url, extra_context)
-        subscription = get_object_or_404(WebhookSubscription, pk=int(object_id))
+        subscription = get_object_or_404(WebhookSubscription, pk=pk)
         initial = {
             "name": subscription.name,
             "url": subscription.url,

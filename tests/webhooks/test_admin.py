@@ -13,6 +13,7 @@ from apps.audit.models import AuditEvent
 from apps.audit.services import audit_event_record
 from apps.webhooks.crypto import webhook_secret_decrypt
 from apps.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
+from tests.test_hostile_input import HOSTILE
 
 pytestmark = pytest.mark.django_db
 
@@ -143,3 +144,27 @@ def test_the_delivery_log_lists_searches_and_shows_a_delivery(client, dpo, subsc
     detail = client.get(reverse("admin:webhooks_webhookdelivery_change", args=[first.pk]))
     assert detail.status_code == 200
     assert json.loads(first.body)["id"] in detail.content.decode()
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_input_on_every_webhook_page_gives_no_500(client, dpo, subscription, value):
+    # Given the DPO and a subscription with a delivery
+    sub, _secret = subscription
+    audit_event_record(action="access.breakglass.used", actor_label="system:test")
+    client.raise_request_exception = False
+    client.force_login(dpo)
+    change = reverse("admin:webhooks_webhooksubscription_change", args=[sub.pk])
+    form = {"name": value, "url": value, "event_types": [value], "timeout_seconds": value}
+    # When every field and parameter gets the hostile value, then no page fails
+    responses = [
+        client.post(reverse(ADD), form),
+        client.post(change, form),
+        client.get(reverse(LOG), {"q": value}),
+        client.get(reverse(LOG), {"status__exact": value, "created_at__year": value}),
+        client.get(reverse(LOG), {"subscription__id__exact": value, "p": value}),
+        client.get(f"/admin/webhooks/webhooksubscription/{value}/change/"),
+        client.post(f"/admin/webhooks/webhooksubscription/{value}/rotate-secret/"),
+    ]
+    assert [r.status_code for r in responses if r.status_code >= 500] == []
+    # and nothing was changed
+    assert WebhookSubscription.objects.get().name == "SIEM"

@@ -158,3 +158,29 @@ def test_a_failed_verification_is_an_event(subscription, receiver, run_on_commit
     body = json.loads(got.body)
     assert body["type"] == "audit.verification_failed"
     assert body["data"]["detail"] == {"first_broken_id": broken, "checked": 2}
+
+
+def test_the_reconcile_expiring_many_grants_queues_one_sweep_and_all_are_sent(
+    subscription, receiver, asset, staff_user, run_on_commit
+):
+    # Given 60 grants whose window has ended (the bulk path writes their events with COPY)
+    from tests.access.factories import GrantFactory
+
+    now = timezone.now()
+    for _ in range(60):
+        GrantFactory(
+            user=staff_user,
+            assets=[asset],
+            starts_at=now - timedelta(hours=2),
+            ends_at=now - timedelta(minutes=5),
+        )
+    # When the reconcile runs
+    run_on_commit(access.access_reconcile)
+    # Then each grant gave one grant.ended event, all sent by the sweep queued after commit
+    ended = [json.loads(r.body) for r in receiver.received]
+    assert len(ended) == 60 and {e["type"] for e in ended} == {"grant.ended"}
+    assert {e["data"]["outcome"] for e in ended} == {"expired"}
+    assert len({e["id"] for e in ended}) == 60
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {
+        DeliveryStatus.DELIVERED
+    }

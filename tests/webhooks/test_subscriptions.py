@@ -76,6 +76,10 @@ def test_a_public_https_address_is_allowed():
     ("changes", "field"),
     [
         ({"name": "  "}, "name"),
+        ({"name": "SIEM\x1b[2J"}, "name"),
+        ({"name": "\u200b"}, "name"),
+        ({"url": "https://93.184.215.14/a b"}, "url"),
+        ({"url": "https://93.184.215.14/\u202e"}, "url"),
         ({"url": "http://93.184.215.14/"}, "url"),
         ({"url": "https://127.0.0.1/"}, "url"),
         ({"event_types": ["grant.activated", "grant.everything"]}, "event_types"),

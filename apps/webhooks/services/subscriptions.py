@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_event_record
+from jitportal.inputs import text_problem
 
 from ..crypto import webhook_secret_encrypt, webhook_secret_generate, webhook_secret_hint
 from ..events import webhook_events_from_audit
@@ -34,6 +35,8 @@ def _clean(
     url = (url or "").strip()
     if not name:
         errors.setdefault("name", []).append(_("Give the subscription a name."))
+    elif problem := text_problem(name, multiline=False, required=True):
+        errors.setdefault("name", []).append(problem)
     elif WebhookSubscription.objects.filter(name=name).exclude(pk=exclude or 0).exists():
         errors.setdefault("name", []).append(_("Another subscription has this name."))
     try:
