@@ -88,3 +88,29 @@ def test_a_real_worker_sends_the_event_once_even_when_its_task_is_sent_twice(
         )
         time.sleep(0.5)
     assert len(receiver.received) == 1
+
+
+@pytest.mark.postgres
+def test_two_approvers_at_once_give_one_decided_event(
+    subscription, receiver, role, staff_user, approver, groups
+):
+    # Given a request needing one approval, and two approvers
+    from apps.access import services as access
+    from tests.access.test_invariants import _race, submit
+    from tests.factories import UserFactory
+
+    approver2 = UserFactory(username="approver2", groups=["Approvers"], is_staff=True)
+    request = submit(staff_user, role)
+    # When both approve at the same instant
+    _race(
+        [
+            lambda: access.access_request_approve(request_id=request.pk, approver=approver),
+            lambda: access.access_request_approve(request_id=request.pk, approver=approver2),
+        ]
+    )
+    # Then subscribers get one request.decided event, sent once
+    decided = WebhookDelivery.objects.filter(event_type="request.decided")
+    assert decided.count() == 1
+    assert _wait_for(lambda: decided.get().status == DeliveryStatus.DELIVERED)
+    bodies = [r.body for r in receiver.received if b'"request.decided"' in r.body]
+    assert len(bodies) == 1
