@@ -9,6 +9,7 @@ the network) and no proxy from the environment is used. Only the first
 from __future__ import annotations
 
 import ssl
+import time
 from dataclasses import dataclass
 
 import urllib3
@@ -38,6 +39,20 @@ class Answer:
 def _printable(raw: bytes) -> str:
     text = raw.decode("utf-8", errors="replace")
     return "".join(c if c.isprintable() or c in "\n\t" else "?" for c in text)
+
+
+def _read_excerpt(response: urllib3.BaseHTTPResponse, timeout: float) -> bytes:
+    """The first ``RESPONSE_EXCERPT_BYTES`` of the answer, read for at most about
+    ``timeout`` seconds in all: an endpoint that sends its answer a byte at a time cannot
+    hold the worker (and the delivery's row lock) longer than that."""
+    deadline = time.monotonic() + timeout
+    data = b""
+    while len(data) < RESPONSE_EXCERPT_BYTES and time.monotonic() < deadline:
+        chunk = response.read1(RESPONSE_EXCERPT_BYTES - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 def webhook_post(*, target: Target, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
@@ -74,7 +89,7 @@ def webhook_post(*, target: Target, body: bytes, headers: dict[str, str], timeou
             assert_same_host=False,
         )
         try:
-            excerpt = _printable(response.read(RESPONSE_EXCERPT_BYTES))
+            excerpt = _printable(_read_excerpt(response, timeout))
         finally:
             response.release_conn()
         return Answer(status=response.status, excerpt=excerpt, error="")

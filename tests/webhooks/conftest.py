@@ -30,6 +30,8 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
     delay: float = 0.0
+    #: Seconds between the bytes of a body sent a byte at a time (0: all at once).
+    drip: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -47,16 +49,28 @@ def receiver() -> Iterator[Receiver]:
             if box.delay:
                 threading.Event().wait(box.delay)
             payload = b'{"ok": %s}' % (b"true" if status < 300 else b"false")
+            if box.drip:
+                payload = b"x" * 200
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(payload)
+            if not box.drip:
+                self.wfile.write(payload)
+                return
+            try:
+                for byte in payload:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    threading.Event().wait(box.drip)
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the portal stopped reading, as it should
 
         def log_message(self, format: str, *args: object) -> None:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True  # a dripping handler does not hold the teardown
     state["receiver"] = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/hooks/jit")
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
