@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 import urllib3
+from django.conf import settings
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -56,16 +57,27 @@ def _read_excerpt(response: urllib3.BaseHTTPResponse, timeout: float) -> bytes:
 
 
 def webhook_post(*, target: Target, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
-    """POST ``body`` to ``target`` (its first address), waiting at most ``timeout`` seconds
-    to connect and for each read."""
-    address = target.addresses[0]
+    """POST ``body`` to ``target``, waiting at most ``timeout`` seconds to connect and for
+    each read. The checked addresses are tried in order while a connection is refused (a
+    host with an IPv6 and an IPv4 address, one of them not listening)."""
+    answer = Answer(status=None, excerpt="", error="connection")
+    for address in target.addresses:
+        answer = _post_to(address, target=target, body=body, headers=headers, timeout=timeout)
+        if answer.error != "connection":
+            break
+    return answer
+
+
+def _post_to(
+    address: str, *, target: Target, body: bytes, headers: dict[str, str], timeout: float
+) -> Answer:
     host_header = target.host if ":" not in target.host else f"[{target.host}]"
     default_port = 443 if target.scheme == "https" else 80
     if target.port != default_port:
         host_header = f"{host_header}:{target.port}"
     pool: urllib3.HTTPConnectionPool
     if target.scheme == "https":
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=settings.WEBHOOKS.get("CA_FILE") or None)
         pool = urllib3.HTTPSConnectionPool(
             address,
             target.port,

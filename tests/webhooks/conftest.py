@@ -3,6 +3,8 @@ subscription pointing at it. Loopback over http is allowed only inside these tes
 
 from __future__ import annotations
 
+import contextlib
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,8 +37,10 @@ class Receiver:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@contextlib.contextmanager
+def serving(tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> Iterator[Receiver]:
+    """A receiver on a free port of 127.0.0.1, over TLS with ``tls``; its URL names
+    ``host``."""
     state: dict[str, Receiver] = {}
 
     class Handler(BaseHTTPRequestHandler):
@@ -71,7 +75,11 @@ def receiver() -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True  # a dripping handler does not hold the teardown
-    state["receiver"] = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/hooks/jit")
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls is not None else "http"
+    port = server.server_address[1]
+    state["receiver"] = Receiver(url=f"{scheme}://{host}:{port}/hooks/jit")
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
@@ -79,6 +87,12 @@ def receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with serving() as box:
+        yield box
 
 
 LOCAL = {
@@ -89,6 +103,7 @@ LOCAL = {
     "RETRY_SECONDS": 30,
     "RETRY_MAX_SECONDS": 3600,
     "SWEEP_EVERY_SECONDS": 30,
+    "CA_FILE": "",
 }
 
 
