@@ -24,6 +24,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
+from jitportal.inputs import parse_id
 from jitportal.redirects import safe_next_url
 from jitportal.security_signals import second_factor_event
 
@@ -142,8 +143,8 @@ def devices(request: HttpRequest) -> HttpResponse:
         model = _REMOVABLE.get(request.POST.get("kind", ""))
         device_id = request.POST.get("device", "")
         device = (
-            model.objects.filter(user=user, pk=int(device_id)).first()  # type: ignore[attr-defined]
-            if model is not None and device_id.isdigit() and len(device_id) <= 18
+            model.objects.filter(user=user, pk=parse_id(device_id)).first()  # type: ignore[attr-defined]
+            if model is not None and parse_id(device_id) is not None
             else None
         )
         if device is None:
