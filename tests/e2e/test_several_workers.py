@@ -17,7 +17,8 @@ purge runs' totals adding up to the rows deleted (a killed run's committed batch
 in the run it was closed as), and the audit chain intact.
 
 Fixtures are loaded with set-based SQL (a few seconds) while the workers start; each
-broker's run takes about 75 s on two busy cores, most of it the 2,200 notice messages.
+broker's run takes 45 to 75 s on two cores (the more they are shared, the longer), most of
+it the 2,200 notice messages.
 """
 
 from __future__ import annotations
