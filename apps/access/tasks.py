@@ -13,6 +13,8 @@ from auditlog.context import set_actor, set_extra_data
 from celery import shared_task
 from django.contrib.auth import get_user_model
 
+from jitportal.tasking import enqueue
+
 from . import outbox, services
 
 
@@ -28,7 +30,14 @@ def task_actor(user=None) -> Iterator[None]:
 
 
 @shared_task(name="access.reconcile", ignore_result=True)
-def access_reconcile_task() -> dict:
+def access_reconcile_task(helper: bool = False) -> dict:
+    """Beat's reconcile. With a backlog of more than one batch, it first queues helper runs
+    (``helper=True``, which queue none themselves) for idle workers to share it; rows are
+    claimed with SKIP LOCKED, so however many run at once each row is done once. Eager
+    (tests, no worker) there is nobody to share with."""
+    if not helper and not access_reconcile_task.app.conf.task_always_eager:
+        for _ in range(services.access_reconcile_helpers_wanted()):
+            enqueue(access_reconcile_task, helper=True)
     with task_actor():
         return services.access_reconcile()
 

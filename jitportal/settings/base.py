@@ -256,8 +256,30 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=55 * 60)
+# Several workers, a worker lost (docs/deploy.md, "Several workers"): a message is
+# acknowledged after its task ends, so a worker killed mid-task (SIGKILL, out of memory, a
+# lost host) leaves it to be delivered again; every task is safe to run twice (rows are
+# claimed with SELECT ... FOR UPDATE SKIP LOCKED and re-checked under the lock). A worker
+# reserves one message at a time, so a long purge does not hold others' work hostage.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A task still running when the broker connection drops is cancelled: its message is
+# delivered again and runs once more elsewhere, instead of twice at the same time.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Redis hands an unacknowledged message to another worker after this many seconds: it must
+# be longer than the longest task may run (CELERY_TASK_TIME_LIMIT), or a long purge would be
+# started a second time while the first still runs. RabbitMQ redelivers when the consumer's
+# connection closes instead; its own consumer_timeout must exceed the time limit too.
+CELERY_BROKER_VISIBILITY_TIMEOUT = env.int(
+    "CELERY_BROKER_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 30 * 60
+)
+if CELERY_BROKER_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"CELERY_BROKER_VISIBILITY_TIMEOUT ({CELERY_BROKER_VISIBILITY_TIMEOUT} s) must be "
+        f"longer than CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT} s): Redis would hand a "
+        "running task to a second worker"
+    )
 # Worker processes per `celery worker` (default: one per CPU).
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=None)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -266,7 +288,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=0.5)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Kombu's Redis transport ignores the connection timeout above for the TCP connect.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+        "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+    }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
@@ -286,6 +311,8 @@ JITPORTAL = {
     # Organisation-wide fallbacks; per-policy values live in the database.
     "RECONCILE_EVERY_SECONDS": env.int("JITPORTAL_RECONCILE_EVERY_SECONDS", default=60),
     "RECONCILE_BATCH_SIZE": env.int("JITPORTAL_RECONCILE_BATCH_SIZE", default=1000),
+    # Further reconcile runs queued when more than one batch is due, so idle workers share it.
+    "RECONCILE_HELPERS": env.int("JITPORTAL_RECONCILE_HELPERS", default=3),
     "BREAK_GLASS_MAX": timedelta(hours=env.int("JITPORTAL_BREAK_GLASS_MAX_HOURS", default=4)),
     "EXPIRY_WARNING_BEFORE": timedelta(
         minutes=env.int("JITPORTAL_EXPIRY_WARNING_MINUTES", default=30)

@@ -35,8 +35,14 @@ else:
     REDIS_URL = "redis://127.0.0.1:6379/15"
     REDIS_AVAILABLE = _answers("127.0.0.1", 6379)
 CELERY_BROKER_URL = REDIS_URL
-# Tasks run in-process unless a test starts a real worker.
-CELERY_TASK_ALWAYS_EAGER = True
+# Tasks run in-process unless a test starts a real worker. Worker processes a test starts
+# under these settings (tests/e2e/test_several_workers.py) are told their broker, that
+# nothing runs eagerly and where mail goes through TEST_* variables.
+CELERY_TASK_ALWAYS_EAGER = env.bool("TEST_CELERY_TASK_ALWAYS_EAGER", default=True)
+if "TEST_CELERY_BROKER_URL" in os.environ:
+    CELERY_BROKER_URL = os.environ["TEST_CELERY_BROKER_URL"]
+    if not CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        CELERY_BROKER_TRANSPORT_OPTIONS = {}
 CELERY_TASK_EAGER_PROPAGATES = True
 
 # Tests travel in time with a signed-in client: no idle logout unless a test asks for it
@@ -45,6 +51,10 @@ SESSION_IDLE_TIMEOUT = timedelta(days=365)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if "TEST_EMAIL_FILE_PATH" in os.environ:
+    # One file per connection, readable by the test from another process.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = os.environ["TEST_EMAIL_FILE_PATH"]
 DEBUG = False
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 

@@ -742,6 +742,7 @@ def test_every_service_is_classified():
         "grant_mark_reviewed",
         "access_record_view_log",
         "user_offboard",  # takes access away, cancels requests
+        "access_reconcile_helpers_wanted",  # a count: how many workers to ask
     }
     public = {
         name

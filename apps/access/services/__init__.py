@@ -26,7 +26,7 @@ from .grants import (
 )
 from .mirror import mirror_add, mirror_remove
 from .offboarding import Offboarding, user_offboard
-from .reconcile import access_reconcile
+from .reconcile import access_reconcile, access_reconcile_helpers_wanted
 from .requests import (
     access_request_approve,
     access_request_cancel,
@@ -43,6 +43,7 @@ __all__ = [
     "SYSTEM_POLICY",
     "Offboarding",
     "access_reconcile",
+    "access_reconcile_helpers_wanted",
     "access_record_view_log",
     "access_request_approve",
     "access_request_cancel",

@@ -64,7 +64,9 @@ def mirror_add(*, grant_ids: Iterable[int]) -> int:
             object_pk=str(asset_id),
             permission_id=perm_ids[action],
         )
-        for user_id, asset_id, action in set(rights)
+        # In one order everywhere: two batches inserting the same rows at once wait for
+        # each other instead of deadlocking.
+        for user_id, asset_id, action in sorted(set(rights))
     ]
     UserObjectPermission.objects.bulk_create(rows, ignore_conflicts=True, batch_size=5000)
     return len(rows)
@@ -132,10 +134,16 @@ def mirror_remove(*, grant_ids: Iterable[int], now: datetime | None = None) -> i
     in_batch, in_batch_params = _in_ids("ga.grant_id", ids)
     in_batch_g, in_batch_g_params = _in_ids("g.id", ids)
     other, other_params = _in_ids("o.id", ids)
+    guardian_t = qn(UserObjectPermission._meta.db_table)
+    # Rows are locked in id order before they go: two workers expiring grants of the same
+    # person and asset at once (each its own batch) then wait for each other instead of
+    # deadlocking (PostgreSQL; SQLite has one writer at a time).
+    lock_in_order = "ORDER BY id FOR UPDATE" if connection.vendor == "postgresql" else ""
     # Names come from the models' meta and ACTIONS, values are parameters.
     sql = f"""
-        DELETE FROM {qn(UserObjectPermission._meta.db_table)}
-        WHERE content_type_id = %s AND (user_id, object_pk, permission_id) IN (
+        DELETE FROM {guardian_t} WHERE id IN (
+          SELECT id FROM {guardian_t}
+          WHERE content_type_id = %s AND (user_id, object_pk, permission_id) IN (
             SELECT g.user_id, CAST(ga.dataasset_id AS varchar(255)), p.permission_id
             FROM {grant_t} g
             JOIN {link_t} ga ON ga.grant_id = g.id
@@ -149,6 +157,8 @@ def mirror_remove(*, grant_ids: Iterable[int], now: datetime | None = None) -> i
                   AND NOT ({other})
                   AND {gives.format(alias="p", grant="o")}
               )
+          )
+          {lock_in_order}
         )
     """  # noqa: S608
     params = [

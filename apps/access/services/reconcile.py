@@ -23,6 +23,8 @@ from ..models import (
     Grant,
     GrantQuerySet,
     GrantStatus,
+    Notice,
+    NoticeStatus,
     RequestStatus,
 )
 from ..selectors import grant_holder_entitled_q, request_ineligibility
@@ -245,12 +247,46 @@ def _remind_batch(*, now: datetime, size: int, after: int) -> tuple[int, int | N
     return len(requests), requests[-1].pk
 
 
+def access_reconcile_helpers_wanted(
+    *, now: datetime | None = None, batch_size: int | None = None
+) -> int:
+    """How many more reconcile runs to start beside this one: one per further batch of work
+    due (grants to activate, expire or unmirror; notices to send), at most
+    ``JITPORTAL["RECONCILE_HELPERS"]``; 0 when one batch holds everything.
+
+    Helpers claim rows with SKIP LOCKED like the run that queued them, so idle workers
+    share a backlog (after downtime, a failover) without doing anything twice. Each kind is
+    counted up to the cap only (LIMIT), so the question costs little whatever the backlog.
+    """
+    cap = int(_conf("RECONCILE_HELPERS"))
+    if cap < 1:
+        return 0
+    now = now or timezone.now()
+    size = batch_size or _conf("RECONCILE_BATCH_SIZE")
+    enough = size * (cap + 1)
+    due = 0
+    for queryset in (
+        Grant.objects.due_to_expire(now),
+        Grant.objects.due_to_activate(now),
+        Grant.objects.due_for_unmirror(),
+        Notice.objects.filter(status=NoticeStatus.PENDING, next_try_at__lte=now),
+    ):
+        due += queryset.values("pk")[: enough - due].count()
+        if due >= enough:
+            break
+    return min(cap, max(0, (due - 1) // size))
+
+
 def access_reconcile(*, now: datetime | None = None, batch_size: int | None = None) -> dict:
     """The periodic tidy-up: activate, expire, remove mirrors, lapse, warn, remind, and
     send the notices still in the outbox (``outbox.notice_send_due``).
 
-    Idempotent and safe to run concurrently (rows are claimed with SKIP LOCKED); each batch
-    is its own transaction, and it loops until nothing is due, so it catches up a backlog.
+    Idempotent and safe to run concurrently, on any number of workers at once (two beats, a
+    helper, a message delivered twice): every step claims its rows with
+    ``SELECT ... FOR UPDATE SKIP LOCKED`` and re-checks them under the lock, so a row is done
+    by exactly one run and rows other runs hold are left to them. Each batch is its own
+    transaction (a worker killed mid-batch changes nothing; its rows are free again), and it
+    loops until nothing is due, so it catches up a backlog.
     """
     now = now or timezone.now()
     size = batch_size or _conf("RECONCILE_BATCH_SIZE")

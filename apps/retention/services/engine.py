@@ -40,15 +40,12 @@ logger = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def _run_lock(rule: RetentionRule) -> Iterator[bool]:
-    """Whether this process may run ``rule`` now; held until the block ends."""
-    if connection.vendor != "postgresql":
-        # Without advisory locks: a running run whose process is still there owns the rule
-        # (SQLite serialises writers, so this check-and-start cannot race).
-        yield not any(not run_process_gone(run) for run in rule.runs.running())
-        return
+def _session_lock(namespace: int, key: int) -> Iterator[bool]:
+    """PostgreSQL: a session-level advisory lock ``(namespace, key)`` taken without waiting;
+    whether it was taken. Held until the block ends, or until the session does (a process
+    that dies lets go of it with its connection)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_RUN_LOCK_NAMESPACE, rule.pk])
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [namespace, key])
         acquired = bool(cursor.fetchone()[0])
     try:
         yield acquired
@@ -56,11 +53,43 @@ def _run_lock(rule: RetentionRule) -> Iterator[bool]:
         if acquired:
             try:
                 with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT pg_advisory_unlock(%s, %s)", [_RUN_LOCK_NAMESPACE, rule.pk]
-                    )
+                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [namespace, key])
             except Exception:  # a broken connection released the lock with it
-                logger.warning("could not release the run lock of rule %s", rule.pk, exc_info=True)
+                logger.warning("could not release lock %s/%s", namespace, key, exc_info=True)
+
+
+@contextlib.contextmanager
+def _run_lock(rule: RetentionRule) -> Iterator[bool]:
+    """Whether this process may run ``rule`` now; held until the block ends."""
+    if connection.vendor != "postgresql":
+        # Without advisory locks: a running run whose process is still there owns the rule
+        # (SQLite serialises writers, so this check-and-start cannot race).
+        yield not any(not run_process_gone(run) for run in rule.runs.running())
+        return
+    with _session_lock(_RUN_LOCK_NAMESPACE, rule.pk) as acquired:
+        yield acquired
+
+
+# Session-level advisory lock per run while a process executes it (PostgreSQL): "jprc".
+_RUN_CLAIM_NAMESPACE = 0x6A707263
+
+
+@contextlib.contextmanager
+def _run_claim(run_id: int) -> Iterator[bool]:
+    """Whether this process is the one executing run ``run_id``; held until the block ends.
+
+    The claim of a run is what ``SELECT ... FOR UPDATE SKIP LOCKED`` is for the reconcile's
+    rows: taken without waiting, and a run someone else holds is skipped. A run spans many
+    transactions, so the claim is a session-level advisory lock, dropped by PostgreSQL with
+    the session when the process dies. The same message delivered twice (a worker lost,
+    two beats queueing a forgotten run) thus executes the run once, and the second delivery
+    is not mistaken for another run of the rule (which is refused as ANOTHER_RUNNING).
+    """
+    if connection.vendor != "postgresql":
+        yield True  # SQLite serialises writers; the run's status is checked under them
+        return
+    with _session_lock(_RUN_CLAIM_NAMESPACE, run_id) as claimed:
+        yield claimed
 
 
 ProgressCallback = Callable[[PurgeRun], None]
@@ -77,11 +106,30 @@ def purge_run_execute(
 
     Returns the run in its final state (succeeded, partial or failed; an error is kept in
     ``run.error``, not raised); a run that is not planned (or is a dry run) is returned as
-    it is. ``progress(run)`` is called after every committed batch. Raises
-    PurgeAlreadyRunning when another run of the rule holds it, PurgeRun.DoesNotExist when
-    there is no such run, and RuntimeError inside a caller's transaction (every batch
-    commits on its own: architecture.md, invariant 6).
+    it is, and so is a run another process is executing at this moment (``_run_claim``).
+    ``progress(run)`` is called after every committed batch. Raises PurgeAlreadyRunning
+    when another run of the rule holds it, PurgeRun.DoesNotExist when there is no such run,
+    and RuntimeError inside a caller's transaction (every batch commits on its own:
+    architecture.md, invariant 6).
     """
+    with _run_claim(run_id) as claimed:
+        if not claimed:
+            return PurgeRun.objects.select_related("rule").get(pk=run_id)
+        return _execute_claimed(
+            run_id=run_id,
+            batch_size=batch_size,
+            progress=progress,
+            single_statement=single_statement,
+        )
+
+
+def _execute_claimed(
+    *,
+    run_id: int,
+    batch_size: int | None,
+    progress: ProgressCallback | None,
+    single_statement: bool | None,
+) -> PurgeRun:
     run = PurgeRun.objects.select_related("rule").get(pk=run_id)
     rule = run.rule
     with _run_lock(rule) as acquired:

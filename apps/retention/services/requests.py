@@ -272,6 +272,37 @@ def purge_run_stop_request(*, run_id: int, actor: Actor) -> PurgeRun:
     return locked
 
 
+SYSTEM_WORKER = "system:worker"
+
+
+def purge_run_continue(*, run_id: int) -> PurgeRun | None:
+    """Finish the work of real run ``run_id`` whose process died (a worker lost mid-run,
+    its message delivered again: ``CELERY_TASK_ACKS_LATE``): the run is closed as
+    interrupted with the totals its committed batches reached, and a new run of its rule is
+    planned, not queued, for the caller to execute at once.
+
+    Returns the new planned run, or None when there is nothing to continue: no such run,
+    its process is still there (another worker is executing it), the rule has another run
+    queued or running, or the rule may not run now (its problems, four eyes). Batches that
+    committed are not redone: the new run selects from the rule's filter again.
+    """
+    run = PurgeRun.objects.real().filter(pk=run_id, status=PurgeRunStatus.RUNNING).first()
+    if run is None or not run_process_gone(run):
+        return None
+    try:
+        request = purge_run_request(
+            rule_id=run.rule_id,
+            actor=None,
+            actor_label=SYSTEM_WORKER,
+            trigger=run.trigger,
+            queue=False,
+        )
+    except (PurgeRefused, RetentionRule.DoesNotExist) as exc:
+        logger.info("run %s not continued: %s", run_id, exc)
+        return None
+    return request.run
+
+
 def purge_due_rules_enqueue(*, now: datetime | None = None) -> dict[str, int]:
     """Plan and queue a run for every due rule; re-queue real runs whose message was lost."""
     summary = {
