@@ -20,6 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "retention": {"inventory", "audit", "signin"},
     "crm": {"access", "inventory", "audit"},
     "reports": {"access", "retention", "inventory", "audit", "integrations", "crm"},
+    "api": {"access", "inventory", "audit", "integrations", "reports", "signin"},
     "health": {"access", "retention", "inventory", "audit", "integrations", "reports", "signin"},
     "demo": {
         "access",

@@ -1,0 +1,34 @@
+"""How the OpenAPI schema describes the API's authentication (drf-spectacular extensions)."""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+
+class IntegrationTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "apps.api.authentication.IntegrationTokenAuthentication"
+    name = "integrationToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": (
+                "An integration token (jpt_…) issued in the admin, with the scope the endpoint "
+                "takes: request, decide, read or audit. It acts for its owner and never does "
+                "more than the owner may."
+            ),
+        }
+
+
+class PortalSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "apps.api.authentication.PortalSessionAuthentication"
+    name = "portalSession"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "sessionid",
+            "description": "The portal session; unsafe methods need the X-CSRFToken header.",
+        }
