@@ -32,3 +32,14 @@ class PortalSessionScheme(OpenApiAuthenticationExtension):
             "name": "sessionid",
             "description": "The portal session; unsafe methods need the X-CSRFToken header.",
         }
+
+
+def integer_ids(result, generator, request, public):
+    """Path ids are taken as text (so that a bad one is a problem detail, not Django's HTML
+    404) but are whole numbers: say so in the schema."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path" and parameter.get("name") == "id":
+                    parameter["schema"] = {"type": "integer", "minimum": 1}
+    return result

@@ -455,6 +455,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.api.schema.integer_ids",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "RequestStatusEnum": "apps.access.models.RequestStatus",
         "GrantStatusEnum": "apps.access.models.GrantStatus",

@@ -81,12 +81,17 @@ class QueueView(ApiView):
         filters = {
             k: v for k, v in request.query_params.items() if k in QueueFilterForm.base_fields
         }
-        form = QueueFilterForm(filters, queue=queue)
-        if not form.is_valid():
-            raise Problem.from_form(form)
+        shown = queue
+        if filters:
+            # The admin queue's form: its choices are read from the queue (one pass), only
+            # when there is something to check against them.
+            form = QueueFilterForm(filters, queue=queue)
+            if not form.is_valid():
+                raise Problem.from_form(form)
+            shown = form.apply(queue)
         # The page's ids first (no per-row columns for the rows an offset skips), then its
         # rows with their columns: the same number of queries, and as fast, on any page.
-        ids = list(self.paginate_queryset(form.apply(queue).values_list("pk", flat=True)))
+        ids = list(self.paginate_queryset(shown.values_list("pk", flat=True)))
         rows = {r.pk: r for r in _with_columns().filter(pk__in=ids)}
         page = [rows[pk] for pk in ids if pk in rows]
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
