@@ -137,3 +137,19 @@ def test_a_token_of_an_inactive_owner_or_a_basic_password_is_refused(api, groups
     basic = api().client.get("/api/me/requests/", headers={"Authorization": "Basic eDp5"})
     assert basic.status_code == 401
     assert "Bearer" in basic.json()["detail"]
+
+
+def test_a_session_without_the_second_factor_the_admin_asks_is_refused(api, approver, pending):
+    # given MFA_REQUIRED on and an approver signed in without presenting their factor
+    from django.test import override_settings
+
+    with override_settings(MFA_REQUIRED=True):
+        response = api(user=approver).get("/api/queue/")
+        # then the API answers as the admin would: verify first
+        assert response.status_code == 403
+        problem = response.json()
+        assert problem["type"] == "urn:jitportal:problem:second-factor-required"
+        assert problem["portal_url"].endswith("/accounts/second-factor/")
+        # and a token of the same person, issued in the admin, still works
+        token = api(token=make_token(approver, "decide")).get("/api/queue/")
+        assert token.status_code == 200
