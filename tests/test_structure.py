@@ -19,9 +19,11 @@ ALLOWED: dict[str, set[str]] = {
     "access": {"inventory", "audit", "signin"},
     "retention": {"inventory", "audit", "signin"},
     "crm": {"access", "inventory", "audit"},
+    "webhooks": {"audit", "integrations"},
     "reports": {"access", "retention", "inventory", "audit", "integrations", "crm"},
     "api": {"access", "inventory", "audit", "integrations", "reports", "signin"},
     "health": {"access", "retention", "inventory", "audit", "integrations", "reports", "signin"},
+    "agents": {"access", "inventory", "integrations"},
     "demo": {
         "access",
         "retention",
