@@ -24,4 +24,6 @@ urlpatterns = [
     path("", include("apps.access.urls")),
     path("records/", include("apps.crm.urls")),
     path("reports/", include("apps.reports.urls")),
+    # The REST API, its OpenAPI schema and reference (apps/api, docs/api.md).
+    path("api/", include("apps.api.urls")),
 ]

@@ -21,6 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "crm": {"access", "inventory", "audit"},
     "webhooks": {"audit", "integrations"},
     "reports": {"access", "retention", "inventory", "audit", "integrations", "crm"},
+    "api": {"access", "inventory", "audit", "integrations", "reports", "signin"},
     "health": {"access", "retention", "inventory", "audit", "integrations", "reports", "signin"},
     "agents": {"access", "inventory", "integrations"},
     "demo": {

@@ -27,6 +27,13 @@ PORTAL_MODELS = {
     "access-grant": "access.Grant",
     "crm-customer": "crm.Customer",
     "crm-ticket": "crm.SupportTicket",
+    "api-my-request": "access.AccessRequest",
+    "api-queue": "access.AccessRequest",
+    "api-my-grant": "access.Grant",
+    "api-grant": "access.Grant",
+    "api-system": "inventory.System",
+    "api-asset": "inventory.DataAsset",
+    "api-activit": "inventory.ProcessingActivity",
 }
 # Django's own URLs that take ids not of a model row.
 SKIP_NAMES = {"admin:view_on_site"}

@@ -56,6 +56,12 @@ INSTALLED_APPS = [
     # The demo organisation and load_demo: imports every app, imported by none.
     "apps.demo",
     "apps.health",
+    # The REST API (apps/api, docs/api.md): Django REST framework, its OpenAPI schema and the
+    # Swagger UI files served from the portal itself (no CDN).
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "apps.api",
     # The MCP server for AI agents (request-only tools): imports access, imported by none.
     "apps.agents",
     "jitportal",
@@ -496,6 +502,45 @@ LOGGING = {
         # Server errors still reach Django's own handlers (mailed to ADMINS when DEBUG is
         # off) and Sentry; a failing health probe's 500 does not.
         "django.request": {"filters": ["not_a_health_probe"]},
+    },
+}
+
+# --- REST API (apps/api, docs/api.md) ---------------------------------------------------------
+# Session (with CSRF) for the browser, integration tokens (Bearer, scoped) for machines; JSON
+# only; every error an RFC 9457 problem detail; every list paginated.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: its Bearer challenge is the 401's WWW-Authenticate header.
+        "apps.api.authentication.IntegrationTokenAuthentication",
+        "apps.api.authentication.PortalSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.api.permissions.TokenScopePermission"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "apps.api.pagination.PagePagination",
+    "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
+    "EXCEPTION_HANDLER": "apps.api.problems.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "jitportal API",
+    "DESCRIPTION": "Just-in-time access, the data inventory, registers and the audit trail "
+    "(docs/api.md).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.api.schema.integer_ids",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "RequestStatusEnum": "apps.access.models.RequestStatus",
+        "GrantStatusEnum": "apps.access.models.GrantStatus",
     },
 }
 
