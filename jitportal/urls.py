@@ -24,4 +24,5 @@ urlpatterns = [
     path("", include("apps.access.urls")),
     path("records/", include("apps.crm.urls")),
     path("reports/", include("apps.reports.urls")),
+    path("chat/", include("apps.chat.urls")),
 ]

@@ -21,6 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "crm": {"access", "inventory", "audit"},
     "reports": {"access", "retention", "inventory", "audit", "integrations", "crm"},
     "health": {"access", "retention", "inventory", "audit", "integrations", "reports", "signin"},
+    "chat": {"access", "inventory", "audit"},
     "demo": {
         "access",
         "retention",
