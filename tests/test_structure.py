@@ -21,6 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "crm": {"access", "inventory", "audit"},
     "reports": {"access", "retention", "inventory", "audit", "integrations", "crm"},
     "health": {"access", "retention", "inventory", "audit", "integrations", "reports", "signin"},
+    "agents": {"access", "inventory", "integrations"},
     "chat": {"access", "inventory", "audit"},
     "demo": {
         "access",

@@ -61,6 +61,12 @@ class SignInRefused(SuspiciousOperation):
 class PortalOIDCBackend(OIDCAuthenticationBackend):
     """OpenID Connect sign-in: finds or creates the account and syncs its groups.
 
+    * It signs people in and answers no permission question: mozilla-django-oidc's backend
+      is a ``ModelBackend``, and Django asks every backend in ``AUTHENTICATION_BACKENDS`` in
+      turn, so every refused ``has_perm`` would also have been worked out a second time here.
+      Model permissions are ``PasswordBackend``'s (Django's ``ModelBackend``) and object
+      permissions ``GrantBackend``'s, whichever way the person signed in.
+
     * The account is found by the provider's subject (``OidcIdentity``); on the first sign-in
       by a *verified* email (``email_verified`` true) matched case-insensitively; an
       unverified email never matches an existing account.
@@ -91,6 +97,28 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
     def get_user(self, user_id: Any) -> Any:
         user = super().get_user(user_id)
         return user if self.user_can_authenticate(user) else None
+
+    # --- no permission question is answered here (see the class docstring) --------------------
+
+    def has_perm(self, user_obj: Any, perm: str, obj: Any = None) -> bool:
+        return False
+
+    def has_module_perms(self, user_obj: Any, app_label: str) -> bool:
+        return False
+
+    def get_user_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
+        return set()
+
+    def get_group_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
+        return set()
+
+    def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
+        return set()
+
+    def with_perm(
+        self, perm: Any, is_active: bool = True, include_superusers: bool = True, obj: Any = None
+    ) -> Any:
+        return self.UserModel._default_manager.none()
 
     # --- claims -------------------------------------------------------------------------------
 

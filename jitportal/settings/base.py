@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     # The demo organisation and load_demo: imports every app, imported by none.
     "apps.demo",
     "apps.health",
+    # The MCP server for AI agents (request-only tools): imports access, imported by none.
+    "apps.agents",
     "jitportal",
 ]
 

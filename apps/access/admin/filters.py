@@ -7,6 +7,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from jitportal.admin_scale import BoundedRelatedOnlyFilter
+
 from .. import selectors
 
 
@@ -53,3 +55,9 @@ class NoticeEscalatedFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.filter(escalated_at__isnull=True)
         return queryset
+
+
+class AssetChoicesFilter(BoundedRelatedOnlyFilter):
+    """The assets some grant covers (at most a hundred listed), labelled with their system."""
+
+    label_related = ("system",)

@@ -28,6 +28,11 @@ from jitportal.admin_base import (
     admin_form,
     bulk_service_action,
 )
+from jitportal.admin_scale import (
+    BoundedRelatedOnlyFilter,
+    DeferredJoinPaginator,
+    LargeTableAdminMixin,
+)
 from jitportal.durations import duration_text
 from jitportal.formats import datetime_display
 from jitportal.inputs import parse_page
@@ -36,7 +41,7 @@ from jitportal.redirects import named_return_url
 from .. import selectors, services
 from ..models import Grant
 from .display import RETURNS, acting_user, return_query, rights_text, window_text
-from .filters import LiveNowFilter
+from .filters import AssetChoicesFilter, LiveNowFilter
 from .forms import BreakGlassForm, CommentForm, HoldersForm, ReasonForm
 
 
@@ -55,7 +60,7 @@ def reviewed(count: int, labels: str) -> str:
 
 
 @admin.register(Grant)
-class GrantAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
+class GrantAdmin(LargeTableAdminMixin, ServiceErrorsMixin, ReadOnlyModelAdmin):
     # Few, wrapping columns: the list fits a 1366 px screen beside its filters. Who may
     # revoke also gets a Revoke link per live or scheduled row (get_list_display).
     list_display = ("id", "holder", "target", "asset_list", "rights", "window", "state")
@@ -65,13 +70,15 @@ class GrantAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
         "status",
         "is_break_glass",
         "needs_review",
-        ("user", admin.RelatedOnlyFieldListFilter),
-        ("assets", admin.RelatedOnlyFieldListFilter),
+        ("user", BoundedRelatedOnlyFilter),
+        ("assets", AssetChoicesFilter),
     )
     search_fields = ("=id", "user__username", "user__email", "assets__name", "request__role__name")
     date_hierarchy = "starts_at"
     list_per_page = 50
-    show_full_result_count = False
+    # The list's order (grants not ended first) is computed, so no index serves it:
+    # the page's keys are sorted on the grants alone, then that page joined.
+    paginator = DeferredJoinPaginator
     actions = ["revoke_selected", "mark_reviewed"]
     fieldsets = (
         (None, {"fields": ("request", "user", "asset_list", "status", "mirrored")}),
