@@ -35,6 +35,8 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext
 
+from jitportal.inputs import parse_id
+
 #: Up to this many matching rows the paginator counts exactly; beyond, it estimates.
 EXACT_COUNT_LIMIT = 10_000
 #: A related filter lists at most this many choices (and the one chosen).
@@ -211,7 +213,7 @@ class BoundedRelatedOnlyFilter(admin.RelatedFieldListFilter):
         self.truncated = len(choices) > FILTER_CHOICES_LIMIT
         choices = choices[:FILTER_CHOICES_LIMIT]
         chosen = self.lookup_val[-1] if self.lookup_val else None
-        if chosen and chosen.isdigit() and chosen not in {str(pk) for pk, _ in choices}:
+        if chosen and parse_id(chosen) is not None and chosen not in {str(pk) for pk, _ in choices}:
             obj = related._default_manager.select_related(*self.label_related)
             picked = obj.filter(pk=chosen).first()
             if picked is not None:

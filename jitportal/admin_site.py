@@ -15,15 +15,30 @@ view permission. Here it also
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.apps import AdminConfig
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.utils.translation import gettext as _
+
+from jitportal.inputs import BIGINT_MAX, INTEGER_MAX, parse_id
+
+#: Primary key fields whose values are integers, with the largest value their column holds.
+_INTEGER_KEYS: tuple[tuple[type[models.Field], int], ...] = (
+    (models.BigAutoField, BIGINT_MAX),
+    (models.BigIntegerField, BIGINT_MAX),
+    (models.AutoField, INTEGER_MAX),
+    (models.SmallAutoField, 32767),
+    (models.IntegerField, INTEGER_MAX),
+)
 
 
 class PortalAutocompleteJsonView(AutocompleteJsonView):
@@ -80,8 +95,58 @@ class PortalAutocompleteJsonView(AutocompleteJsonView):
         )
 
 
+def selection_is_valid(model: type[models.Model], values: list[str]) -> bool:
+    """Whether every value of a change list's selection (``_selected_action``) can be a
+    primary key of ``model``: ASCII digits within the column's range for an integer key
+    (``'²'`` and ``'99999999999999999999'`` make Django's action query raise), otherwise what
+    the key field's ``to_python`` accepts. At most one value per row of a page of 10,000."""
+    if len(values) > 10_000:
+        return False
+    pk = model._meta.pk
+    for field_class, maximum in _INTEGER_KEYS:
+        if isinstance(pk, field_class):
+            return all(parse_id(value, maximum=maximum) is not None for value in values)
+    try:
+        for value in values:
+            pk.to_python(value)  # type: ignore[union-attr]
+    except Exception:
+        return False
+    return True
+
+
+def _selection_checked(view: Callable[..., HttpResponse], model: type[models.Model]) -> Any:
+    """``view`` (a change list) refusing an action on a selection that names no row, with a
+    message and nothing done, instead of the 500 Django's action query gives."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST" and "action" in request.POST:
+            selected = request.POST.getlist(ACTION_CHECKBOX_NAME)
+            if not selection_is_valid(model, selected):
+                messages.error(
+                    request,
+                    _(
+                        "The selection holds a value that is not a row of this list; nothing was done."
+                    ),
+                )
+                return HttpResponseRedirect(request.path)
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
 class PortalAdminSite(admin.AdminSite):
-    """The site ``admin.site`` is (``PortalAdminConfig.default_site``)."""
+    """The site ``admin.site`` is (``PortalAdminConfig.default_site``).
+
+    Every model admin's change list refuses an action on a selection that names no row
+    (:func:`selection_is_valid`), whatever the admin (the project's or a library's).
+    """
+
+    def admin_view(self, view: Callable[..., Any], cacheable: bool = False) -> Any:
+        model_admin = getattr(view, "__self__", None)
+        if isinstance(model_admin, admin.ModelAdmin) and view.__name__ == "changelist_view":
+            view = _selection_checked(view, model_admin.model)
+        return super().admin_view(view, cacheable)
 
     def autocomplete_view(self, request: HttpRequest) -> Any:
         return PortalAutocompleteJsonView.as_view(admin_site=self)(request)

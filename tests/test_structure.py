@@ -19,6 +19,7 @@ ALLOWED: dict[str, set[str]] = {
     "access": {"inventory", "audit", "signin"},
     "retention": {"inventory", "audit", "signin"},
     "crm": {"access", "inventory", "audit"},
+    "webhooks": {"audit", "integrations"},
     "reports": {"access", "retention", "inventory", "audit", "integrations", "crm"},
     "health": {"access", "retention", "inventory", "audit", "integrations", "reports", "signin"},
     "agents": {"access", "inventory", "integrations"},

@@ -32,6 +32,7 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from apps.access.models import Grant
 from apps.inventory.models import DataAsset
+from jitportal.inputs import parse_id
 
 DATA_ACTIONS = ("view", "change", "export")
 GOVERNED_APPS = ("crm",)
@@ -163,11 +164,11 @@ def standing_privileges(*, now: datetime) -> list[dict[str, Any]]:
         .order_by("user__username", "object_pk", "permission__codename")
     )
     asset_names = _asset_names(
-        {int(p.object_pk) for p in object_perms if str(p.object_pk).isdigit()}
+        {pk for p in object_perms if (pk := parse_id(str(p.object_pk))) is not None}
     )
     for perm in object_perms:
         action = perm.permission.codename.removesuffix("_data")
-        asset_id: int | None = int(perm.object_pk) if str(perm.object_pk).isdigit() else None
+        asset_id: int | None = parse_id(str(perm.object_pk))
         if asset_id is not None and (perm.user_id, asset_id, action) in live:
             continue
         findings.append(
@@ -192,11 +193,11 @@ def standing_privileges(*, now: datetime) -> list[dict[str, Any]]:
         .order_by("group__name", "object_pk")
     )
     asset_names.update(
-        _asset_names({int(p.object_pk) for p in group_perms if str(p.object_pk).isdigit()})
+        _asset_names({pk for p in group_perms if (pk := parse_id(str(p.object_pk))) is not None})
     )
     members = _member_counts({p.group_id for p in group_perms})
     for group_perm in group_perms:
-        group_asset_id = int(group_perm.object_pk) if str(group_perm.object_pk).isdigit() else None
+        group_asset_id = parse_id(str(group_perm.object_pk))
         findings.append(
             {
                 "kind": "group_object_permission",

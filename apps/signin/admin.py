@@ -89,7 +89,7 @@ class PortalUserAdmin(UserAdmin):  # type: ignore[type-arg]
         description=_("Reset second factor (the user enrols again)"), permissions=["change"]
     )
     def reset_second_factor(self, request: HttpRequest, queryset: Any) -> None:
-        """Delete the selected users' authenticator apps and recovery codes, one audit event
+        """Delete the selected users' apps, security keys and recovery codes, one audit event
         (``signin.mfa.reset``) per user."""
         for user in queryset.order_by("pk"):
             devices_reset(user=user, actor=request.user)

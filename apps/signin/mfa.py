@@ -1,4 +1,6 @@
-"""The second factor (django-otp: TOTP and single-use recovery codes).
+"""The second factor (django-otp: TOTP, single-use recovery codes, and security keys or
+passkeys through django-otp-webauthn, apps/signin/mfa_webauthn.py; each a django-otp device,
+so every rule here counts them alike).
 
 * Who needs one for the admin: superusers and members of ``MFA_REQUIRED_GROUPS`` (default
   "DPO" and "Approvers"), when ``MFA_REQUIRED`` is on (off in the base settings for the demo
@@ -90,7 +92,7 @@ def fresh_factor_required(view: Callable[..., HttpResponse]) -> Callable[..., Ht
 
 
 def devices_reset(*, user: Any, actor: Any) -> int:
-    """Delete every second-factor device of ``user`` (TOTP and recovery codes); their next
+    """Delete every second-factor device of ``user`` (apps, keys, recovery codes); their next
     admin visit asks them to enrol again. Recorded as ``signin.mfa.reset``. Returns how many
     devices were removed."""
     removed = 0

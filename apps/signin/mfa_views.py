@@ -1,5 +1,7 @@
-"""The second-factor pages: enrolment (TOTP with a QR code, then recovery codes) and
-verification (a TOTP code or a recovery code). See apps/signin/mfa.py for who needs them."""
+"""The second-factor pages: enrolment (TOTP with a QR code, then recovery codes, or a
+security key), verification (a TOTP code, a recovery code or a security key) and the
+user's own list of factors (add a key, remove a key or an app). See apps/signin/mfa.py for
+who needs them and apps/signin/mfa_webauthn.py for the security-key endpoints."""
 
 from __future__ import annotations
 
@@ -8,17 +10,21 @@ from urllib.parse import urlencode
 
 import segno
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
+from jitportal.inputs import parse_id
 from jitportal.redirects import safe_next_url
 from jitportal.security_signals import second_factor_event
 
@@ -84,6 +90,14 @@ def enrol(request: HttpRequest) -> HttpResponse:
     return render(request, "signin/mfa_enrol.html", context)
 
 
+def _has_codes(user: Any) -> bool:
+    """An authenticator app or recovery codes: the code form applies."""
+    return (
+        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        or StaticToken.objects.filter(device__user=user, device__confirmed=True).exists()
+    )
+
+
 @login_required
 def verify(request: HttpRequest) -> HttpResponse:
     """Present a code from the authenticator app or a recovery code."""
@@ -99,4 +113,64 @@ def verify(request: HttpRequest) -> HttpResponse:
             return HttpResponseRedirect(_next(request))
         _event("signin.mfa.failed", request, page="verify")
         form.add_error("token", _("That code is not right, or was already used."))
-    return render(request, "signin/mfa_verify.html", {"form": form, "next": _next(request)})
+    context = {
+        "form": form,
+        "next": _next(request),
+        "has_codes": _has_codes(request.user),
+        "has_keys": WebAuthnCredential.objects.filter(user=request.user, confirmed=True).exists(),
+    }
+    return render(request, "signin/mfa_verify.html", context)
+
+
+# What the factors page may remove: security keys and authenticator apps, by id.
+_REMOVABLE = {"webauthn": WebAuthnCredential, "totp": TOTPDevice}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def devices(request: HttpRequest) -> HttpResponse:
+    """The user's own second factors: authenticator apps, how many recovery codes are left,
+    security keys (added, last used); add a key or an app, remove one. An account with a
+    factor opens it only with a fresh one (adding or removing a factor is as sensitive as
+    the actions the factor guards). Removing the last app or key also removes the recovery
+    codes (they back up a factor that no longer exists). Recorded as ``signin.mfa.removed``."""
+    user = request.user
+    if user_has_device(user) and not factor_is_fresh(request):
+        query = urlencode({"next": request.get_full_path()})
+        return HttpResponseRedirect(f"{reverse('mfa-verify')}?{query}")
+    here = reverse("mfa-devices")
+    if request.method == "POST":
+        model = _REMOVABLE.get(request.POST.get("kind", ""))
+        device_id = request.POST.get("device", "")
+        device = (
+            model.objects.filter(user=user, pk=parse_id(device_id)).first()  # type: ignore[attr-defined]
+            if model is not None and parse_id(device_id) is not None
+            else None
+        )
+        if device is None:
+            messages.error(request, _("That factor is not one of yours, or was already removed."))
+            return HttpResponseRedirect(here)
+        kind = request.POST["kind"]
+        device.delete()
+        codes_removed = False
+        if not (
+            TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+            or WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
+        ):
+            codes_removed = StaticDevice.objects.filter(user=user).delete()[0] > 0
+        _event(
+            "signin.mfa.removed",
+            request,
+            device=kind,
+            device_id=int(device_id),
+            recovery_codes_removed=codes_removed,
+        )
+        messages.success(request, _("The factor was removed."))
+        return HttpResponseRedirect(here)
+    context = {
+        "apps": TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk"),
+        "keys": WebAuthnCredential.objects.filter(user=user, confirmed=True).order_by("pk"),
+        "codes_left": StaticToken.objects.filter(device__user=user, device__confirmed=True).count(),
+        "next": here,
+    }
+    return render(request, "signin/mfa_devices.html", context)

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 from email.utils import getaddresses
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -37,10 +38,12 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "health_check",
-    # The second factor (apps/signin/mfa.py): TOTP apps and single-use recovery codes.
+    # The second factor (apps/signin/mfa.py): TOTP apps, single-use recovery codes and
+    # security keys or passkeys (WebAuthn, django-otp-webauthn).
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "apps.signin",
     "apps.integrations",
     "apps.audit",
@@ -50,6 +53,7 @@ INSTALLED_APPS = [
     "apps.reports",
     "apps.crm",
     "apps.chat",
+    "apps.webhooks",
     # The demo organisation and load_demo: imports every app, imported by none.
     "apps.demo",
     "apps.health",
@@ -205,6 +209,32 @@ PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 # Seconds an SMTP conversation may block a worker (a notice that times out is retried).
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=30.0)
 
+# --- WebAuthn: security keys and passkeys as a second factor ------------------------------
+# (django-otp-webauthn; apps/signin/mfa_webauthn.py, docs/signin.md). The relying party ID is
+# the host name people type; a key is bound to it, so changing it means registering keys
+# again. Browsers run WebAuthn only on https or http://localhost, and the package's checks
+# refuse any other origin: by default both follow PORTAL_BASE_URL when it is such an origin
+# (an IP address cannot be a relying party ID: 127.0.0.1 becomes localhost), else localhost.
+_portal_url = urlsplit(PORTAL_BASE_URL)
+_portal_host = _portal_url.hostname or "localhost"
+if re.fullmatch(r"[0-9.]+|.*:.*", _portal_host) or (
+    _portal_url.scheme != "https" and _portal_host != "localhost"
+):
+    _portal_host = "localhost"
+_portal_port = f":{_portal_url.port}" if _portal_url.port else ""
+OTP_WEBAUTHN_RP_ID = env("OTP_WEBAUTHN_RP_ID", default=_portal_host)
+OTP_WEBAUTHN_RP_NAME = env("OTP_WEBAUTHN_RP_NAME", default=OTP_TOTP_ISSUER)
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
+    "OTP_WEBAUTHN_ALLOWED_ORIGINS",
+    default=[
+        f"https://{_portal_host}{_portal_port}"
+        if _portal_url.scheme == "https"
+        else f"http://localhost{_portal_port}"
+    ],
+)
+# A second factor only: signing in still takes single sign-on or a password first.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+
 # --- Redis and Celery -------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
@@ -283,6 +313,25 @@ JITPORTAL = {
     ),
     # Seconds the readiness check waits for the broker to answer.
     "HEALTH_BROKER_TIMEOUT": env.float("JITPORTAL_HEALTH_BROKER_TIMEOUT", default=2.0),
+}
+
+# --- Event webhooks (apps/webhooks, docs/webhooks.md) -------------------------------------
+WEBHOOKS = {
+    # Fernet keys (comma-separated) encrypting subscription secrets at rest; the first
+    # encrypts, all decrypt (rotation). Empty: one key derived from SECRET_KEY.
+    "SECRET_KEYS": env.list("WEBHOOK_SECRET_KEYS", default=[]),
+    # Local testing only: allow http:// endpoints and private, loopback or link-local targets.
+    "ALLOW_HTTP": env.bool("WEBHOOK_ALLOW_HTTP", default=False),
+    "ALLOW_PRIVATE_TARGETS": env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False),
+    # Tries before a delivery is given up; the wait doubles per try from RETRY_SECONDS.
+    "MAX_TRIES": env.int("WEBHOOK_MAX_TRIES", default=10),
+    "RETRY_SECONDS": env.int("WEBHOOK_RETRY_SECONDS", default=30),
+    "RETRY_MAX_SECONDS": env.int("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600),
+    # How often beat sends what is due (retries, and what a lost message left behind).
+    "SWEEP_EVERY_SECONDS": env.int("WEBHOOK_SWEEP_EVERY_SECONDS", default=30),
+    # PEM file of the certificate authorities endpoints are checked against, instead of the
+    # system's (an internal CA). Empty: the system's.
+    "CA_FILE": env("WEBHOOK_CA_FILE", default=""),
 }
 
 # --- Sign-in: lockout (django-axes), idle sessions, browser policies -----------------------
@@ -384,12 +433,14 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
         "midi",
         "payment",
         "picture-in-picture",
-        "publickey-credentials-get",
         "screen-wake-lock",
         "usb",
         "xr-spatial-tracking",
     )
 }
+# Security keys and passkeys (the second factor): this origin only, never a framed one.
+PERMISSIONS_POLICY["publickey-credentials-create"] = ["self"]
+PERMISSIONS_POLICY["publickey-credentials-get"] = ["self"]
 
 # LOG_FORMAT=json: one JSON object a line (python-json-logger), for a log collector.
 LOG_FORMAT = env("LOG_FORMAT", default="plain")

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.inventory.models import DataAsset
 from jitportal.durations import duration_text
-from jitportal.inputs import validate_date_range, validate_multiline_text
+from jitportal.inputs import parse_id, validate_date_range, validate_multiline_text
 
 from ..forms import WindowDateTimeField
 from ..models import AccessRequest, AccessRole
@@ -108,7 +108,7 @@ class IdChoiceField(forms.ModelChoiceField):
     def to_python(self, value: Any) -> Any:
         if value in self.empty_values:
             return None
-        if not (isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19):
+        if not isinstance(value, str) or parse_id(value) is None:
             raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         return super().to_python(value)
 
