@@ -214,7 +214,7 @@ def slack_messages_update(*, request_id: int) -> int:
 def slack_messages_sync_due(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
     """Beat's backstop: post what a lost task did not (a failed post, or a request of the
     last ``MISSED_WITHIN`` with no message at all) and update the messages of decided
-    requests that still show their buttons. At most ``limit`` requests each. Returns counts."""
+    requests that still show their buttons, and of pending ones approved by someone since. At most ``limit`` requests each. Returns counts."""
     if not slack_enabled():
         return {"posted": 0, "updated": 0}
     now = now or timezone.now()
@@ -227,10 +227,18 @@ def slack_messages_sync_due(*, now: datetime | None = None, limit: int = 200) ->
         .distinct()
         .values_list("pk", flat=True)[:limit]
     )
+    shown = SlackMessage.objects.exclude(ts="")
+    decided = shown.exclude(request__status=RequestStatus.PENDING).exclude(
+        shown_state=F("request__status")
+    )
+    # A pending request approved by someone since its message was written (N-of-M, decided
+    # on the portal: no notice is written for a partial approval).
+    approved_since = shown.filter(
+        request__status=RequestStatus.PENDING,
+        request__approvals__created_at__gt=F("updated_at"),
+    )
     to_update = list(
-        SlackMessage.objects.exclude(ts="")
-        .exclude(request__status=RequestStatus.PENDING)
-        .exclude(shown_state=F("request__status"))
+        (decided | approved_since)
         .order_by("request_id")
         .values_list("request_id", flat=True)
         .distinct()[:limit]

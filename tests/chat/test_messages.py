@@ -207,3 +207,38 @@ def test_an_approver_who_is_not_eligible_gets_no_message(
         submit(staff_user, role)
     # then nobody is messaged
     assert slack.called("chat.postMessage") == []
+
+
+def test_a_partial_approval_on_the_portal_reaches_slack_on_beats_next_tick(
+    slack,
+    asset,
+    approvers_group,
+    staff_user,
+    approver,
+    approver2,
+    django_capture_on_commit_callbacks,
+):
+    # given a request needing two approvals, shown to two linked approvers
+    role = AccessRoleFactory(
+        assets=[asset],
+        approvals_required=2,
+        approver_groups=[approvers_group],
+        approve_by_asset_owner=False,
+        approve_by_steward_group=False,
+    )
+    link(slack, approver, "UAPPROVER1")
+    link(slack, approver2, "UAPPROVER2")
+    with django_capture_on_commit_callbacks(execute=True):
+        request = submit(staff_user, role)
+    # when one approves on the portal (no notice: the request is still pending)
+    services.access_request_approve(request_id=request.pk, approver=approver)
+    assert slack.called("chat.update") == []
+    # then beat's backstop updates both messages: the approver's without buttons
+    assert slack_messages_sync_due() == {"posted": 0, "updated": 2}
+    by_channel = {c.args["channel"]: c.args["blocks"] for c in slack.called("chat.update")}
+    assert _buttons(by_channel["DAPPROVER1"]) == []
+    assert "You approved" in _texts(by_channel["DAPPROVER1"])
+    assert _buttons(by_channel["DAPPROVER2"]) == ["jp_approve", "jp_deny"]
+    assert "Still needed" in _texts(by_channel["DAPPROVER2"])
+    # and the next tick has nothing left to do
+    assert slack_messages_sync_due() == {"posted": 0, "updated": 0}
