@@ -242,3 +242,22 @@ def test_a_partial_approval_on_the_portal_reaches_slack_on_beats_next_tick(
     assert "Still needed" in _texts(by_channel["DAPPROVER2"])
     # and the next tick has nothing left to do
     assert slack_messages_sync_due() == {"posted": 0, "updated": 0}
+
+
+def test_slack_says_the_same_approvals_still_needed_as_every_other_place(
+    slack, role, staff_user, approver, dpo, django_capture_on_commit_callbacks
+):
+    # given a request needing one approver and the DPO, shown to the linked DPO
+    # (tests/access/test_decisions.py::test_example_every_place_says_one_more_the_dpos)
+    role.require_dpo = True
+    role.save()
+    link(slack, dpo, "UDPO1")
+    with django_capture_on_commit_callbacks(execute=True):
+        request = submit(staff_user, role)
+    # when the approver approves on the portal and beat's backstop runs
+    services.access_request_approve(request_id=request.pk, approver=approver)
+    slack_messages_sync_due()
+    # then the DPO's message says what the portal says, with the buttons still there
+    (update,) = slack.called("chat.update")
+    assert "Still needed: 1 more, the DPO's." in _texts(update.args["blocks"])
+    assert _buttons(update.args["blocks"]) == ["jp_approve", "jp_deny"]
