@@ -26,4 +26,5 @@ urlpatterns = [
     path("reports/", include("apps.reports.urls")),
     # The REST API, its OpenAPI schema and reference (apps/api, docs/api.md).
     path("api/", include("apps.api.urls")),
+    path("chat/", include("apps.chat.urls")),
 ]

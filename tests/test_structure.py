@@ -24,6 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "api": {"access", "inventory", "audit", "integrations", "reports", "signin"},
     "health": {"access", "retention", "inventory", "audit", "integrations", "reports", "signin"},
     "agents": {"access", "inventory", "integrations"},
+    "chat": {"access", "inventory", "audit"},
     "demo": {
         "access",
         "retention",

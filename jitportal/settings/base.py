@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.retention",
     "apps.reports",
     "apps.crm",
+    "apps.chat",
     "apps.webhooks",
     # The demo organisation and load_demo: imports every app, imported by none.
     "apps.demo",
@@ -559,3 +560,13 @@ if SENTRY_DSN:
         environment=env("SENTRY_ENVIRONMENT", default="production"),
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
     )
+
+# --- Approvals from Slack (apps/chat, docs/slack.md) -------------------------------------
+# Slack's Web API; the tests point it at a local stand-in. Messages are sent only with a token.
+SLACK_API_URL = env("SLACK_API_URL", default="https://slack.com/api/")
+SLACK_BOT_TOKEN = env("SLACK_BOT_TOKEN", default="")
+# Signs every interactive request; without it the endpoint refuses everything.
+SLACK_SIGNING_SECRET = env("SLACK_SIGNING_SECRET", default="")
+# Match an unlinked Slack user to the portal user with the same, Slack-confirmed email.
+SLACK_MATCH_BY_EMAIL = env.bool("SLACK_MATCH_BY_EMAIL", default=False)
+SLACK_TIMEOUT_SECONDS = env.int("SLACK_TIMEOUT_SECONDS", default=10)

@@ -218,6 +218,9 @@ def test_deny_needs_a_reason(client, role, staff_user, approver):
     request.refresh_from_db()
     assert request.status == RequestStatus.DENIED
     assert request.decision_comment == "Use the reporting role"
+    # and the trail says the decision was taken in the admin
+    denied = AuditEvent.objects.for_target(request).get(action="access.request.denied")
+    assert denied.data["channel"] == "admin"
 
 
 def test_change_page_buttons_only_for_those_who_may_decide(

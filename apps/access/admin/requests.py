@@ -227,12 +227,14 @@ class AccessRequestAdmin(ServiceErrorsMixin, RequestDisplayMixin, ReadOnlyModelA
                         approver=acting_user(request),
                         comment=form.cleaned_data["comment"],
                         ends_at=form.cleaned_data["ends_at"],
+                        channel="admin",
                     )
                 else:
                     services.access_request_deny(
                         request_id=obj.pk,
                         approver=acting_user(request),
                         reason=form.cleaned_data["reason"],
+                        channel="admin",
                     )
             except ValidationError as exc:
                 if not hasattr(exc, "error_dict"):
@@ -334,11 +336,17 @@ class AccessRequestAdmin(ServiceErrorsMixin, RequestDisplayMixin, ReadOnlyModelA
                 def decide(obj: AccessRequest) -> None:
                     if decision == "approve":
                         services.access_request_approve(
-                            request_id=obj.pk, approver=request.user, comment=data["comment"]
+                            request_id=obj.pk,
+                            approver=request.user,
+                            comment=data["comment"],
+                            channel="admin",
                         )
                     else:
                         services.access_request_deny(
-                            request_id=obj.pk, approver=request.user, reason=data["reason"]
+                            request_id=obj.pk,
+                            approver=request.user,
+                            reason=data["reason"],
+                            channel="admin",
                         )
 
                 def still_pending(obj: AccessRequest) -> None:

@@ -33,6 +33,19 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
+#: Where a decision can be taken (recorded as ``channel`` in its audit event): the portal's
+#: pages, the admin, the REST API and Slack's interactive messages.
+DECISION_CHANNELS = ("portal", "admin", "api", "slack")
+
+
+def _channel_checked(channel: str) -> str:
+    """``channel`` when it is one of ``DECISION_CHANNELS``; else ValueError (a programming
+    error of the caller, never something a person typed)."""
+    if channel not in DECISION_CHANNELS:
+        raise ValueError(f"Unknown decision channel {channel!r}; one of {DECISION_CHANNELS}")
+    return channel
+
+
 def _check_decidable(*, request: AccessRequest, approver: User, now: datetime) -> set[str]:
     if request.requester_id == approver.pk:
         raise PermissionDenied(_("Nobody can decide their own request."))

@@ -49,6 +49,7 @@ from ._common import (
     _window_data,
 )
 from .decisions import (
+    _channel_checked,
     _decider_checked,
     _extension_reach_error,
     _open_decision,
@@ -383,10 +384,14 @@ def access_request_approve(
     approver: User,
     comment: str = "",
     ends_at: datetime | None = None,
+    channel: str = "portal",
 ) -> AccessRequest:
     """Record one approval. When enough distinct eligible approvals (and the DPO's, when
     required) are in, the request is approved and exactly one grant is created (or, for an
-    extension, the grant's end moves). ``ends_at`` may only shorten the window."""
+    extension, the grant's end moves). ``ends_at`` may only shorten the window. ``channel``
+    (one of ``decisions.DECISION_CHANNELS``, else ValueError) is where it was taken; the
+    audit events record it."""
+    channel = _channel_checked(channel)
     comment = (comment or "").strip()
     _refuse_control_characters(comment=comment)
     approver = _decider_checked(request_id=request_id, approver=approver)
@@ -456,6 +461,7 @@ def access_request_approve(
             reason=comment,
             data={
                 "as_dpo": as_dpo,
+                "channel": channel,
                 "approvals_still_needed": missing,
                 "shortened_from": original_end.isoformat()
                 if request.ends_at != original_end
@@ -468,7 +474,12 @@ def access_request_approve(
         )
         if missing == 0:
             _approve_final(
-                request=request, approver=approver, comment=comment, now=now, grant=grant
+                request=request,
+                approver=approver,
+                comment=comment,
+                now=now,
+                grant=grant,
+                channel=channel,
             )
     return request
 
@@ -480,7 +491,9 @@ def _approve_final(
     comment: str,
     now: datetime,
     grant: Grant | None = None,
+    channel: str = "",
 ) -> None:
+    # ``channel``: where the last approval was taken ('' for the policy's own approval).
     # Every path to a grant passes here: the requester's facts are read again now.
     _refuse_if_ineligible(request)
     _record_decision(
@@ -516,7 +529,11 @@ def _approve_final(
             actor_label=actor_label,
             target=request,
             reason=reason,
-            data={"extends_grant": grant.pk, "policy": request.policy_snapshot},
+            data={
+                "extends_grant": grant.pk,
+                "channel": channel,
+                "policy": request.policy_snapshot,
+            },
         )
         audit_event_record(
             action="access.grant.extended",
@@ -573,6 +590,7 @@ def _approve_final(
                 )
             ),
             "policy": request.policy_snapshot,
+            "channel": channel,
         },
     )
     grant_cache_clear(request.requester)
@@ -580,8 +598,13 @@ def _approve_final(
     _notify("request_decided", request.pk)
 
 
-def access_request_deny(*, request_id: int, approver: User, reason: str) -> AccessRequest:
-    """One eligible approver's denial ends a pending request; a reason is required."""
+def access_request_deny(
+    *, request_id: int, approver: User, reason: str, channel: str = "portal"
+) -> AccessRequest:
+    """One eligible approver's denial ends a pending request; a reason is required.
+    ``channel`` (one of ``decisions.DECISION_CHANNELS``, else ValueError) is where it was
+    taken; the audit event records it."""
+    channel = _channel_checked(channel)
     reason = (reason or "").strip()
     if not has_visible_text(reason):
         raise ValidationError({"reason": _("Give a reason for the denial.")})
@@ -607,7 +630,11 @@ def access_request_deny(*, request_id: int, approver: User, reason: str) -> Acce
             actor=approver,
             target=request,
             reason=reason,
-            data={"as_dpo": approval.as_dpo, "policy": request.policy_snapshot},
+            data={
+                "as_dpo": approval.as_dpo,
+                "channel": channel,
+                "policy": request.policy_snapshot,
+            },
         )
         _notify("request_decided", request.pk)
     return request

@@ -139,6 +139,7 @@ class _DecisionView(ApiView):
             approver=request.user,
             comment=form.cleaned_data["comment"],
             ends_at=form.cleaned_data["ends_at"],
+            channel="api",
         )
         return _answer(self, obj.pk)
 
@@ -187,6 +188,7 @@ class DenyView(_DecisionView):
             request_id=obj.pk,
             approver=request.user,
             reason=form.cleaned_data["reason"],
+            channel="api",
         )
         return _answer(self, obj.pk)
 

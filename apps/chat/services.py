@@ -1,0 +1,320 @@
+"""Slack messages to approvers, kept in step with the request they show; Slack users
+matched to portal users.
+
+- ``slack_messages_post``: each eligible approver of a pending request who has a Slack
+  account gets one direct message (``chat.postMessage``); its ``channel`` and ``ts`` are
+  kept (``SlackMessage``, one row per request and approver, locked while it is posted, so a
+  message is posted once however many tasks run).
+- ``slack_messages_update``: every message of a request shows what the request is now
+  (``chat.update``), once per change (``SlackMessage.shown_state``), whatever channel the
+  decision came from.
+- ``slack_messages_sync_due``: beat's backstop for a lost task (docs/architecture.md,
+  invariant 2): posts that failed or were never tried, messages of decided requests that
+  still show buttons.
+- ``slack_account_match``: the portal user a Slack user is, by a linked ``SlackAccount``, or
+  by the verified email Slack gives (``users.info``) when ``SLACK_MATCH_BY_EMAIL`` is on.
+
+Slack being unreachable never blocks or undoes a decision: the error is kept on the row
+(``last_error``) and the backstop tries again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone, translation
+from slack_sdk.errors import SlackClientError
+
+from apps.access.models import AccessRequest, RequestStatus
+from apps.access.selectors import eligible_approvers_for, with_queue_columns
+from apps.audit.services import audit_event_record
+from jitportal.tasking import enqueue_on_commit
+from jitportal.timekeeping import elapsed_add
+
+from .blocks import request_message, shown_state
+from .models import LinkMethod, SlackAccount, SlackDelivery, SlackMessage
+from .slack import slack_client, slack_enabled
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+logger = logging.getLogger(__name__)
+
+#: The registered name of the task that posts and updates a request's messages (tasks.py).
+TASK_REQUEST_SYNC = "chat.request_sync"
+#: A request with no message this long after it was made was missed (a lost task): the
+#: backstop posts it. Older ones are left alone (their approvers had the email notice).
+MISSED_WITHIN = timedelta(minutes=30)
+#: How long a payload's digest is kept (Slack's signature is valid five minutes).
+DELIVERY_MEMORY = timedelta(days=1)
+
+
+def slack_request_sync_queue(*, request_id: int) -> None:
+    """Queue the posting and updating of ``request_id``'s messages for after commit."""
+    if slack_enabled():
+        enqueue_on_commit(TASK_REQUEST_SYNC, request_id)
+
+
+def _error_text(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    code = response.get("error") if response is not None else ""
+    return f"{type(exc).__name__}: {code or exc}"[:500]
+
+
+def request_holds_special(request_id: int) -> bool:
+    """Whether the request touches special-category data (GDPR Art. 9/10): as the approver's
+    queue computes it (``selectors.with_queue_columns``)."""
+    row = with_queue_columns(AccessRequest.objects.filter(pk=request_id)).first()
+    return bool(getattr(row, "holds_special", False))
+
+
+def _load(request_id: int) -> AccessRequest | None:
+    return (
+        AccessRequest.objects.select_related(
+            "requester", "role", "asset", "processing_activity", "decided_by"
+        )
+        .filter(pk=request_id)
+        .first()
+    )
+
+
+def _render(
+    request: AccessRequest, approver_id: int, *, special: bool
+) -> tuple[str, str, list[dict[str, Any]]]:
+    decided = request.approvals.filter(approver_id=approver_id).exists()
+    # The organisation's language: the portal knows no language of a Slack user.
+    with translation.override(settings.LANGUAGE_CODE):
+        text, blocks = request_message(request, special=special, approver_decided=decided)
+    return shown_state(request, approver_decided=decided), text, blocks
+
+
+def _slack_id_by_email(user: User) -> str:
+    """The Slack id of ``user`` found by their email (``users.lookupByEmail``), linked for
+    next time; '' when matching by email is off, Slack knows no such address or its owner
+    has not confirmed it."""
+    if not settings.SLACK_MATCH_BY_EMAIL or not user.email:
+        return ""
+    try:
+        found = slack_client().users_lookupByEmail(email=user.email).get("user") or {}
+    except SlackClientError as exc:
+        logger.info("no Slack user for %s: %s", user.get_username(), _error_text(exc))
+        return ""
+    linked = _link_by_email(user=user, slack_user=found)
+    return linked.slack_user_id if linked else ""
+
+
+def _recipients(request: AccessRequest) -> list[tuple[User, str]]:
+    approvers = list(eligible_approvers_for(request))
+    linked = dict(
+        SlackAccount.objects.filter(user__in=approvers).values_list("user_id", "slack_user_id")
+    )
+    out = []
+    for user in approvers:
+        slack_id = linked.get(user.pk) or _slack_id_by_email(user)
+        if slack_id:
+            out.append((user, slack_id))
+    return out
+
+
+def slack_messages_post(*, request_id: int) -> int:
+    """Send a pending request to each of its eligible approvers who has a Slack account, once
+    per approver. Returns the number of messages posted now (0 when Slack is off, the request
+    is no longer pending, or everyone has theirs)."""
+    if not slack_enabled():
+        return 0
+    request = _load(request_id)
+    if request is None or request.status != RequestStatus.PENDING:
+        return 0
+    special = request_holds_special(request_id)
+    posted = 0
+    for approver, slack_id in _recipients(request):
+        # get_or_create survives another worker creating it this instant (unique row).
+        SlackMessage.objects.get_or_create(
+            request=request, approver=approver, defaults={"slack_user_id": slack_id}
+        )
+        with transaction.atomic(durable=True):
+            message = SlackMessage.objects.select_for_update().get(
+                request=request, approver=approver
+            )
+            if message.ts:
+                continue
+            state, text, blocks = _render(request, approver.pk, special=special)
+            try:
+                answer = slack_client().chat_postMessage(channel=slack_id, text=text, blocks=blocks)
+            except SlackClientError as exc:
+                message.last_error = _error_text(exc)
+                message.save(update_fields=["last_error", "updated_at"])
+                logger.warning("Slack message for request %s not sent: %s", request_id, exc)
+                continue
+            message.slack_user_id = slack_id
+            message.channel = str(answer.get("channel") or slack_id)
+            message.ts = str(answer["ts"])
+            message.shown_state = state
+            message.last_error = ""
+            message.save(
+                update_fields=[
+                    "slack_user_id",
+                    "channel",
+                    "ts",
+                    "shown_state",
+                    "last_error",
+                    "updated_at",
+                ]
+            )
+            posted += 1
+    return posted
+
+
+def slack_messages_update(*, request_id: int) -> int:
+    """Show every approver's message of ``request_id`` as the request is now (the outcome,
+    or who has approved so far), with ``chat.update``; a message already showing it is left
+    alone. Returns the number updated."""
+    if not slack_enabled():
+        return 0
+    request = _load(request_id)
+    if request is None:
+        return 0
+    special = request_holds_special(request_id)
+    updated = 0
+    ids = list(
+        SlackMessage.objects.filter(request_id=request_id)
+        .exclude(ts="")
+        .values_list("pk", flat=True)
+    )
+    for message_id in ids:
+        with transaction.atomic(durable=True):
+            message = SlackMessage.objects.select_for_update().get(pk=message_id)
+            request.refresh_from_db()
+            state, text, blocks = _render(request, message.approver_id, special=special)
+            if state == message.shown_state:
+                continue
+            try:
+                slack_client().chat_update(
+                    channel=message.channel, ts=message.ts, text=text, blocks=blocks
+                )
+            except SlackClientError as exc:
+                message.last_error = _error_text(exc)
+                message.save(update_fields=["last_error", "updated_at"])
+                logger.warning("Slack message %s not updated: %s", message.pk, exc)
+                continue
+            message.shown_state = state
+            message.last_error = ""
+            message.save(update_fields=["shown_state", "last_error", "updated_at"])
+            updated += 1
+    return updated
+
+
+def slack_messages_sync_due(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
+    """Beat's backstop: post what a lost task did not (a failed post, or a request of the
+    last ``MISSED_WITHIN`` with no message at all) and update the messages of decided
+    requests that still show their buttons, and of pending ones approved by someone since. At most ``limit`` requests each. Returns counts."""
+    if not slack_enabled():
+        return {"posted": 0, "updated": 0}
+    now = now or timezone.now()
+    pending = AccessRequest.objects.filter(status=RequestStatus.PENDING)
+    to_post = list(
+        pending.filter(
+            Q(slack_messages__ts="")
+            | Q(slack_messages=None, created_at__gte=elapsed_add(now, -MISSED_WITHIN))
+        )
+        .distinct()
+        .values_list("pk", flat=True)[:limit]
+    )
+    shown = SlackMessage.objects.exclude(ts="")
+    decided = shown.exclude(request__status=RequestStatus.PENDING).exclude(
+        shown_state=F("request__status")
+    )
+    # A pending request approved by someone since its message was written (N-of-M, decided
+    # on the portal: no notice is written for a partial approval).
+    approved_since = shown.filter(
+        request__status=RequestStatus.PENDING,
+        request__approvals__created_at__gt=F("updated_at"),
+    )
+    to_update = list(
+        (decided | approved_since)
+        .order_by("request_id")
+        .values_list("request_id", flat=True)
+        .distinct()[:limit]
+    )
+    posted = sum(slack_messages_post(request_id=pk) for pk in to_post)
+    updated = sum(slack_messages_update(request_id=pk) for pk in to_update)
+    return {"posted": posted, "updated": updated}
+
+
+# --- who is who ---------------------------------------------------------------------------
+
+
+def _link_by_email(*, user: User, slack_user: dict[str, Any]) -> SlackAccount | None:
+    """Link ``user`` to ``slack_user`` (a Slack user object) when Slack says its email is
+    confirmed and it is ``user``'s; None otherwise or when either is linked elsewhere."""
+    slack_id = str(slack_user.get("id") or "")
+    email = str((slack_user.get("profile") or {}).get("email") or "")
+    if (
+        not slack_id
+        or slack_user.get("deleted")
+        or slack_user.get("is_bot")
+        or slack_user.get("is_email_confirmed") is not True
+        or not email
+        or email.casefold() != (user.email or "").casefold()
+    ):
+        return None
+    with transaction.atomic():
+        if SlackAccount.objects.filter(Q(user=user) | Q(slack_user_id=slack_id)).exists():
+            return SlackAccount.objects.filter(user=user, slack_user_id=slack_id).first()
+        account = SlackAccount.objects.create(
+            user=user, slack_user_id=slack_id, method=LinkMethod.EMAIL
+        )
+        audit_event_record(
+            action="chat.slack_account.linked",
+            actor_label="system:slack",
+            target=user,
+            data={"slack_user_id": slack_id, "method": LinkMethod.EMAIL},
+        )
+    return account
+
+
+def slack_account_match(*, slack_user_id: str) -> User | None:
+    """The active portal user Slack user ``slack_user_id`` is: the linked account, else (when
+    ``SLACK_MATCH_BY_EMAIL`` is on) the one active user whose email is the confirmed email
+    ``users.info`` gives, linked for next time. None when there is no such user."""
+    account = (
+        SlackAccount.objects.select_related("user").filter(slack_user_id=slack_user_id).first()
+    )
+    if account is not None:
+        return account.user if account.user.is_active else None
+    if not settings.SLACK_MATCH_BY_EMAIL or not slack_enabled():
+        return None
+    try:
+        found = slack_client().users_info(user=slack_user_id).get("user") or {}
+    except SlackClientError as exc:
+        logger.info("Slack user %s not found: %s", slack_user_id, _error_text(exc))
+        return None
+    email = str((found.get("profile") or {}).get("email") or "")
+    candidates = list(
+        get_user_model().objects.filter(is_active=True, email__iexact=email)[:2] if email else []
+    )
+    if len(candidates) != 1:
+        return None
+    with transaction.atomic(durable=True):
+        linked = _link_by_email(user=candidates[0], slack_user=found)
+    return linked.user if linked else None
+
+
+def slack_delivery_record(*, body: bytes) -> bool:
+    """Remember a verified interactive payload by the SHA-256 of its raw body; False when it
+    was seen before (Slack's retry, ``X-Slack-Retry-Num``, or a replay), so it is acted on
+    once. Deliveries older than a day are forgotten: the signature refuses them anyway."""
+    digest = hashlib.sha256(body).hexdigest()
+    with transaction.atomic(durable=True):
+        SlackDelivery.objects.filter(
+            received_at__lt=elapsed_add(timezone.now(), -DELIVERY_MEMORY)
+        ).delete()
+        _row, created = SlackDelivery.objects.get_or_create(digest=digest)
+    return created
