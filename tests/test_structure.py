@@ -19,8 +19,18 @@ ALLOWED: dict[str, set[str]] = {
     "access": {"inventory", "audit", "signin"},
     "retention": {"inventory", "audit", "signin"},
     "crm": {"access", "inventory", "audit"},
+    "connectors": {"access", "inventory", "audit", "signin"},
     "reports": {"access", "retention", "inventory", "audit", "integrations", "crm"},
-    "health": {"access", "retention", "inventory", "audit", "integrations", "reports", "signin"},
+    "health": {
+        "access",
+        "retention",
+        "inventory",
+        "audit",
+        "integrations",
+        "reports",
+        "signin",
+        "connectors",
+    },
     "demo": {
         "access",
         "retention",
@@ -30,6 +40,7 @@ ALLOWED: dict[str, set[str]] = {
         "crm",
         "reports",
         "signin",
+        "connectors",
     },
 }
 
