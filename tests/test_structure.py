@@ -20,7 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "retention": {"inventory", "audit", "signin"},
     "crm": {"access", "inventory", "audit"},
     "connectors": {"access", "inventory", "audit", "signin"},
-    "reports": {"access", "retention", "inventory", "audit", "integrations", "crm"},
+    "reports": {"access", "retention", "inventory", "audit", "integrations", "crm", "connectors"},
     "health": {
         "access",
         "retention",
