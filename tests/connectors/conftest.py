@@ -10,7 +10,7 @@ import pytest
 
 from apps.connectors.models import Target, TargetBinding
 from tests.connectors import pgtarget
-from tests.factories import DataAssetFactory
+from tests.factories import DataAssetFactory, UserFactory
 
 TARGET_DB = "jp_h7_target"
 URL_VARIABLE = "JITPORTAL_TEST_TARGET_URL"
@@ -94,3 +94,8 @@ def bound_asset(pg_target):
         privileges={"view": ["SELECT"], "change": ["SELECT", "UPDATE"], "export": ["SELECT"]},
     )
     return asset
+
+
+@pytest.fixture
+def staff2(groups):
+    return UserFactory(username="staff2", groups=["Staff"])
