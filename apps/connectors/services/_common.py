@@ -8,7 +8,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import mail_admins
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.translation import gettext
 
@@ -114,3 +115,15 @@ def _mail_alert(rows: list[tuple[int, int, str, bool]], error: str) -> None:
         mail_admins(subject, body, fail_silently=False)
     except Exception:
         logger.warning("could not mail the connector alert", exc_info=True)
+
+
+def among(queryset: QuerySet[Any], column: str, ids: list[int]) -> QuerySet[Any]:
+    """``queryset`` filtered to rows whose ``column`` is one of ``ids``; on PostgreSQL the ids
+    travel as one array parameter (a thousand placeholders cost more to send and plan than
+    the rows they name: the removal of 1,000 accounts is one batch)."""
+    if connection.vendor != "postgresql":
+        return queryset.filter(**{f"{column}__in": ids})
+    table = connection.ops.quote_name(queryset.model._meta.db_table)
+    field = queryset.model._meta.get_field(column)
+    name = connection.ops.quote_name(field.column)  # type: ignore[union-attr]
+    return queryset.extra(where=[f"{table}.{name} = ANY(%s)"], params=[list(ids)])  # noqa: S610

@@ -31,6 +31,7 @@ from ._common import (
     TASK_GRANT_END,
     TASK_PROVISION,
     TASK_REFRESH,
+    among,
     conf,
     grant_context,
     record_failures,
@@ -94,12 +95,15 @@ def _provisionings_close(*, grant_ids: Iterable[int], now: datetime | None = Non
     """Ask for the removal of the grants' accounts (each target in one batch, on commit)."""
     now = now or timezone.now()
     ids = list(
-        Provisioning.objects.filter(grant_id__in=list(grant_ids), remove_requested_at__isnull=True)
+        among(Provisioning.objects.all(), "grant", list(grant_ids))
+        .filter(remove_requested_at__isnull=True)
         .exclude(state=ProvisioningState.DEPROVISIONED)
         .values_list("pk", flat=True)
     )
     if ids:
-        Provisioning.objects.filter(pk__in=ids).update(remove_requested_at=now, next_try_at=None)
+        among(Provisioning.objects.all(), "id", ids).update(
+            remove_requested_at=now, next_try_at=None
+        )
         queue_on_commit(TASK_DEPROVISION, ids)
     return ids
 
@@ -248,8 +252,8 @@ def provisionings_deprovision(
     if not ids:
         return outcome
     by_target: dict[int, list[int]] = defaultdict(list)
-    for pk, target_id in (
-        Provisioning.objects.to_remove().filter(pk__in=ids).values_list("pk", "target_id")
+    for pk, target_id in among(Provisioning.objects.to_remove(), "id", ids).values_list(
+        "pk", "target_id"
     ):
         by_target[target_id].append(pk)
     for target_id, target_ids in sorted(by_target.items()):
@@ -262,9 +266,9 @@ def provisionings_deprovision(
 
 def _deprovision_target(target_id: int, ids: list[int], *, now: datetime | None) -> tuple[int, int]:
     rows = list(
-        Provisioning.objects.to_remove()
+        among(Provisioning.objects.to_remove(), "id", ids)
         .select_for_update(of=("self",))
-        .filter(pk__in=ids, target_id=target_id)
+        .filter(target_id=target_id)
         .order_by("pk")
     )
     if not rows:
@@ -277,7 +281,7 @@ def _deprovision_target(target_id: int, ids: list[int], *, now: datetime | None)
         record_failures(rows, error=str(exc), now=now)
         return 0, len(rows)
     done = timezone.now()
-    Provisioning.objects.filter(pk__in=[row.pk for row in rows]).update(
+    among(Provisioning.objects.all(), "id", [row.pk for row in rows]).update(
         state=ProvisioningState.DEPROVISIONED,
         deprovisioned_at=done,
         secret_sealed=None,
