@@ -7,11 +7,12 @@ provisioned login role (created in one transaction: setup, not timed). Then, eac
 the same 1,000 fresh roles:
 
 - baseline: one transaction of 1,000 ``DROP ROLE`` statements (sent in one round trip);
-- the portal: the grants' ends pass and ``connectors_reconcile()`` runs: it asks for the
-  removals, locks the rows, lets the PostgreSQL connector remove all 1,000 roles in one
-  batch (NOLOGIN, sessions cut, memberships revoked, owned objects handled, DROP ROLE),
-  marks the rows removed and writes 1,000 ``connectors.account.removed`` audit events (one
-  INSERT); checked after each run.
+- the portal: the grants' ends pass and ``connectors_reconcile()`` runs: it finds the
+  ended grants, locks their rows, lets the PostgreSQL connector remove all 1,000 roles in
+  one batch (sessions cut, owned objects handled, DROP ROLE; no NOLOGIN pass for roles whose
+  VALID UNTIL has passed, as here), records each removal as asked for and done in one UPDATE
+  and writes 1,000 ``connectors.account.removed`` audit events (one INSERT); checked after
+  each run.
 
 Target: ratio ≤ 10.
 

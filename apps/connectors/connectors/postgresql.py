@@ -216,16 +216,26 @@ class PostgreSQLConnector(Connector):
             return
         with self._connection() as conn, conn.cursor() as cursor:
             with conn.transaction():
-                cursor.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [names])
-                present = [row[0] for row in cursor.fetchall()]
+                cursor.execute(
+                    "SELECT rolname, rolcanlogin AND coalesce(rolvaliduntil > now(), true) "
+                    "FROM pg_roles WHERE rolname = ANY(%s)",
+                    [names],
+                )
+                rows = cursor.fetchall()
+                present = [name for name, _can in rows]
                 if not present:
                     return
-                # One round trip for the whole batch; committed before anything else.
-                cursor.execute(
-                    sql.SQL("; ").join(
-                        sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(n)) for n in present
+                # Roles that could still log in (a revoke before the end): no new login from
+                # here on, committed before anything else, one round trip for the batch. A
+                # role past its VALID UNTIL is refused a password login by PostgreSQL already.
+                open_roles = [name for name, can in rows if can]
+                if open_roles:
+                    cursor.execute(
+                        sql.SQL("; ").join(
+                            sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(n))
+                            for n in open_roles
+                        )
                     )
-                )
             idents = sql.SQL(", ").join(sql.Identifier(n) for n in present)
             with conn.transaction():
                 cursor.execute(

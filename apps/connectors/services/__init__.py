@@ -8,8 +8,8 @@ from .provisioning import (
     provisioning_grant_end,
     provisioning_provision,
     provisioning_refresh,
-    provisionings_close,
     provisionings_deprovision,
+    provisionings_end,
 )
 from .secrets import provisioning_secret_reveal
 
@@ -22,6 +22,6 @@ __all__ = [
     "provisioning_provision",
     "provisioning_refresh",
     "provisioning_secret_reveal",
-    "provisionings_close",
     "provisionings_deprovision",
+    "provisionings_end",
 ]

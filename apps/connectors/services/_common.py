@@ -72,7 +72,9 @@ def record_failures(rows: list[Provisioning], *, error: str, now: datetime) -> N
         if row.alerted_at is None and row.tries >= conf("ALERT_AFTER_TRIES"):
             row.alerted_at = now
             alert.append(row)
-    Provisioning.objects.bulk_update(rows, ["tries", "state", "error", "next_try_at", "alerted_at"])
+    Provisioning.objects.bulk_update(
+        rows, ["tries", "state", "error", "next_try_at", "alerted_at", "remove_requested_at"]
+    )
     for row in alert:
         audit_event_record(
             action="connectors.provisioning.alerted",

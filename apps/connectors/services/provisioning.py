@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.access.models import Grant
@@ -91,11 +92,8 @@ def _provisionings_open(*, grant_ids: list[int], now: datetime | None = None) ->
     return [row.pk for row in created if row.pk]
 
 
-def _provisionings_close(
-    *, grant_ids: Iterable[int], now: datetime | None = None, queue: bool = True
-) -> list[int]:
-    """Ask for the removal of the grants' accounts; ``queue``: and queue it on commit (one
-    batch; the caller that removes them itself at once passes False)."""
+def _provisionings_close(*, grant_ids: Iterable[int], now: datetime | None = None) -> list[int]:
+    """Ask for the removal of the grants' accounts and queue it on commit (one batch)."""
     now = now or timezone.now()
     ids = list(
         among(Provisioning.objects.all(), "grant", list(grant_ids))
@@ -107,8 +105,7 @@ def _provisionings_close(
         among(Provisioning.objects.all(), "id", ids).update(
             remove_requested_at=now, next_try_at=None
         )
-        if queue:
-            queue_on_commit(TASK_DEPROVISION, ids)
+        queue_on_commit(TASK_DEPROVISION, ids)
     return ids
 
 
@@ -234,12 +231,6 @@ def provisioning_refresh(
     return row
 
 
-def provisionings_close(*, grant_ids: list[int], now: datetime | None = None) -> list[int]:
-    """Ask for the removal of the accounts of grants that ended (durable: for tasks)."""
-    with transaction.atomic(durable=True):
-        return _provisionings_close(grant_ids=grant_ids, now=now)
-
-
 def provisionings_deprovision(
     *, provisioning_ids: Iterable[int], now: datetime | None = None
 ) -> dict[str, int]:
@@ -268,9 +259,19 @@ def provisionings_deprovision(
     return outcome
 
 
-def _deprovision_target(target_id: int, ids: list[int], *, now: datetime | None) -> tuple[int, int]:
+def _deprovision_target(
+    target_id: int, ids: list[int], *, now: datetime | None, closing: bool = False
+) -> tuple[int, int]:
+    """Remove the rows ``ids`` of one target (inside the caller's transaction). ``closing``:
+    the rows' grants have ended and their removal may not have been asked for yet; it is
+    recorded in the same UPDATE as the outcome (one write per row instead of two)."""
+    base = (
+        Provisioning.objects.exclude(state=ProvisioningState.DEPROVISIONED)
+        if closing
+        else Provisioning.objects.to_remove()
+    )
     rows = list(
-        among(Provisioning.objects.to_remove(), "id", ids)
+        among(base, "id", ids)
         .select_for_update(of=("self",))
         .filter(target_id=target_id)
         .order_by("pk")
@@ -282,10 +283,13 @@ def _deprovision_target(target_id: int, ids: list[int], *, now: datetime | None)
     try:
         connector_for(target).deprovision([row.account for row in rows])
     except (ConnectorError, LookupError) as exc:
+        for row in rows:
+            row.remove_requested_at = row.remove_requested_at or now
         record_failures(rows, error=str(exc), now=now)
         return 0, len(rows)
     done = timezone.now()
     among(Provisioning.objects.all(), "id", [row.pk for row in rows]).update(
+        remove_requested_at=Coalesce(F("remove_requested_at"), Value(now)),
         state=ProvisioningState.DEPROVISIONED,
         deprovisioned_at=done,
         secret_sealed=None,
@@ -303,9 +307,7 @@ def _deprovision_target(target_id: int, ids: list[int], *, now: datetime | None)
                     "grant": row.grant_id,
                     "target": target_id,
                     "account": row.account,
-                    "requested_at": row.remove_requested_at.isoformat()
-                    if row.remove_requested_at
-                    else None,
+                    "requested_at": (row.remove_requested_at or now).isoformat(),
                 },
                 occurred_at=done,
             )
@@ -313,6 +315,29 @@ def _deprovision_target(target_id: int, ids: list[int], *, now: datetime | None)
         ],
     )
     return len(rows), 0
+
+
+def provisionings_end(*, grant_ids: list[int], now: datetime | None = None) -> dict[str, int]:
+    """Remove at once the accounts of grants that have ended (the exact-end step and the
+    reconcile; the caller checked they are not live): per target one transaction that locks
+    the rows, lets the connector remove the accounts, and records the removal as asked for
+    and done in one UPDATE; on a connector error, as asked for and failed (retried later).
+    Returns ``{"removed": n, "failed": n}``."""
+    now = now or timezone.now()
+    outcome = {"removed": 0, "failed": 0}
+    by_target: dict[int, list[int]] = defaultdict(list)
+    for pk, target_id in (
+        among(Provisioning.objects.all(), "grant", grant_ids)
+        .exclude(state=ProvisioningState.DEPROVISIONED)
+        .values_list("pk", "target_id")
+    ):
+        by_target[target_id].append(pk)
+    for target_id, ids in sorted(by_target.items()):
+        with transaction.atomic(durable=True):
+            removed, failed = _deprovision_target(target_id, ids, now=now, closing=True)
+        outcome["removed"] += removed
+        outcome["failed"] += failed
+    return outcome
 
 
 def provisioning_grant_end(
@@ -338,14 +363,7 @@ def provisioning_grant_end(
         .values_list("grant_id", flat=True)
         .distinct()[: batch_size - 1]
     )
-    with transaction.atomic(durable=True):
-        _provisionings_close(grant_ids=[grant_id, *ended], now=now, queue=False)
-    ids = list(
-        among(Provisioning.objects.to_remove(), "grant", [grant_id, *ended]).values_list(
-            "pk", flat=True
-        )
-    )
-    return provisionings_deprovision(provisioning_ids=ids, now=now)
+    return provisionings_end(grant_ids=[grant_id, *ended], now=now)
 
 
 def connectors_reconcile(*, now: datetime | None = None, batch_size: int = 1000) -> dict[str, int]:
@@ -368,7 +386,10 @@ def connectors_reconcile(*, now: datetime | None = None, batch_size: int = 1000)
         .distinct()[:batch_size]
     )
     if ended:
-        counts["closed"] = len(provisionings_close(grant_ids=ended, now=now))
+        outcome = provisionings_end(grant_ids=ended, now=now)
+        counts["closed"] = outcome["removed"] + outcome["failed"]
+        counts["removed"] += outcome["removed"]
+        counts["failed"] += outcome["failed"]
     due_retry = Q(next_try_at__isnull=True) | Q(next_try_at__lte=now)
     while True:
         ids = list(
