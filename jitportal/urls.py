@@ -23,6 +23,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("apps.access.urls")),
     path("records/", include("apps.crm.urls")),
+    path("connectors/", include("apps.connectors.urls")),
     path("reports/", include("apps.reports.urls")),
     # The REST API, its OpenAPI schema and reference (apps/api, docs/api.md).
     path("api/", include("apps.api.urls")),

@@ -20,9 +20,19 @@ ALLOWED: dict[str, set[str]] = {
     "retention": {"inventory", "audit", "signin"},
     "crm": {"access", "inventory", "audit"},
     "webhooks": {"audit", "integrations"},
-    "reports": {"access", "retention", "inventory", "audit", "integrations", "crm"},
+    "connectors": {"access", "inventory", "audit", "signin"},
+    "reports": {"access", "retention", "inventory", "audit", "integrations", "crm", "connectors"},
     "api": {"access", "inventory", "audit", "integrations", "reports", "signin"},
-    "health": {"access", "retention", "inventory", "audit", "integrations", "reports", "signin"},
+    "health": {
+        "access",
+        "retention",
+        "inventory",
+        "audit",
+        "integrations",
+        "reports",
+        "signin",
+        "connectors",
+    },
     "agents": {"access", "inventory", "integrations"},
     "chat": {"access", "inventory", "audit"},
     "demo": {
@@ -34,6 +44,7 @@ ALLOWED: dict[str, set[str]] = {
         "crm",
         "reports",
         "signin",
+        "connectors",
     },
 }
 

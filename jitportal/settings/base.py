@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "apps.crm",
     "apps.chat",
     "apps.webhooks",
+    # Accounts in other systems that grants open and close (docs/connectors.md).
+    "apps.connectors",
     # The demo organisation and load_demo: imports every app, imported by none.
     "apps.demo",
     "apps.health",
@@ -366,6 +368,26 @@ WEBHOOKS = {
     # system's (an internal CA). Empty: the system's.
     "CA_FILE": env("WEBHOOK_CA_FILE", default=""),
 }
+# --- Connectors: accounts in other systems (docs/connectors.md) ---------------------------
+CONNECTORS = {
+    # Key of the Fernet encryption of one-time secrets until shown (derived from SECRET_KEY
+    # when empty); rotating it makes unseen secrets unreadable (they are provisioned again).
+    "SECRET_KEY": env("CONNECTORS_SECRET_KEY", default=""),
+    # Tries after which the admins are alerted (retries go on with backoff, capped below).
+    "ALERT_AFTER_TRIES": env.int("CONNECTORS_ALERT_AFTER_TRIES", default=3),
+    "RETRY_SECONDS": env.int("CONNECTORS_RETRY_SECONDS", default=10),
+    "RETRY_MAX_SECONDS": env.int("CONNECTORS_RETRY_MAX_SECONDS", default=600),
+    # Grants ending within this many seconds get a task queued for their exact end.
+    "END_HORIZON_SECONDS": env.int("CONNECTORS_END_HORIZON_SECONDS", default=90),
+    # Extra modules that register connectors of the organisation's own.
+    "MODULES": env.list("CONNECTORS_MODULES", default=[]),
+}
+# The demo's target database (apps/demo/connectors.py; load_demo makes it when PostgreSQL
+# answers). Empty: the demo binds nothing.
+JITPORTAL_DEMO_TARGET_URL = env(
+    "JITPORTAL_DEMO_TARGET_URL",
+    default="postgresql://postgres@127.0.0.1:5432/jitportal_demo_target",
+)
 
 # --- Sign-in: lockout (django-axes), idle sessions, browser policies -----------------------
 # Every password check (login page, admin login, anything calling authenticate()) counts

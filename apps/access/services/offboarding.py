@@ -6,8 +6,8 @@ Deactivating an account (``is_active`` going from True to False, in the admin, a
 
 - the user's live and scheduled grants: revoked now (``RevokeCode.HOLDER_OFFBOARDED``); their
   django-guardian mirror rows are removed by the mirror sync queued after commit (and by the
-  reconcile if the broker is down). The portal has no connector accounts yet, so the mirror
-  rows are the only access outside the portal's own tables;
+  reconcile if the broker is down); their accounts in other systems are removed by the
+  connectors, which receive ``signals.grant_ended`` sent here (docs/connectors.md);
 - the user's pending requests (their own, extensions included): cancelled
   (``DecisionCode.REQUESTER_OFFBOARDED``).
 
@@ -32,6 +32,7 @@ from apps.audit.services import audit_event_record
 
 from ..backends import grant_cache_clear
 from ..models import AccessRequest, DecisionCode, Grant, GrantStatus, RequestStatus, RevokeCode
+from ..signals import grant_ended
 from ._common import _queue_mirror_sync, _refuse_control_characters
 from .decisions import _record_decision
 
@@ -108,6 +109,7 @@ def user_offboard(*, user_id: int, actor: User | None, reason: str) -> Offboardi
                 now=now,
             )
         grant_ids = [grant.pk for grant in grants]
+        grant_ended.send(sender=Grant, grant_ids=grant_ids)
         request_ids = [request.pk for request in requests]
         event = None
         already = AuditEvent.objects.for_target(user).filter(action=OFFBOARDED_ACTION).exists()

@@ -1,0 +1,1 @@
+"""One module per kind of target, each registering its connector (registry.BUILTIN)."""
