@@ -10,7 +10,10 @@ from django.conf import settings
 from .base import Connector
 
 #: Modules whose import registers the built-in connectors.
-BUILTIN = ("apps.connectors.connectors.postgresql",)
+BUILTIN = (
+    "apps.connectors.connectors.postgresql",
+    "apps.connectors.connectors.mariadb",
+)
 
 _registry: dict[str, type[Connector]] = {}
 
