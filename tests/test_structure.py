@@ -19,7 +19,8 @@ ALLOWED: dict[str, set[str]] = {
     "access": {"inventory", "audit", "signin"},
     "retention": {"inventory", "audit", "signin"},
     "crm": {"access", "inventory", "audit"},
-    "connectors": {"access", "inventory", "audit", "signin"},
+    "connectors": {"access", "inventory", "audit", "signin", "webhooks"},
+    "webhooks": {"audit", "integrations"},
     "reports": {"access", "retention", "inventory", "audit", "integrations", "crm"},
     "health": {
         "access",

@@ -18,6 +18,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from .models import CHAIN_FIELDS, EVENT_FIELDS, AuditEvent
+from .signals import events_recorded
 
 GENESIS_HASH = "0" * 64
 # Any constant works; it only has to be the same for every writer of the chain.
@@ -245,8 +246,13 @@ def audit_events_record_bulk(
             rows.append(row)
             prev = row[-1]
         if connection.vendor != "postgresql" or len(rows) < _COPY_FROM:
-            return AuditEvent.objects.bulk_create([_event(row) for row in rows])
-        ids = _copy(rows, ids=returning)
-    if not returning:
-        return []
-    return [_event(row, pk) for pk, row in zip(ids, rows, strict=True)]
+            written = AuditEvent.objects.bulk_create([_event(row) for row in rows])
+        else:
+            ids = _copy(rows, ids=returning)
+            written = (
+                [_event(row, pk) for pk, row in zip(ids, rows, strict=True)] if returning else []
+            )
+        # Other apps' rows that must commit with these events (the webhook outbox).
+        if events_recorded.has_listeners():
+            events_recorded.send(sender=AuditEvent, events=written or [_event(r) for r in rows])
+    return written

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "apps.retention",
     "apps.reports",
     "apps.crm",
+    "apps.webhooks",
     # Accounts in other systems that grants open and close (docs/connectors.md).
     "apps.connectors",
     # The demo organisation and load_demo: imports every app, imported by none.
@@ -297,6 +298,22 @@ CONNECTORS = {
     "END_HORIZON_SECONDS": env.int("CONNECTORS_END_HORIZON_SECONDS", default=90),
     # Extra modules that register connectors of the organisation's own.
     "MODULES": env.list("CONNECTORS_MODULES", default=[]),
+}
+
+# --- Event webhooks (apps/webhooks, docs/webhooks.md) -------------------------------------
+WEBHOOKS = {
+    # Fernet keys (comma-separated) encrypting subscription secrets at rest; the first
+    # encrypts, all decrypt (rotation). Empty: one key derived from SECRET_KEY.
+    "SECRET_KEYS": env.list("WEBHOOK_SECRET_KEYS", default=[]),
+    # Local testing only: allow http:// endpoints and private, loopback or link-local targets.
+    "ALLOW_HTTP": env.bool("WEBHOOK_ALLOW_HTTP", default=False),
+    "ALLOW_PRIVATE_TARGETS": env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False),
+    # Tries before a delivery is given up; the wait doubles per try from RETRY_SECONDS.
+    "MAX_TRIES": env.int("WEBHOOK_MAX_TRIES", default=10),
+    "RETRY_SECONDS": env.int("WEBHOOK_RETRY_SECONDS", default=30),
+    "RETRY_MAX_SECONDS": env.int("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600),
+    # How often beat sends what is due (retries, and what a lost message left behind).
+    "SWEEP_EVERY_SECONDS": env.int("WEBHOOK_SWEEP_EVERY_SECONDS", default=30),
 }
 
 # --- Sign-in: lockout (django-axes), idle sessions, browser policies -----------------------

@@ -1,0 +1,20 @@
+"""The outbox receiver: audit events that are webhook events become deliveries in the same
+transaction (apps.audit.signals.events_recorded, sent inside the chain's write)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from apps.audit.signals import events_recorded
+
+from .events import ACTION_EVENTS, OFFBOARDED_ACTION
+from .services import webhook_event_deliveries_create
+
+
+@receiver(events_recorded, dispatch_uid="webhooks.outbox")
+def deliveries_for_audit_events(sender: Any, events: list[Any], **kwargs: Any) -> None:
+    wanted = [e for e in events if e.action in ACTION_EVENTS or e.action == OFFBOARDED_ACTION]
+    if wanted:
+        webhook_event_deliveries_create(events=wanted)

@@ -1,0 +1,94 @@
+"""A real HTTP receiver the webhook tests send to (http.server on a thread), and a
+subscription pointing at it. Loopback over http is allowed only inside these tests."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.test import override_settings
+
+from apps.webhooks.services import webhook_subscription_create
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """Answers each POST with the next of ``statuses`` (200 once they run out) and keeps
+    what it got, in order."""
+
+    url: str
+    received: list[Received] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)
+    delay: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state: dict[str, Receiver] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            box = state["receiver"]
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with box.lock:
+                box.received.append(Received(self.path, dict(self.headers.items()), body))
+                status = box.statuses.pop(0) if box.statuses else 200
+            if box.delay:
+                threading.Event().wait(box.delay)
+            payload = b'{"ok": %s}' % (b"true" if status < 300 else b"false")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state["receiver"] = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/hooks/jit")
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield state["receiver"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+LOCAL = {
+    "SECRET_KEYS": [],
+    "ALLOW_HTTP": True,
+    "ALLOW_PRIVATE_TARGETS": True,
+    "MAX_TRIES": 4,
+    "RETRY_SECONDS": 30,
+    "RETRY_MAX_SECONDS": 3600,
+    "SWEEP_EVERY_SECONDS": 30,
+}
+
+
+@pytest.fixture
+def local_targets() -> Iterator[None]:
+    with override_settings(WEBHOOKS=LOCAL):
+        yield
+
+
+@pytest.fixture
+def subscription(dpo, receiver, local_targets):
+    """(subscription, secret) for every event type, sending to the receiver."""
+    from apps.webhooks.models import EventType
+
+    return webhook_subscription_create(
+        name="SIEM", url=receiver.url, event_types=list(EventType.values), actor=dpo
+    )
