@@ -13,6 +13,7 @@ from .base import Connector
 BUILTIN = (
     "apps.connectors.connectors.postgresql",
     "apps.connectors.connectors.mariadb",
+    "apps.connectors.connectors.django_groups",
 )
 
 _registry: dict[str, type[Connector]] = {}
