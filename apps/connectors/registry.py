@@ -14,6 +14,7 @@ BUILTIN = (
     "apps.connectors.connectors.postgresql",
     "apps.connectors.connectors.mariadb",
     "apps.connectors.connectors.django_groups",
+    "apps.connectors.connectors.webhook",
 )
 
 _registry: dict[str, type[Connector]] = {}
