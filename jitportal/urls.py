@@ -23,5 +23,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("apps.access.urls")),
     path("records/", include("apps.crm.urls")),
+    path("connectors/", include("apps.connectors.urls")),
     path("reports/", include("apps.reports.urls")),
 ]

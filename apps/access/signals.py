@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.dispatch import Signal
 
 _PENDING_ATTR = "_jitportal_offboard_actor"
 _NOBODY = object()
@@ -56,3 +57,18 @@ def user_post_save(sender: Any, instance: Any, raw: bool = False, **kwargs: Any)
         user_offboard(user_id=user_id, actor=acting, reason="The account was deactivated.")
 
     transaction.on_commit(offboard)
+
+
+# --- Grant lifecycle, for apps above access (connectors) -----------------------------------
+# Sent inside the service's transaction with plain ids, so a receiver writes its own rows in
+# that transaction and queues its work on commit; access imports none of the receivers.
+
+#: A grant became live (activated, break-glass): ``grant_ids: list[int]``.
+grant_live = Signal()
+#: Grants ended (expired, revoked, given back, holder offboarded): ``grant_ids: list[int]``.
+grant_ended = Signal()
+#: A live grant's window moved (extended): ``grant_ids: list[int]``.
+grant_window_changed = Signal()
+#: Pages showing grants ask for extra panels: ``grants: list[Grant]``, ``user``; a receiver
+#: returns ``{grant_id: [safe HTML, ...]}`` (the holder's accounts in other systems).
+grant_panels = Signal()

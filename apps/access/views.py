@@ -31,6 +31,7 @@ from . import selectors, services
 from .forms import AccessRequestForm, GrantExtendForm, hours_of, target_value, ticket_help_text
 from .models import AccessRequest, AccessRole, Grant, RequestStatus
 from .selectors import NO_TICKET_HINT
+from .signals import grant_panels
 
 PAST_PAGE_SIZE = 20
 
@@ -126,6 +127,7 @@ def home(request: AuthedRequest) -> HttpResponse:
         .order_by("-created_at", "-pk")
     )
     page = Paginator(past, PAST_PAGE_SIZE).get_page(parse_page(request.GET.get("page")))
+    _attach_panels([*active, *upcoming], user)
     # "Ending soon" on the page is when the expiry warning goes out (settings.JITPORTAL).
     warn_before = settings.JITPORTAL["EXPIRY_WARNING_BEFORE"]
     return render(
@@ -141,6 +143,19 @@ def home(request: AuthedRequest) -> HttpResponse:
             or requests.filter(status=RequestStatus.PENDING).exists(),
         },
     )
+
+
+def _attach_panels(grants: list[Grant], user: Any) -> None:
+    """Panels apps above access add to the holder's grants (their accounts in other
+    systems, apps/connectors), asked for through ``signals.grant_panels``."""
+    found: dict[int, list[str]] = {}
+    for _receiver, panels in grant_panels.send(sender=Grant, grants=grants, user=user):
+        if not isinstance(panels, dict):
+            continue
+        for grant_id, html in panels.items():
+            found.setdefault(grant_id, []).extend(html)
+    for grant in grants:
+        grant.panels = found.get(grant.pk, [])  # type: ignore[attr-defined]
 
 
 def _stale_factor_for(target: Any, request: AuthedRequest) -> HttpResponse | None:
@@ -316,6 +331,7 @@ def request_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
 def grant_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     grant = _own_grant(request, pk)
     now = timezone.now()
+    _attach_panels([grant], request.user)
     return render(
         request,
         "portal/grant_detail.html",

@@ -8,6 +8,7 @@ class ConnectorsConfig(AppConfig):
     verbose_name = _("Connectors")
 
     def ready(self) -> None:
-        from . import registry
+        from . import receivers, registry
 
         registry.load_builtin()
+        receivers.connect()

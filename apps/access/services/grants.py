@@ -33,6 +33,7 @@ from ..models import (
 )
 from ..policies import ACTIONS
 from ..selectors import request_ineligibility
+from ..signals import grant_ended, grant_live
 from ._common import (
     SYSTEM_BEAT,
     _conf,
@@ -76,6 +77,7 @@ def grant_activate(
             target=grant,
             data=_window_data(grant.starts_at, grant.ends_at),
         )
+        grant_live.send(sender=Grant, grant_ids=[grant.pk])
     return grant
 
 
@@ -127,6 +129,7 @@ def grant_revoke(*, grant_id: int, actor: User, reason: str) -> Grant:
         )
         grant_cache_clear(grant.user)
         _queue_mirror_sync(grant.pk)
+        grant_ended.send(sender=Grant, grant_ids=[grant.pk])
         _notify("grant_revoked", grant.pk)
     return grant
 
@@ -172,6 +175,7 @@ def grant_relinquish(*, grant_id: int, actor: User) -> Grant:
         )
         grant_cache_clear(actor)
         _queue_mirror_sync(grant.pk)
+        grant_ended.send(sender=Grant, grant_ids=[grant.pk])
     return grant
 
 
@@ -268,6 +272,7 @@ def grant_break_glass(
             },
         )
         grant_cache_clear(user)
+        grant_live.send(sender=Grant, grant_ids=[grant.pk])
         _notify("break_glass", grant.pk)
     return grant
 

@@ -32,6 +32,7 @@ from apps.audit.services import audit_event_record
 
 from ..backends import grant_cache_clear
 from ..models import AccessRequest, DecisionCode, Grant, GrantStatus, RequestStatus, RevokeCode
+from ..signals import grant_ended
 from ._common import _queue_mirror_sync, _refuse_control_characters
 from .decisions import _record_decision
 
@@ -108,6 +109,7 @@ def user_offboard(*, user_id: int, actor: User | None, reason: str) -> Offboardi
                 now=now,
             )
         grant_ids = [grant.pk for grant in grants]
+        grant_ended.send(sender=Grant, grant_ids=grant_ids)
         request_ids = [request.pk for request in requests]
         event = None
         already = AuditEvent.objects.for_target(user).filter(action=OFFBOARDED_ACTION).exists()

@@ -26,6 +26,7 @@ from ..models import (
     RequestStatus,
 )
 from ..selectors import grant_holder_entitled_q, request_ineligibility
+from ..signals import grant_ended, grant_live
 from ._common import LAPSE_COMMENT, SYSTEM_BEAT, _conf, _notify, _window_data
 from .decisions import _grant_end_unentitled
 from .mirror import _grants_update, mirror_add, mirror_remove
@@ -107,6 +108,7 @@ def _activate_batch(*, now: datetime, size: int, after: int) -> tuple[int, int |
         ids = [row[0] for row in rows]
         mirror_add(grant_ids=ids)
         _grants_update(ids, status=GrantStatus.ACTIVE, mirrored=True)
+        grant_live.send(sender=Grant, grant_ids=ids)
         _record_grant_events(
             rows,
             action="access.grant.activated",
@@ -141,6 +143,7 @@ def _expire_batch(*, now: datetime, size: int, after: int) -> tuple[int, int | N
         ids = [row[0] for row in rows]
         mirror_remove(grant_ids=ids, now=now)
         _grants_update(ids, status=GrantStatus.EXPIRED, mirrored=False)
+        grant_ended.send(sender=Grant, grant_ids=ids)
         _record_grant_events(
             rows,
             action="access.grant.expired",

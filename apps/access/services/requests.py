@@ -35,6 +35,7 @@ from ..models import (
 )
 from ..policies import ACTIONS, NO_TICKET_HINT, Policy, effective_policy, requestable_roles_for
 from ..selectors import approvals_no_longer_counting, approvals_still_needed, counting_approvals
+from ..signals import grant_window_changed
 from ._common import (
     AUTO_APPROVED_REASON,
     START_SLACK,
@@ -531,6 +532,7 @@ def _approve_final(
             },
         )
         grant_cache_clear(grant.user)
+        grant_window_changed.send(sender=Grant, grant_ids=[grant.pk])
         _notify("request_decided", request.pk)
         return
     snap = request.policy_snapshot or {}

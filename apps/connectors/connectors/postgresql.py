@@ -211,29 +211,37 @@ class PostgreSQLConnector(Connector):
             if not present:
                 return
             idents = sql.SQL(", ").join(sql.Identifier(n) for n in present)
-            # No new login from here on, then cut the sessions already open.
-            for name in present:
-                cursor.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(name)))
+            # No new login from here on (one round trip for the whole batch) ...
+            cursor.execute(
+                sql.SQL("; ").join(
+                    sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(n)) for n in present
+                )
+            )
+            # ... then cut the sessions already open.
             cursor.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                 "WHERE usename = ANY(%s) AND pid <> pg_backend_pid()",
                 [present],
             )
             cursor.execute(
-                "SELECT r.rolname, m.rolname FROM pg_auth_members am "
+                "SELECT DISTINCT r.rolname FROM pg_auth_members am "
                 "JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member "
-                "WHERE m.rolname = ANY(%s)",
+                "WHERE m.rolname = ANY(%s) AND r.rolname <> current_user",
                 [present],
             )
-            for role, member in cursor.fetchall():
+            memberships = [row[0] for row in cursor.fetchall()]
+            if memberships:
                 cursor.execute(
                     sql.SQL("REVOKE {} FROM {}").format(
-                        sql.Identifier(role), sql.Identifier(member)
+                        sql.SQL(", ").join(sql.Identifier(r) for r in memberships), idents
                     )
                 )
+            # A non-superuser needs the roles' privileges to reassign and drop what they own
+            # (CREATEROLE lets it take them, PostgreSQL 15 and later alike).
+            cursor.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(idents))
             cursor.execute(sql.SQL("REASSIGN OWNED BY {} TO CURRENT_USER").format(idents))
             cursor.execute(sql.SQL("DROP OWNED BY {}").format(idents))
-            cursor.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(idents))
+            cursor.execute(sql.SQL("DROP ROLE {}").format(idents))
 
     def terminate_sessions(self, accounts: Sequence[str]) -> int:
         """Cut the open sessions of ``accounts`` without dropping them; returns how many."""
