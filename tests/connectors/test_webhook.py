@@ -11,9 +11,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from apps.access import services as access_services
+from apps.audit.models import AuditEvent
 from apps.connectors.base import ConnectorError, GrantContext
 from apps.connectors.connectors.webhook import EVENT_DEPROVISION, EVENT_PROVISION, idempotency_key
-from apps.connectors.models import Target, TargetBinding
+from apps.connectors.models import Provisioning, ProvisioningState, Target, TargetBinding
 from apps.connectors.registry import connector_for
 from apps.webhooks.models import DeliveryStatus, WebhookDelivery
 from apps.webhooks.services import webhook_deliveries_send_due, webhook_subscription_create
@@ -214,3 +216,83 @@ def test_a_paused_subscription_refuses_the_target_and_its_bindings(target, endpo
     assert "is paused" in connector.check_target()[0].message
     binding = TargetBinding(target=target, asset=DataAssetFactory(), options={})
     assert [p.field for p in connector.check_binding(binding)] == ["target"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_through_the_grants_life_the_account_counts_once_the_endpoint_answered(
+    endpoint, receiver, staff_user, approver
+):
+    # Given a webhook target bound to an asset, and a grant of it
+    target = Target.objects.create(
+        name="HR system",
+        kind="webhook",
+        account_prefix=PREFIX,
+        options={"subscription": "HR system"},
+    )
+    asset = DataAssetFactory(name="Payroll")
+    TargetBinding.objects.create(target=target, asset=asset)
+    now = timezone.now()
+    grant = GrantFactory(
+        user=staff_user,
+        assets=[asset],
+        starts_at=now - timedelta(seconds=1),
+        ends_at=now + timedelta(hours=1),
+        status="scheduled",
+    )
+
+    # When it is activated (tasks run eagerly: the delivery is sent on commit, and its
+    # settling queues the provisioning step again)
+    access_services.grant_activate(grant_id=grant.pk)
+
+    # Then the endpoint got the provision and the account counts as made
+    row = Provisioning.objects.get(grant=grant)
+    assert row.state == ProvisioningState.PROVISIONED, row.error
+    assert [json.loads(r.body)["type"] for r in receiver.received] == [EVENT_PROVISION]
+
+    # When the grant is revoked, then the removal is sent and recorded once answered
+    access_services.grant_revoke(grant_id=grant.pk, actor=approver, reason="Done")
+    row.refresh_from_db()
+    assert row.state == ProvisioningState.DEPROVISIONED, row.error
+    assert [json.loads(r.body)["type"] for r in receiver.received] == [
+        EVENT_PROVISION,
+        EVENT_DEPROVISION,
+    ]
+    assert AuditEvent.objects.filter(action="connectors.account.removed").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_endpoint_down_at_the_end_keeps_the_removal_pending_until_it_answers(
+    endpoint, receiver, staff_user, approver
+):
+    # Given a provisioned webhook account, and an endpoint that then fails
+    target = Target.objects.create(
+        name="HR system",
+        kind="webhook",
+        account_prefix=PREFIX,
+        options={"subscription": "HR system"},
+    )
+    asset = DataAssetFactory(name="Payroll")
+    TargetBinding.objects.create(target=target, asset=asset)
+    now = timezone.now()
+    grant = GrantFactory(
+        user=staff_user,
+        assets=[asset],
+        starts_at=now - timedelta(seconds=1),
+        ends_at=now + timedelta(hours=1),
+        status="scheduled",
+    )
+    access_services.grant_activate(grant_id=grant.pk)
+    assert Provisioning.objects.get(grant=grant).state == ProvisioningState.PROVISIONED
+    receiver.statuses = [503]
+
+    # When the grant is revoked
+    access_services.grant_revoke(grant_id=grant.pk, actor=approver, reason="Done")
+
+    # Then the removal is not recorded: the endpoint did not say yes
+    row = Provisioning.objects.get(grant=grant)
+    assert row.removal_pending and row.state == ProvisioningState.FAILED
+
+    # When the delivery's retry gets through, then the removal is recorded
+    webhook_deliveries_send_due(now=timezone.now() + timedelta(minutes=5))
+    row.refresh_from_db()
+    assert row.state == ProvisioningState.DEPROVISIONED, row.error
