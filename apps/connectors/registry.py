@@ -15,6 +15,7 @@ BUILTIN = (
     "apps.connectors.connectors.mariadb",
     "apps.connectors.connectors.django_groups",
     "apps.connectors.connectors.webhook",
+    "apps.connectors.connectors.guardian",
 )
 
 _registry: dict[str, type[Connector]] = {}
