@@ -14,14 +14,10 @@ from django.utils import timezone
 
 from apps.access import services as access_services
 from apps.audit.models import AuditEvent
-from apps.connectors.models import Provisioning, ProvisioningState
-from apps.connectors.services import (
-    connectors_reconcile,
-    provisioning_grant_end,
-    provisioning_secret_reveal,
-)
-from tests.access.factories import GrantFactory
+from apps.connectors.models import ProvisioningState
+from apps.connectors.services import connectors_reconcile, provisioning_grant_end
 from tests.connectors.mariadb_support import login
+from tests.connectors.test_postgresql import activate, reveal
 from tests.factories import DataAssetFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,25 +28,6 @@ def bound_asset(mariadb_target):
     asset = DataAssetFactory(name="Customer records")
     mariadb_target.bind(asset)
     return asset
-
-
-def activate(user, asset, *, seconds: float = 3600):
-    """A grant from now for ``seconds``, activated by the service (tasks run eagerly)."""
-    now = timezone.now()
-    grant = GrantFactory(
-        user=user,
-        assets=[asset],
-        starts_at=now - timedelta(seconds=1),
-        ends_at=now + timedelta(seconds=seconds),
-        status="scheduled",
-    )
-    access_services.grant_activate(grant_id=grant.pk)
-    return grant
-
-
-def reveal(grant, user) -> tuple[Provisioning, str]:
-    row = Provisioning.objects.get(grant=grant)
-    return row, provisioning_secret_reveal(provisioning_id=row.pk, actor=user)
 
 
 def _alive(conn) -> bool:

@@ -218,6 +218,19 @@ def test_a_paused_subscription_refuses_the_target_and_its_bindings(target, endpo
     assert [p.field for p in connector.check_binding(binding)] == ["target"]
 
 
+def _bound_payroll():
+    """A webhook target sending to the "HR system" subscription, and an asset bound to it."""
+    target = Target.objects.create(
+        name="HR system",
+        kind="webhook",
+        account_prefix=PREFIX,
+        options={"subscription": "HR system"},
+    )
+    asset = DataAssetFactory(name="Payroll")
+    TargetBinding.objects.create(target=target, asset=asset)
+    return asset
+
+
 @pytest.mark.django_db(transaction=True)
 def test_through_the_grants_life_the_account_counts_once_the_endpoint_answered(
     endpoint, receiver, staff_user, approver
