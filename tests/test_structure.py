@@ -21,7 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "crm": {"access", "inventory", "audit"},
     "connectors": {"access", "inventory", "audit", "signin", "webhooks"},
     "webhooks": {"audit", "integrations"},
-    "reports": {"access", "retention", "inventory", "audit", "integrations", "crm"},
+    "reports": {"access", "retention", "inventory", "audit", "integrations", "crm", "connectors"},
     "health": {
         "access",
         "retention",

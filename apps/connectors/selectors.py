@@ -99,3 +99,8 @@ def removals_pending_by_target() -> list[dict[str, Any]]:
 def failures() -> QuerySet[Provisioning]:
     """Rows whose last try failed (provisioning or removal)."""
     return Provisioning.objects.filter(state=ProvisioningState.FAILED)
+
+
+def failures_alerted() -> QuerySet[Provisioning]:
+    """Failed rows the admins were alerted about (tries reached ALERT_AFTER_TRIES)."""
+    return failures().filter(alerted_at__isnull=False)

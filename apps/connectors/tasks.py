@@ -8,6 +8,8 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from jitportal.timekeeping import elapsed_add
+
 from .services import (
     connectors_reconcile,
     provisioning_grant_end,
@@ -47,7 +49,7 @@ def grant_end(self, grant_id: int) -> dict[str, int] | None:
         now = timezone.now()
         horizon = timedelta(seconds=settings.CONNECTORS["END_HORIZON_SECONDS"])
         # Only a near end: a far one is queued by the reconcile when it comes near.
-        if ends_at is not None and now < ends_at <= now + horizon:
+        if ends_at is not None and now < ends_at <= elapsed_add(now, horizon):
             queue_at("connectors.grant_end", grant_id, eta=ends_at)
     return outcome
 
@@ -55,3 +57,10 @@ def grant_end(self, grant_id: int) -> dict[str, int] | None:
 @shared_task(name="connectors.reconcile")
 def reconcile() -> dict[str, int]:
     return connectors_reconcile()
+
+
+@shared_task(name="connectors.drift")
+def drift() -> dict[str, int]:
+    from .services.drift import connectors_drift_check
+
+    return connectors_drift_check()

@@ -4,5 +4,5 @@ from . import views
 
 # Included at "connectors/" by jitportal/urls.py: the holder's side.
 urlpatterns = [
-    path("accounts/<int:pk>/password/", views.secret_reveal, name="connectors-secret-reveal"),
+    path("grants/<int:pk>/accounts/", views.grant_accounts, name="connectors-grant-accounts"),
 ]

@@ -1,19 +1,22 @@
-"""The holder's page that shows a one-time password once (docs/connectors.md)."""
+"""The holder's page of a grant's accounts in other systems, where a one-time password is
+shown once (docs/connectors.md, "Credentials")."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from apps.access.models import Grant
 from apps.signin.mfa import fresh_factor_redirect
+from jitportal.inputs import parse_id
 
-from .models import Provisioning
-from .selectors import connection_facts, holder_state
+from .selectors import holder_accounts
 from .services import provisioning_secret_reveal
 
 
@@ -24,33 +27,34 @@ class AuthedRequest(HttpRequest):
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def secret_reveal(request: AuthedRequest, pk: int) -> HttpResponse:
-    """GET: what will be shown and a button; POST: the password, once, after a fresh second
-    factor where MFA applies. Never cached; the password is in no log, email or event."""
-    row = (
-        Provisioning.objects.select_related("target", "grant")
-        .filter(pk=pk, grant__user_id=request.user.pk)
-        .first()
-    )
-    if row is None:
-        raise PermissionDenied
-    if stale := fresh_factor_redirect(request):
-        return stale
-    host, port, database = connection_facts(row.target)
-    context = {
-        "row": row,
-        "state": holder_state(row),
-        "host": host,
-        "port": port,
-        "database": database,
-        "secret": None,
-        "errors": [],
-    }
+def grant_accounts(request: AuthedRequest, pk: int) -> HttpResponse:
+    """GET: the accounts of one's own grant, their state and a button per password not yet
+    shown. POST ``provisioning=<id>``: that password, once, after a fresh second factor where
+    MFA applies; the response is not stored by any cache. The password is in no log, email,
+    audit event or export."""
+    grant = Grant.objects.filter(pk=pk, user_id=request.user.pk).first()
+    if grant is None:
+        raise Http404
+    shown: dict[int, str] = {}
+    errors: list[str] = []
     if request.method == "POST":
-        try:
-            context["secret"] = provisioning_secret_reveal(provisioning_id=pk, actor=request.user)
-        except (ValidationError, PermissionDenied) as exc:
-            context["errors"] = getattr(exc, "messages", None) or [str(exc)]
-    response = render(request, "connectors/secret.html", context)
+        if stale := fresh_factor_redirect(request, back=request.path):
+            return stale
+        row_id = parse_id(request.POST.get("provisioning"))
+        if row_id is None:
+            errors.append(_("Choose the account whose password to show."))
+        else:
+            try:
+                shown[row_id] = provisioning_secret_reveal(
+                    provisioning_id=row_id, actor=request.user
+                )
+            except (ValidationError, PermissionDenied) as exc:
+                errors.extend(getattr(exc, "messages", None) or [str(exc) or _("Refused.")])
+    accounts = holder_accounts(grant_ids=[grant.pk], user=request.user).get(grant.pk, [])
+    response = render(
+        request,
+        "connectors/grant_accounts.html",
+        {"grant": grant, "accounts": accounts, "shown": shown, "errors": errors},
+    )
     response["Cache-Control"] = "no-store"
     return response

@@ -30,6 +30,7 @@ from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
 
 from apps.access.models import Notice, NoticeStatus
+from apps.connectors.selectors import failures_alerted
 from apps.reports.dashboard import beat_status
 from jitportal.timekeeping import elapsed_add
 
@@ -105,4 +106,27 @@ class OutboxBacklog(HealthCheck):
                     waiting,
                 )
                 % {"count": waiting, "minutes": minutes}
+            )
+
+
+@dataclasses.dataclass
+class ConnectorFailures(HealthCheck):
+    """No account in a target has failed to be set up or removed as many times as
+    ``CONNECTORS["ALERT_AFTER_TRIES"]`` (the admins were alerted; docs/connectors.md)."""
+
+    label: ClassVar[Promise] = _("Connectors")
+
+    async def run(self) -> None:
+        await sync_to_async(self._check, thread_sensitive=True)()
+
+    def _check(self) -> None:
+        rows = list(failures_alerted().values_list("target__name", flat=True))
+        if rows:
+            raise ServiceUnavailable(
+                ngettext(
+                    "%(count)d account keeps failing in its target: %(targets)s.",
+                    "%(count)d accounts keep failing in their targets: %(targets)s.",
+                    len(rows),
+                )
+                % {"count": len(rows), "targets": ", ".join(sorted(set(rows)))}
             )

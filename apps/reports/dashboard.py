@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from django_celery_beat.models import PeriodicTask
 
 from apps.access.models import AccessRequest, Grant
+from apps.connectors.selectors import removals_pending_by_target
 from apps.inventory.completeness import REQUIREMENTS
 from apps.inventory.models import ProcessingActivity
 from jitportal.timekeeping import (
@@ -162,6 +163,8 @@ def dashboard_data(*, now: datetime | None = None) -> dict[str, Any]:
     retention = retention_dashboard(now=now)
     return {
         "now": now,
+        # "Access not yet removed in target X" until the target confirms (apps/connectors).
+        "connector_removals": removals_pending_by_target(),
         "live_grants": live_grants.count(),
         "break_glass_live": live_grants.filter(is_break_glass=True).count(),
         "break_glass_unreviewed": Grant.objects.filter(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+import psycopg
 import pytest
 
 from apps.connectors.models import Target, TargetBinding
@@ -29,7 +30,7 @@ def pg_cluster():
 
 
 def _drop_prefixed_roles(cluster) -> None:
-    with cluster.superuser() as conn:
+    with cluster.superuser(TARGET_DB) as conn:
         names = [
             r[0]
             for r in conn.execute(
@@ -37,20 +38,40 @@ def _drop_prefixed_roles(cluster) -> None:
                 [PREFIX.replace("_", "\\_") + "%"],
             )
         ]
+    # The privileges the portal's user granted are revoked by it (a superuser's REVOKE and
+    # DROP OWNED leave grants made by another grantor in place).
+    with psycopg.connect(cluster.portal_url(TARGET_DB), autocommit=True) as conn:
         for name in names:
-            conn.execute(f'DROP ROLE IF EXISTS "{name}"')
+            conn.execute(f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{name}"')
+            conn.execute(f'REVOKE ALL ON SCHEMA public FROM "{name}"')
+    with cluster.superuser(TARGET_DB) as conn:
+        for name in names:
+            conn.execute(f'DROP OWNED BY "{name}"')
+            conn.execute(f'DROP ROLE "{name}"')
+
+
+@pytest.fixture(scope="session")
+def _target_database(pg_cluster):
+    pg_cluster.create_target_database(TARGET_DB)
+    return pg_cluster
 
 
 @pytest.fixture
-def target_db(pg_cluster):
-    """A fresh target database; its URL in the environment variable the target names."""
-    pg_cluster.create_target_database(TARGET_DB)
-    os.environ[URL_VARIABLE] = pg_cluster.portal_url(TARGET_DB)
-    yield pg_cluster
+def target_db(_target_database):
+    """The target database with its two customers as created; its URL in the environment
+    variable the target names; every role with the test prefix dropped afterwards."""
+    cluster = _target_database
+    with cluster.superuser(TARGET_DB) as conn:
+        conn.execute("TRUNCATE customers RESTART IDENTITY")
+        conn.execute(
+            "INSERT INTO customers (name, email, birth_date) VALUES "
+            "('Ada Lovelace', 'ada@example.org', '1815-12-10'), "
+            "('Alan Turing', 'alan@example.org', '1912-06-23')"
+        )
+    os.environ[URL_VARIABLE] = cluster.portal_url(TARGET_DB)
+    yield cluster
     os.environ.pop(URL_VARIABLE, None)
-    with pg_cluster.superuser() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{TARGET_DB}" WITH (FORCE)')
-    _drop_prefixed_roles(pg_cluster)
+    _drop_prefixed_roles(cluster)
 
 
 @pytest.fixture

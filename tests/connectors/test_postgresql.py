@@ -5,7 +5,6 @@ in PostgreSQL itself at the end, at once on a revoke."""
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 
 import psycopg
 import pytest
@@ -14,32 +13,11 @@ from django.utils import timezone
 from apps.access import services as access_services
 from apps.audit.models import AuditEvent
 from apps.connectors.models import Provisioning, ProvisioningState
-from apps.connectors.services import connectors_reconcile, provisioning_secret_reveal
-from tests.access.factories import GrantFactory
+from apps.connectors.services import connectors_reconcile
 from tests.connectors.conftest import TARGET_DB
+from tests.connectors.helpers import activate, committed, reveal
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def activate(user, asset, *, seconds: float = 3600, **rights):
-    """A grant from now for ``seconds``, activated by the service (as beat or the approval
-    does): its account is provisioned on commit (tasks run eagerly here)."""
-    now = timezone.now()
-    grant = GrantFactory(
-        user=user,
-        assets=[asset],
-        starts_at=now - timedelta(seconds=1),
-        ends_at=now + timedelta(seconds=seconds),
-        status="scheduled",
-        **rights,
-    )
-    access_services.grant_activate(grant_id=grant.pk)
-    return grant
-
-
-def reveal(grant, user):
-    row = Provisioning.objects.get(grant=grant)
-    return row, provisioning_secret_reveal(provisioning_id=row.pk, actor=user)
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 
 def test_the_holder_connects_with_the_shown_credentials_and_reads_the_bound_table(
@@ -90,7 +68,8 @@ def test_after_the_end_with_worker_and_beat_stopped_a_new_login_is_refused(
     row.refresh_from_db()
     assert row.state == ProvisioningState.PROVISIONED
     # And the reconcile, when it runs, removes the role
-    connectors_reconcile()
+    with committed():
+        connectors_reconcile()
     row.refresh_from_db()
     assert row.state == ProvisioningState.DEPROVISIONED, row.error
     with target_db.superuser(TARGET_DB) as conn:
@@ -106,7 +85,8 @@ def test_a_revoke_cuts_an_open_session_at_once(bound_asset, staff_user, approver
     session = target_db.holder_connect(TARGET_DB, row.account, password)
     session.execute("SELECT 1")
     # When an approver revokes the grant
-    access_services.grant_revoke(grant_id=grant.pk, actor=approver, reason="Left the team")
+    with committed():
+        access_services.grant_revoke(grant_id=grant.pk, actor=approver, reason="Left the team")
     # Then the open session is gone as the revoke returns, and so is the role
     with pytest.raises(psycopg.OperationalError):
         session.execute("SELECT 1")
@@ -124,7 +104,8 @@ def test_overlapping_grants_each_have_their_own_credentials(bound_asset, staff_u
     row2, password2 = reveal(second, staff_user)
     assert row1.account != row2.account and password1 != password2
     # When the first is given back
-    access_services.grant_relinquish(grant_id=first.pk, actor=staff_user)
+    with committed():
+        access_services.grant_relinquish(grant_id=first.pk, actor=staff_user)
     # Then its login is gone and the second still works
     with pytest.raises(psycopg.OperationalError):
         target_db.holder_connect(TARGET_DB, row1.account, password1)

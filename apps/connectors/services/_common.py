@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 
 from apps.access.models import Grant
 from apps.audit.services import audit_event_record
+from jitportal.timekeeping import elapsed_add
 
 from ..base import ACTIONS, GrantContext
 from ..models import Provisioning, ProvisioningState, TargetBinding
@@ -69,7 +70,7 @@ def record_failures(rows: list[Provisioning], *, error: str, now: datetime) -> N
         row.tries += 1
         row.state = ProvisioningState.FAILED
         row.error = error[:2000]
-        row.next_try_at = now + retry_delay(row.tries)
+        row.next_try_at = elapsed_add(now, retry_delay(row.tries))
         if row.alerted_at is None and row.tries >= conf("ALERT_AFTER_TRIES"):
             row.alerted_at = now
             alert.append(row)

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from apps.access.models import Grant
 from apps.audit.services import EventSpec, audit_event_record, audit_events_record_bulk
+from jitportal.timekeeping import elapsed_add
 
 from ..base import ConnectorError, account_name
 from ..models import Provisioning, ProvisioningState, Target, TargetBinding
@@ -117,7 +118,7 @@ def _provisionings_refresh(*, grant_ids: list[int], now: datetime | None = None)
 def _schedule_ends(*, grant_ids: list[int] | None, now: datetime) -> int:
     """Queue the exact-end task of each grant with open accounts whose end is within
     ``END_HORIZON_SECONDS`` (the reconcile calls this for every grant each tick)."""
-    horizon = now + timedelta(seconds=conf("END_HORIZON_SECONDS"))
+    horizon = elapsed_add(now, timedelta(seconds=conf("END_HORIZON_SECONDS")))
     due = Provisioning.objects.filter(
         remove_requested_at__isnull=True, grant__ends_at__lte=horizon, grant__ends_at__gt=now
     ).exclude(state=ProvisioningState.DEPROVISIONED)

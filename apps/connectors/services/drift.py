@@ -1,0 +1,130 @@
+"""Drift: what a target really holds under the portal's prefix, compared with live grants
+(docs/connectors.md, "Drift"). Designed against syncs that put removed access back or make
+temporary access permanent: the portal's own rows decide, never what the target says.
+
+- An account no live grant needs (a grant ended but its removal was lost, or someone made a
+  role with the portal's prefix by hand, flagged as such): removed where the target is
+  authoritative, reported otherwise.
+- An account a live grant needs but the target lacks (dropped by hand): provisioned again.
+- Accounts whose removal is already asked for are the reconcile's, not drift.
+
+Each finding is a ``DriftFinding`` row and an audit event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.audit.services import EventSpec, audit_events_record_bulk
+
+from ..base import ConnectorError
+from ..models import DriftAction, DriftFinding, DriftKind, Provisioning, ProvisioningState, Target
+from ..registry import connector_for
+from ._common import SYSTEM_CONNECTORS
+from .provisioning import provisioning_provision
+
+
+@dataclass
+class DriftResult:
+    """The findings of one check, or the error that stopped it (the target did not answer)."""
+
+    findings: list[DriftFinding] = field(default_factory=list)
+    error: str = ""
+
+
+def target_drift_check(*, target_id: int, now: datetime | None = None) -> DriftResult:
+    """Compare target ``target_id`` with live grants, repair what the rules allow, record
+    every finding (row + audit event). Returns a ``DriftResult``."""
+    now = now or timezone.now()
+    target = Target.objects.get(pk=target_id)
+    connector = connector_for(target)
+    try:
+        observed = {account.name for account in connector.observe()}
+    except ConnectorError as exc:
+        return DriftResult(error=str(exc))
+    rows = list(
+        Provisioning.objects.filter(target=target)
+        .exclude(state=ProvisioningState.DEPROVISIONED)
+        .select_related("grant")
+    )
+    being_removed = {r.account for r in rows if r.remove_requested_at is not None}
+    needed = {r.account: r for r in rows if r.remove_requested_at is None and r.grant.is_live(now)}
+    known = set(Provisioning.objects.filter(target=target).values_list("account", flat=True))
+    strays = sorted(observed - set(needed) - being_removed)
+    missing = [
+        row
+        for account, row in sorted(needed.items())
+        if row.state == ProvisioningState.PROVISIONED and account not in observed
+    ]
+    stray_action = DriftAction.REPORTED
+    if strays and target.authoritative:
+        try:
+            connector.deprovision(strays)
+            stray_action = DriftAction.REMOVED
+        except ConnectorError:
+            stray_action = DriftAction.FAILED
+    findings = [
+        DriftFinding(
+            target=target,
+            kind=DriftKind.STRAY if name in known else DriftKind.HAND_MADE,
+            account=name,
+            action=stray_action,
+            found_at=now,
+        )
+        for name in strays
+    ]
+    with transaction.atomic(durable=True):
+        if missing:
+            Provisioning.objects.filter(pk__in=[r.pk for r in missing]).update(
+                state=ProvisioningState.PENDING, next_try_at=None
+            )
+        findings += [
+            DriftFinding(
+                target=target,
+                kind=DriftKind.MISSING,
+                account=row.account,
+                action=DriftAction.REPROVISIONED,
+                grant_id=row.grant_id,
+                found_at=now,
+            )
+            for row in missing
+        ]
+        DriftFinding.objects.bulk_create(findings)
+        audit_events_record_bulk(
+            returning=False,
+            events=[
+                EventSpec(
+                    action="connectors.drift.found",
+                    actor_label=SYSTEM_CONNECTORS,
+                    target=target,
+                    data={
+                        "kind": f.kind,
+                        "account": f.account,
+                        "action": f.action,
+                        "grant": f.grant_id,
+                    },
+                    occurred_at=now,
+                )
+                for f in findings
+            ],
+        )
+    for row in missing:
+        provisioned = provisioning_provision(provisioning_id=row.pk)
+        if provisioned is None or provisioned.state != ProvisioningState.PROVISIONED:
+            DriftFinding.objects.filter(
+                target=target, account=row.account, found_at=now, kind=DriftKind.MISSING
+            ).update(action=DriftAction.FAILED)
+    return DriftResult(findings=findings)
+
+
+def connectors_drift_check(*, now: datetime | None = None) -> dict[str, int]:
+    """Every enabled target: ``{target name: findings}`` (-1 when it did not answer)."""
+    out = {}
+    for target in Target.objects.filter(enabled=True).order_by("pk"):
+        result = target_drift_check(target_id=target.pk, now=now)
+        out[target.name] = -1 if result.error else len(result.findings)
+    return out
