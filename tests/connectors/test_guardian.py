@@ -21,6 +21,7 @@ from apps.connectors.models import Provisioning, ProvisioningState, Target, Targ
 from apps.connectors.registry import connector_for
 from apps.connectors.services._common import grant_context
 from tests.access.factories import GrantFactory
+from tests.connectors.helpers import committed
 from tests.factories import DataAssetFactory, UserFactory
 
 PREFIX = "jpgd_"
@@ -64,13 +65,12 @@ def _holds(user, asset, action="view") -> bool:
     ).exists()
 
 
-@pytest.mark.django_db(transaction=True)
 def test_activation_and_revoke_touch_the_mirror_once(target, asset, staff_user, approver):
     # Given a grant of an asset bound to the guardian target
     grant = _scheduled(staff_user, asset)
 
     # When it is activated (the access service mirrors it; the connector is asked too)
-    with CaptureQueriesContext(connection) as activation:
+    with CaptureQueriesContext(connection) as activation, committed():
         access_services.grant_activate(grant_id=grant.pk)
 
     # Then its rows were written by one statement, and the provisioning counts as made
@@ -80,7 +80,7 @@ def test_activation_and_revoke_touch_the_mirror_once(target, asset, staff_user, 
     assert [a.name for a in connector_for(target).observe()] == [row.account]
 
     # When it is revoked (the access mirror sync and the connector's removal both run)
-    with CaptureQueriesContext(connection) as revoke:
+    with CaptureQueriesContext(connection) as revoke, committed():
         access_services.grant_revoke(grant_id=grant.pk, actor=approver, reason="Done")
 
     # Then the rows were deleted by one statement, and the provisioning is removed
@@ -90,13 +90,13 @@ def test_activation_and_revoke_touch_the_mirror_once(target, asset, staff_user, 
     assert connector_for(target).observe() == []
 
 
-@pytest.mark.django_db(transaction=True)
 def test_when_the_connector_removes_first_the_access_reconcile_does_nothing(
     target, asset, staff_user
 ):
     # Given an activated grant whose window has passed, nothing having run since
     grant = _scheduled(staff_user, asset)
-    access_services.grant_activate(grant_id=grant.pk)
+    with committed():
+        access_services.grant_activate(grant_id=grant.pk)
     row = Provisioning.objects.get(grant=grant)
     Grant.objects.filter(pk=grant.pk).update(ends_at=timezone.now() - timedelta(seconds=1))
 
@@ -108,23 +108,26 @@ def test_when_the_connector_removes_first_the_access_reconcile_does_nothing(
     # Then the access reconcile expires the grant, its unmirror step finds nothing to do
     # (the grant is no longer marked mirrored), and no row comes back
     assert not Grant.objects.due_for_unmirror().filter(pk=grant.pk).exists()
-    access_reconcile()
+    with committed():
+        access_reconcile()
     grant.refresh_from_db()
     assert grant.status == "expired" and not grant.mirrored
     assert not UserObjectPermission.objects.filter(user=staff_user).exists()
     assert connector_for(target).observe() == []
 
 
-@pytest.mark.django_db(transaction=True)
 def test_overlapping_grants_keep_the_rights_the_other_still_gives(target, asset, staff_user):
     # Given two grants of one person to the asset, both activated
     first = _scheduled(staff_user, asset)
     second = _scheduled(staff_user, asset)
-    access_services.grant_activate(grant_id=first.pk)
-    access_services.grant_activate(grant_id=second.pk)
+    with committed():
+        access_services.grant_activate(grant_id=first.pk)
+    with committed():
+        access_services.grant_activate(grant_id=second.pk)
 
     # When the first is given back
-    access_services.grant_relinquish(grant_id=first.pk, actor=staff_user)
+    with committed():
+        access_services.grant_relinquish(grant_id=first.pk, actor=staff_user)
 
     # Then the person keeps the right (the second gives it) and the first's row is removed
     assert _holds(staff_user, asset)

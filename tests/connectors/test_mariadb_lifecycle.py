@@ -16,11 +16,11 @@ from apps.access import services as access_services
 from apps.audit.models import AuditEvent
 from apps.connectors.models import ProvisioningState
 from apps.connectors.services import connectors_reconcile, provisioning_grant_end
+from tests.connectors.helpers import activate, committed, reveal
 from tests.connectors.mariadb_support import login
-from tests.connectors.test_postgresql import activate, reveal
 from tests.factories import DataAssetFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -55,7 +55,8 @@ def test_shown_credentials_read_the_table_and_a_revoke_kills_the_session_at_once
     assert not AuditEvent.objects.filter(data__icontains=password).exists()
 
     # When an approver revokes the grant
-    access_services.grant_revoke(grant_id=grant.pk, actor=approver, reason="Left the team")
+    with committed():
+        access_services.grant_revoke(grant_id=grant.pk, actor=approver, reason="Left the team")
 
     # Then the open session is gone as the revoke returns, and so is the user
     assert not _alive(session)
@@ -81,7 +82,8 @@ def test_without_the_worker_a_login_still_works_after_the_end_and_the_end_task_e
     assert _alive(session)
 
     # When the exact-end task runs (a worker picks it up at the end)
-    provisioning_grant_end(grant_id=grant.pk)
+    with committed():
+        provisioning_grant_end(grant_id=grant.pk)
 
     # Then the session is killed, the login refused, and the row says so
     assert not _alive(session)
@@ -101,7 +103,8 @@ def test_overlapping_grants_have_their_own_users_and_one_given_back_leaves_the_o
     session2 = login(row2.account, password2, mariadb_target.database)
 
     # When the first is given back
-    access_services.grant_relinquish(grant_id=first.pk, actor=staff_user)
+    with committed():
+        access_services.grant_relinquish(grant_id=first.pk, actor=staff_user)
 
     # Then its login is gone and the second's session and login still work
     with pytest.raises(pymysql.err.OperationalError):
@@ -120,7 +123,8 @@ def test_a_target_down_at_the_end_is_retried_and_never_marked_removed_before(
     settings.JITPORTAL_TEST_MARIADB_URL = "mysql://root@127.0.0.1:1/none"
 
     # When the grant is revoked, then the removal fails and is not recorded as done
-    access_services.grant_revoke(grant_id=grant.pk, actor=approver, reason="Done")
+    with committed():
+        access_services.grant_revoke(grant_id=grant.pk, actor=approver, reason="Done")
     row.refresh_from_db()
     assert row.state == ProvisioningState.FAILED and row.removal_pending
     assert row.tries == 1 and row.error
@@ -128,7 +132,8 @@ def test_a_target_down_at_the_end_is_retried_and_never_marked_removed_before(
 
     # When the target is back and the reconcile runs after the backoff
     settings.JITPORTAL_TEST_MARIADB_URL = good_url
-    connectors_reconcile(now=timezone.now() + timedelta(minutes=5))
+    with committed():
+        connectors_reconcile(now=timezone.now() + timedelta(minutes=5))
 
     # Then the user is gone and the row says so
     row.refresh_from_db()

@@ -21,6 +21,7 @@ from apps.webhooks.models import DeliveryStatus, WebhookDelivery
 from apps.webhooks.services import webhook_deliveries_send_due, webhook_subscription_create
 from apps.webhooks.signing import webhook_signature_verify
 from tests.access.factories import GrantFactory
+from tests.connectors.helpers import activate, committed
 from tests.factories import DataAssetFactory
 
 PREFIX = "jpwh_"
@@ -183,7 +184,8 @@ def test_removal_posts_one_delivery_per_account_and_waits_for_each(
     assert "1 removal(s)" in str(waiting.value)
 
     # When the failed one gets through on its retry, then the removal is done
-    webhook_deliveries_send_due(now=timezone.now() + timedelta(minutes=5))
+    with committed():
+        webhook_deliveries_send_due(now=timezone.now() + timedelta(minutes=5))
     connector.deprovision(names)
     assert WebhookDelivery.objects.filter(status=DeliveryStatus.DELIVERED).count() == 2
 
@@ -231,31 +233,19 @@ def _bound_payroll():
     return asset
 
 
-@pytest.mark.django_db(transaction=True)
-def test_through_the_grants_life_the_account_counts_once_the_endpoint_answered(
-    endpoint, receiver, staff_user, approver
-):
-    # Given a webhook target bound to an asset, and a grant of it
-    target = Target.objects.create(
-        name="HR system",
-        kind="webhook",
-        account_prefix=PREFIX,
-        options={"subscription": "HR system"},
-    )
+def _activated(target, user):
+    """A grant of an asset bound to ``target``, activated through the access service."""
     asset = DataAssetFactory(name="Payroll")
     TargetBinding.objects.create(target=target, asset=asset)
-    now = timezone.now()
-    grant = GrantFactory(
-        user=staff_user,
-        assets=[asset],
-        starts_at=now - timedelta(seconds=1),
-        ends_at=now + timedelta(hours=1),
-        status="scheduled",
-    )
+    return activate(user, asset)
 
-    # When it is activated (tasks run eagerly: the delivery is sent on commit, and its
-    # settling queues the provisioning step again)
-    access_services.grant_activate(grant_id=grant.pk)
+
+def test_through_the_grants_life_the_account_counts_once_the_endpoint_answered(
+    target, receiver, staff_user, approver
+):
+    # Given a webhook target bound to an asset, when a grant of it is activated (the
+    # delivery is sent on commit, and its settling queues the provisioning step again)
+    grant = _activated(target, staff_user)
 
     # Then the endpoint got the provision and the account counts as made
     row = Provisioning.objects.get(grant=grant)
@@ -263,7 +253,8 @@ def test_through_the_grants_life_the_account_counts_once_the_endpoint_answered(
     assert [json.loads(r.body)["type"] for r in receiver.received] == [EVENT_PROVISION]
 
     # When the grant is revoked, then the removal is sent and recorded once answered
-    access_services.grant_revoke(grant_id=grant.pk, actor=approver, reason="Done")
+    with committed():
+        access_services.grant_revoke(grant_id=grant.pk, actor=approver, reason="Done")
     row.refresh_from_db()
     assert row.state == ProvisioningState.DEPROVISIONED, row.error
     assert [json.loads(r.body)["type"] for r in receiver.received] == [
@@ -273,39 +264,24 @@ def test_through_the_grants_life_the_account_counts_once_the_endpoint_answered(
     assert AuditEvent.objects.filter(action="connectors.account.removed").count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
 def test_an_endpoint_down_at_the_end_keeps_the_removal_pending_until_it_answers(
-    endpoint, receiver, staff_user, approver
+    target, receiver, staff_user, approver
 ):
     # Given a provisioned webhook account, and an endpoint that then fails
-    target = Target.objects.create(
-        name="HR system",
-        kind="webhook",
-        account_prefix=PREFIX,
-        options={"subscription": "HR system"},
-    )
-    asset = DataAssetFactory(name="Payroll")
-    TargetBinding.objects.create(target=target, asset=asset)
-    now = timezone.now()
-    grant = GrantFactory(
-        user=staff_user,
-        assets=[asset],
-        starts_at=now - timedelta(seconds=1),
-        ends_at=now + timedelta(hours=1),
-        status="scheduled",
-    )
-    access_services.grant_activate(grant_id=grant.pk)
+    grant = _activated(target, staff_user)
     assert Provisioning.objects.get(grant=grant).state == ProvisioningState.PROVISIONED
     receiver.statuses = [503]
 
     # When the grant is revoked
-    access_services.grant_revoke(grant_id=grant.pk, actor=approver, reason="Done")
+    with committed():
+        access_services.grant_revoke(grant_id=grant.pk, actor=approver, reason="Done")
 
     # Then the removal is not recorded: the endpoint did not say yes
     row = Provisioning.objects.get(grant=grant)
     assert row.removal_pending and row.state == ProvisioningState.FAILED
 
     # When the delivery's retry gets through, then the removal is recorded
-    webhook_deliveries_send_due(now=timezone.now() + timedelta(minutes=5))
+    with committed():
+        webhook_deliveries_send_due(now=timezone.now() + timedelta(minutes=5))
     row.refresh_from_db()
     assert row.state == ProvisioningState.DEPROVISIONED, row.error
