@@ -11,9 +11,18 @@ from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
 from apps.connectors.base import ConnectorError, GrantContext
-from apps.connectors.models import Provisioning, ProvisioningState, Target, TargetBinding
+from apps.connectors.models import (
+    DriftAction,
+    DriftKind,
+    Provisioning,
+    ProvisioningState,
+    Target,
+    TargetBinding,
+)
 from apps.connectors.registry import connector_for
+from apps.connectors.services.drift import target_drift_check
 from tests.access.factories import GrantFactory
+from tests.connectors.helpers import committed
 from tests.factories import DataAssetFactory, UserFactory
 
 PREFIX = "jpgrp_"
@@ -184,3 +193,23 @@ def test_a_group_of_another_app_is_accepted(target, crm_readers):
     )
     assert connector_for(target).check_binding(binding) == []
     assert "no end of its own" in str(connector_for(target).guarantees)
+
+
+def test_drift_takes_a_hand_added_member_out_where_authoritative(target, asset, crm_readers):
+    # Given an authoritative groups target, a provisioned grant and a member added by hand
+    target.authoritative = True
+    target.save(update_fields=["authoritative"])
+    row, _ = _provisioned(target, GrantFactory(assets=[asset]))
+    by_hand = UserFactory()
+    by_hand.groups.add(crm_readers)
+
+    # When drift is checked
+    with committed():
+        result = target_drift_check(target_id=target.pk)
+
+    # Then the hand-added member is flagged and removed, the grant's holder stays
+    assert [(f.account, f.kind, f.action) for f in result.findings] == [
+        (f"{PREFIX}u{by_hand.pk}", DriftKind.HAND_MADE, DriftAction.REMOVED)
+    ]
+    assert not by_hand.groups.exists()
+    assert row.grant.user.groups.filter(pk=crm_readers.pk).exists()

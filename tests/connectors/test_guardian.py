@@ -17,9 +17,17 @@ from guardian.shortcuts import assign_perm
 from apps.access import services as access_services
 from apps.access.models import Grant
 from apps.access.services import access_reconcile
-from apps.connectors.models import Provisioning, ProvisioningState, Target, TargetBinding
+from apps.connectors.models import (
+    DriftAction,
+    DriftKind,
+    Provisioning,
+    ProvisioningState,
+    Target,
+    TargetBinding,
+)
 from apps.connectors.registry import connector_for
 from apps.connectors.services._common import grant_context
+from apps.connectors.services.drift import target_drift_check
 from tests.access.factories import GrantFactory
 from tests.connectors.helpers import committed
 from tests.factories import DataAssetFactory, UserFactory
@@ -166,3 +174,17 @@ def test_observe_reports_rows_no_grant_gives_and_removes_only_those(target, asse
     assert [a.name for a in connector.observe()] == [row.account]
     assert _holds(holder, asset)
     assert "decide nothing" in str(connector.guarantees)
+
+
+def test_drift_reports_a_hand_assigned_row_on_a_report_only_target(target, asset):
+    # Given a report-only guardian target and a row someone assigned by hand
+    someone = UserFactory()
+    assign_perm("inventory.view_data", someone, asset)
+
+    # When drift is checked, then it is reported and the row stays (it gives nothing)
+    with committed():
+        result = target_drift_check(target_id=target.pk)
+    assert [(f.account, f.kind, f.action) for f in result.findings] == [
+        (f"{PREFIX}u{someone.pk}", DriftKind.HAND_MADE, DriftAction.REPORTED)
+    ]
+    assert _holds(someone, asset)

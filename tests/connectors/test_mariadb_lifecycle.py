@@ -10,14 +10,17 @@ from datetime import timedelta
 
 import pymysql
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.access import services as access_services
+from apps.access.models import Grant
 from apps.audit.models import AuditEvent
-from apps.connectors.models import ProvisioningState
+from apps.connectors.models import DriftAction, DriftKind, Provisioning, ProvisioningState
 from apps.connectors.services import connectors_reconcile, provisioning_grant_end
+from apps.connectors.services.drift import target_drift_check
 from tests.connectors.helpers import activate, committed, reveal
-from tests.connectors.mariadb_support import login
+from tests.connectors.mariadb_support import admin_connect, login
 from tests.factories import DataAssetFactory
 
 pytestmark = pytest.mark.django_db
@@ -140,3 +143,79 @@ def test_a_target_down_at_the_end_is_retried_and_never_marked_removed_before(
     assert row.state == ProvisioningState.DEPROVISIONED, row.error
     with pytest.raises(pymysql.err.OperationalError):
         login(row.account, password, mariadb_target.database)
+
+
+def _create_user(name: str) -> None:
+    with admin_connect() as admin, admin.cursor() as cursor:
+        cursor.execute("CREATE USER %s@'%%' IDENTIFIED BY 'byhand'", [name])
+
+
+def test_drift_removes_a_stray_user_where_authoritative_and_keeps_the_live_one(
+    mariadb_target, bound_asset, staff_user
+):
+    # Given an authoritative target with a live grant's user, a user made by hand with the
+    # prefix, and the user of a grant whose removal was lost (ended, row still provisioned)
+    mariadb_target.target.authoritative = True
+    mariadb_target.target.save(update_fields=["authoritative"])
+    live = Provisioning.objects.get(grant=activate(staff_user, bound_asset))
+    lost = Provisioning.objects.get(grant=activate(staff_user, bound_asset))
+    Grant.objects.filter(pk=lost.grant_id).update(ends_at=timezone.now())
+    by_hand = f"{mariadb_target.target.account_prefix}by_hand"
+    _create_user(by_hand)
+
+    # When drift is checked
+    with committed():
+        result = target_drift_check(target_id=mariadb_target.target.pk)
+
+    # Then both strays are removed, the hand-made one flagged as such; the live user stays
+    found = sorted((f.account, f.kind, f.action) for f in result.findings)
+    assert found == sorted(
+        [
+            (by_hand, DriftKind.HAND_MADE, DriftAction.REMOVED),
+            (lost.account, DriftKind.STRAY, DriftAction.REMOVED),
+        ]
+    )
+    assert mariadb_target.users() == {live.account}
+
+
+def test_drift_only_reports_where_not_authoritative(mariadb_target, staff_user):
+    # Given a report-only target and a user made by hand with the prefix
+    by_hand = f"{mariadb_target.target.account_prefix}g424242_abcdef"
+    _create_user(by_hand)
+
+    # When drift is checked, then it is reported and left in place
+    with committed():
+        result = target_drift_check(target_id=mariadb_target.target.pk)
+    assert [(f.account, f.action) for f in result.findings] == [(by_hand, DriftAction.REPORTED)]
+    assert mariadb_target.users() == {by_hand}
+
+
+def test_drift_makes_a_dropped_user_of_a_live_grant_again(mariadb_target, bound_asset, staff_user):
+    # Given a live grant whose user someone dropped by hand
+    grant = activate(staff_user, bound_asset)
+    row = Provisioning.objects.get(grant=grant)
+    with admin_connect() as admin, admin.cursor() as cursor:
+        cursor.execute("DROP USER %s@'%%'", [row.account])
+
+    # When drift is checked, then it is provisioned again, with a new password shown once
+    with committed():
+        result = target_drift_check(target_id=mariadb_target.target.pk)
+    assert [(f.kind, f.action) for f in result.findings] == [
+        (DriftKind.MISSING, DriftAction.REPROVISIONED)
+    ]
+    row, password = reveal(grant, staff_user)
+    with login(row.account, password, mariadb_target.database) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM customers")
+        assert cursor.fetchone() == (2,)
+
+
+def test_the_targets_admin_page_says_there_is_no_valid_until(mariadb_target, admin_client):
+    # Given the MariaDB target, when its admin page is opened, then it says plainly that new
+    # logins end only when the worker removes the user
+    page = admin_client.get(
+        reverse("admin:connectors_target_change", args=[mariadb_target.target.pk])
+    )
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "MariaDB and MySQL have no VALID UNTIL" in text
+    assert "new logins end only when the portal" in text
