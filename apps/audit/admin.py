@@ -24,6 +24,7 @@ from .exports import CONTENT_TYPES, audit_export_recorded, audit_export_window
 from .forms import AuditExportForm
 from .models import AuditEvent
 from .selectors import audit_chain_verify
+from .services import audit_verification_failure_record
 
 
 def _short(value: Any, limit: int = 40) -> str:
@@ -141,7 +142,13 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
         context = self._context(request, gettext("Verify the audit chain"))
         if request.GET.get("run"):
             started = timezone.now()
-            context["result"] = audit_chain_verify()
+            context["result"] = result = audit_chain_verify()
+            if not result.ok:
+                audit_verification_failure_record(
+                    first_broken_id=result.first_broken_id,
+                    checked=result.checked,
+                    actor=cast(AbstractBaseUser, request.user),
+                )
             context["seconds"] = (timezone.now() - started).total_seconds()
         return TemplateResponse(request, "admin/audit/verify.html", context)
 

@@ -170,6 +170,31 @@ def _event(row: _Row, pk: int | None = None) -> AuditEvent:
     return event
 
 
+_ACTION_AT = _STORED_FIELDS.index("action")
+
+
+class RecordedEvents(Sequence[AuditEvent]):
+    """The events of one write, for ``events_recorded`` receivers: ``actions`` (the set of
+    their actions) costs nothing, the ``AuditEvent`` instances are built on first read (a
+    bulk path that asked for no ids writes thousands that most receivers skip)."""
+
+    def __init__(self, rows: list[_Row], built: list[AuditEvent]) -> None:
+        self._rows = rows
+        self._built: list[AuditEvent] | None = built or None
+        self.actions = frozenset(row[_ACTION_AT] for row in rows)
+
+    def _events(self) -> list[AuditEvent]:
+        if self._built is None:
+            self._built = [_event(row) for row in self._rows]
+        return self._built
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._events()[index]
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
 # Below this many events an INSERT is as quick as COPY and simpler.
 _COPY_FROM = 50
 _COPY_COLUMNS = EVENT_FIELDS
@@ -254,5 +279,28 @@ def audit_events_record_bulk(
             )
         # Other apps' rows that must commit with these events (the webhook outbox).
         if events_recorded.has_listeners():
-            events_recorded.send(sender=AuditEvent, events=written or [_event(r) for r in rows])
+            events_recorded.send(sender=AuditEvent, events=RecordedEvents(rows, written))
     return written
+
+
+VERIFICATION_FAILED_ACTION = "audit.chain.verification_failed"
+
+
+def audit_verification_failure_record(
+    *,
+    first_broken_id: int | None,
+    checked: int,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+) -> AuditEvent:
+    """Record that a verification found the chain broken at event ``first_broken_id`` after
+    ``checked`` good events (``manage.py audit_verify``, the admin's verify page), so the
+    finding is itself on the trail and reaches subscribers (webhook event
+    ``audit.verification_failed``). The new event links to the current head as every event
+    does; the broken link stays where it is for the next verification to find."""
+    return audit_event_record(
+        action=VERIFICATION_FAILED_ACTION,
+        actor=actor,
+        actor_label=actor_label,
+        data={"first_broken_id": first_broken_id, "checked": checked},
+    )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apps.audit.models import AuditEvent
+from apps.audit.services import VERIFICATION_FAILED_ACTION
 
 from .models import EventType
 
@@ -31,7 +32,7 @@ ACTION_EVENTS: dict[str, tuple[str, str]] = {
     "access.grant.relinquished": (EventType.GRANT_ENDED, "given_back"),
     "access.breakglass.used": (EventType.BREAK_GLASS, ""),
     "retention.purge.finished": (EventType.PURGE_FINISHED, ""),
-    "audit.chain.verification_failed": (EventType.AUDIT_VERIFICATION_FAILED, ""),
+    VERIFICATION_FAILED_ACTION: (EventType.AUDIT_VERIFICATION_FAILED, ""),
 }
 #: Offboarding revokes many grants in one audit event: one ``grant.ended`` each.
 OFFBOARDED_ACTION = "access.user.offboarded"

@@ -12,9 +12,13 @@ from apps.audit.signals import events_recorded
 from .events import ACTION_EVENTS, OFFBOARDED_ACTION
 from .services import webhook_event_deliveries_create
 
+_WANTED = frozenset([*ACTION_EVENTS, OFFBOARDED_ACTION])
+
 
 @receiver(events_recorded, dispatch_uid="webhooks.outbox")
-def deliveries_for_audit_events(sender: Any, events: list[Any], **kwargs: Any) -> None:
-    wanted = [e for e in events if e.action in ACTION_EVENTS or e.action == OFFBOARDED_ACTION]
+def deliveries_for_audit_events(sender: Any, events: Any, **kwargs: Any) -> None:
+    if not _WANTED & getattr(events, "actions", _WANTED):
+        return  # nothing in this write is a webhook event: the instances are never built
+    wanted = [e for e in events if e.action in _WANTED]
     if wanted:
         webhook_event_deliveries_create(events=wanted)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -61,6 +62,8 @@ def webhook_target_check(url: str) -> Target:
     ``scheme``, ``url``, ``unresolved`` or ``private``) with a message for the person."""
     conf = settings.WEBHOOKS
     url = (url or "").strip()
+    if any(c.isspace() or unicodedata.category(c) in {"Cc", "Cf"} for c in url):
+        raise ValidationError(_("Enter a valid URL."), code="url")
     try:
         parts = urlsplit(url)
         port = parts.port

@@ -92,3 +92,34 @@ def subscription(dpo, receiver, local_targets):
     return webhook_subscription_create(
         name="SIEM", url=receiver.url, event_types=list(EventType.values), actor=dpo
     )
+
+
+# The access tests' fixtures: an asset, a role over it decided by the Approvers group.
+from tests.access.conftest import approvers_group, asset, role  # noqa: E402, F401
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Run what services queue after commit (eager Celery tasks in tests)."""
+
+    def run(fn, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(**kwargs)
+
+    run.capture = lambda: django_capture_on_commit_callbacks(execute=True)  # type: ignore[attr-defined]
+    return run
+
+
+def subscription_set(sub, actor, **changes):
+    """Change some of a subscription's values through the service, keeping the others."""
+    from apps.webhooks.services import webhook_subscription_update
+
+    values = {
+        "name": sub.name,
+        "url": sub.url,
+        "event_types": sub.event_types,
+        "timeout_seconds": sub.timeout_seconds,
+        "active": sub.active,
+        **changes,
+    }
+    return webhook_subscription_update(subscription_id=sub.pk, actor=actor, **values)

@@ -23,6 +23,7 @@ from apps.webhooks.services import (
     webhook_delivery_send,
 )
 from apps.webhooks.signing import webhook_signature_verify
+from tests.webhooks.conftest import subscription_set
 
 pytestmark = pytest.mark.django_db
 
@@ -146,18 +147,8 @@ def test_a_delivery_is_given_up_after_max_tries(subscription, receiver):
 
 def test_a_dead_endpoint_is_a_connection_error_and_retried(subscription, receiver, dpo):
     # Given a subscription whose endpoint nobody listens on
-    from apps.webhooks.services import webhook_subscription_update
-
     sub, _secret = subscription
-    webhook_subscription_update(
-        subscription_id=sub.pk,
-        name=sub.name,
-        url="http://127.0.0.1:9/closed",
-        event_types=sub.event_types,
-        timeout_seconds=2,
-        active=True,
-        actor=dpo,
-    )
+    subscription_set(sub, dpo, url="http://127.0.0.1:9/closed", timeout_seconds=2)
     delivery = _create(sub)
     # When it is tried, then the failure is recorded with its code and it waits for a retry
     assert webhook_delivery_send(delivery_id=delivery.pk) == RETRY

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_event_record
+from jitportal.inputs import text_problem
 
 from ..crypto import webhook_secret_encrypt, webhook_secret_generate, webhook_secret_hint
 from ..events import webhook_events_from_audit
@@ -34,6 +35,8 @@ def _clean(
     url = (url or "").strip()
     if not name:
         errors.setdefault("name", []).append(_("Give the subscription a name."))
+    elif problem := text_problem(name, multiline=False, required=True):
+        errors.setdefault("name", []).append(problem)
     elif WebhookSubscription.objects.filter(name=name).exclude(pk=exclude or 0).exists():
         errors.setdefault("name", []).append(_("Another subscription has this name."))
     try:
@@ -64,6 +67,18 @@ def _audit_data(subscription: WebhookSubscription) -> dict[str, Any]:
         "event_types": list(subscription.event_types),
         "active": subscription.active,
     }
+
+
+def _lock(subscription_id: int) -> WebhookSubscription:
+    """The subscription, locked; ValidationError when there is none."""
+    subscription = (
+        WebhookSubscription.objects.select_for_update().filter(pk=subscription_id).first()
+    )
+    if subscription is None:
+        raise ValidationError(
+            _("Webhook subscription #%(number)s does not exist.") % {"number": subscription_id}
+        )
+    return subscription
 
 
 def _require(actor: User, perm: str) -> None:
@@ -132,13 +147,7 @@ def webhook_subscription_update(
         exclude=subscription_id,
     )
     with transaction.atomic(durable=True):
-        subscription = (
-            WebhookSubscription.objects.select_for_update().filter(pk=subscription_id).first()
-        )
-        if subscription is None:
-            raise ValidationError(
-                _("Webhook subscription #%(number)s does not exist.") % {"number": subscription_id}
-            )
+        subscription = _lock(subscription_id)
         subscription.name, subscription.url, subscription.event_types = name, url, types
         subscription.timeout_seconds, subscription.active = timeout_seconds, active
         subscription.save(update_fields=["name", "url", "event_types", "timeout_seconds", "active"])
@@ -160,13 +169,7 @@ def webhook_subscription_secret_rotate(
     _require(actor, "webhooks.change_webhooksubscription")
     secret = webhook_secret_generate()
     with transaction.atomic(durable=True):
-        subscription = (
-            WebhookSubscription.objects.select_for_update().filter(pk=subscription_id).first()
-        )
-        if subscription is None:
-            raise ValidationError(
-                _("Webhook subscription #%(number)s does not exist.") % {"number": subscription_id}
-            )
+        subscription = _lock(subscription_id)
         subscription.secret_encrypted = webhook_secret_encrypt(secret)
         subscription.secret_hint = webhook_secret_hint(secret)
         subscription.secret_rotated_at = timezone.now()

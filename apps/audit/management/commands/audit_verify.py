@@ -7,6 +7,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.audit.selectors import audit_chain_count, audit_chain_verify
+from apps.audit.services import audit_verification_failure_record
 from jitportal.inputs import int_argument
 
 
@@ -51,5 +52,10 @@ class Command(BaseCommand):
             progress_every=progress_every or 1,
         )
         if not result.ok:
+            audit_verification_failure_record(
+                first_broken_id=result.first_broken_id,
+                checked=result.checked,
+                actor_label="system:audit_verify",
+            )
             raise CommandError(result.describe(), returncode=1)
         self.stdout.write(self.style.SUCCESS(result.describe()))
