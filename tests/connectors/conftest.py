@@ -12,7 +12,7 @@ import pytest
 from apps.connectors.models import Target, TargetBinding
 from tests.connectors import pgtarget
 from tests.connectors.mariadb_support import mariadb_target  # noqa: F401
-from tests.factories import DataAssetFactory
+from tests.factories import DataAssetFactory, UserFactory
 from tests.webhooks.conftest import local_targets, receiver  # noqa: F401
 
 TARGET_DB = "jp_h7_target"
@@ -97,3 +97,8 @@ def bound_asset(pg_target):
         privileges={"view": ["SELECT"], "change": ["SELECT", "UPDATE"], "export": ["SELECT"]},
     )
     return asset
+
+
+@pytest.fixture
+def staff2(groups):
+    return UserFactory(username="staff2", groups=["Staff"])
