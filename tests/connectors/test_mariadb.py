@@ -9,13 +9,15 @@ import pytest
 
 from apps.connectors.base import ConnectorError
 from apps.connectors.connectors.mariadb import MariaDBConnector, native_password_hash
+from apps.connectors.forms import TargetBindingForm
 from apps.connectors.models import TargetBinding
 from apps.connectors.registry import connector_for
 from tests.access.factories import GrantFactory
 from tests.connectors.mariadb_support import admin_connect, login
 from tests.factories import DataAssetFactory, UserFactory
 
-ACCESS_DENIED = 1045
+#: MariaDB refuses an unknown user with either code, depending on how the handshake went.
+ACCESS_DENIED = {1045, 1698}
 
 
 @pytest.fixture
@@ -71,7 +73,7 @@ def test_shown_credentials_select_and_the_end_refuses_login_and_kills_the_sessio
         cursor.execute("SELECT 1")
     with pytest.raises(pymysql.err.OperationalError) as refused:
         login(result.account, result.secret, mariadb_target.database)
-    assert refused.value.args[0] == ACCESS_DENIED
+    assert refused.value.args[0] in ACCESS_DENIED
     assert mariadb_target.users() == set()
     # And removing it again is no error (idempotent)
     connector.deprovision([result.account])
@@ -278,3 +280,69 @@ def test_a_portal_user_without_the_needed_privileges_is_refused(mariadb_target, 
     problems = connector_for(mariadb_target.target).check_target()
     assert len(problems) == 1
     assert "CREATE USER" in problems[0].message and "CONNECTION ADMIN" in problems[0].message
+
+
+@pytest.fixture
+def least_privileged(mariadb_target, settings):
+    """The portal's user on the target with exactly the privileges docs/connectors.md lists
+    (and a second database it was given nothing on)."""
+    portal = f"{mariadb_target.target.account_prefix}portal"
+    hidden = f"{mariadb_target.database}_hidden"
+    with admin_connect() as admin, admin.cursor() as cursor:
+        cursor.execute("CREATE USER %s@'%%' IDENTIFIED BY 'portalpw'", [portal])
+        cursor.execute("GRANT CREATE USER, PROCESS, CONNECTION ADMIN ON *.* TO %s@'%%'", [portal])
+        cursor.execute("GRANT SELECT ON mysql.user TO %s@'%%'", [portal])
+        cursor.execute("GRANT SELECT ON mysql.tables_priv TO %s@'%%'", [portal])
+        cursor.execute(
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON `{mariadb_target.database}`.* "
+            "TO %s@'%%' WITH GRANT OPTION",
+            [portal],
+        )
+        cursor.execute(f"CREATE DATABASE `{hidden}`")
+        cursor.execute(f"CREATE TABLE `{hidden}`.secrets (id INT PRIMARY KEY)")
+    settings.JITPORTAL_TEST_MARIADB_URL = (
+        f"mysql://{portal}:portalpw@127.0.0.1:3306/{mariadb_target.database}"
+    )
+    yield hidden
+    with admin_connect() as admin, admin.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE `{hidden}`")
+
+
+def test_the_documented_privileges_are_enough(mariadb_target, asset, least_privileged):
+    # Given the portal connecting as a user with only the documented privileges
+    connector = connector_for(mariadb_target.target)
+    assert connector.check_target() == []
+    mariadb_target.bind(asset)
+
+    # When a grant is provisioned, used and removed, then all of it works
+    result = connector.provision(mariadb_target.context(GrantFactory(assets=[asset])))
+    session = login(result.account, result.secret, mariadb_target.database)
+    assert len(_select(session)) == 2
+    connector.deprovision([result.account])
+    with pytest.raises(pymysql.err.OperationalError), session.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    # and the portal's own login, though its name has the prefix, is never listed
+    assert connector.observe() == []
+
+
+def test_a_database_the_portal_cannot_reach_is_refused_in_the_admin_form(
+    mariadb_target, asset, least_privileged
+):
+    # Given a database the portal's user holds nothing on, when a binding to it is saved
+    form = TargetBindingForm(
+        data={
+            "target": mariadb_target.target.pk,
+            "asset": asset.pk,
+            "schema": least_privileged,
+            "tables": '["secrets"]',
+            "privileges": "{}",
+            "options": "{}",
+        }
+    )
+
+    # Then the form refuses it under the schema field, and nothing is saved
+    assert not form.is_valid()
+    assert form.errors["schema"] == [
+        f"The target has no database “{least_privileged}” the portal's user can reach."
+    ]
+    assert not TargetBinding.objects.exists()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -50,6 +51,8 @@ NEEDED_GLOBAL = frozenset({"CREATE USER", "PROCESS"})
 #: Either of these lets it kill other users' connections (CONNECTION ADMIN: MariaDB 10.5.2+).
 KILL_PRIVILEGES = frozenset({"CONNECTION ADMIN", "SUPER"})
 CONNECT_TIMEOUT_S = 5
+#: Seconds a removal waits for killed threads to leave the process list before it fails.
+KILL_WAIT_S = 3.0
 IO_TIMEOUT_S = 30
 #: MariaDB's error for a thread that ended between listing and killing it.
 UNKNOWN_THREAD = 1094
@@ -202,6 +205,16 @@ class MariaDBConnector(Connector):
         )
         return [row[0] for row in cursor.fetchall()]
 
+    def _threads_ended(self, cursor: Cursor, names: Sequence[str]) -> list[int]:
+        """The threads of ``names`` still listed after waiting up to ``KILL_WAIT_S``: a
+        killed thread stays in the process list until it has cleaned up (milliseconds)."""
+        deadline = time.monotonic() + KILL_WAIT_S
+        while True:
+            threads = self._threads(cursor, names)
+            if not threads or time.monotonic() >= deadline:
+                return threads
+            time.sleep(0.02)
+
     def _kill(self, cursor: Cursor, names: Sequence[str]) -> None:
         for thread in self._threads(cursor, names):
             try:
@@ -219,7 +232,8 @@ class MariaDBConnector(Connector):
         with self._cursor() as cursor:
             cursor.execute(
                 "SELECT User, Host FROM mysql.user "  # noqa: S608 - placeholders only
-                f"WHERE User IN ({marks}) AND is_role = 'N'",
+                f"WHERE User IN ({marks}) AND is_role = 'N' "
+                "AND User <> SUBSTRING_INDEX(CURRENT_USER(), '@', 1)",
                 names,
             )
             present = cursor.fetchall()
@@ -237,7 +251,7 @@ class MariaDBConnector(Connector):
                 names,
             )
             left = _first(cursor)
-            threads = self._threads(cursor, names)
+            threads = self._threads_ended(cursor, names)
         if left or threads:
             raise ConnectorError(
                 f"{left} user(s) and {len(threads)} connection(s) remain after the removal"
@@ -261,7 +275,9 @@ class MariaDBConnector(Connector):
         like = self._like_prefix()
         with self._cursor() as cursor:
             cursor.execute(
-                "SELECT DISTINCT User FROM mysql.user WHERE User LIKE %s AND is_role = 'N'",
+                # Never the portal's own login, even if its name has the prefix.
+                "SELECT DISTINCT User FROM mysql.user WHERE User LIKE %s AND is_role = 'N' "
+                "AND User <> SUBSTRING_INDEX(CURRENT_USER(), '@', 1)",
                 [like],
             )
             users = sorted(row[0] for row in cursor.fetchall())
