@@ -9,6 +9,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.access import services as access_services
@@ -285,3 +286,22 @@ def test_an_endpoint_down_at_the_end_keeps_the_removal_pending_until_it_answers(
         webhook_deliveries_send_due(now=timezone.now() + timedelta(minutes=5))
     row.refresh_from_db()
     assert row.state == ProvisioningState.DEPROVISIONED, row.error
+
+
+def test_connector_deliveries_are_in_the_admin_delivery_log(
+    target, grant, receiver, admin_client, django_capture_on_commit_callbacks
+):
+    # Given a provision sent to the endpoint
+    context = _context(target, grant)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ConnectorError):
+        connector_for(target).provision(context)
+
+    # When the delivery log is searched for the account's key, then it lists the delivery
+    # with the endpoint's answer
+    page = admin_client.get(
+        reverse("admin:webhooks_webhookdelivery_changelist"),
+        {"q": idempotency_key(target.pk, context.account, "provision")},
+    )
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert EVENT_PROVISION in text and "200" in text
