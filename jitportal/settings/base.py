@@ -314,6 +314,9 @@ WEBHOOKS = {
     "RETRY_MAX_SECONDS": env.int("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600),
     # How often beat sends what is due (retries, and what a lost message left behind).
     "SWEEP_EVERY_SECONDS": env.int("WEBHOOK_SWEEP_EVERY_SECONDS", default=30),
+    # PEM file of the certificate authorities endpoints are checked against, instead of the
+    # system's (an internal CA). Empty: the system's.
+    "CA_FILE": env("WEBHOOK_CA_FILE", default=""),
 }
 
 # --- Sign-in: lockout (django-axes), idle sessions, browser policies -----------------------

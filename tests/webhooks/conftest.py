@@ -3,6 +3,8 @@ subscription pointing at it. Loopback over http is allowed only inside these tes
 
 from __future__ import annotations
 
+import contextlib
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,11 +32,15 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
     delay: float = 0.0
+    #: Seconds between the bytes of a body sent a byte at a time (0: all at once).
+    drip: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@contextlib.contextmanager
+def serving(tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> Iterator[Receiver]:
+    """A receiver on a free port of 127.0.0.1, over TLS with ``tls``; its URL names
+    ``host``."""
     state: dict[str, Receiver] = {}
 
     class Handler(BaseHTTPRequestHandler):
@@ -47,17 +53,33 @@ def receiver() -> Iterator[Receiver]:
             if box.delay:
                 threading.Event().wait(box.delay)
             payload = b'{"ok": %s}' % (b"true" if status < 300 else b"false")
+            if box.drip:
+                payload = b"x" * 200
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(payload)
+            if not box.drip:
+                self.wfile.write(payload)
+                return
+            try:
+                for byte in payload:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    threading.Event().wait(box.drip)
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the portal stopped reading, as it should
 
         def log_message(self, format: str, *args: object) -> None:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state["receiver"] = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/hooks/jit")
+    server.daemon_threads = True  # a dripping handler does not hold the teardown
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls is not None else "http"
+    port = server.server_address[1]
+    state["receiver"] = Receiver(url=f"{scheme}://{host}:{port}/hooks/jit")
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
@@ -65,6 +87,12 @@ def receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with serving() as box:
+        yield box
 
 
 LOCAL = {
@@ -75,6 +103,7 @@ LOCAL = {
     "RETRY_SECONDS": 30,
     "RETRY_MAX_SECONDS": 3600,
     "SWEEP_EVERY_SECONDS": 30,
+    "CA_FILE": "",
 }
 
 

@@ -158,3 +158,21 @@ def test_a_dead_endpoint_is_a_connection_error_and_retried(subscription, receive
         None,
         DeliveryStatus.PENDING,
     )
+
+
+def test_an_answer_sent_a_byte_at_a_time_holds_a_try_about_its_timeout(subscription, receiver, dpo):
+    # Given an endpoint that answers 200 and then sends its body a byte every 0.1 s (20 s)
+    import time
+
+    sub, _secret = subscription
+    subscription_set(sub, dpo, timeout_seconds=1)
+    receiver.drip = 0.1
+    delivery = _create(sub)
+    # When it is tried
+    started = time.monotonic()
+    outcome = webhook_delivery_send(delivery_id=delivery.pk)
+    # Then the try ends after about its timeout, with the start of the answer kept
+    assert time.monotonic() - started < 3
+    assert outcome == DELIVERED
+    delivery.refresh_from_db()
+    assert 3 <= len(delivery.response_excerpt) < 200

@@ -28,6 +28,7 @@ STRICT = {
     "RETRY_SECONDS": 30,
     "RETRY_MAX_SECONDS": 3600,
     "SWEEP_EVERY_SECONDS": 30,
+    "CA_FILE": "",
 }
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -271,11 +272,16 @@ def webhook_deliveries_send_due(
     *, now: datetime | None = None, limit: int | None = None
 ) -> dict[str, int]:
     """Send every waiting delivery whose ``next_try_at`` has come (beat's sweep), one
-    transaction each, skipping rows other workers hold; at most ``limit`` tries (default
-    200). Returns counts by outcome."""
+    transaction each, skipping rows other workers hold. Stops after ``limit`` tries (default
+    200) or after twice ``SWEEP_EVERY_SECONDS`` of work, whichever comes first, so that slow
+    endpoints cannot keep one sweep going for long: the next sweep goes on where it stopped.
+    Returns counts by outcome."""
     counts = {DELIVERED: 0, RETRY: 0, GAVE_UP: 0}
     after = 0
+    stop_at = time.monotonic() + 2 * _conf("SWEEP_EVERY_SECONDS")
     for _number in range(limit or 200):
+        if time.monotonic() >= stop_at:
+            break
         with transaction.atomic(durable=True):
             moment = now or timezone.now()
             delivery = _claim(moment, pk__gt=after)
