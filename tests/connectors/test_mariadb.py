@@ -346,3 +346,11 @@ def test_a_database_the_portal_cannot_reach_is_refused_in_the_admin_form(
         f"The target has no database “{least_privileged}” the portal's user can reach."
     ]
     assert not TargetBinding.objects.exists()
+
+
+def test_a_bad_account_host_option_is_refused(mariadb_target):
+    # Given a target whose account host is not a host pattern, when checked, then refused
+    mariadb_target.target.options = {"account_host": "%' OR 1=1 --"}
+    problems = connector_for(mariadb_target.target).check_target()
+    assert [p.field for p in problems] == ["options"]
+    assert "is not a host pattern" in problems[0].message

@@ -56,7 +56,8 @@ KILL_WAIT_S = 3.0
 IO_TIMEOUT_S = 30
 #: MariaDB's error for a thread that ended between listing and killing it.
 UNKNOWN_THREAD = 1094
-#: Host part of every account unless the target's options name another (``{"host": …}``).
+#: Host part of every account unless the target's options name another
+#: (``{"account_host": …}``; ``"host"`` is where holders connect, see selectors.py).
 DEFAULT_HOST = "%"
 _HOST_PATTERN = re.compile(r"^[A-Za-z0-9.%_:-]{1,60}$")
 
@@ -149,9 +150,11 @@ class MariaDBConnector(Connector):
     # -- names -------------------------------------------------------------------------------
     @property
     def host(self) -> str:
-        host = (self.target.options or {}).get("host", DEFAULT_HOST)
+        host = (self.target.options or {}).get("account_host", DEFAULT_HOST)
         if not isinstance(host, str) or not _HOST_PATTERN.match(host):
-            raise ConnectorError("the target's host option is not a host pattern", retryable=False)
+            raise ConnectorError(
+                "the target's account_host option is not a host pattern", retryable=False
+            )
         return host
 
     def _like_prefix(self) -> str:
@@ -304,8 +307,19 @@ class MariaDBConnector(Connector):
                     % {"name": self.target.url_setting},
                 )
             ]
+        account_host = (self.target.options or {}).get("account_host", DEFAULT_HOST)
+        if not isinstance(account_host, str) or not _HOST_PATTERN.match(account_host):
+            return [
+                Problem(
+                    "options",
+                    gettext(
+                        "The account host “%(host)s” is not a host pattern (letters, digits "
+                        "and . %% _ : -)."
+                    )
+                    % {"host": account_host},
+                )
+            ]
         try:
-            _ = self.host  # raises on a bad host option
             with self._cursor() as cursor:
                 cursor.execute(
                     "SELECT DISTINCT PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES "
