@@ -42,17 +42,13 @@ from ..registry import register
 
 #: The name of a member of a bound group whom no open provisioning explains: ``<prefix>u<id>``.
 _STRAY = re.compile(r"^u(\d+)$")
-#: Apps whose permissions a bound group must not carry: membership would give rights in
-#: this portal, which only grants and the portal's own roles may give.
-_PORTAL_APP_PREFIX = "apps."
 
 
 def _portal_app_labels() -> set[str]:
-    return {
-        config.label
-        for config in django_apps.get_app_configs()
-        if config.name.startswith(_PORTAL_APP_PREFIX)
-    } | {"auth", "admin", "guardian", "auditlog", "django_celery_beat", "otp_totp", "axes"}
+    """The labels of every app installed in this portal: a bound group holding any of their
+    permissions would give rights here, which only grants and the portal's own roles may
+    give (the apps that share the users have their own models, not installed here)."""
+    return {config.label for config in django_apps.get_app_configs()}
 
 
 def binding_group(binding: TargetBinding) -> str | None:
