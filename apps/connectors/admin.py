@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.inventory.admin.widgets import ValidAutocompleteMixin
 from jitportal.admin_base import ReadOnlyModelAdmin
 
 from .forms import TargetBindingForm, TargetForm
@@ -67,7 +68,7 @@ class TargetAdmin(admin.ModelAdmin):
 
 
 @admin.register(TargetBinding)
-class TargetBindingAdmin(admin.ModelAdmin):
+class TargetBindingAdmin(ValidAutocompleteMixin, admin.ModelAdmin):
     form = TargetBindingForm
     list_display = ["asset", "target", "schema", "tables"]
     list_filter = ["target"]
