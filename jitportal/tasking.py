@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -42,13 +43,32 @@ def broker_is_paused() -> bool:
     return time.monotonic() < _paused_until
 
 
-def _publish(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+def _publish(
+    task: Any, args: tuple[Any, ...], kwargs: dict[str, Any], eta: datetime | None = None
+) -> None:
     """One attempt: connect at most once (no retries), then publish without retrying."""
     app = task.app
     timeout = float(app.conf.broker_connection_timeout or 1.0)
     with app.pool.acquire(block=True, timeout=timeout) as conn:
         conn.ensure_connection(max_retries=0, timeout=timeout)
-        task.apply_async(args=args, kwargs=kwargs, retry=False, connection=conn)
+        task.apply_async(args=args, kwargs=kwargs, retry=False, connection=conn, eta=eta)
+
+
+def enqueue_at(task: Any, *args: Any, eta: datetime) -> bool:
+    """Send ``task`` (a task or its registered name) to run at ``eta``; returns whether it was
+    queued. Eager mode (no worker) and a paused or dead broker queue nothing: the caller's
+    database rows and its beat task do the work instead (as for ``enqueue``)."""
+    global _paused_until
+    task = task_named(task)
+    if task.app.conf.task_always_eager or broker_is_paused():
+        return False
+    try:
+        _publish(task, args, {}, eta=eta)
+    except Exception:
+        _paused_until = time.monotonic() + settings.JITPORTAL["ENQUEUE_PAUSE_SECONDS"]
+        logger.warning("could not queue %s for %s; beat does it", task.name, eta, exc_info=True)
+        return False
+    return True
 
 
 def enqueue(task: Any, *args: Any, **kwargs: Any) -> bool:

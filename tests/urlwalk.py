@@ -25,6 +25,7 @@ WORDS = {"decision": ("approve", "deny")}
 PORTAL_MODELS = {
     "access-request": "access.AccessRequest",
     "access-grant": "access.Grant",
+    "connectors-grant": "access.Grant",
     "crm-customer": "crm.Customer",
     "crm-ticket": "crm.SupportTicket",
 }

@@ -299,6 +299,12 @@ CONNECTORS = {
     # Extra modules that register connectors of the organisation's own.
     "MODULES": env.list("CONNECTORS_MODULES", default=[]),
 }
+# The demo's target database (apps/demo/connectors.py; load_demo makes it when PostgreSQL
+# answers). Empty: the demo binds nothing.
+JITPORTAL_DEMO_TARGET_URL = env(
+    "JITPORTAL_DEMO_TARGET_URL",
+    default="postgresql://postgres@127.0.0.1:5432/jitportal_demo_target",
+)
 
 # --- Event webhooks (apps/webhooks, docs/webhooks.md) -------------------------------------
 WEBHOOKS = {

@@ -119,3 +119,21 @@ def test_an_extension_moves_valid_until(bound_asset, staff_user, approver, targe
     after = valid_until(target_db, row.account)
     assert before is not None and after is not None and after > before
     assert abs((after - new_end).total_seconds()) < 1
+
+
+def test_offboarding_ends_the_holders_accounts(bound_asset, staff_user, target_db):
+    # Given a holder with a live grant and its role
+    grant = activate(staff_user, bound_asset)
+    row = Provisioning.objects.get(grant=grant)
+    # When the account is deactivated (offboarding)
+    with committed():
+        access_services.user_offboard(user_id=staff_user.pk, actor=None, reason="Left")
+    # Then the role in the target is gone too
+    row.refresh_from_db()
+    assert row.state == ProvisioningState.DEPROVISIONED
+    assert valid_until(target_db, row.account) is None
+    with target_db.superuser(TARGET_DB) as conn:
+        assert (
+            conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [row.account]).fetchone()
+            is None
+        )

@@ -53,6 +53,7 @@ def test_readiness_is_200_when_everything_answers(client, on_time_schedule):
         "Broker()": "OK",
         "BeatSchedule()": "OK",
         "OutboxBacklog()": "OK",
+        "ConnectorFailures()": "OK",
     }
 
 

@@ -6,8 +6,8 @@ Deactivating an account (``is_active`` going from True to False, in the admin, a
 
 - the user's live and scheduled grants: revoked now (``RevokeCode.HOLDER_OFFBOARDED``); their
   django-guardian mirror rows are removed by the mirror sync queued after commit (and by the
-  reconcile if the broker is down). The portal has no connector accounts yet, so the mirror
-  rows are the only access outside the portal's own tables;
+  reconcile if the broker is down); their accounts in other systems are removed by the
+  connectors, which receive ``signals.grant_ended`` sent here (docs/connectors.md);
 - the user's pending requests (their own, extensions included): cancelled
   (``DecisionCode.REQUESTER_OFFBOARDED``).
 

@@ -6,9 +6,9 @@ privileges (docs/connectors.md, "PostgreSQL").
   SCRAM-SHA-256 verifier computed here (RFC 5802, RFC 7677), so the clear text is in no
   server log. The per-asset roles are created (NOLOGIN) and granted the binding's privileges
   on first use, and again on every provision (GRANT is idempotent).
-- deprovision (a batch, one transaction): ``ALTER ROLE … NOLOGIN``, revoke memberships,
-  ``pg_terminate_backend`` of every session of the roles, ``REASSIGN OWNED``/``DROP OWNED``,
-  ``DROP ROLE``.
+- deprovision (a batch): ``ALTER ROLE … NOLOGIN`` committed first, then in one transaction
+  ``pg_terminate_backend`` of every session of the roles, ``REASSIGN OWNED``/``DROP OWNED``
+  (which revokes their privileges) and ``DROP ROLE`` (which ends their memberships).
 - ``VALID UNTIL`` makes PostgreSQL itself refuse a password login after the end, whatever
   the portal's worker, beat or broker are doing.
 """
@@ -95,19 +95,22 @@ class PostgreSQLConnector(Connector):
     def _cursor(self) -> Iterator[psycopg.Cursor]:
         """One transaction on the target: committed when the block ends, rolled back if it
         raises. Every failure becomes a ConnectorError."""
+        with self._connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            yield cursor
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection]:
+        """A connection to the target (closed when the block ends); every failure becomes a
+        ConnectorError."""
         url = self.connection_url()
         try:
-            with (
-                psycopg.connect(
-                    url,
-                    connect_timeout=CONNECT_TIMEOUT_S,
-                    options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
-                    application_name="jitportal-connector",
-                ) as conn,
-                conn.transaction(),
-                conn.cursor() as cursor,
-            ):
-                yield cursor
+            with psycopg.connect(
+                url,
+                connect_timeout=CONNECT_TIMEOUT_S,
+                options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+                application_name="jitportal-connector",
+            ) as conn:
+                yield conn
         except psycopg.Error as exc:
             raise ConnectorError(self._describe(exc)) from None
 
@@ -202,46 +205,43 @@ class PostgreSQLConnector(Connector):
 
     # -- deprovision -----------------------------------------------------------------------
     def deprovision(self, accounts: Sequence[str]) -> None:
+        """Two transactions on the target: first ``NOLOGIN`` for every role, committed, so
+        no new session can start; then the open sessions are cut and the roles dropped
+        (``DROP OWNED`` revokes their privileges and drops what they own after ``REASSIGN
+        OWNED`` hands objects worth keeping to the portal's user; ``DROP ROLE`` ends their
+        memberships). Names already gone are skipped; a retry after a failure between the
+        two finds the roles without login and finishes."""
         names = sorted({a for a in accounts if a.startswith(self.prefix)})
         if not names:
             return
-        with self._cursor() as cursor:
-            cursor.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [names])
-            present = [row[0] for row in cursor.fetchall()]
-            if not present:
-                return
-            idents = sql.SQL(", ").join(sql.Identifier(n) for n in present)
-            # No new login from here on (one round trip for the whole batch) ...
-            cursor.execute(
-                sql.SQL("; ").join(
-                    sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(n)) for n in present
-                )
-            )
-            # ... then cut the sessions already open.
-            cursor.execute(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE usename = ANY(%s) AND pid <> pg_backend_pid()",
-                [present],
-            )
-            cursor.execute(
-                "SELECT DISTINCT r.rolname FROM pg_auth_members am "
-                "JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member "
-                "WHERE m.rolname = ANY(%s) AND r.rolname <> current_user",
-                [present],
-            )
-            memberships = [row[0] for row in cursor.fetchall()]
-            if memberships:
+        with self._connection() as conn, conn.cursor() as cursor:
+            with conn.transaction():
+                cursor.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [names])
+                present = [row[0] for row in cursor.fetchall()]
+                if not present:
+                    return
+                # One round trip for the whole batch; committed before anything else.
                 cursor.execute(
-                    sql.SQL("REVOKE {} FROM {}").format(
-                        sql.SQL(", ").join(sql.Identifier(r) for r in memberships), idents
+                    sql.SQL("; ").join(
+                        sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(n)) for n in present
                     )
                 )
-            # A non-superuser needs the roles' privileges to reassign and drop what they own
-            # (CREATEROLE lets it take them, PostgreSQL 15 and later alike).
-            cursor.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(idents))
-            cursor.execute(sql.SQL("REASSIGN OWNED BY {} TO CURRENT_USER").format(idents))
-            cursor.execute(sql.SQL("DROP OWNED BY {}").format(idents))
-            cursor.execute(sql.SQL("DROP ROLE {}").format(idents))
+            idents = sql.SQL(", ").join(sql.Identifier(n) for n in present)
+            with conn.transaction():
+                cursor.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE usename = ANY(%s) AND pid <> pg_backend_pid()",
+                    [present],
+                )
+                cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+                row = cursor.fetchone()
+                if not (row and row[0]):
+                    # A non-superuser needs the roles' privileges to reassign and drop what
+                    # they own; CREATEROLE lets it take them.
+                    cursor.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(idents))
+                cursor.execute(sql.SQL("REASSIGN OWNED BY {} TO CURRENT_USER").format(idents))
+                cursor.execute(sql.SQL("DROP OWNED BY {}").format(idents))
+                cursor.execute(sql.SQL("DROP ROLE {}").format(idents))
 
     def terminate_sessions(self, accounts: Sequence[str]) -> int:
         """Cut the open sessions of ``accounts`` without dropping them; returns how many."""

@@ -31,6 +31,7 @@ from ._common import (
     TASK_GRANT_END,
     TASK_PROVISION,
     TASK_REFRESH,
+    among,
     conf,
     grant_context,
     record_failures,
@@ -90,17 +91,24 @@ def _provisionings_open(*, grant_ids: list[int], now: datetime | None = None) ->
     return [row.pk for row in created if row.pk]
 
 
-def _provisionings_close(*, grant_ids: Iterable[int], now: datetime | None = None) -> list[int]:
-    """Ask for the removal of the grants' accounts (each target in one batch, on commit)."""
+def _provisionings_close(
+    *, grant_ids: Iterable[int], now: datetime | None = None, queue: bool = True
+) -> list[int]:
+    """Ask for the removal of the grants' accounts; ``queue``: and queue it on commit (one
+    batch; the caller that removes them itself at once passes False)."""
     now = now or timezone.now()
     ids = list(
-        Provisioning.objects.filter(grant_id__in=list(grant_ids), remove_requested_at__isnull=True)
+        among(Provisioning.objects.all(), "grant", list(grant_ids))
+        .filter(remove_requested_at__isnull=True)
         .exclude(state=ProvisioningState.DEPROVISIONED)
         .values_list("pk", flat=True)
     )
     if ids:
-        Provisioning.objects.filter(pk__in=ids).update(remove_requested_at=now, next_try_at=None)
-        queue_on_commit(TASK_DEPROVISION, ids)
+        among(Provisioning.objects.all(), "id", ids).update(
+            remove_requested_at=now, next_try_at=None
+        )
+        if queue:
+            queue_on_commit(TASK_DEPROVISION, ids)
     return ids
 
 
@@ -248,8 +256,8 @@ def provisionings_deprovision(
     if not ids:
         return outcome
     by_target: dict[int, list[int]] = defaultdict(list)
-    for pk, target_id in (
-        Provisioning.objects.to_remove().filter(pk__in=ids).values_list("pk", "target_id")
+    for pk, target_id in among(Provisioning.objects.to_remove(), "id", ids).values_list(
+        "pk", "target_id"
     ):
         by_target[target_id].append(pk)
     for target_id, target_ids in sorted(by_target.items()):
@@ -262,9 +270,9 @@ def provisionings_deprovision(
 
 def _deprovision_target(target_id: int, ids: list[int], *, now: datetime | None) -> tuple[int, int]:
     rows = list(
-        Provisioning.objects.to_remove()
+        among(Provisioning.objects.to_remove(), "id", ids)
         .select_for_update(of=("self",))
-        .filter(pk__in=ids, target_id=target_id)
+        .filter(target_id=target_id)
         .order_by("pk")
     )
     if not rows:
@@ -277,7 +285,7 @@ def _deprovision_target(target_id: int, ids: list[int], *, now: datetime | None)
         record_failures(rows, error=str(exc), now=now)
         return 0, len(rows)
     done = timezone.now()
-    Provisioning.objects.filter(pk__in=[row.pk for row in rows]).update(
+    among(Provisioning.objects.all(), "id", [row.pk for row in rows]).update(
         state=ProvisioningState.DEPROVISIONED,
         deprovisioned_at=done,
         secret_sealed=None,
@@ -307,20 +315,37 @@ def _deprovision_target(target_id: int, ids: list[int], *, now: datetime | None)
     return len(rows), 0
 
 
-def provisioning_grant_end(*, grant_id: int, now: datetime | None = None) -> dict[str, int] | None:
+def provisioning_grant_end(
+    *, grant_id: int, now: datetime | None = None, batch_size: int = 1000
+) -> dict[str, int] | None:
     """The exact-end step of one grant: re-read its real end (windows can be shortened or
-    extended since the task was queued); if it has ended, ask for and do the removal now.
-    Returns None when the grant is still live (the caller queues it again for its end)."""
+    extended since the task was queued); if it has ended, ask for the removal of its
+    accounts, and of every other account whose grant has ended by now (a burst of ends is
+    one batch per target, not one task each), and remove them here, without another hop
+    through the broker. Returns None when the grant is still live (the caller queues it
+    again for its end), else ``{"removed": n, "failed": n}``."""
     now = now or timezone.now()
     grant = Grant.objects.filter(pk=grant_id).first()
     if grant is None:
         return {"removed": 0, "failed": 0}
     if grant.is_live(now):
         return None
+    ended = list(
+        Provisioning.objects.filter(remove_requested_at__isnull=True)
+        .exclude(state=ProvisioningState.DEPROVISIONED)
+        .filter(Q(grant__revoked_at__isnull=False) | Q(grant__ends_at__lte=now))
+        .exclude(grant_id=grant_id)
+        .values_list("grant_id", flat=True)
+        .distinct()[: batch_size - 1]
+    )
     with transaction.atomic(durable=True):
-        _provisionings_close(grant_ids=[grant_id], now=now)
-    ids = Provisioning.objects.to_remove().filter(grant_id=grant_id).values_list("pk", flat=True)
-    return provisionings_deprovision(provisioning_ids=list(ids), now=now)
+        _provisionings_close(grant_ids=[grant_id, *ended], now=now, queue=False)
+    ids = list(
+        among(Provisioning.objects.to_remove(), "grant", [grant_id, *ended]).values_list(
+            "pk", flat=True
+        )
+    )
+    return provisionings_deprovision(provisioning_ids=ids, now=now)
 
 
 def connectors_reconcile(*, now: datetime | None = None, batch_size: int = 1000) -> dict[str, int]:

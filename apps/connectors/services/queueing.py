@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 
-from jitportal.tasking import broker_is_paused, enqueue, task_named
-
-logger = logging.getLogger("apps.connectors")
+from jitportal.tasking import enqueue, enqueue_at, task_named
 
 
 def queue_on_commit(name: str, *args: Any) -> None:
@@ -18,22 +15,10 @@ def queue_on_commit(name: str, *args: Any) -> None:
 
 
 def queue_at(name: str, *args: Any, eta: datetime) -> bool:
-    """Queue ``name`` to run at ``eta`` (now). Returns whether it was queued. Eager mode
-    (tests without a worker) and a paused broker queue nothing: the connectors' reconcile
-    does the work on its next tick."""
-    task = task_named(name)
-    app = task.app
-    if app.conf.task_always_eager or broker_is_paused():
-        return False
-    timeout = float(app.conf.broker_connection_timeout or 1.0)
-    try:
-        with app.pool.acquire(block=True, timeout=timeout) as conn:
-            conn.ensure_connection(max_retries=0, timeout=timeout)
-            task.apply_async(args=args, eta=eta, retry=False, connection=conn)
-    except Exception:
-        logger.warning("could not queue %s for %s; the reconcile does it", name, eta, exc_info=True)
-        return False
-    return True
+    """Queue ``name`` to run at ``eta`` (``jitportal.tasking.enqueue_at``). Returns whether
+    it was queued; when not (no worker, a broker that is down) the connectors' reconcile does
+    the work on its next tick."""
+    return enqueue_at(name, *args, eta=eta)
 
 
 def queue_at_on_commit(name: str, *args: Any, eta: datetime) -> None:

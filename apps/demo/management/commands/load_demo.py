@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
 from apps.demo.access import load_access_demo
+from apps.demo.connectors import load_connectors_demo
 from apps.demo.crm import load_crm_demo
 from apps.demo.inventory import DEMO_USERS, load_inventory_demo
 from apps.demo.retention import load_retention_demo
@@ -21,6 +22,8 @@ from apps.inventory.roles import groups_sync
 LOADERS: tuple[tuple[str, Callable[..., dict[str, Any]]], ...] = (
     ("crm", load_crm_demo),
     ("access", load_access_demo),
+    # When PostgreSQL answers: the Customers asset bound to a demo target database.
+    ("connectors", load_connectors_demo),
     ("retention", load_retention_demo),
 )
 
