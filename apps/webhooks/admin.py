@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -23,7 +24,7 @@ from django.views.decorators.http import require_POST
 from jitportal.admin_base import ReadOnlyModelAdmin, ServiceErrorsMixin, admin_form
 from jitportal.inputs import parse_id
 
-from .models import EventType, WebhookDelivery, WebhookSubscription
+from .models import DeliveryStatus, EventType, WebhookDelivery, WebhookSubscription
 from .services import (
     webhook_deliveries_resend,
     webhook_subscription_create,
@@ -63,7 +64,16 @@ class SubscriptionForm(forms.Form):
 
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(ServiceErrorsMixin, admin.ModelAdmin):
-    list_display = ("name", "url", "event_list", "active", "secret_hint", "created_at")
+    list_display = (
+        "name",
+        "url",
+        "event_list",
+        "active",
+        "waiting",
+        "given_up",
+        "secret_hint",
+        "created_at",
+    )
     list_filter = ("active",)
     search_fields = ("name", "url")
     list_per_page = 50
@@ -79,6 +89,32 @@ class WebhookSubscriptionAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         "created_by",
     )
     fields = readonly_fields
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        # One query for the list, with each subscription's waiting and given-up deliveries.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_waiting=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.PENDING)),
+                n_given_up=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.FAILED)),
+            )
+        )
+
+    def _deliveries_link(self, obj: WebhookSubscription, status: str, count: int) -> str:
+        if not count:
+            return "0"
+        url = reverse("admin:webhooks_webhookdelivery_changelist")
+        query = f"?subscription__id__exact={obj.pk}&status__exact={status}"
+        return format_html('<a href="{}{}">{}</a>', url, query, count)
+
+    @admin.display(description=_("waiting"))
+    def waiting(self, obj: Any) -> str:
+        return self._deliveries_link(obj, DeliveryStatus.PENDING, obj.n_waiting)
+
+    @admin.display(description=_("given up"))
+    def given_up(self, obj: Any) -> str:
+        return self._deliveries_link(obj, DeliveryStatus.FAILED, obj.n_given_up)
 
     @admin.display(description=_("events"))
     def event_list(self, obj: WebhookSubscription) -> str:

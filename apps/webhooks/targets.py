@@ -1,9 +1,9 @@
 """Where a webhook may be sent: HTTPS to a public address (server-side request forgery).
 
 A subscription's URL is checked when it is saved and again before every try, on the
-addresses its host resolves to at that moment; the try then connects to the address that
-was checked (``apps.webhooks.http``), so a DNS answer that changes between the check and the
-connection (DNS rebinding) cannot send a delivery into the portal's own network.
+addresses its host resolves to at that moment; the try then connects to an address that
+was checked (``apps.webhooks.transport``), so a DNS answer that changes between the check
+and the connection (DNS rebinding) cannot send a delivery into the portal's own network.
 ``WEBHOOKS["ALLOW_HTTP"]`` and ``["ALLOW_PRIVATE_TARGETS"]`` lift the rules for local testing.
 """
 

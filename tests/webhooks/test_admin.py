@@ -168,3 +168,20 @@ def test_hostile_input_on_every_webhook_page_gives_no_500(client, dpo, subscript
     assert [r.status_code for r in responses if r.status_code >= 500] == []
     # and nothing was changed
     assert WebhookSubscription.objects.get().name == "SIEM"
+
+
+def test_the_subscription_list_counts_waiting_and_given_up_deliveries(
+    client, dpo, subscription, django_assert_max_num_queries
+):
+    # Given one waiting and one given-up delivery
+    audit_event_record(action="access.breakglass.used", actor_label="system:test")
+    audit_event_record(action="retention.purge.finished", actor_label="system:test")
+    WebhookDelivery.objects.filter(event_type="purge.finished").update(status=DeliveryStatus.FAILED)
+    sub, _secret = subscription
+    client.force_login(dpo)
+    # When the DPO opens the list, then each count links to its deliveries
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("admin:webhooks_webhooksubscription_changelist"))
+    html = page.content.decode()
+    assert f"subscription__id__exact={sub.pk}&amp;status__exact=pending" in html
+    assert f"subscription__id__exact={sub.pk}&amp;status__exact=failed" in html

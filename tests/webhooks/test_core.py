@@ -176,3 +176,25 @@ def test_an_answer_sent_a_byte_at_a_time_holds_a_try_about_its_timeout(subscript
     assert outcome == DELIVERED
     delivery.refresh_from_db()
     assert 3 <= len(delivery.response_excerpt) < 200
+
+
+def test_beat_runs_the_sweep_and_both_tasks_are_registered_by_name():
+    # Given the schedule's data migration, run twice (it is idempotent; a transactional test
+    # elsewhere may have flushed the rows migrate wrote)
+    import importlib
+
+    from django.apps import apps as django_apps
+    from django_celery_beat.models import PeriodicTask
+
+    from apps.webhooks.services import TASK_SEND, TASK_SEND_DUE
+    from jitportal.tasking import task_named
+
+    migration = importlib.import_module("apps.webhooks.migrations.0002_beat_schedule")
+    migration.create_schedule(django_apps, None)
+    migration.create_schedule(django_apps, None)
+    # Then beat's schedule holds the sweep once, by its registered name
+    sweep = PeriodicTask.objects.get(name="webhooks: send due deliveries")
+    assert sweep.enabled and sweep.task == TASK_SEND_DUE
+    assert (sweep.interval.every, sweep.interval.period) == (30, "seconds")
+    assert task_named(TASK_SEND).name == TASK_SEND
+    assert task_named(TASK_SEND_DUE).name == TASK_SEND_DUE

@@ -38,11 +38,11 @@ from jitportal.tasking import enqueue_on_commit
 from jitportal.timekeeping import as_utc, elapsed_add
 
 from ..crypto import SecretUnreadable, webhook_secret_decrypt
-from ..http import webhook_post
 from ..models import DeliveryError, DeliveryStatus, WebhookDelivery, WebhookSubscription
 from ..signals import webhook_delivery_settled
 from ..signing import webhook_headers
 from ..targets import webhook_target_check
+from ..transport import webhook_post
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -164,8 +164,8 @@ def webhook_subscription_secret_rotate(
     *, subscription_id: int, actor: User
 ) -> tuple[WebhookSubscription, str]:
     """Replace the secret; returns the subscription and the new secret, shown once. Tries
-    from now on are signed with the new secret (receivers should accept both while they
-    switch). Raises ValidationError for an unknown subscription, PermissionDenied."""
+    from now on are signed with the new secret only (what the receiver refuses meanwhile is
+    retried). Raises ValidationError for an unknown subscription, PermissionDenied."""
     _require(actor, "webhooks.change_webhooksubscription")
     secret = webhook_secret_generate()
     with transaction.atomic(durable=True):
