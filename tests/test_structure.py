@@ -20,7 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "retention": {"inventory", "audit", "signin"},
     "crm": {"access", "inventory", "audit"},
     "webhooks": {"audit", "integrations"},
-    "connectors": {"access", "inventory", "audit", "signin"},
+    "connectors": {"access", "inventory", "audit", "signin", "webhooks"},
     "reports": {"access", "retention", "inventory", "audit", "integrations", "crm", "connectors"},
     "api": {"access", "inventory", "audit", "integrations", "reports", "signin"},
     "health": {

@@ -36,6 +36,7 @@ class TargetAdmin(admin.ModelAdmin):
         "authoritative",
         "account_prefix",
         "enabled",
+        "options",
     ]
     actions = ["check_drift"]
 

@@ -19,7 +19,15 @@ class TargetForm(forms.ModelForm):
 
     class Meta:
         model = Target
-        fields = ["name", "kind", "url_setting", "authoritative", "account_prefix", "enabled"]
+        fields = [
+            "name",
+            "kind",
+            "url_setting",
+            "authoritative",
+            "account_prefix",
+            "enabled",
+            "options",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -10,7 +10,13 @@ from django.conf import settings
 from .base import Connector
 
 #: Modules whose import registers the built-in connectors.
-BUILTIN = ("apps.connectors.connectors.postgresql",)
+BUILTIN = (
+    "apps.connectors.connectors.postgresql",
+    "apps.connectors.connectors.mariadb",
+    "apps.connectors.connectors.django_groups",
+    "apps.connectors.connectors.webhook",
+    "apps.connectors.connectors.guardian",
+)
 
 _registry: dict[str, type[Connector]] = {}
 

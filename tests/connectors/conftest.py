@@ -1,5 +1,6 @@
 """Fixtures of the connector tests: a real PostgreSQL target (``pgtarget``), a target and
-a binding of the customer-records asset to its ``customers`` table."""
+a binding of the customer-records asset to its ``customers`` table; the MariaDB target
+(``mariadb_support``) and the webhooks app's local HTTP receiver."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import pytest
 
 from apps.connectors.models import Target, TargetBinding
 from tests.connectors import pgtarget
+from tests.connectors.mariadb_support import mariadb_target  # noqa: F401
 from tests.factories import DataAssetFactory, UserFactory
+from tests.webhooks.conftest import local_targets, receiver  # noqa: F401
 
 TARGET_DB = "jp_h7_target"
 URL_VARIABLE = "JITPORTAL_TEST_TARGET_URL"
