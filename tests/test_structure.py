@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "webhooks": {"audit", "integrations"},
     "connectors": {"access", "inventory", "audit", "signin", "webhooks"},
     "reports": {"access", "retention", "inventory", "audit", "integrations", "crm", "connectors"},
-    "api": {"access", "inventory", "audit", "integrations", "reports", "signin"},
+    "api": {"access", "inventory", "audit", "integrations", "reports", "signin", "connectors"},
     "health": {
         "access",
         "retention",

@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from .views import decisions, mine, records
+from .views import accounts, decisions, mine, records
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -39,6 +39,16 @@ urlpatterns = [
     ),
     path(
         "me/grants/<str:pk>/extend/", mine.MyGrantExtendView.as_view(), name="api-my-grant-extend"
+    ),
+    path(
+        "me/grants/<str:pk>/accounts/",
+        accounts.MyGrantAccountsView.as_view(),
+        name="api-my-grant-accounts",
+    ),
+    path(
+        "me/grants/<str:pk>/accounts/<str:account>/password/",
+        accounts.MyGrantAccountPasswordView.as_view(),
+        name="api-my-grant-account-password",
     ),
     # the approver
     path("queue/", decisions.QueueView.as_view(), name="api-queue"),

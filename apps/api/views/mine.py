@@ -3,8 +3,7 @@ my requests (ask, cancel), my grants (give back, ask for more time).
 
 Rows are looked up through ``requests_for_user`` / ``grants_for_user`` (another person's id
 is a 404); bodies are read by the pages' own forms; every change is the pages' service call.
-Connection credentials of a grant (shown once, on the portal) come with the connectors: the
-API does not offer them yet (docs/api.md).
+A grant's accounts in other systems and their one-time passwords: ``accounts.py``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,112 @@
+"""My grant's accounts in other systems (apps/connectors) and their one-time passwords.
+
+The same rules as the holder's page (``/connectors/grants/<id>/accounts/``): only the grant's
+holder, the password once, then never again, never in a log or the trail. Showing it needs a
+second factor presented within ``MFA_FRESH_MINUTES`` wherever MFA applies (the portal's rule
+for revealing connection credentials): a browser session that has one gets the password, an
+integration token never has one, so it is sent to the portal's page (``portal_url``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from apps.access import selectors
+from apps.connectors.models import Provisioning
+from apps.connectors.selectors import HolderAccount, holder_accounts
+from apps.connectors.services import provisioning_secret_reveal
+from apps.signin.mfa import factor_is_fresh, mfa_on
+from jitportal.inputs import parse_id
+
+from ..inputs import call_service
+from ..problems import fresh_factor_problem
+from .base import ERRORS, WRITE_ERRORS, ApiView, row_or_404
+
+REQUEST_SCOPES = ("request",)
+
+ACCOUNTS = inline_serializer(
+    "GrantAccount",
+    many=True,
+    fields={
+        "id": serializers.IntegerField(),
+        "target": serializers.CharField(),
+        "kind": serializers.CharField(),
+        "state": serializers.CharField(help_text="setting_up, ready, failed, removing, removed"),
+        "state_label": serializers.CharField(),
+        "account": serializers.CharField(),
+        "host": serializers.CharField(),
+        "port": serializers.CharField(),
+        "database": serializers.CharField(),
+        "password_available": serializers.BooleanField(),
+    },
+)
+PASSWORD = inline_serializer(
+    "GrantAccountPassword", {"id": serializers.IntegerField(), "password": serializers.CharField()}
+)
+
+
+def _account(item: HolderAccount) -> dict[str, Any]:
+    row = item.row
+    return {
+        "id": row.pk,
+        "target": row.target.name,
+        "kind": row.target.kind,
+        "state": item.state,
+        "state_label": str(item.state_label),
+        "account": row.account,
+        "host": item.host,
+        "port": item.port,
+        "database": item.database,
+        "password_available": row.secret_sealed is not None and row.secret_shown_at is None,
+    }
+
+
+@extend_schema(tags=["my grants"], responses={200: ACCOUNTS, **ERRORS})
+class MyGrantAccountsView(ApiView):
+    """The accounts my grant opened in other systems: where, under which name, in which state
+    ("being set up", "ready", "failed, the admins are told", ...). Never a password."""
+
+    token_scopes = REQUEST_SCOPES
+    pagination_class = None
+
+    def get(self, request, pk: str):
+        grant = row_or_404(selectors.grants_for_user(request.user), pk)
+        accounts = holder_accounts(grant_ids=[grant.pk], user=request.user).get(grant.pk, [])
+        return Response([_account(item) for item in accounts])
+
+
+@extend_schema(tags=["my grants"], request=None, responses={200: PASSWORD, **WRITE_ERRORS})
+class MyGrantAccountPasswordView(ApiView):
+    """The account's one-time password, once. Needs a fresh second factor where MFA applies:
+    a token is sent to the portal's page (403 with ``portal_url``)."""
+
+    token_scopes = REQUEST_SCOPES
+
+    def post(self, request, pk: str, account: str):
+        grant = row_or_404(selectors.grants_for_user(request.user), pk)
+        row_id = parse_id(account)
+        if row_id is None or not Provisioning.objects.filter(pk=row_id, grant_id=grant.pk).exists():
+            raise Http404
+        if mfa_on() and (request.auth is not None or not factor_is_fresh(request._request)):
+            raise fresh_factor_problem(
+                detail=_(
+                    "A password is shown only after a fresh second factor: take it on the "
+                    "portal's page of this grant's accounts."
+                ),
+                portal_url=request.build_absolute_uri(
+                    reverse("connectors-grant-accounts", args=[grant.pk])
+                ),
+            )
+        password = call_service(
+            provisioning_secret_reveal, provisioning_id=row_id, actor=request.user
+        )
+        response = Response({"id": row_id, "password": password})
+        response["Cache-Control"] = "no-store"
+        return response
