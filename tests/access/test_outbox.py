@@ -285,7 +285,7 @@ def test_every_notice_kind_of_every_decision_goes_through_the_outbox(
 
 
 SENDERS = re.compile(
-    r"\.delay\(|apply_async\(|send_task\(|send_mail\(|send_mass_mail\(|EmailMessage\(|"
+    r"\.delay\(|apply_async\(|\bsend_task\(|send_mail\(|send_mass_mail\(|EmailMessage\(|"
     r"EmailMultiAlternatives\(|send_messages\(|mail_admins\(|mail_managers\("
 )
 # The only modules allowed to publish tasks or write mail: the queueing helper and the
