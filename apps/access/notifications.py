@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
@@ -120,4 +121,11 @@ def notification_send(*, kind: str, object_id: int) -> int:
     if kind == "break_glass":
         dpos = get_user_model().objects.filter(groups__name=DPO, is_active=True).distinct()
         return _send(kind=kind, recipients=dpos, context=context)
+    if kind == "grant_target_failing":
+        admins = (
+            get_user_model()
+            .objects.filter(Q(groups__name=DPO) | Q(is_superuser=True), is_active=True)
+            .distinct()
+        )
+        return _send(kind=kind, recipients=admins, context=context)
     return _send(kind=kind, recipients=[grant.user], context=context)

@@ -11,13 +11,19 @@ from django.core import mail
 from django.urls import reverse
 from health_check.exceptions import ServiceUnavailable
 
+from apps.access.models import Notice
 from apps.audit.models import AuditEvent
 from apps.connectors.models import Provisioning
 from apps.health.checks import ConnectorFailures
 from tests.connectors.helpers import activate, committed
+from tests.factories import UserFactory
 from tests.signin.mfa import code_for, make_stale, verify
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+def password_free(body: str) -> bool:
+    return "password" not in body.lower()
 
 
 def page(grant):
@@ -106,7 +112,8 @@ def test_showing_needs_a_fresh_second_factor_when_mfa_applies(
 def test_the_holder_sees_being_set_up_then_failed_when_the_target_is_down(
     client, bound_asset, pg_target, staff_user, monkeypatch, settings
 ):
-    # Given a target that does not answer (nothing listens on port 1)
+    # Given a target that does not answer (nothing listens on port 1), and a DPO
+    dpo = UserFactory(username="alerted-dpo", groups=["DPO"], email="dpo@example.org")
     monkeypatch.setenv("JITPORTAL_TEST_TARGET_URL", "postgresql://portal_admin@127.0.0.1:1/x")
     grant = activate(staff_user, bound_asset)
     client.force_login(staff_user)
@@ -125,5 +132,11 @@ def test_the_holder_sees_being_set_up_then_failed_when_the_target_is_down(
     assert 'data-provisioning-state="failed"' in body
     assert "failed, the admins are told" in body
     assert AuditEvent.objects.filter(action="connectors.provisioning.alerted").count() == 1
+    # and the DPO group and the superusers get one email through the outbox
+    (notice,) = Notice.objects.filter(kind="grant_target_failing", object_id=grant.pk)
+    assert notice.status == "sent"
+    alerts = [m for m in mail.outbox if f"grant #{grant.pk}" in m.body]
+    assert [m.to for m in alerts] == [[dpo.email]]
+    assert all(password_free(m.body) for m in alerts)
     with pytest.raises(ServiceUnavailable, match="CRM database"):
         ConnectorFailures()._check()

@@ -17,6 +17,10 @@ class NoticeKind(models.TextChoices):
     GRANT_REVOKED = "grant_revoked", _("access revoked (to the holder)")
     GRANT_EXPIRING = "grant_expiring", _("access expiring (to the holder)")
     BREAK_GLASS = "break_glass", _("break-glass used (to the DPO group)")
+    GRANT_TARGET_FAILING = (
+        "grant_target_failing",
+        _("access not set up or not removed in another system (to the DPO group and superusers)"),
+    )
 
 
 class NoticeStatus(models.TextChoices):

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
-from apps.access.models import Grant
+from apps.access.models import Grant, NoticeKind
+from apps.access.outbox import notice_record
 from apps.audit.services import audit_event_record
 from jitportal.timekeeping import elapsed_add
 
@@ -88,9 +89,12 @@ def record_failures(rows: list[Provisioning], *, error: str, now: datetime) -> N
                 "removal": row.remove_requested_at is not None,
             },
         )
-    # The admins are told by what they watch: the readiness check fails ("Connectors"), the
-    # dashboard lists the accounts not yet removed, and the holder reads "failed, the admins
-    # are told" (docs/connectors.md, "Life of an account").
+        # An email to the DPO group and the superusers, through the access outbox (sent
+        # once, retried with backoff, in the same transaction as the failure it reports).
+        notice_record(kind=NoticeKind.GRANT_TARGET_FAILING, object_id=row.grant_id)
+    # Besides the email the admins see it where they watch: the readiness check fails
+    # ("Connectors"), the dashboard lists the accounts not yet removed, and the holder reads
+    # "failed, the admins are told" (docs/connectors.md, "Life of an account").
 
 
 def among(queryset: QuerySet[Any], column: str, ids: list[int]) -> QuerySet[Any]:
