@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from django.utils.functional import Promise
@@ -165,3 +166,24 @@ def account_name(prefix: str, grant_id: int) -> str:
     """The account a grant gets in a target: ``<prefix>g<grant id>_<6 random>`` (at most 63
     characters, PostgreSQL's identifier limit)."""
     return f"{prefix}g{grant_id}_{random_suffix()}"[:63]
+
+
+def without_connection_secrets(text: str, url: str | None) -> str:
+    """``text`` (a driver's error) with the connection URL and its password taken out, so an
+    error shown on a page or kept on a row never repeats them (a driver may quote the
+    connection string it could not parse)."""
+    if not url:
+        return text
+    secrets = {url}
+    try:
+        parts = urlsplit(url)
+        if parts.password:
+            secrets.add(parts.password)
+        if parts.username:
+            secrets.add(f"{parts.username}:{parts.password}" if parts.password else parts.username)
+    except ValueError:
+        pass
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 3:
+            text = text.replace(secret, "<hidden>")
+    return text

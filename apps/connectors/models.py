@@ -9,8 +9,10 @@ seen it (``Provisioning.secret_sealed``), then wiped.
 from __future__ import annotations
 
 import os
+import re
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +23,24 @@ from apps.inventory.models import DataAsset
 #: What an account name may hold (a prefix, then what the portal adds): lower-case ASCII
 #: letters, digits and underscores, safe as an identifier in every target kind.
 PREFIX_PATTERN = r"^[a-z][a-z0-9_]{1,15}$"
+
+
+#: The names a target may read its URL from: made for a target (``CRM_TARGET_URL``), so that
+#: no other setting or environment variable of the server (``SECRET_KEY``, ``DATABASE_URL``,
+#: ``PATH``) can be read through a target, nor its value reach a page in an error.
+URL_SETTING_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,86}_TARGET_URL")
+
+
+def url_setting_validate(value: str) -> None:
+    """Refuse a name that is not ``<NAME>_TARGET_URL`` (upper-case letters, digits, ``_``)."""
+    if value and not URL_SETTING_NAME.fullmatch(value):
+        raise ValidationError(
+            _(
+                "Name a setting or environment variable made for this target: upper-case "
+                "letters, digits and underscores, ending in _TARGET_URL (e.g. CRM_TARGET_URL)."
+            ),
+            code="url_setting",
+        )
 
 
 class Target(models.Model):
@@ -35,10 +55,11 @@ class Target(models.Model):
     url_setting = models.CharField(
         max_length=100,
         blank=True,
+        validators=[url_setting_validate],
         verbose_name=_("connection URL setting"),
         help_text=_(
-            "Name of the Django setting or environment variable holding the connection URL; "
-            "the URL itself is never stored."
+            "Name of the Django setting or environment variable holding the connection URL, "
+            "ending in _TARGET_URL (e.g. CRM_TARGET_URL); the URL itself is never stored."
         ),
     )
     authoritative = models.BooleanField(
@@ -70,7 +91,7 @@ class Target(models.Model):
     def connection_url(self) -> str | None:
         """The URL the setting or environment variable ``url_setting`` holds (setting first),
         or None when neither is set."""
-        if not self.url_setting:
+        if not self.url_setting or not URL_SETTING_NAME.fullmatch(self.url_setting):
             return None
         value = getattr(settings, self.url_setting, None)
         if value is None:

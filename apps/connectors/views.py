@@ -46,7 +46,7 @@ def grant_accounts(request: AuthedRequest, pk: int) -> HttpResponse:
         else:
             try:
                 shown[row_id] = provisioning_secret_reveal(
-                    provisioning_id=row_id, actor=request.user
+                    provisioning_id=row_id, grant_id=grant.pk, actor=request.user
                 )
             except (ValidationError, PermissionDenied) as exc:
                 errors.extend(getattr(exc, "messages", None) or [str(exc) or _("Refused.")])

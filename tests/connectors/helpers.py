@@ -38,6 +38,6 @@ def activate(user, asset, *, seconds: float = 3600, **rights):
 
 def reveal(grant, user):
     row = Provisioning.objects.get(grant=grant)
-    secret = provisioning_secret_reveal(provisioning_id=row.pk, actor=user)
+    secret = provisioning_secret_reveal(provisioning_id=row.pk, grant_id=row.grant_id, actor=user)
     row.refresh_from_db()
     return row, secret

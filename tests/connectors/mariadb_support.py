@@ -19,7 +19,7 @@ from apps.connectors.base import GrantContext
 from apps.connectors.models import Target, TargetBinding
 
 ADMIN_URL = os.environ.get("MARIADB_TEST_URL", "mysql://root@127.0.0.1:3306/")
-URL_SETTING = "JITPORTAL_TEST_MARIADB_URL"
+URL_SETTING = "JITPORTAL_TEST_MARIADB_TARGET_URL"
 
 
 def admin_connect(database: str | None = None) -> pymysql.connections.Connection:
@@ -109,7 +109,7 @@ def mariadb_target(db, settings):
         )
         cursor.execute(f"CREATE TABLE `{database}`.invoices (id INT PRIMARY KEY, total INT)")
     base = ADMIN_URL.rstrip("/")
-    settings.JITPORTAL_TEST_MARIADB_URL = f"{base}/{database}"
+    settings.JITPORTAL_TEST_MARIADB_TARGET_URL = f"{base}/{database}"
     target = Target.objects.create(
         name=f"MariaDB {tag}", kind="mariadb", url_setting=URL_SETTING, account_prefix=prefix
     )

@@ -54,19 +54,19 @@ def test_a_privilege_that_is_not_one_is_refused(pg_target):
 
 
 def test_a_target_whose_url_variable_is_not_set_is_refused(db, monkeypatch):
-    monkeypatch.delenv("JP_NOT_SET_ANYWHERE", raising=False)
+    monkeypatch.delenv("JP_NOT_SET_ANYWHERE_TARGET_URL", raising=False)
     form = TargetForm(
         data={
             "name": "Billing",
             "kind": "postgresql",
-            "url_setting": "JP_NOT_SET_ANYWHERE",
+            "url_setting": "JP_NOT_SET_ANYWHERE_TARGET_URL",
             "account_prefix": "jpb_",
             "enabled": "on",
         }
     )
     assert not form.is_valid()
     assert form.errors["url_setting"] == [
-        "Neither a setting nor an environment variable “JP_NOT_SET_ANYWHERE” is set on this server."
+        "Neither a setting nor an environment variable “JP_NOT_SET_ANYWHERE_TARGET_URL” is set on this server."
     ]
     assert not Target.objects.exists()
 

@@ -15,8 +15,9 @@ from apps.access.models import Notice
 from apps.audit.models import AuditEvent
 from apps.connectors.models import Provisioning
 from apps.health.checks import ConnectorFailures
+from tests.access.factories import GrantFactory
 from tests.connectors.helpers import activate, committed
-from tests.factories import UserFactory
+from tests.factories import DataAssetFactory, UserFactory
 from tests.signin.mfa import code_for, make_stale, verify
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -140,3 +141,43 @@ def test_the_holder_sees_being_set_up_then_failed_when_the_target_is_down(
     assert all(password_free(m.body) for m in alerts)
     with pytest.raises(ServiceUnavailable, match="CRM database"):
         ConnectorFailures()._check()
+
+
+def test_an_account_of_another_grant_of_mine_is_not_used_up_on_this_grants_page(
+    client, bound_asset, staff_user, target_db
+):
+    # Given two grants of the same holder, one with an account and one named in the URL
+    with_account = activate(staff_user, bound_asset)
+    row = Provisioning.objects.get(grant=with_account)
+    other = GrantFactory(user=staff_user, assets=[DataAssetFactory(name="Unbound")])
+    client.force_login(staff_user)
+    # When the first grant's account is asked for on the second grant's page
+    response = client.post(page(other), {"provisioning": row.pk})
+    # Then it is refused, and the password is still there to be shown on its own page
+    assert "not one of this access" in response.content.decode()
+    assert Provisioning.objects.get(pk=row.pk).secret_sealed is not None
+    assert not AuditEvent.objects.filter(action="connectors.secret.shown").exists()
+    shown = client.post(page(with_account), {"provisioning": row.pk})
+    assert row.pk in shown.context["shown"]
+
+
+def test_a_target_reads_only_a_setting_made_for_targets_and_never_repeats_a_url(
+    bound_asset, pg_target, monkeypatch, settings
+):
+    # Given settings and variables of the server that are not target URLs
+    from django.core.exceptions import ValidationError
+
+    from apps.connectors.models import url_setting_validate
+    from apps.connectors.registry import connector_for
+
+    for name in ("SECRET_KEY", "DATABASE_URL", "PATH", "CELERY_BROKER_URL", "crm_target_url"):
+        # Then a target may not name them
+        with pytest.raises(ValidationError):
+            url_setting_validate(name)
+        pg_target.url_setting = name
+        assert pg_target.connection_url() is None
+    # And a target URL the driver cannot parse is not repeated in the error
+    monkeypatch.setenv("BROKEN_TARGET_URL", "s3cr3t-passw0rd is not a url")
+    pg_target.url_setting = "BROKEN_TARGET_URL"
+    problems = connector_for(pg_target).check_target()
+    assert problems and all("s3cr3t" not in str(p.message) for p in problems)

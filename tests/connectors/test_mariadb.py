@@ -210,7 +210,7 @@ def test_observe_lists_users_with_the_prefix_and_their_tables(mariadb_target, as
 def test_a_target_that_does_not_answer_is_a_retryable_error(mariadb_target, asset, settings):
     # Given the target's URL pointing at a port nothing listens on
     mariadb_target.bind(asset)
-    settings.JITPORTAL_TEST_MARIADB_URL = "mysql://root@127.0.0.1:1/none"
+    settings.JITPORTAL_TEST_MARIADB_TARGET_URL = "mysql://root@127.0.0.1:1/none"
     connector = connector_for(mariadb_target.target)
 
     # When provisioning or removing, then a retryable ConnectorError says so, without the URL
@@ -259,10 +259,10 @@ def test_a_good_binding_passes_and_an_unset_url_setting_is_refused(mariadb_targe
     assert connector.check_target() == []
 
     # When the URL setting is not set on this server, then target and binding are refused
-    del settings.JITPORTAL_TEST_MARIADB_URL
+    del settings.JITPORTAL_TEST_MARIADB_TARGET_URL
     problems = connector.check_target()
     assert [p.field for p in problems] == ["url_setting"]
-    assert "JITPORTAL_TEST_MARIADB_URL" in problems[0].message
+    assert "JITPORTAL_TEST_MARIADB_TARGET_URL" in problems[0].message
     assert [p.field for p in connector.check_binding(binding)] == ["target"]
 
 
@@ -272,7 +272,7 @@ def test_a_portal_user_without_the_needed_privileges_is_refused(mariadb_target, 
     with admin_connect() as admin, admin.cursor() as cursor:
         cursor.execute("CREATE USER %s@'%%' IDENTIFIED BY 'weakpw'", [weak])
         cursor.execute(f"GRANT SELECT ON `{mariadb_target.database}`.* TO %s@'%%'", [weak])
-    settings.JITPORTAL_TEST_MARIADB_URL = (
+    settings.JITPORTAL_TEST_MARIADB_TARGET_URL = (
         f"mysql://{weak}:weakpw@127.0.0.1:3306/{mariadb_target.database}"
     )
 
@@ -300,7 +300,7 @@ def least_privileged(mariadb_target, settings):
         )
         cursor.execute(f"CREATE DATABASE `{hidden}`")
         cursor.execute(f"CREATE TABLE `{hidden}`.secrets (id INT PRIMARY KEY)")
-    settings.JITPORTAL_TEST_MARIADB_URL = (
+    settings.JITPORTAL_TEST_MARIADB_TARGET_URL = (
         f"mysql://{portal}:portalpw@127.0.0.1:3306/{mariadb_target.database}"
     )
     yield hidden

@@ -122,8 +122,8 @@ def test_a_target_down_at_the_end_is_retried_and_never_marked_removed_before(
     # Given a provisioned grant, and then the target unreachable
     grant = activate(staff_user, bound_asset)
     row, password = reveal(grant, staff_user)
-    good_url = settings.JITPORTAL_TEST_MARIADB_URL
-    settings.JITPORTAL_TEST_MARIADB_URL = "mysql://root@127.0.0.1:1/none"
+    good_url = settings.JITPORTAL_TEST_MARIADB_TARGET_URL
+    settings.JITPORTAL_TEST_MARIADB_TARGET_URL = "mysql://root@127.0.0.1:1/none"
 
     # When the grant is revoked, then the removal fails and is not recorded as done
     with committed():
@@ -134,7 +134,7 @@ def test_a_target_down_at_the_end_is_retried_and_never_marked_removed_before(
     login(row.account, password, mariadb_target.database).close()
 
     # When the target is back and the reconcile runs after the backoff
-    settings.JITPORTAL_TEST_MARIADB_URL = good_url
+    settings.JITPORTAL_TEST_MARIADB_TARGET_URL = good_url
     with committed():
         connectors_reconcile(now=timezone.now() + timedelta(minutes=5))
 

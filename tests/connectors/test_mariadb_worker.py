@@ -43,7 +43,9 @@ def test_with_the_worker_up_an_open_session_is_cut_within_two_seconds_of_the_end
     assert wait_for(
         lambda: Provisioning.objects.get(pk=row.pk).state == ProvisioningState.PROVISIONED
     )
-    password = provisioning_secret_reveal(provisioning_id=row.pk, actor=staff_user)
+    password = provisioning_secret_reveal(
+        provisioning_id=row.pk, grant_id=row.grant_id, actor=staff_user
+    )
     # And its holder has a session open
     session = login(row.account, password, mariadb_target.database)
 

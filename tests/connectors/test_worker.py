@@ -65,7 +65,9 @@ def test_with_the_worker_up_an_open_session_is_cut_within_two_seconds_of_the_end
         lambda: Provisioning.objects.get(pk=row.pk).state == ProvisioningState.PROVISIONED
     )
     row.refresh_from_db()
-    password = provisioning_secret_reveal(provisioning_id=row.pk, actor=staff_user)
+    password = provisioning_secret_reveal(
+        provisioning_id=row.pk, grant_id=row.grant_id, actor=staff_user
+    )
     # And its holder has a session open
     session = target_db.holder_connect(TARGET_DB, row.account, password)
     session.execute("SELECT count(*) FROM customers")

@@ -105,7 +105,10 @@ class MyGrantAccountPasswordView(ApiView):
                 ),
             )
         password = call_service(
-            provisioning_secret_reveal, provisioning_id=row_id, actor=request.user
+            provisioning_secret_reveal,
+            provisioning_id=row_id,
+            grant_id=grant.pk,
+            actor=request.user,
         )
         response = Response({"id": row_id, "password": password})
         response["Cache-Control"] = "no-store"

@@ -38,6 +38,7 @@ from ..base import (
     Problem,
     ProvisionResult,
     random_password,
+    without_connection_secrets,
 )
 from ..registry import register
 from .tables import binding_shape_problems, mapped_privileges
@@ -131,20 +132,21 @@ class MariaDBConnector(Connector):
                 program_name="jitportal-connector",
             )
         except pymysql.MySQLError as exc:
-            raise ConnectorError(self._describe(exc)) from None
+            raise ConnectorError(self._describe(exc, self.connection_url())) from None
         try:
             with conn.cursor() as cursor:
                 yield cursor
         except pymysql.MySQLError as exc:
-            raise ConnectorError(self._describe(exc)) from None
+            raise ConnectorError(self._describe(exc, self.connection_url())) from None
         finally:
             conn.close()
 
     @staticmethod
-    def _describe(exc: pymysql.MySQLError) -> str:
-        """The server's message (code and text), never the connection URL."""
+    def _describe(exc: pymysql.MySQLError, url: str | None = None) -> str:
+        """The server's message (code and text), never the connection URL or its password."""
         args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
         text = f"{args[0]}: {args[1]}" if len(args) >= 2 else str(exc) or type(exc).__name__
+        text = without_connection_secrets(text, url)
         return re.sub(r"(mysql|mariadb)://\S+", "<target>", text)[:500]
 
     # -- names -------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from ..base import (
     Problem,
     ProvisionResult,
     random_password,
+    without_connection_secrets,
 )
 from ..registry import register
 
@@ -112,15 +113,18 @@ class PostgreSQLConnector(Connector):
             ) as conn:
                 yield conn
         except psycopg.Error as exc:
-            raise ConnectorError(self._describe(exc)) from None
+            raise ConnectorError(self._describe(exc, url)) from None
 
     @staticmethod
-    def _describe(exc: psycopg.Error) -> str:
+    def _describe(exc: psycopg.Error, url: str | None = None) -> str:
         """The server's message without the connection string (which may hold a password)."""
         diag = getattr(exc, "diag", None)
         primary = getattr(diag, "message_primary", None) if diag else None
         text = primary or str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return re.sub(r"postgres(ql)?://\S+", "<target>", str(text))[:500]
+        if "connection info string" in str(text) or "invalid connection option" in str(text):
+            return "the connection URL is not a valid postgresql:// URL"
+        text = without_connection_secrets(str(text), url)
+        return re.sub(r"postgres(ql)?://\S+", "<target>", text)[:500]
 
     # -- names -------------------------------------------------------------------------------
     def asset_role(self, asset_id: int, action: str) -> str:

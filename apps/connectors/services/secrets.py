@@ -18,8 +18,10 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
-def provisioning_secret_reveal(*, provisioning_id: int, actor: User) -> str:
-    """Return the one-time secret of a provisioning to the grant's holder and wipe it.
+def provisioning_secret_reveal(*, provisioning_id: int, grant_id: int, actor: User) -> str:
+    """Return the one-time secret of a provisioning of grant ``grant_id`` (the grant whose page
+    or endpoint asked: an account of another grant is refused, so a secret is never used up
+    where it cannot be shown) to the grant's holder and wipe it.
 
     Only the holder, only while the grant is live and the account provisioned, only once:
     the sealed secret is emptied in the same transaction as the ``connectors.secret.shown``
@@ -37,6 +39,8 @@ def provisioning_secret_reveal(*, provisioning_id: int, actor: User) -> str:
         )
         if row is None or row.grant.user_id != actor.pk or not actor.is_active:
             raise PermissionDenied(_("These credentials are not yours."))
+        if row.grant_id != grant_id:
+            raise ValidationError(_("That account is not one of this access's accounts."))
         if not row.grant.is_live() or row.remove_requested_at is not None:
             raise ValidationError(_("This access has ended; its credentials are gone."))
         if row.state != ProvisioningState.PROVISIONED:
