@@ -34,10 +34,87 @@ class Target:
     addresses: tuple[str, ...]
 
 
+#: Ranges refused whatever Python's ``is_global`` says of them (it differs between
+#: versions): IANA special-purpose registries (RFC 6890) for IPv4 and IPv6.
+_REFUSED_V4 = tuple(
+    ipaddress.IPv4Network(n)
+    for n in (
+        "0.0.0.0/8",  # "this network" (RFC 791)
+        "100.64.0.0/10",  # shared address space, carrier-grade NAT (RFC 6598)
+        "192.0.0.0/24",  # IETF protocol assignments (RFC 6890)
+        "192.0.2.0/24",  # documentation TEST-NET-1 (RFC 5737)
+        "192.88.99.0/24",  # 6to4 relay anycast, deprecated (RFC 7526)
+        "198.18.0.0/15",  # benchmarking (RFC 2544)
+        "198.51.100.0/24",  # documentation TEST-NET-2 (RFC 5737)
+        "203.0.113.0/24",  # documentation TEST-NET-3 (RFC 5737)
+        "240.0.0.0/4",  # reserved, and the limited broadcast (RFC 1112, RFC 919)
+    )
+)
+_REFUSED_V6 = tuple(
+    ipaddress.IPv6Network(n)
+    for n in (
+        "::/96",  # unspecified, loopback and IPv4-compatible, deprecated (RFC 4291 2.5.5.1)
+        "::ffff:0:0:0/96",  # IPv4-translated (RFC 2765)
+        "64:ff9b:1::/48",  # local-use IPv4/IPv6 translation (RFC 8215)
+        "100::/64",  # discard-only (RFC 6666)
+        "2001::/23",  # IETF protocol assignments, Teredo 2001::/32 included (RFC 2928, 4380)
+        "2001:db8::/32",  # documentation (RFC 3849)
+        "3fff::/20",  # documentation (RFC 9637)
+        "5f00::/16",  # segment routing SIDs (RFC 9602)
+        "fc00::/7",  # unique local (RFC 4193)
+        "fe80::/10",  # link-local (RFC 4291)
+        "fec0::/10",  # site-local, deprecated (RFC 3879)
+    )
+)
+#: NAT64 well-known prefix (RFC 6052): the last 32 bits are the IPv4 address reached.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+#: Prefixes whose last 32 bits are an IPv4 address: NAT64, IPv4-compatible, IPv4-translated.
+_IPV4_IN_LOW_BITS = (_NAT64, _REFUSED_V6[0], _REFUSED_V6[1])
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address an IPv6 address carries: IPv4-mapped (RFC 4291), 6to4
+    (RFC 3056), Teredo server and client (RFC 4380), NAT64 (RFC 6052), IPv4-compatible
+    and IPv4-translated (low 32 bits of ``::/96`` and ``::ffff:0:0:0/96``)."""
+    found: list[ipaddress.IPv4Address] = []
+    if address.ipv4_mapped is not None:
+        found.append(address.ipv4_mapped)
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)
+    if any(address in net for net in _IPV4_IN_LOW_BITS):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
+def _allowed_ipv4(address: ipaddress.IPv4Address) -> bool:
+    return (
+        address.is_global
+        and not address.is_multicast
+        and not address.is_reserved
+        and not any(address in net for net in _REFUSED_V4)
+    )
+
+
 def _allowed_address(address: IPAddress) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global and not address.is_multicast
+    """Whether a webhook may connect to ``address``: a globally reachable unicast address,
+    and so is every IPv4 address embedded in an IPv6 one (an embedded private address
+    reaches the private network through NAT64, 6to4 or a dual stack)."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return _allowed_ipv4(address)
+    embedded = _embedded_ipv4(address)
+    if not all(_allowed_ipv4(inner) for inner in embedded):
+        return False
+    if address.ipv4_mapped is not None or address in _NAT64:
+        return True  # these reach exactly the embedded address, checked above
+    return (
+        address.is_global
+        and not address.is_multicast
+        and not address.is_reserved
+        and not address.is_site_local
+        and not any(address in net for net in _REFUSED_V6)
+    )
 
 
 def _resolve(host: str, port: int) -> list[IPAddress]:
