@@ -318,3 +318,13 @@ def slack_delivery_record(*, body: bytes) -> bool:
         ).delete()
         _row, created = SlackDelivery.objects.get_or_create(digest=digest)
     return created
+
+
+def slack_delivery_forget(*, body: bytes) -> None:
+    """Forget a payload recorded by :func:`slack_delivery_record` whose handling did not
+    finish (a database error, no bot token for the modal): Slack's retry
+    (``X-Slack-Retry-Num``) or the same click again is then acted on, once. The decision
+    services lock the request row, so a retry never decides twice (architecture.md,
+    invariant 4)."""
+    with transaction.atomic(durable=True):
+        SlackDelivery.objects.filter(digest=hashlib.sha256(body).hexdigest()).delete()
