@@ -13,8 +13,9 @@ import pytest
 
 from apps.access.models import Approval, Grant, RequestStatus
 from apps.audit.models import AuditEvent
-from apps.chat.models import SlackDelivery
+from apps.chat.models import SlackAccount, SlackDelivery, SlackMessage
 from apps.chat.payloads import payload_shape_check
+from apps.chat.services import slack_messages_post
 from tests.chat.conftest import click, deny_submission, link, post, submit
 
 pytestmark = pytest.mark.django_db
@@ -160,3 +161,78 @@ def test_every_field_of_every_payload_with_a_wrong_type_is_refused_and_changes_n
     request.refresh_from_db()
     assert request.status == RequestStatus.APPROVED
     assert Grant.objects.filter(request=request).count() == 1
+
+
+def _person(**fields: Any) -> dict[str, Any]:
+    user = {
+        "id": "UNEW",
+        "deleted": False,
+        "is_bot": False,
+        "is_email_confirmed": True,
+        "profile": {"email": "approver@example.org"},
+    }
+    user.update(fields)
+    return user
+
+
+@pytest.mark.parametrize(
+    "found",
+    [
+        pytest.param("UNEW", id="user=str"),
+        pytest.param(["UNEW"], id="user=list"),
+        pytest.param(_person(id=5), id="id=int"),
+        pytest.param(_person(id=None), id="id=null"),
+        pytest.param(_person(profile="approver@example.org"), id="profile=str"),
+        pytest.param(_person(profile=None), id="profile=null"),
+        pytest.param(_person(profile={"email": ["approver@example.org"]}), id="email=list"),
+        pytest.param(_person(profile={"email": 5}), id="email=int"),
+        pytest.param(_person(is_email_confirmed="true"), id="confirmed=str"),
+        pytest.param(_person(deleted="false"), id="deleted=str"),
+        pytest.param(_person(is_bot=0), id="is_bot=int"),
+    ],
+)
+def test_a_slack_user_object_of_the_wrong_shape_matches_nobody(
+    client, slack, settings, role, staff_user, approver, found
+):
+    # given matching by email, an unlinked approver, and Slack's users.info giving a user
+    # object whose fields have another JSON type than Slack's reference
+    settings.SLACK_MATCH_BY_EMAIL = True
+    approver.email = "approver@example.org"
+    approver.save(update_fields=["email"])
+    request = submit(staff_user, role)
+    slack.users["UNEW"] = found
+    events = AuditEvent.objects.count()
+    # when that Slack user clicks Approve
+    response = post(client, click(slack, user="UNEW", action="jp_approve", request_id=request.pk))
+    # then the clicker is an unknown user: told so privately, nothing linked or decided
+    assert response.status_code == 200
+    (reply,) = slack.called("respond")
+    assert "not linked" in reply.args["text"]
+    request.refresh_from_db()
+    assert request.status == RequestStatus.PENDING
+    assert not SlackAccount.objects.exists()
+    assert AuditEvent.objects.count() == events
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param({"ok": True}, id="ts=missing"),
+        pytest.param({"ok": True, "channel": "D1", "ts": 5}, id="ts=int"),
+        pytest.param({"ok": True, "channel": "D1", "ts": None}, id="ts=null"),
+        pytest.param({"ok": True, "channel": ["D1"], "ts": "1.1"}, id="channel=list"),
+    ],
+)
+def test_a_post_answer_of_the_wrong_shape_is_kept_as_not_sent(
+    slack, role, staff_user, approver, answer
+):
+    # given Slack answering chat.postMessage with fields of another JSON type
+    link(slack, approver, "UAPPROVER1")
+    request = submit(staff_user, role)
+    slack.answers["chat.postMessage"] = answer
+    # when the message is posted
+    posted = slack_messages_post(request_id=request.pk)
+    # then nothing counts as posted: the message keeps no ts and says why, for beat to retry
+    assert posted == 0
+    message = SlackMessage.objects.get(request=request, approver=approver)
+    assert message.ts == "" and "without a message ts" in message.last_error
