@@ -10,12 +10,11 @@ break-glass) is not taken here: the reply is a button to the portal's decision p
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from slack_sdk.errors import SlackClientError
@@ -37,6 +36,7 @@ from .blocks import (
     esc,
     portal_link_reply,
 )
+from .payloads import modal_metadata
 from .services import request_holds_special, slack_account_match, slack_request_sync_queue
 from .slack import slack_client
 
@@ -49,6 +49,19 @@ logger = logging.getLogger(__name__)
 Answer = dict[str, Any] | None
 
 
+class InteractionUnfinished(Exception):
+    """The click was not acted on for a reason of the portal's (no bot token to open the
+    modal); the clicker has been told. The endpoint forgets the body, so Slack's retry or
+    the same click again is acted on once the portal is able to."""
+
+
+def _no_bot_token_text() -> str:
+    return _(
+        "The portal has no Slack bot token configured, so it cannot open the form here; "
+        "deny the request on the portal."
+    )
+
+
 def _service_error_text(exc: ValidationError | PermissionDenied) -> str:
     if isinstance(exc, ValidationError):
         return " ".join(str(m) for m in exc.messages)
@@ -57,27 +70,21 @@ def _service_error_text(exc: ValidationError | PermissionDenied) -> str:
 
 def _reply(payload: dict[str, Any], text: str, blocks: list[dict[str, Any]] | None = None) -> None:
     """Say ``text`` to the person who clicked, and to nobody else."""
-    url = payload.get("response_url") or ""
+    url = payload["response_url"] if payload["type"] == "block_actions" else ""
     try:
         if url:
             WebhookClient(url, timeout=int(settings.SLACK_TIMEOUT_SECONDS)).send(
                 text=text, blocks=blocks, response_type="ephemeral", replace_original=False
             )
             return
-        channel = _modal_metadata(payload).get("channel") or ""
-        user = (payload.get("user") or {}).get("id") or ""
+        channel = modal_metadata(payload)["channel"]
+        user = payload["user"]["id"]
         if channel and user:
             slack_client().chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks)
     except (SlackClientError, OSError) as exc:
         logger.warning("Slack reply not delivered: %s", exc)
-
-
-def _modal_metadata(payload: dict[str, Any]) -> dict[str, Any]:
-    try:
-        meta = json.loads((payload.get("view") or {}).get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return meta if isinstance(meta, dict) else {}
+    except ImproperlyConfigured as exc:  # no bot token: nobody to say it with
+        logger.warning("Slack reply not delivered: %s", exc)
 
 
 def refusal_before_deciding(request: AccessRequest, user: User) -> str:
@@ -99,7 +106,7 @@ def refusal_before_deciding(request: AccessRequest, user: User) -> str:
 
 
 def _portal_user(payload: dict[str, Any]) -> User | None:
-    slack_id = str((payload.get("user") or {}).get("id") or "")
+    slack_id = payload["user"]["id"]
     user = slack_account_match(slack_user_id=slack_id) if slack_id else None
     if user is None:
         _reply(
@@ -140,12 +147,16 @@ def _open_deny_modal(payload: dict[str, Any], user: User, request: AccessRequest
     if why := refusal_before_deciding(request, user):
         _reply(payload, esc(why))
         return
-    channel = str((payload.get("container") or {}).get("channel_id") or "")
-    channel = channel or str((payload.get("channel") or {}).get("id") or "")
+    channel = payload["container"]["channel_id"]
     try:
-        slack_client().views_open(
-            trigger_id=str(payload.get("trigger_id") or ""),
-            view=deny_modal(request=request, channel=channel),
+        client = slack_client()
+    except ImproperlyConfigured as exc:
+        logger.warning("Slack deny modal not opened: %s", exc)
+        _reply(payload, esc(_no_bot_token_text()))
+        raise InteractionUnfinished from exc
+    try:
+        client.views_open(
+            trigger_id=payload["trigger_id"], view=deny_modal(request=request, channel=channel)
         )
     except SlackClientError as exc:
         logger.warning("Slack deny modal not opened: %s", exc)
@@ -153,15 +164,15 @@ def _open_deny_modal(payload: dict[str, Any], user: User, request: AccessRequest
 
 
 def block_actions(payload: dict[str, Any]) -> Answer:
-    actions = payload.get("actions") or []
-    action = actions[0] if actions and isinstance(actions[0], dict) else {}
-    action_id = action.get("action_id")
+    """A button in the app's message (shape checked by payloads.payload_shape_check)."""
+    action = payload["actions"][0]
+    action_id = action["action_id"]
     if action_id not in {ACTION_APPROVE, ACTION_DENY}:
         return None  # the portal link button, or something this app never sent
     user = _portal_user(payload)
     if user is None:
         return None
-    request = _request(payload, action.get("value"))
+    request = _request(payload, action["value"])
     if request is None:
         return None
     if action_id == ACTION_APPROVE:
@@ -172,17 +183,17 @@ def block_actions(payload: dict[str, Any]) -> Answer:
 
 
 def deny_submission(payload: dict[str, Any]) -> Answer:
-    view = payload.get("view") or {}
-    if view.get("callback_id") != VIEW_DENY:
+    """The deny modal submitted (shape checked by payloads.payload_shape_check)."""
+    view = payload["view"]
+    if view["callback_id"] != VIEW_DENY:
         return None
     user = _portal_user(payload)
     if user is None:
         return None
-    request = _request(payload, _modal_metadata(payload).get("request"))
+    request = _request(payload, modal_metadata(payload)["request"])
     if request is None:
         return None
-    values = (view.get("state") or {}).get("values") or {}
-    reason = str(((values.get(REASON_BLOCK) or {}).get(REASON_INPUT) or {}).get("value") or "")
+    reason = view["state"]["values"][REASON_BLOCK][REASON_INPUT].get("value") or ""
     try:
         access_request_deny(request_id=request.pk, approver=user, reason=reason, channel="slack")
     except ValidationError as exc:
@@ -198,9 +209,10 @@ def deny_submission(payload: dict[str, Any]) -> Answer:
 
 
 def interaction_handle(payload: dict[str, Any]) -> Answer:
-    """Act on one interactive payload (already verified); returns the JSON body to answer
-    with, if any."""
-    kind = payload.get("type")
+    """Act on one interactive payload (signature verified, shape checked by
+    payloads.payload_shape_check); returns the JSON body to answer with, if any.
+    InteractionUnfinished when the portal could not act (the clicker has been told)."""
+    kind = payload["type"]
     if kind == "block_actions":
         return block_actions(payload)
     if kind == "view_submission":

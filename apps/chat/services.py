@@ -102,7 +102,7 @@ def _slack_id_by_email(user: User) -> str:
     if not settings.SLACK_MATCH_BY_EMAIL or not user.email:
         return ""
     try:
-        found = slack_client().users_lookupByEmail(email=user.email).get("user") or {}
+        found = slack_client().users_lookupByEmail(email=user.email).get("user")
     except SlackClientError as exc:
         logger.info("no Slack user for %s: %s", user.get_username(), _error_text(exc))
         return ""
@@ -153,9 +153,16 @@ def slack_messages_post(*, request_id: int) -> int:
                 message.save(update_fields=["last_error", "updated_at"])
                 logger.warning("Slack message for request %s not sent: %s", request_id, exc)
                 continue
+            ts, channel = answer.get("ts"), answer.get("channel") or slack_id
+            if not isinstance(ts, str) or not ts or not isinstance(channel, str):
+                # Not the shape of Slack's answer: kept as not sent, retried by the backstop.
+                message.last_error = "chat.postMessage answered without a message ts/channel"
+                message.save(update_fields=["last_error", "updated_at"])
+                logger.warning("Slack message for request %s: malformed answer", request_id)
+                continue
             message.slack_user_id = slack_id
-            message.channel = str(answer.get("channel") or slack_id)
-            message.ts = str(answer["ts"])
+            message.channel = channel
+            message.ts = ts
             message.shown_state = state
             message.last_error = ""
             message.save(
@@ -251,19 +258,30 @@ def slack_messages_sync_due(*, now: datetime | None = None, limit: int = 200) ->
 # --- who is who ---------------------------------------------------------------------------
 
 
-def _link_by_email(*, user: User, slack_user: dict[str, Any]) -> SlackAccount | None:
+def _slack_user_email(slack_user: Any) -> tuple[str, str]:
+    """``(id, email)`` of a Slack user object (users.info, users.lookupByEmail) that is a
+    person with a confirmed email; ``("", "")`` for anything else, including an object whose
+    fields have another JSON type than Slack's reference gives."""
+    if not isinstance(slack_user, dict):
+        return "", ""
+    slack_id, profile = slack_user.get("id"), slack_user.get("profile")
+    email = profile.get("email") if isinstance(profile, dict) else None
+    if (
+        not isinstance(slack_id, str)
+        or not isinstance(email, str)
+        or slack_user.get("deleted", False) is not False
+        or slack_user.get("is_bot", False) is not False
+        or slack_user.get("is_email_confirmed") is not True
+    ):
+        return "", ""
+    return slack_id, email
+
+
+def _link_by_email(*, user: User, slack_user: Any) -> SlackAccount | None:
     """Link ``user`` to ``slack_user`` (a Slack user object) when Slack says its email is
     confirmed and it is ``user``'s; None otherwise or when either is linked elsewhere."""
-    slack_id = str(slack_user.get("id") or "")
-    email = str((slack_user.get("profile") or {}).get("email") or "")
-    if (
-        not slack_id
-        or slack_user.get("deleted")
-        or slack_user.get("is_bot")
-        or slack_user.get("is_email_confirmed") is not True
-        or not email
-        or email.casefold() != (user.email or "").casefold()
-    ):
+    slack_id, email = _slack_user_email(slack_user)
+    if not slack_id or not email or email.casefold() != (user.email or "").casefold():
         return None
     with transaction.atomic():
         if SlackAccount.objects.filter(Q(user=user) | Q(slack_user_id=slack_id)).exists():
@@ -292,11 +310,11 @@ def slack_account_match(*, slack_user_id: str) -> User | None:
     if not settings.SLACK_MATCH_BY_EMAIL or not slack_enabled():
         return None
     try:
-        found = slack_client().users_info(user=slack_user_id).get("user") or {}
+        found = slack_client().users_info(user=slack_user_id).get("user")
     except SlackClientError as exc:
         logger.info("Slack user %s not found: %s", slack_user_id, _error_text(exc))
         return None
-    email = str((found.get("profile") or {}).get("email") or "")
+    _slack_id, email = _slack_user_email(found)
     candidates = list(
         get_user_model().objects.filter(is_active=True, email__iexact=email)[:2] if email else []
     )
@@ -318,3 +336,13 @@ def slack_delivery_record(*, body: bytes) -> bool:
         ).delete()
         _row, created = SlackDelivery.objects.get_or_create(digest=digest)
     return created
+
+
+def slack_delivery_forget(*, body: bytes) -> None:
+    """Forget a payload recorded by :func:`slack_delivery_record` whose handling did not
+    finish (a database error, no bot token for the modal): Slack's retry
+    (``X-Slack-Retry-Num``) or the same click again is then acted on, once. The decision
+    services lock the request row, so a retry never decides twice (architecture.md,
+    invariant 4)."""
+    with transaction.atomic(durable=True):
+        SlackDelivery.objects.filter(digest=hashlib.sha256(body).hexdigest()).delete()

@@ -1,8 +1,11 @@
 """Slack's interactive endpoint (Interactivity & Shortcuts, Request URL).
 
 Order matters: the signature is checked over the raw body before anything parses it;
-then the body is remembered by its digest (a retry or a replay is answered and ignored);
-then it is parsed and acted on (interactions.py).
+then the payload is parsed and its shape checked (payloads.py: a malformed payload is a 400
+and changes nothing); then the body is remembered by its digest (a retry or a replay is
+answered and ignored); then it is acted on (interactions.py). When acting fails (a database
+error, no bot token for the deny modal) the digest is forgotten again, so Slack's retry is
+acted on instead of being ignored.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from .interactions import interaction_handle
-from .services import slack_delivery_record
+from .interactions import InteractionUnfinished, interaction_handle
+from .payloads import PayloadShapeError, payload_shape_check
+from .services import slack_delivery_forget, slack_delivery_record
 from .slack import slack_signature_valid
 
 logger = logging.getLogger(__name__)
@@ -43,6 +47,15 @@ def slack_interactions(request: HttpRequest) -> HttpResponse:
     if not slack_signature_valid(body=body, headers=request.headers):
         logger.warning("Slack interaction refused: bad or stale signature")
         return HttpResponse(status=401)
+    try:
+        raw = parse_qs(body.decode("utf-8"), strict_parsing=True).get("payload", [""])[0]
+        payload = json.loads(raw)
+        payload_shape_check(payload)
+    except PayloadShapeError as exc:
+        logger.warning("Slack interaction refused: malformed payload (%s)", exc)
+        return HttpResponseBadRequest()
+    except (UnicodeDecodeError, ValueError):
+        return HttpResponseBadRequest()
     if not slack_delivery_record(body=body):
         logger.info(
             "Slack interaction already handled (retry %s)",
@@ -50,13 +63,16 @@ def slack_interactions(request: HttpRequest) -> HttpResponse:
         )
         return HttpResponse(status=200)
     try:
-        raw = parse_qs(body.decode("utf-8"), strict_parsing=True).get("payload", [""])[0]
-        payload = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
-        return HttpResponseBadRequest()
-    if not isinstance(payload, dict):
-        return HttpResponseBadRequest()
-    # The organisation's language: the portal knows no language of a Slack user.
-    with translation.override(settings.LANGUAGE_CODE):
-        answer = interaction_handle(payload)
+        # The organisation's language: the portal knows no language of a Slack user.
+        with translation.override(settings.LANGUAGE_CODE):
+            answer = interaction_handle(payload)
+    except InteractionUnfinished:
+        slack_delivery_forget(body=body)  # the clicker has been told why
+        return HttpResponse(status=200)
+    except Exception:
+        # Not acted on: forget the body so that Slack's retry is, and answer an error so
+        # that Slack retries.
+        logger.exception("Slack interaction failed; Slack's retry will be acted on")
+        slack_delivery_forget(body=body)
+        return HttpResponse(status=503)
     return JsonResponse(answer) if answer else HttpResponse(status=200)

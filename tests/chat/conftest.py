@@ -48,6 +48,7 @@ def slack(_standin, settings) -> SlackStandIn:
         _standin.users.clear()
         _standin.messages.clear()
         _standin.calls.clear()
+        _standin.answers.clear()
         _standin.down = False
     settings.SLACK_API_URL = _standin.api_url
     settings.SLACK_BOT_TOKEN = TOKEN

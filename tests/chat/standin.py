@@ -35,6 +35,8 @@ class SlackStandIn:
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     down: bool = False
+    #: method -> the answer given instead of the usual one (a reply of another shape).
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
     server: ThreadingHTTPServer | None = None
@@ -73,6 +75,8 @@ class SlackStandIn:
     def answer(self, method: str, args: dict[str, Any], token: str) -> dict[str, Any]:
         if token != TOKEN:
             return {"ok": False, "error": "invalid_auth"}
+        if method in self.answers:
+            return self.answers[method]
         if method == "chat.postMessage":
             target = str(args.get("channel", ""))
             if target.startswith(("U", "W")):
