@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.apps import AppConfig, apps
 from django.db import models
 
+from jitportal.forms import StrictJSONField
 from jitportal.inputs import TextValidator, validate_date_range
 
 
@@ -17,7 +19,8 @@ def model_input_validators_install() -> int:
 
     - ``CharField`` and ``TextField`` (without choices): a :class:`TextValidator`, one line
       for a CharField, several for a TextField, visible text when the field may not be blank;
-    - ``DateField`` and ``DateTimeField``: :func:`validate_date_range`.
+    - ``DateField`` and ``DateTimeField``: :func:`validate_date_range`;
+    - ``JSONField``: :class:`jitportal.forms.StrictJSONField` as its form field.
 
     The validator is added to the field's validator list at start-up, not to its definition,
     so migrations do not change; it runs wherever Django validates a model (``full_clean``:
@@ -27,6 +30,13 @@ def model_input_validators_install() -> int:
     for model in apps.get_models(include_auto_created=True):
         for field in model._meta.get_fields():
             if not isinstance(field, models.Field) or not field.editable:
+                continue
+            if isinstance(field, models.JSONField) and not isinstance(
+                getattr(field, "formfield", None), partial
+            ):
+                # Its form field refuses NaN, huge and deeply nested JSON with a message.
+                field.formfield = partial(type(field).formfield, field, form_class=StrictJSONField)  # type: ignore[method-assign]
+                count += 1
                 continue
             validator: Any
             if isinstance(field, models.CharField | models.TextField) and not field.choices:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -77,3 +78,60 @@ class WindowDateTimeField(forms.DateTimeField):
                 params={"first": 1970, "last": 2999},
             )
         return result
+
+
+#: Bounds of JSON typed into a form: characters, and how deep arrays and objects nest.
+JSON_MAX_CHARS = 100_000
+JSON_MAX_DEPTH = 32
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _depth(value: Any, level: int = 1) -> int:
+    if level > JSON_MAX_DEPTH:
+        return level
+    children = value.values() if isinstance(value, dict) else value
+    if isinstance(value, dict | list):
+        return max((_depth(child, level + 1) for child in children), default=level)
+    return level - 1
+
+
+class StrictJSONField(forms.JSONField):
+    """Django's JSON form field, refusing with a message what it would store or crash on:
+    ``NaN`` and ``Infinity`` (not JSON, RFC 8259 §6; SQLite's JSON_VALID check refuses
+    them), text over ``JSON_MAX_CHARS`` characters, and nesting deeper than
+    ``JSON_MAX_DEPTH`` (``json.loads`` raises RecursionError on thousands of brackets).
+    Every model ``JSONField`` gets it as its form field (``jitportal.apps``)."""
+
+    def _parse(self, value: str) -> Any:
+        if len(value) > JSON_MAX_CHARS:
+            raise ValidationError(
+                _("At most %(count)d characters of JSON.") % {"count": JSON_MAX_CHARS},
+                code="too_long",
+            )
+        try:
+            parsed = json.loads(value, cls=self.decoder, parse_constant=_refuse_constant)
+        except (ValueError, RecursionError):
+            raise ValidationError(_("Enter valid JSON."), code="invalid") from None
+        if _depth(parsed) > JSON_MAX_DEPTH:
+            raise ValidationError(
+                _("JSON nested at most %(depth)d levels deep.") % {"depth": JSON_MAX_DEPTH},
+                code="too_deep",
+            )
+        return parsed
+
+    def to_python(self, value: Any) -> Any:
+        if not self.disabled and isinstance(value, str) and value not in self.empty_values:
+            self._parse(value)
+        return super().to_python(value)
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        if self.disabled or not isinstance(data, str):
+            return super().bound_data(data, initial)
+        try:
+            self._parse(data)
+        except ValidationError:
+            return forms.fields.InvalidJSONInput(data)
+        return super().bound_data(data, initial)

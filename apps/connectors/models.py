@@ -31,6 +31,14 @@ PREFIX_PATTERN = r"^[a-z][a-z0-9_]{1,15}$"
 URL_SETTING_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,86}_TARGET_URL")
 
 
+def json_object_validate(value: object) -> None:
+    """Options are a JSON object (``{"name": value}``), never a list or a bare value."""
+    if not isinstance(value, dict):
+        raise ValidationError(
+            _('Options are a JSON object, e.g. {"host": "crm-db"}.'), code="not_an_object"
+        )
+
+
 def url_setting_validate(value: str) -> None:
     """Refuse a name that is not ``<NAME>_TARGET_URL`` (upper-case letters, digits, ``_``)."""
     if value and not URL_SETTING_NAME.fullmatch(value):
@@ -77,7 +85,9 @@ class Target(models.Model):
         help_text=_("Every account the portal makes here starts with it; nothing else does."),
     )
     enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
-    options = models.JSONField(default=dict, blank=True, verbose_name=_("options"))
+    options = models.JSONField(
+        default=dict, blank=True, validators=[json_object_validate], verbose_name=_("options")
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -124,7 +134,9 @@ class TargetBinding(models.Model):
             "connector's default."
         ),
     )
-    options = models.JSONField(default=dict, blank=True, verbose_name=_("options"))
+    options = models.JSONField(
+        default=dict, blank=True, validators=[json_object_validate], verbose_name=_("options")
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

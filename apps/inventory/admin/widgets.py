@@ -8,6 +8,8 @@ from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import ValidationError
 
+from jitportal.inputs import BIGINT_MAX
+
 
 class _ValidSelectedMixin:
     """Render only well-formed selected ids, so a tampered POST gets the form back, not a 500.
@@ -27,8 +29,11 @@ class _ValidSelectedMixin:
         valid = []
         for item in value:
             try:
-                target.get_prep_value(target.to_python(item))
+                prepared = target.get_prep_value(target.to_python(item))
             except (ValidationError, ValueError, TypeError):
+                continue
+            # A number no key column holds (SQLite raises OverflowError for it).
+            if isinstance(prepared, int) and not -BIGINT_MAX - 1 <= prepared <= BIGINT_MAX:
                 continue
             valid.append(item)
         return super().optgroups(name, valid, attr)  # type: ignore[misc]
