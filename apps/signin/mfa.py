@@ -128,3 +128,9 @@ class AdminSecondFactorMiddleware:
             name = "mfa-verify" if user_has_device(user) else "mfa-enrol"
             return _to(name, request)
         return self.get_response(request)
+
+
+def home_url(user: Any) -> str:
+    """Where a person goes after a second-factor page when nothing else is asked: the admin
+    for staff, the portal's home for everyone else (who may not open the admin)."""
+    return reverse("admin:index" if getattr(user, "is_staff", False) else "portal-home")

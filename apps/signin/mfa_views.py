@@ -28,7 +28,7 @@ from jitportal.inputs import parse_id
 from jitportal.redirects import safe_next_url
 from jitportal.security_signals import second_factor_event
 
-from .mfa import factor_is_fresh, mark_verified
+from .mfa import factor_is_fresh, home_url, mark_verified
 
 RECOVERY_CODES = 10
 
@@ -42,7 +42,7 @@ class TokenForm(forms.Form):
 
 
 def _next(request: HttpRequest) -> str:
-    return safe_next_url(request, reverse("admin:index"))
+    return safe_next_url(request, home_url(request.user))
 
 
 def _event(action: str, request: HttpRequest, **data: Any) -> None:

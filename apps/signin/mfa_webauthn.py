@@ -25,7 +25,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import JavaScriptCatalog
 from django_otp import user_has_device
@@ -40,7 +40,7 @@ from django_otp_webauthn.views import (
 from jitportal.redirects import safe_next_url
 from jitportal.security_signals import second_factor_event
 
-from .mfa import factor_is_fresh, mark_verified
+from .mfa import factor_is_fresh, home_url, mark_verified
 
 # The package's errors, in words for the person at the key (its own are English only).
 _MESSAGES = {
@@ -140,7 +140,7 @@ class AuthenticationComplete(_PortalErrors, CompleteCredentialAuthenticationView
         mark_verified(self.request)
 
     def get_success_url(self) -> str:
-        return safe_next_url(self.request, reverse("admin:index"))
+        return safe_next_url(self.request, home_url(self.request.user))
 
 
 # Included under the package's namespace, since its template tags reverse these names.

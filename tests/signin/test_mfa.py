@@ -129,3 +129,18 @@ def test_adding_a_second_app_needs_a_fresh_factor(client, approver):
     make_stale(client)
     response = client.get(reverse("mfa-enrol"))
     assert response["Location"].startswith(reverse("mfa-verify"))
+
+
+def test_without_a_next_page_staff_go_to_the_admin_and_others_to_the_portal(client, approver):
+    # given a member of staff and someone who may not open the admin, neither naming a page
+    portal_user = UserFactory(username="plain-staff", groups=["Staff"])
+    for user, home in ((approver, admin_index()), (portal_user, reverse("portal-home"))):
+        client.force_login(user)
+        # when they enrol an app from the second-factor page with nothing else asked
+        enrol = reverse("mfa-enrol")
+        client.get(enrol)
+        device = TOTPDevice.objects.get(user=user, confirmed=False)
+        response = client.post(enrol, {"token": code_for(device)})
+        # then the page sends them on to the home they may open
+        assert response.status_code == 200
+        assert f'href="{home}"' in response.content.decode(), user
