@@ -568,6 +568,8 @@ def test_request_detail_shows_the_decisions(client_staff, staff_user, role, appr
 
 def test_cancel_flow(client_staff, staff_user, role):
     request = submit(staff_user, role)
+    detail = reverse("access-request-detail", args=[request.pk])
+    assert "Nobody has decided yet." in client_staff.get(detail).content.decode()
     url = reverse("access-request-cancel", args=[request.pk])
     # when the staff member opens the confirmation page
     confirm = client_staff.get(url)
@@ -577,6 +579,9 @@ def test_cancel_flow(client_staff, staff_user, role):
     assert request.status == RequestStatus.PENDING  # GET changes nothing
     # and confirms
     response = client_staff.post(url, follow=True)
+    # (the page then says no approver took part, not that nobody has decided yet)
+    closed = client_staff.get(detail).content.decode()
+    assert "Nobody has decided yet." not in closed and "No approver took part" in closed
     # then the request is cancelled and they are back home with a message
     request.refresh_from_db()
     assert request.status == RequestStatus.CANCELLED
