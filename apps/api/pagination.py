@@ -10,9 +10,10 @@ from typing import Any
 from urllib import parse
 
 from django.utils.translation import gettext as _
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 
-from .problems import INVALID_CURSOR, Problem
+from .problems import INVALID_CURSOR, Problem, not_found_problem
 
 MAX_PAGE_SIZE = 200
 
@@ -20,6 +21,16 @@ MAX_PAGE_SIZE = 200
 class PagePagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        """DRF's, with our own message for a page that does not exist (its own is English
+        and names the paginator's exception)."""
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except NotFound:
+            raise not_found_problem(
+                _("There is no such page of this list: give a page number from 1 to the last.")
+            ) from None
 
 
 class AuditCursorPagination(CursorPagination):

@@ -157,6 +157,12 @@ def test_the_named_refusals(api, auditor, approver, dpo, pending, pending_specia
         response = audit.get("/api/audit/events/", {"cursor": cursor})
         assert response.status_code == 400, cursor
         assert response.json()["type"] == "urn:jitportal:problem:invalid-cursor"
+    # when a page does not exist, then 404 says so
+    reader = Client(headers={"Accept-Language": "de"})
+    reader.force_login(dpo)
+    missing = reader.get("/api/inventory/assets/", {"page": "999"})
+    assert missing.status_code == 404
+    assert missing.json()["detail"].startswith("Diese Seite der Liste gibt es nicht")
     # when a multipart body is posted, then 415, not an empty object
     client = Client()
     client.force_login(approver)
