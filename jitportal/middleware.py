@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 
@@ -16,6 +17,7 @@ from django.utils.translation import gettext_lazy
 logger = logging.getLogger(__name__)
 
 NUL = "\x00"
+API_PREFIX = "/api/"
 
 # Where a NUL was found, for the person (in their language) and the log (in English).
 WHERE = {
@@ -66,6 +68,15 @@ class UnstorableInputMiddleware:
                     "Bad request: %(where)s contains a NUL character (U+0000), which cannot be "
                     "stored or searched for. Remove it and try again."
                 ) % {"where": _where(found)}
+            if request.path_info.startswith(API_PREFIX):
+                # The REST API answers every error as a problem detail (RFC 9457, docs/api.md).
+                with translation.override(translation.get_language_from_request(request)):
+                    title = _("The request could not be read.")
+                body = {"type": "urn:jitportal:problem:malformed-request", "title": title,
+                        "status": 400, "detail": message, "instance": request.path}  # fmt: skip
+                return HttpResponseBadRequest(
+                    json.dumps(body, ensure_ascii=False), content_type="application/problem+json"
+                )
             return HttpResponseBadRequest(message + "\n", content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 
@@ -106,7 +117,10 @@ class UnstorableInputMiddleware:
         for name, value in request.COOKIES.items():
             if NUL in name or NUL in value:
                 return ("cookie", "")
-        if request.method in ("POST", "PUT", "PATCH"):
+        # The API reads JSON bodies only, and refuses any other kind itself (415).
+        if request.method in ("POST", "PUT", "PATCH") and not request.path_info.startswith(
+            API_PREFIX
+        ):
             try:
                 key = _first_nul(request.POST.lists())
             except MultiPartParserError:

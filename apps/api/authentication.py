@@ -13,6 +13,7 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 
@@ -20,6 +21,24 @@ from apps.integrations.services import TokenRefused, integration_token_authentic
 from apps.signin.mfa import mfa_required_for
 
 REALM = "jitportal API"
+
+# The token check's refusals (apps.integrations, worded for its log), in the reader's language.
+TOKEN_MESSAGES = {
+    "The token is malformed.": gettext_lazy("The token is malformed."),
+    "The token is not known.": gettext_lazy("The token is not known."),
+    "The token was revoked.": gettext_lazy("The token was revoked."),
+    "The token has expired.": gettext_lazy("The token has expired."),
+    "The token's owner is inactive.": gettext_lazy("The token's owner is inactive."),
+}
+
+
+def token_message(refused: TokenRefused) -> str:
+    return str(TOKEN_MESSAGES.get(refused.message, gettext_lazy("The token is not accepted.")))
+
+
+class Refused(exceptions.PermissionDenied):
+    """A refusal of ours, its text already in the reader's language (DRF's own
+    ``PermissionDenied`` texts are replaced by ours in the problem detail)."""
 
 
 def view_token_scopes(view: Any, method: str) -> tuple[str, ...]:
@@ -32,7 +51,7 @@ def view_token_scopes(view: Any, method: str) -> tuple[str, ...]:
     return tuple(scopes)
 
 
-class ScopeRefused(exceptions.PermissionDenied):
+class ScopeRefused(Refused):
     """A valid token without a scope the endpoint takes (RFC 6750 ``insufficient_scope``)."""
 
     default_code = "insufficient_scope"
@@ -72,19 +91,19 @@ class IntegrationTokenAuthentication(BaseAuthentication):
                 token = integration_token_authenticate(raw=credentials, scope=scope)
             except TokenRefused as exc:
                 if exc.error == "invalid_token":
-                    raise exceptions.AuthenticationFailed(exc.message) from None
+                    raise exceptions.AuthenticationFailed(token_message(exc)) from None
                 refused = exc
                 continue
             request.token_scope = scope
             return token.owner, token
         assert refused is not None
+        # One message naming every scope the endpoint takes, not the last one tried.
         raise ScopeRefused(
             _(
-                "The token may not be used here: this endpoint takes a token with the scope %(scopes)s."
+                "The token may not be used here: this endpoint takes a token with one of the "
+                "scopes %(scopes)s whose owner holds what the scope needs."
             )
-            % {"scopes": " or ".join(f"“{s}”" for s in scopes)}
-            + " "
-            + refused.message,
+            % {"scopes": ", ".join(f"“{s}”" for s in scopes)},
             scopes,
         )
 
@@ -92,7 +111,7 @@ class IntegrationTokenAuthentication(BaseAuthentication):
         return f'Bearer realm="{REALM}"'
 
 
-class SecondFactorMissing(exceptions.PermissionDenied):
+class SecondFactorMissing(Refused):
     default_code = "second_factor_required"
 
     def __init__(self, detail: str, portal_url: str) -> None:
@@ -115,3 +134,14 @@ class PortalSessionAuthentication(SessionAuthentication):
                 reverse("mfa-verify"),
             )
         return result
+
+    def enforce_csrf(self, request: Any) -> None:
+        try:
+            super().enforce_csrf(request)
+        except exceptions.PermissionDenied:
+            raise Refused(
+                _(
+                    "The CSRF check failed: send the portal's CSRF token in the X-CSRFToken "
+                    "header, or use an integration token."
+                )
+            ) from None

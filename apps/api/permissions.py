@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 
+from .authentication import Refused
+
 
 def _perms(view: Any, name: str, method: str) -> tuple[str, ...]:
     value = getattr(view, name, ())
@@ -30,17 +32,17 @@ class TokenScopePermission(BasePermission):
                 )
             )
         if not user.is_active:
-            raise exceptions.PermissionDenied(_("Your account is not active."))
+            raise Refused(_("Your account is not active."))
         required = _perms(view, "required_permissions", request.method)
         missing = [p for p in required if not user.has_perm(p)]
         if missing:
-            raise exceptions.PermissionDenied(
+            raise Refused(
                 _("This needs the %(permissions)s permission, which you do not hold.")
                 % {"permissions": ", ".join(missing)}
             )
         any_of = _perms(view, "any_permissions", request.method)
         if any_of and not any(user.has_perm(p) for p in any_of):
-            raise exceptions.PermissionDenied(
+            raise Refused(
                 _("This needs one of the permissions %(permissions)s, which you do not hold.")
                 % {"permissions": ", ".join(any_of)}
             )

@@ -1,9 +1,10 @@
 """The REST API under /api/ (docs/api.md); the schema and its browsable reference beside it."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from .views import accounts, decisions, mine, records
+from .views.base import unknown_address
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -79,4 +80,6 @@ urlpatterns = [
     path("registers/asset/", records.AssetRegisterView.as_view(), name="api-register-asset"),
     path("registers/user/", records.UserRegisterView.as_view(), name="api-register-user"),
     path("audit/events/", records.AuditEventsView.as_view(), name="api-audit-events"),
+    # Last: any other address under /api/ is a 404 problem detail, never a page or a redirect.
+    re_path(r"^(?P<rest>.*)$", unknown_address, name="api-unknown"),
 ]

@@ -78,7 +78,7 @@ def test_the_audit_trail_pages_with_a_stable_cursor(api, auditor, groups):
     assert [e["data"]["n"] for e in second["results"]] == [3, 4, 5]
     assert second["results"][0]["hash"] == AuditEvent.objects.get(data__n=3).hash
     broken = client.get("/api/audit/events/", {"cursor": "garbage"})
-    assert broken.status_code == 404
+    assert broken.status_code == 400
     assert broken["Content-Type"] == "application/problem+json"
 
 

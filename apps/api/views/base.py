@@ -6,12 +6,17 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.generics import GenericAPIView
 
 from jitportal.inputs import parse_id
 
+from ..parsers import ProblemJSONParser
+from ..problems import not_found_problem, problem_response, unsupported_media_type_problem
 from ..serializers import ProblemSerializer
 
 M = TypeVar("M", bound=Model)
@@ -22,11 +27,27 @@ WRITE_ERRORS = {**ERRORS, 409: PROBLEM}
 
 
 class ApiView(GenericAPIView):
-    """Any scope a token may carry for this view, by HTTP method (see authentication)."""
+    """Any scope a token may carry for this view, by HTTP method (see authentication).
+
+    Reads JSON bodies only: any other kind of body (a form, multipart/form-data, text) is
+    refused with 415 (RFC 9110 section 15.5.16) rather than read as an empty object."""
 
     token_scopes: Any = ()
     required_permissions: Any = ()
     any_permissions: Any = ()
+    parser_classes = [ProblemJSONParser]
+
+    def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        media = request.META.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+        if not media or media == "application/json":
+            return
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 1
+        if length > 0 or media.startswith("multipart/"):
+            raise unsupported_media_type_problem(media)
 
 
 class ApiListView(ApiView):
@@ -45,3 +66,25 @@ def row_or_404(queryset: QuerySet[M], raw: Any) -> M:
     if row is None:
         raise Http404
     return row
+
+
+@csrf_exempt
+def unknown_address(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Any address under /api/ that names no endpoint: 404 as a problem detail, for every
+    method. When the address lacks only its trailing slash, the answer names the right one
+    (no redirect: a redirected POST would lose its method with some clients)."""
+    detail = None
+    if not request.path_info.endswith("/"):
+        match = resolve_or_none(request.path_info + "/")
+        if match is not None and match.url_name != "api-unknown":
+            detail = _("This address ends with a slash: use %(url)s") % {
+                "url": request.build_absolute_uri(request.path + "/")
+            }
+    return problem_response(not_found_problem(detail), request)
+
+
+def resolve_or_none(path: str) -> Any:
+    try:
+        return resolve(path)
+    except Resolver404:
+        return None

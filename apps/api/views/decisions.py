@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
+from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -20,7 +22,7 @@ from apps.access.admin.forms import ApproveForm, HoldersForm, QueueFilterForm, R
 from apps.access.models import AccessRequest, Grant
 
 from ..inputs import body_object, call_service, form_data
-from ..problems import Problem, fresh_factor_problem
+from ..problems import CONFLICT, Problem, fresh_factor_problem
 from ..serializers import (
     ApproveBody,
     GrantSerializer,
@@ -47,6 +49,27 @@ def _queue(user: Any):
 def _answer(view: ApiView, pk: int) -> Response:
     obj = _with_columns().get(pk=pk)
     return Response(QueueItemSerializer(obj, context={"request": view.request}).data)
+
+
+def _decidable(request: Any, pk: str) -> AccessRequest:
+    """A request waiting for my decision. One I decided myself is a conflict (409: I know
+    it exists); anything else outside my queue (decided or cancelled by others, my own,
+    another approver's asset) is 404, as the queue shows it: nothing is confirmed."""
+    try:
+        return row_or_404(_queue(request.user), pk)
+    except Http404:
+        obj = row_or_404(
+            AccessRequest.objects.filter(
+                Q(approvals__approver=request.user) | Q(decided_by=request.user)
+            ).distinct(),
+            pk,
+        )
+        raise Problem(
+            status=409,
+            type_=CONFLICT,
+            title=_("This cannot be done in the current state."),
+            detail=_("You have already decided request #%(id)s.") % {"id": obj.pk},
+        ) from None
 
 
 def _decide_url(request: Any, obj: AccessRequest, decision: str) -> str:
@@ -117,7 +140,16 @@ class _DecisionView(ApiView):
     shorten = False
 
     def _approve(self, request, pk: str):
-        obj = row_or_404(_with_columns(), pk)
+        # The queue's own visibility first (404 for what is not waiting for my decision: a
+        # decided or cancelled request, someone else's queue), then the input, and the
+        # fresh-factor refusal last, so that it confirms nothing the queue would not show.
+        obj = _decidable(request, pk)
+        body = body_object(request)
+        if self.shorten and form_value_missing(body, "ends_at"):
+            raise Problem.invalid([("ends_at", _("Give a date and time for the new end."))])
+        form = ApproveForm(form_data(body, {"comment": "comment", "ends_at": "ends_at"}))
+        if not form.is_valid():
+            raise Problem.from_form(form)
         if getattr(obj, "holds_special", False):
             raise fresh_factor_problem(
                 detail=_(
@@ -127,12 +159,6 @@ class _DecisionView(ApiView):
                 % {"id": obj.pk},
                 portal_url=_decide_url(request, obj, "approve"),
             )
-        body = body_object(request)
-        if self.shorten and form_value_missing(body, "ends_at"):
-            raise Problem.invalid([("ends_at", _("Give a date and time for the new end."))])
-        form = ApproveForm(form_data(body, {"comment": "comment", "ends_at": "ends_at"}))
-        if not form.is_valid():
-            raise Problem.from_form(form)
         call_service(
             services.access_request_approve,
             request_id=obj.pk,
@@ -179,7 +205,7 @@ class DenyView(_DecisionView):
     """Deny, with a reason (recorded and shown to the requester)."""
 
     def post(self, request, pk: str):
-        obj = row_or_404(AccessRequest.objects.all(), pk)
+        obj = _decidable(request, pk)
         form = ReasonForm(form_data(body_object(request), {"reason": "reason"}))
         if not form.is_valid():
             raise Problem.from_form(form)
