@@ -131,6 +131,11 @@ def _request(payload: dict[str, Any], raw_id: Any) -> AccessRequest | None:
 
 def _approve(payload: dict[str, Any], user: User, request: AccessRequest) -> None:
     if request.is_break_glass or request_holds_special(request.pk):
+        # The refusals any click gets come first: the portal link is only for someone who
+        # could decide the request now (the link says the request holds such data).
+        if why := refusal_before_deciding(request, user):
+            _reply(payload, esc(why))
+            return
         text, blocks = portal_link_reply(request.pk)
         _reply(payload, text, blocks)
         return

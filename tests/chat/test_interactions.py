@@ -381,3 +381,31 @@ def test_other_interactions_and_get_are_harmless(client, slack, shown):
         client, click(slack, user="UAPPROVER1", action="jp_open_portal", request_id=shown.pk)
     )
     assert response.status_code == 200 and slack.calls == []
+
+
+def test_a_special_category_request_one_may_not_decide_gets_the_refusal_not_the_portal_link(
+    client,
+    slack,
+    special_asset,
+    approvers_group,
+    staff_user,
+    django_capture_on_commit_callbacks,
+):
+    # given a request for Art. 9 data and its own requester linked to Slack
+    role = AccessRoleFactory(
+        assets=[special_asset],
+        approver_groups=[approvers_group],
+        approve_by_asset_owner=False,
+        approve_by_steward_group=False,
+    )
+    link(slack, staff_user, "USTAFF1")
+    with django_capture_on_commit_callbacks(execute=True):
+        request = submit(staff_user, role)
+    # when the requester clicks Approve on it
+    post(client, click(slack, user="USTAFF1", action="jp_approve", request_id=request.pk))
+    # then they are told why they cannot decide, with no link that says what the request holds
+    (reply,) = slack.called("respond")
+    assert "their own request" in reply.args["text"]
+    assert "second factor" not in reply.args["text"] and not reply.args.get("blocks")
+    request.refresh_from_db()
+    assert request.status == RequestStatus.PENDING and _decisions(request) == []
