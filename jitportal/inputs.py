@@ -58,8 +58,8 @@ DATE_MAX = date(9000, 12, 31)
 FormT = TypeVar("FormT", bound=type)
 
 _ASCII_DIGITS = re.compile(r"\A[0-9]{1,19}\Z")
-# A decimal number as people type it, in ASCII: optional sign, digits, optional fraction.
-_ASCII_NUMBER = re.compile(r"\A[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
+# A decimal number in ASCII: optional sign, digits, optional fraction, optional exponent.
+_ASCII_NUMBER = re.compile(r"\A[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?\Z")
 
 # C0 controls except TAB (\t), LF (\n) and CR (\r); DEL; C1 controls; bidirectional
 # embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069).
@@ -195,7 +195,7 @@ def _describe(char: str) -> str:
 
 def is_ascii_number(value: str) -> bool:
     """Whether ``value`` (surrounding spaces aside) is a decimal number in ASCII digits:
-    ``4``, ``0.5``, ``-1``; not ``١``, ``²``, ``1e3``, ``NaN`` or ``Infinity``."""
+    ``4``, ``0.5``, ``-1``, ``1e3``; not ``١``, ``²``, ``１``, ``NaN`` or ``Infinity``."""
     return bool(_ASCII_NUMBER.match(value.strip()))
 
 
@@ -294,7 +294,7 @@ validate_multiline_text = TextValidator(multiline=True)
 
 class AsciiNumberMixin:
     """For a form's IntegerField or DecimalField: a value typed in anything but ASCII digits
-    (``١``, ``²``, ``1e3``) is the field's "Enter a number" error, where ``int()`` and
+    (``١``, ``²``, ``１``) is the field's "Enter a number" error, where ``int()`` and
     ``Decimal()`` would read some of them as numbers."""
 
     error_messages: dict[str, Any]

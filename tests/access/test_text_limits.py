@@ -25,7 +25,7 @@ from tests.access.factories import AccessRequestFactory, GrantFactory
 from tests.factories import UserFactory
 
 TOO_LONG = "x" * (TEXT_MAX_LENGTH + 1)
-UNICODE_NUMBERS = ("١", "²", "٣.5", "1e3", "１", "NaN")
+UNICODE_NUMBERS = ("١", "²", "٣.5", "1e٣", "１", "NaN", "٣")
 
 
 def project_form_classes() -> list[type[forms.BaseForm]]:
