@@ -17,7 +17,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 import apps
-from apps.access import services
+from apps.access import selectors, services
+from apps.access.admin.forms import QueueFilterForm
 from apps.access.models import AccessRequest, Grant, GrantStatus, RequestStatus
 from apps.audit.models import AuditEvent
 from jitportal.inputs import TEXT_MAX_LENGTH
@@ -193,3 +194,16 @@ def test_permission_denied_is_still_the_first_answer_to_a_stranger():
     # given the services' refusal types
     # then PermissionDenied and ValidationError stay distinct (a stranger is not told lengths)
     assert not issubclass(PermissionDenied, ValidationError)
+
+
+@pytest.mark.django_db
+def test_the_queue_search_refuses_control_characters(approver):
+    # given the approver's queue filter
+    queue = selectors.approval_queue_for(approver)
+    # when a search holds a control character, or is longer than the field takes
+    for q in ("case\x01", "\x1b[2J", "x" * 201):
+        form = QueueFilterForm({"q": q}, queue=queue)
+        # then it is a form error on the search, as body fields are
+        assert not form.is_valid() and "q" in form.errors, q
+    # and an ordinary search is valid
+    assert QueueFilterForm({"q": "case 17"}, queue=queue).is_valid()

@@ -22,6 +22,7 @@ from jitportal.inputs import (
     IdChoiceField,
     validate_date_range,
     validate_multiline_text,
+    validate_single_line_text,
 )
 
 from ..forms import WindowDateTimeField
@@ -155,6 +156,7 @@ class QueueFilterForm(forms.Form):
         max_length=200,
         label=_("Search"),
         help_text=_("Requester, asset or role, justification, ticket."),
+        validators=[validate_single_line_text],
     )
     asset = forms.ChoiceField(required=False, label=_("Asset"))
     role = forms.ChoiceField(required=False, label=_("Role"))
