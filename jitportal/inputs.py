@@ -12,7 +12,12 @@ management commands) applies to what people and machines type in:
   nothing reaches an email, a log line or a terminal that can move its cursor or recolour it
   (OWASP Logging Cheat Sheet: "sanitise event data to prevent log injection");
 - required free text holds at least one visible character: a reason made only of spaces or
-  zero-width characters is no reason.
+  zero-width characters is no reason;
+- free text has a bounded length (:data:`TEXT_MAX_LENGTH` for a reason, comment or
+  justification; a name or a reference less), checked by the services so that every channel
+  (portal, admin, API, Slack, MCP) gets the same message;
+- numbers typed as text (hours, minutes, page sizes) are ASCII digits only: ``Decimal('١')``
+  and ``int('١')`` read the Arabic-Indic one as 1 (:class:`AsciiNumberMixin`).
 
 NUL (U+0000) is refused earlier, for the whole request, by
 :class:`jitportal.middleware.UnstorableInputMiddleware`: PostgreSQL cannot store it in text
@@ -26,9 +31,11 @@ import re
 import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext as _
 
@@ -39,12 +46,20 @@ INTEGER_MAX = 2**31 - 1
 #: Largest page number a paginated page accepts; beyond it the last page is shown.
 PAGE_MAX = 1_000_000
 
+#: Longest free text accepted from a person or a machine for a reason, a comment or a
+#: justification (characters). A name, a title or a reference is shorter (its model's limit).
+TEXT_MAX_LENGTH = 2000
+
 #: The earliest and latest dates accepted from people: a window, a period or a day added to
 #: them stays inside ``datetime``'s range (years 1 to 9999).
 DATE_MIN = date(1900, 1, 1)
 DATE_MAX = date(9000, 12, 31)
 
+FormT = TypeVar("FormT", bound=type)
+
 _ASCII_DIGITS = re.compile(r"\A[0-9]{1,19}\Z")
+# A decimal number in ASCII: optional sign, digits, optional fraction, optional exponent.
+_ASCII_NUMBER = re.compile(r"\A[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?\Z")
 
 # C0 controls except TAB (\t), LF (\n) and CR (\r); DEL; C1 controls; bidirectional
 # embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069).
@@ -178,12 +193,36 @@ def _describe(char: str) -> str:
     return f"U+{ord(char):04X} {name}"
 
 
-def text_problem(value: str, *, multiline: bool = True, required: bool = False) -> str | None:
+def is_ascii_number(value: str) -> bool:
+    """Whether ``value`` (surrounding spaces aside) is a decimal number in ASCII digits:
+    ``4``, ``0.5``, ``-1``, ``1e3``; not ``١``, ``²``, ``１``, ``NaN`` or ``Infinity``."""
+    return bool(_ASCII_NUMBER.match(value.strip()))
+
+
+def length_problem(value: str, *, max_length: int) -> str | None:
+    """A sentence saying ``value`` is longer than ``max_length`` characters, or None."""
+    if len(value) <= max_length:
+        return None
+    return _(
+        "This text is %(length)s characters long; at most %(max)s characters are accepted."
+    ) % {"length": len(value), "max": max_length}
+
+
+def text_problem(
+    value: str,
+    *,
+    multiline: bool = True,
+    required: bool = False,
+    max_length: int | None = None,
+) -> str | None:
     """What is wrong with free text ``value``, as a sentence for the person, or None.
 
     ``multiline``: line breaks and tabs are allowed (a justification, a reason); otherwise
     only tab is (a name, a title). ``required``: at least one visible character is needed.
+    ``max_length``: the most characters accepted (checked first: a long text is not scanned).
     """
+    if max_length is not None and (too_long := length_problem(value, max_length=max_length)):
+        return too_long
     pattern = _CONTROL_MULTILINE if multiline else _CONTROL_SINGLE_LINE
     found = pattern.search(value)
     if found:
@@ -208,9 +247,15 @@ def text_problem(value: str, *, multiline: bool = True, required: bool = False) 
     return None
 
 
-def text_validate(value: str, *, multiline: bool = True, required: bool = False) -> None:
+def text_validate(
+    value: str,
+    *,
+    multiline: bool = True,
+    required: bool = False,
+    max_length: int | None = None,
+) -> None:
     """Raise ``ValidationError`` (code ``"text"``) when :func:`text_problem` finds one."""
-    problem = text_problem(value, multiline=multiline, required=required)
+    problem = text_problem(value, multiline=multiline, required=required, max_length=max_length)
     if problem:
         raise ValidationError(problem, code="text")
 
@@ -245,3 +290,57 @@ class TextValidator:
 
 validate_single_line_text = TextValidator(multiline=False)
 validate_multiline_text = TextValidator(multiline=True)
+
+
+class AsciiNumberMixin:
+    """For a form's IntegerField or DecimalField: a value typed in anything but ASCII digits
+    (``١``, ``²``, ``１``) is the field's "Enter a number" error, where ``int()`` and
+    ``Decimal()`` would read some of them as numbers."""
+
+    error_messages: dict[str, Any]
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and value.strip() and not is_ascii_number(value):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)  # type: ignore[misc]
+
+
+class AsciiIntegerField(AsciiNumberMixin, forms.IntegerField):
+    """An IntegerField that takes ASCII digits only (see :class:`AsciiNumberMixin`)."""
+
+
+class AsciiDecimalField(AsciiNumberMixin, forms.DecimalField):
+    """A DecimalField that takes ASCII digits only (see :class:`AsciiNumberMixin`)."""
+
+
+class IdChoiceField(forms.ModelChoiceField):
+    """A model choice given by its id in ASCII digits within a PostgreSQL bigint: the
+    primary key's ``int()`` would read ``١`` as 1, and a longer number never names a row.
+    Anything else is the field's "invalid choice" error, before any query."""
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or parse_id(value) is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+def bounded_text(form_class: FormT) -> FormT:
+    """Class decorator for a form (a ModelForm above all, whose model ``TextField`` gives a
+    CharField without a limit): every text field without a ``max_length`` gets
+    :data:`TEXT_MAX_LENGTH`, with Django's own "at most N characters" message and the
+    browser's ``maxlength``. JSON fields are left to their own structure checks."""
+    fields: dict[str, forms.Field] = form_class.base_fields  # type: ignore[attr-defined]
+    for field in fields.values():
+        if (
+            isinstance(field, forms.CharField)
+            and not isinstance(field, forms.JSONField)
+            and field.max_length is None
+        ):
+            field.max_length = TEXT_MAX_LENGTH
+            field.validators.append(MaxLengthValidator(TEXT_MAX_LENGTH))
+            field.widget.attrs.update(field.widget_attrs(field.widget))
+    return form_class

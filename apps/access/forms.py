@@ -19,7 +19,14 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.inventory.models import DataAsset, ProcessingActivity
 from jitportal.forms import WindowDateTimeField
-from jitportal.inputs import parse_id, validate_multiline_text, validate_single_line_text
+from jitportal.inputs import (
+    TEXT_MAX_LENGTH,
+    AsciiDecimalField,
+    IdChoiceField,
+    parse_id,
+    validate_multiline_text,
+    validate_single_line_text,
+)
 from jitportal.timekeeping import elapsed_add
 
 from . import selectors
@@ -128,7 +135,7 @@ class AccessRequestForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
         label=_("Start at"),
         required=False,
     )
-    duration = forms.DecimalField(
+    duration = AsciiDecimalField(
         label=_("Duration (hours)"),
         required=False,
         min_value=Decimal("0.25"),
@@ -143,7 +150,7 @@ class AccessRequestForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
         required=False,
         help_text=_("Instead of a duration: the time access should end."),
     )
-    processing_activity = forms.ModelChoiceField(
+    processing_activity = IdChoiceField(
         label=_("Purpose (processing activity)"),
         queryset=ProcessingActivity.objects.none(),
         required=False,
@@ -153,7 +160,7 @@ class AccessRequestForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
     justification = forms.CharField(
         label=_("Justification"),
         required=False,
-        max_length=2000,
+        max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("What you will do with the data, and why now."),
         validators=[validate_multiline_text],
@@ -281,7 +288,7 @@ class AccessRequestForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
 
 
 class GrantExtendForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
-    extend_by = forms.DecimalField(
+    extend_by = AsciiDecimalField(
         label=_("Extend by (hours)"),
         required=False,
         min_value=Decimal("0.25"),
@@ -298,7 +305,7 @@ class GrantExtendForm(PolicyMarksMixin, ServiceErrorsMixin, forms.Form):
     justification = forms.CharField(
         label=_("Justification"),
         required=False,
-        max_length=2000,
+        max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("Why the work needs more time."),
         validators=[validate_multiline_text],

@@ -21,7 +21,7 @@ from django.utils import translation
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from apps.integrations.services import TokenRefused, integration_token_authenticate
 
@@ -39,6 +39,14 @@ INSTRUCTIONS = (
 )
 
 T = TypeVar("T")
+
+# Every argument is declared to the agent with its JSON type(s) but read as it comes (Any):
+# the SDK's pydantic validation would answer a wrong type with its own English text and a
+# link to its documentation; tools.py checks each value and answers in the portal's words.
+Whole = Annotated[Any, WithJsonSchema({"type": ["integer", "string"], "minimum": 1})]
+Number = Annotated[Any, WithJsonSchema({"type": ["number", "string"]})]
+Text = Annotated[Any, WithJsonSchema({"type": "string"})]
+Flag = Annotated[Any, WithJsonSchema({"type": ["boolean", "string"]})]
 
 
 def token_owner(raw_token: str) -> Any:
@@ -78,7 +86,7 @@ def agents_server(*, raw_token: str) -> MCPServer:
 
     @server.tool(annotations=reading)
     def list_requestable(
-        page: Annotated[int, Field(description="Page of 50 roles and 50 assets, from 1.")] = 1,
+        page: Annotated[Whole, Field(description="Page of 50 roles and 50 assets, from 1.")] = 1,
     ) -> dict[str, Any]:
         """What the token's owner may ask for: roles and single data assets, each with the
         `target` to pass to ask_for_access and what its policy asks (hours, approvals,
@@ -94,22 +102,22 @@ def agents_server(*, raw_token: str) -> MCPServer:
         )
     )
     def ask_for_access(
-        target: Annotated[str, Field(description="A `target` from list_requestable.")],
+        target: Annotated[Text, Field(description="A `target` from list_requestable.")] = "",
         justification: Annotated[
-            str, Field(description="What the access is for, and why now.")
+            Text, Field(description="What the access is for, and why now.")
         ] = "",
-        ticket: Annotated[str, Field(description="The ticket or case it is for.")] = "",
+        ticket: Annotated[Text, Field(description="The ticket or case it is for.")] = "",
         duration_hours: Annotated[
-            str, Field(description="How long, in hours (e.g. 0.5, 4); or give ends_at.")
+            Number, Field(description="How long, in hours (e.g. 0.5, 4); or give ends_at.")
         ] = "",
         ends_at: Annotated[
-            str, Field(description="Instead of a duration: the end, YYYY-MM-DDTHH:MM local.")
+            Text, Field(description="Instead of a duration: the end, YYYY-MM-DDTHH:MM local.")
         ] = "",
         starts_at: Annotated[
-            str, Field(description="A later start, YYYY-MM-DDTHH:MM local; empty: now.")
+            Text, Field(description="A later start, YYYY-MM-DDTHH:MM local; empty: now.")
         ] = "",
         processing_activity: Annotated[
-            str, Field(description="The id of the processing activity it serves.")
+            Whole, Field(description="The id of the processing activity it serves.")
         ] = "",
     ) -> dict[str, Any]:
         """Ask for access for the token's owner, as the portal's form does (same rules, same
@@ -132,10 +140,10 @@ def agents_server(*, raw_token: str) -> MCPServer:
     @server.tool(annotations=reading)
     def my_requests(
         status: Annotated[
-            str,
+            Text,
             Field(description="Only this status: pending, approved, denied, cancelled, lapsed."),
         ] = "",
-        page: Annotated[int, Field(description="Page of 50, newest first, from 1.")] = 1,
+        page: Annotated[Whole, Field(description="Page of 50, newest first, from 1.")] = 1,
     ) -> dict[str, Any]:
         """The token owner's own requests, newest first, with their status and decision."""
         return _as_owner(
@@ -145,9 +153,9 @@ def agents_server(*, raw_token: str) -> MCPServer:
     @server.tool(annotations=reading)
     def my_grants(
         current: Annotated[
-            bool, Field(description="Only grants not ended yet (live now or scheduled).")
+            Flag, Field(description="Only grants not ended yet (live now or scheduled).")
         ] = False,
-        page: Annotated[int, Field(description="Page of 50, latest start first, from 1.")] = 1,
+        page: Annotated[Whole, Field(description="Page of 50, latest start first, from 1.")] = 1,
     ) -> dict[str, Any]:
         """The token owner's own grants: what, which rights, the window, live now or not."""
         return _as_owner(

@@ -30,7 +30,7 @@ from apps.access.forms import AccessRequestForm, target_value
 from apps.access.models import AccessRequest, AccessRole, Grant, RequestStatus
 from apps.inventory.models import DataAsset, ProcessingActivity
 from jitportal.durations import duration_text
-from jitportal.inputs import parse_id
+from jitportal.inputs import TEXT_MAX_LENGTH, is_ascii_number, parse_id, text_problem
 
 #: Rows per page of every list a tool returns.
 PER_PAGE = 50
@@ -38,6 +38,64 @@ PER_PAGE = 50
 
 class ToolRefused(Exception):
     """A tool call refused; ``str()`` is the message for the agent (and its person)."""
+
+
+#: The most characters of a one-line argument (a target, a time, a status, a ticket).
+LINE_MAX_LENGTH = 100
+
+
+def _text(name: str, value: Any, *, multiline: bool = False, numbers: bool = False) -> str:
+    """Argument ``name`` as text: a JSON string (or null: empty), a whole number where
+    ``numbers`` (a ticket ``12345``). Refused with the portal's words when of another type,
+    too long, or holding control characters (which are described, never repeated)."""
+    if value is None:
+        return ""
+    if numbers and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ToolRefused(_("“%(name)s” must be text.") % {"name": name})
+    limit = TEXT_MAX_LENGTH if multiline else LINE_MAX_LENGTH
+    if problem := text_problem(value, multiline=multiline, max_length=limit):
+        raise ToolRefused(f"{name}: {problem}")
+    return value
+
+
+def _number(name: str, value: Any) -> str:
+    """Argument ``name`` (hours) as the form reads it: a JSON number or a string of ASCII
+    digits (``4``, ``"0.5"``); empty when null or empty. Anything else is refused."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str) and len(value) <= LINE_MAX_LENGTH and is_ascii_number(value):
+        return value.strip()
+    raise ToolRefused(
+        _("“%(name)s” must be a number, such as 4 or 0.5, in ASCII digits.") % {"name": name}
+    )
+
+
+def _whole(name: str, value: Any) -> str:
+    """Argument ``name`` (an id) as the form reads it: a JSON whole number or a string of
+    ASCII digits, from 1; empty when null or empty. Anything else is refused."""
+    if value is None or value == "":
+        return ""
+    number = parse_id(value)
+    if number is None:
+        raise ToolRefused(
+            _("“%(name)s” must be a whole number from 1, in ASCII digits.") % {"name": name}
+        )
+    return str(number)
+
+
+def _flag(name: str, value: Any) -> bool:
+    """Argument ``name`` as true or false: a JSON boolean, or ``"true"``/``"false"``."""
+    if value is None or value == "":
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ToolRefused(_("“%(name)s” must be true or false.") % {"name": name})
 
 
 def _utc(moment: Any) -> str | None:
@@ -140,13 +198,13 @@ def _form_errors(form: AccessRequestForm) -> str:
 def request_ask(
     *,
     user: User,
-    target: str,
-    justification: str = "",
-    ticket: str = "",
-    duration_hours: str = "",
-    ends_at: str = "",
-    starts_at: str = "",
-    processing_activity: str = "",
+    target: Any,
+    justification: Any = "",
+    ticket: Any = "",
+    duration_hours: Any = "",
+    ends_at: Any = "",
+    starts_at: Any = "",
+    processing_activity: Any = "",
 ) -> dict[str, Any]:
     """Ask for access as ``user``, exactly as the portal's form does: the same form reads the
     input (``target`` from :func:`requestable_list`; a start now or at ``starts_at``; an end
@@ -155,19 +213,23 @@ def request_ask(
 
     Returns the request (pending, or approved with its grant when the role needs no
     approval). Raises ToolRefused with the form's messages, and for a role that asks its
-    requester for a fresh second factor (which only the portal can check), with its page."""
+    requester for a fresh second factor (which only the portal can check), with its page.
+    Arguments come as the agent sent them: text as JSON strings, hours as a number or ASCII
+    digits, the processing activity's id as a whole number or ASCII digits."""
+    target = _text("target", target)
+    starts_at = _text("starts_at", starts_at)
     data = {
         "target": target,
-        "start": "later" if str(starts_at).strip() else "now",
+        "start": "later" if starts_at.strip() else "now",
         "starts_at": starts_at,
-        "duration": duration_hours,
-        "ends_at": ends_at,
-        "justification": justification,
-        "ticket": ticket,
-        "processing_activity": processing_activity,
+        "duration": _number("duration_hours", duration_hours),
+        "ends_at": _text("ends_at", ends_at),
+        "justification": _text("justification", justification, multiline=True),
+        "ticket": _text("ticket", ticket, numbers=True),
+        "processing_activity": _whole("processing_activity", processing_activity),
     }
-    form = AccessRequestForm({k: "" if v is None else str(v) for k, v in data.items()}, user=user)
-    chosen = form.resolve_target(str(target or ""))
+    form = AccessRequestForm(data, user=user)
+    chosen = form.resolve_target(target)
     if isinstance(chosen, AccessRole) and chosen.requester_mfa_required:
         page = f"{reverse('access-request-create')}?role={chosen.pk}"
         raise ToolRefused(
@@ -216,14 +278,16 @@ def request_row(request: AccessRequest) -> dict[str, Any]:
     }
 
 
-def requests_mine(*, user: User, status: str = "", page: Any = 1) -> dict[str, Any]:
+def requests_mine(*, user: User, status: Any = "", page: Any = 1) -> dict[str, Any]:
     """``user``'s own requests, newest first (50 a page), optionally of one ``status``."""
     rows = selectors.requests_for_user(user)
+    status = _text("status", status)
     if status:
         if status not in RequestStatus.values:
+            # The value is not repeated: it may be long or hold what a terminal obeys.
             raise ToolRefused(
-                _("Unknown status “%(status)s”; use one of: %(known)s.")
-                % {"status": status, "known": ", ".join(RequestStatus.values)}
+                _("Unknown status; use one of: %(known)s.")
+                % {"known": ", ".join(RequestStatus.values)}
             )
         rows = rows.filter(status=status)
     items, where = _page(rows, page)
@@ -248,12 +312,12 @@ def grant_row(grant: Grant, now: Any) -> dict[str, Any]:
     }
 
 
-def grants_mine(*, user: User, current: bool = False, page: Any = 1) -> dict[str, Any]:
+def grants_mine(*, user: User, current: Any = False, page: Any = 1) -> dict[str, Any]:
     """``user``'s own grants, latest start first (50 a page); ``current``: only those that
     give access now or will (not ended, not revoked)."""
     now = timezone.now()
     rows = selectors.grants_for_user(user)
-    if current:
+    if _flag("current", current):
         rows = rows.filter(revoked_at__isnull=True, ends_at__gt=now)
     items, where = _page(rows, page)
     return {"grants": [grant_row(g, now) for g in items], **where}

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from jitportal.inputs import BIGINT_MAX, validate_date_range
+from jitportal.inputs import BIGINT_MAX, AsciiIntegerField, validate_date_range
 from jitportal.timekeeping import day_start
 
 from .exports import FORMATS
@@ -28,7 +28,7 @@ class AuditExportForm(forms.Form):
         help_text=_("Last day included. Empty: up to now."),
         validators=[validate_date_range],
     )
-    after_id = forms.IntegerField(
+    after_id = AsciiIntegerField(
         required=False,
         min_value=0,
         max_value=BIGINT_MAX,

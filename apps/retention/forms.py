@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from jitportal.inputs import has_visible_text, text_validate
+from jitportal.inputs import AsciiIntegerField, bounded_text, has_visible_text, text_validate
 
 from .models import AnonymisedField, HoldScope, LegalHold, PurgeAction, RetentionRule
 from .validation import _NEVER_TARGETS, hold_record_ids_problem, parse_ids
@@ -26,8 +26,14 @@ def _target_choices():
     ).order_by("app_label", "model")
 
 
+@bounded_text
 class RetentionRuleForm(forms.ModelForm):
     class Meta:
+        field_classes = {
+            "period_amount": AsciiIntegerField,
+            "run_every_days": AsciiIntegerField,
+            "batch_size": AsciiIntegerField,
+        }
         model = RetentionRule
         fields = [
             "name",
@@ -101,10 +107,12 @@ class AnonymisedFieldForm(forms.ModelForm):
         fields = ["field_name", "strategy", "value", "truncate_to"]
 
 
+@bounded_text
 class LegalHoldPlaceForm(forms.ModelForm):
     object_ids = forms.CharField(
         label=_("Record ids"),
         required=False,
+        max_length=100_000,
         widget=forms.Textarea(attrs={"rows": 2, "cols": 40}),
         help_text=_("For a hold on specific records: their ids, separated by commas or spaces."),
     )
@@ -160,6 +168,7 @@ class LegalHoldReviewForm(forms.ModelForm):
         return value
 
 
+@bounded_text
 class LegalHoldLiftForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),

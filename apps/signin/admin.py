@@ -17,6 +17,8 @@ from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from jitportal.inputs import bounded_text
+
 from .mfa import devices_reset
 from .models import GroupMapping, OidcIdentity, mapping_target_problem
 
@@ -49,6 +51,7 @@ class CaseInsensitiveUserFormMixin(forms.ModelForm):  # type: ignore[type-arg]
         return email
 
 
+@bounded_text
 class PortalUserCreationForm(CaseInsensitiveUserFormMixin, AdminUserCreationForm):  # type: ignore[type-arg]
     pass
 

@@ -22,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from jitportal.admin_base import ReadOnlyModelAdmin, ServiceErrorsMixin, admin_form
-from jitportal.inputs import parse_id
+from jitportal.inputs import AsciiIntegerField, parse_id
 
 from .models import DeliveryStatus, EventType, WebhookDelivery, WebhookSubscription
 from .services import (
@@ -49,7 +49,7 @@ class SubscriptionForm(forms.Form):
         label=_("Events"),
         help_text=_("None: only what a connector sends to this endpoint."),
     )
-    timeout_seconds = forms.IntegerField(
+    timeout_seconds = AsciiIntegerField(
         min_value=TIMEOUT_MIN, max_value=TIMEOUT_MAX, initial=10, label=_("Timeout (seconds)")
     )
     active = forms.BooleanField(required=False, initial=True, label=_("Active"))

@@ -8,7 +8,6 @@ from typing import Any, cast
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -17,7 +16,14 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.inventory.models import DataAsset
 from jitportal.durations import duration_text
-from jitportal.inputs import parse_id, validate_date_range, validate_multiline_text
+from jitportal.inputs import (
+    TEXT_MAX_LENGTH,
+    AsciiIntegerField,
+    IdChoiceField,
+    validate_date_range,
+    validate_multiline_text,
+    validate_single_line_text,
+)
 
 from ..forms import WindowDateTimeField
 from ..models import AccessRequest, AccessRole
@@ -26,6 +32,7 @@ from ..models import AccessRequest, AccessRole
 class ApproveForm(forms.Form):
     comment = forms.CharField(
         required=False,
+        max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         label=_("Comment (optional)"),
         validators=[validate_multiline_text],
@@ -43,6 +50,7 @@ class ApproveForm(forms.Form):
 class ReasonForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason"),
+        max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": _("Give a reason; it is recorded and shown to the person.")},
         validators=[validate_multiline_text],
@@ -52,6 +60,7 @@ class ReasonForm(forms.Form):
 class CommentForm(forms.Form):
     comment = forms.CharField(
         required=False,
+        max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         label=_("Comment (optional)"),
         validators=[validate_multiline_text],
@@ -67,13 +76,14 @@ class BreakGlassForm(forms.Form):
             "invalid_choice": _("Unknown asset."),
         },
     )
-    minutes = forms.IntegerField(
+    minutes = AsciiIntegerField(
         min_value=1,
         label=_("Duration (minutes)"),
         error_messages={"required": _("Give a duration in minutes.")},
     )
     reason = forms.CharField(
         label=_("Reason"),
+        max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("What the emergency is. The DPO group is emailed at once."),
         error_messages={"required": _("Say what the emergency is; break-glass needs a reason.")},
@@ -98,19 +108,6 @@ class BreakGlassForm(forms.Form):
             "limit": duration_text(limit)
         }
         self.fields["minutes"].initial = min(60, max_minutes)
-
-
-class IdChoiceField(forms.ModelChoiceField):
-    """A model choice given by its id in ASCII digits, at most 18 of them (within a
-    PostgreSQL bigint): ``int()`` would read ``١`` as 1, and a longer number never names a
-    row. Anything else is the field's "invalid choice" error, before any query."""
-
-    def to_python(self, value: Any) -> Any:
-        if value in self.empty_values:
-            return None
-        if not isinstance(value, str) or parse_id(value) is None:
-            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
-        return super().to_python(value)
 
 
 class HoldersForm(forms.Form):
@@ -159,6 +156,7 @@ class QueueFilterForm(forms.Form):
         max_length=200,
         label=_("Search"),
         help_text=_("Requester, asset or role, justification, ticket."),
+        validators=[validate_single_line_text],
     )
     asset = forms.ChoiceField(required=False, label=_("Asset"))
     role = forms.ChoiceField(required=False, label=_("Role"))

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from jitportal.inputs import text_problem
+from jitportal.inputs import TEXT_MAX_LENGTH, text_problem
 from jitportal.tasking import enqueue_on_commit
 
 from ..models import AccessRequest, Grant, GrantStatus
@@ -57,9 +57,14 @@ def _queue_mirror_sync(grant_id: int) -> None:
 
 def _refuse_control_characters(**fields: str) -> None:
     """Raise ValidationError ``{field: message}`` for free text holding control characters
-    (ESC and the like reach emails, logs and terminals as they are; see jitportal.inputs).
+    (ESC and the like reach emails, logs and terminals as they are; see jitportal.inputs) or
+    longer than ``TEXT_MAX_LENGTH`` (2,000 characters: it is stored, audited and emailed).
     Every channel (portal, admin, commands) passes through here."""
-    errors = {name: problem for name, value in fields.items() if (problem := text_problem(value))}
+    errors = {
+        name: problem
+        for name, value in fields.items()
+        if (problem := text_problem(value, max_length=TEXT_MAX_LENGTH))
+    }
     if errors:
         raise ValidationError(errors)
 

@@ -20,7 +20,7 @@ from apps.audit.models import AuditEvent
 from apps.audit.services import audit_event_record
 from apps.inventory.models import DataAsset
 from jitportal.durations import duration_text
-from jitportal.inputs import has_visible_text, text_problem
+from jitportal.inputs import TEXT_MAX_LENGTH, has_visible_text, text_problem
 
 from ..backends import grant_cache_clear
 from ..models import (
@@ -198,7 +198,7 @@ def grant_break_glass(
     errors: dict[str, str] = {}
     if not has_visible_text(reason):
         errors["reason"] = _("Say what the emergency is; break-glass access needs a reason.")
-    elif problem := text_problem(reason):
+    elif problem := text_problem(reason, max_length=TEXT_MAX_LENGTH):
         errors["reason"] = problem
     if not isinstance(duration, timedelta) or duration <= timedelta(0):
         errors["duration"] = _("Give a duration longer than zero.")

@@ -19,7 +19,7 @@ from apps.audit.services import audit_event_record
 from apps.inventory.models import DataAsset, ProcessingActivity
 from jitportal.durations import duration_text
 from jitportal.formats import datetime_display
-from jitportal.inputs import has_visible_text, text_problem
+from jitportal.inputs import TEXT_MAX_LENGTH, has_visible_text, text_problem
 from jitportal.timekeeping import as_utc, elapsed_between
 
 from ..backends import grant_cache_clear
@@ -72,7 +72,7 @@ def _validate_text_fields(
 ) -> None:
     if policy.require_justification and not has_visible_text(justification):
         errors["justification"] = _("Say why you need this access; this policy requires it.")
-    elif problem := text_problem(justification):
+    elif problem := text_problem(justification, max_length=TEXT_MAX_LENGTH):
         errors["justification"] = problem
     ticket_max = AccessRequest._meta.get_field("ticket").max_length
     assert ticket_max is not None, "AccessRequest.ticket is a CharField with a max_length"

@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 from django.db import models
 
+from jitportal.inputs import bounded_text
+
 from ..models import ProcessingActivity, Transfer
 from ..validation import ACTIVITY_FIELDS, processing_activity_m2m_errors
 
@@ -18,6 +20,7 @@ def _https_formfield(db_field: models.Field, **kwargs: Any) -> forms.Field | Non
     return db_field.formfield(**kwargs)
 
 
+@bounded_text
 class TransferInlineForm(forms.ModelForm):
     class Meta:
         model = Transfer
@@ -33,6 +36,7 @@ class TransferInlineForm(forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 2, "cols": 40})}
 
 
+@bounded_text
 class ProcessingActivityAdminForm(forms.ModelForm):
     class Meta:
         model = ProcessingActivity
