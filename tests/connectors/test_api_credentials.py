@@ -44,14 +44,14 @@ def test_a_token_reads_the_accounts_and_the_password_once(
     assert account["state"] == "ready" and account["password_available"] is True
     assert "password" not in account
     # when the password is asked for (MFA off: no second factor applies)
-    shown = client.post(password_url(grant, row.pk), **token)
+    shown = client.post(password_url(grant, row.pk), content_type="application/json", **token)
     # then it is given once, not stored by a cache, and it opens the target
     assert shown.status_code == 200, shown.content
     assert "no-store" in shown["Cache-Control"]
     password = shown.json()["password"]
     target_db.holder_connect("jp_h7_target", row.account, password).close()
     # and a second ask is refused with the page's message, the showing recorded once
-    again = client.post(password_url(grant, row.pk), **token)
+    again = client.post(password_url(grant, row.pk), content_type="application/json", **token)
     assert again.status_code == 409
     assert "shown once already" in again.json()["detail"]
     assert password not in again.content.decode()
@@ -69,7 +69,11 @@ def test_with_mfa_a_token_is_sent_to_the_portal_and_a_session_needs_a_fresh_fact
     row = Provisioning.objects.get(grant=grant)
     portal_page = reverse("connectors-grant-accounts", args=[grant.pk])
     # when a token asks for the password
-    refused = client.post(password_url(grant, row.pk), **bearer(make_token(staff_user, "request")))
+    refused = client.post(
+        password_url(grant, row.pk),
+        content_type="application/json",
+        **bearer(make_token(staff_user, "request")),
+    )
     # then it is sent to the portal's page, and nothing is shown or wiped
     assert refused.status_code == 403
     assert refused.json()["portal_url"].endswith(portal_page)
@@ -77,12 +81,12 @@ def test_with_mfa_a_token_is_sent_to_the_portal_and_a_session_needs_a_fresh_fact
     # when the browser session's factor is stale
     verify(client, staff_user)
     make_stale(client)
-    stale = client.post(password_url(grant, row.pk))
+    stale = client.post(password_url(grant, row.pk), content_type="application/json")
     assert stale.status_code == 403 and "portal_url" in stale.json()
     assert Provisioning.objects.get(pk=row.pk).secret_sealed is not None
     # then with a fresh factor the session gets it, once
     verify(client, staff_user, steps_ahead=1)
-    shown = client.post(password_url(grant, row.pk))
+    shown = client.post(password_url(grant, row.pk), content_type="application/json")
     assert shown.status_code == 200, shown.content
     assert shown.json()["password"]
     assert not AuditEvent.objects.filter(data__icontains=shown.json()["password"]).exists()
@@ -98,9 +102,22 @@ def test_nobody_else_reads_the_accounts_or_the_password(
     token = bearer(make_token(staff2, "request"))
     # then their grant is not found, nor their account through one's own grant
     assert client.get(accounts_url(theirs), **token).status_code == 404
-    assert client.post(password_url(theirs, row.pk), **token).status_code == 404
-    assert client.post(password_url(own, row.pk), **token).status_code == 404
+    assert (
+        client.post(
+            password_url(theirs, row.pk), content_type="application/json", **token
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(password_url(own, row.pk), content_type="application/json", **token).status_code
+        == 404
+    )
     # and ids that name no row are not found, with nothing shown
     for value in ("abc", "²", "0", "99999999999999999999999"):
-        assert client.post(password_url(own, value), **token).status_code == 404
+        assert (
+            client.post(
+                password_url(own, value), content_type="application/json", **token
+            ).status_code
+            == 404
+        )
     assert Provisioning.objects.get(pk=row.pk).secret_sealed is not None
