@@ -15,7 +15,7 @@ from tests.connectors.mariadb_support import mariadb_target  # noqa: F401
 from tests.factories import DataAssetFactory, UserFactory
 from tests.webhooks.conftest import local_targets, receiver  # noqa: F401
 
-TARGET_DB = "jp_h7_target"
+TARGET_DB = "jp_connector_target"
 URL_VARIABLE = "JITPORTAL_TEST_TARGET_URL"
 PREFIX = "jpt_"
 

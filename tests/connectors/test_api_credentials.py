@@ -49,7 +49,7 @@ def test_a_token_reads_the_accounts_and_the_password_once(
     assert shown.status_code == 200, shown.content
     assert "no-store" in shown["Cache-Control"]
     password = shown.json()["password"]
-    target_db.holder_connect("jp_h7_target", row.account, password).close()
+    target_db.holder_connect("jp_connector_target", row.account, password).close()
     # and a second ask is refused with the page's message, the showing recorded once
     again = client.post(password_url(grant, row.pk), content_type="application/json", **token)
     assert again.status_code == 409

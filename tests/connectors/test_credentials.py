@@ -49,7 +49,7 @@ def test_my_access_shows_the_state_and_the_password_is_shown_once(
     password = response.context["shown"][row.pk]
     assert password in response.content.decode()
     # Then it works, is wiped, and a second request is refused with a clear message
-    target_db.holder_connect("jp_h7_target", row.account, password).close()
+    target_db.holder_connect("jp_connector_target", row.account, password).close()
     again = client.post(page(grant), {"provisioning": row.pk})
     assert password not in again.content.decode()
     assert "shown once already" in again.content.decode()

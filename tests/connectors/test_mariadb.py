@@ -192,13 +192,13 @@ def test_observe_lists_users_with_the_prefix_and_their_tables(mariadb_target, as
     stray = f"{mariadb_target.target.account_prefix}byhand"
     with admin_connect() as admin, admin.cursor() as cursor:
         cursor.execute("CREATE USER %s@'%%' IDENTIFIED BY 'x'", [stray])
-        cursor.execute("CREATE USER IF NOT EXISTS 'jp_h8_outsider'@'%' IDENTIFIED BY 'x'")
+        cursor.execute("CREATE USER IF NOT EXISTS 'jp_outsider'@'%' IDENTIFIED BY 'x'")
     try:
         # When the target is observed
         seen = {a.name: a.memberships for a in connector.observe()}
     finally:
         with admin_connect() as admin, admin.cursor() as cursor:
-            cursor.execute("DROP USER IF EXISTS 'jp_h8_outsider'@'%'")
+            cursor.execute("DROP USER IF EXISTS 'jp_outsider'@'%'")
 
     # Then both prefixed users are listed, with the tables they hold, and nothing else
     assert seen == {

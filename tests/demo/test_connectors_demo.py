@@ -11,7 +11,7 @@ from apps.inventory.models import DataAsset, System
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
-DEMO_DB = "jp_h7_demo_target_test"
+DEMO_DB = "jp_demo_target_test"
 
 
 @pytest.fixture
