@@ -19,11 +19,14 @@ caller retries with backoff and never records a removal that raised.
 from __future__ import annotations
 
 import secrets
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
+
+from django.utils.translation import gettext
 
 if TYPE_CHECKING:
     from django.utils.functional import Promise
@@ -90,7 +93,7 @@ class ObservedAccount:
     memberships: frozenset[str] = frozenset()
 
 
-class Connector:
+class Connector(ABC):
     """Base class of every connector; subclasses set ``kind``, ``label`` and ``guarantees``
     and implement the methods below. Register a subclass with ``registry.register``."""
 
@@ -123,22 +126,44 @@ class Connector:
             )
         return url
 
+    def url_setting_problems(self) -> list[Problem]:
+        """What keeps the target from having a URL: no setting named, or nothing set under
+        that name on this server (empty: the URL is there). The setting's value is never
+        part of a message."""
+        if not self.target.url_setting:
+            return [Problem("url_setting", gettext("Name the setting that holds the URL."))]
+        if not self.target.connection_url():
+            return [
+                Problem(
+                    "url_setting",
+                    gettext(
+                        "Neither a setting nor an environment variable “%(name)s” is set on "
+                        "this server."
+                    )
+                    % {"name": self.target.url_setting},
+                )
+            ]
+        return []
+
     # -- to implement -------------------------------------------------------------------
+    @abstractmethod
     def provision(self, context: GrantContext) -> ProvisionResult:
-        raise NotImplementedError
+        """Open the grant's account (or bring it back in line with ``context``); the
+        one-time secret, if any, only in the result. Raise ConnectorError on failure."""
 
     def refresh(self, context: GrantContext) -> None:
         """Apply the grant's current window to its existing account (default: nothing to
         do, for targets that keep no end of their own)."""
+        return None
 
+    @abstractmethod
     def deprovision(self, accounts: Sequence[str]) -> None:
         """Remove ``accounts`` (names this connector returned) and cut their sessions, all in
         one batch; names already gone are skipped. Raise ConnectorError if any remains."""
-        raise NotImplementedError
 
+    @abstractmethod
     def observe(self) -> list[ObservedAccount]:
         """Every account the target holds whose name starts with the target's prefix."""
-        raise NotImplementedError
 
     def check_binding(self, binding: TargetBinding) -> list[Problem]:
         """Problems of a binding against the target's own catalogue (empty: fine)."""

@@ -296,19 +296,8 @@ class MariaDBConnector(Connector):
 
     # -- checks ----------------------------------------------------------------------------
     def check_target(self) -> list[Problem]:
-        if not self.target.url_setting:
-            return [Problem("url_setting", gettext("Name the setting that holds the URL."))]
-        if not self.target.connection_url():
-            return [
-                Problem(
-                    "url_setting",
-                    gettext(
-                        "Neither a setting nor an environment variable “%(name)s” is set on "
-                        "this server."
-                    )
-                    % {"name": self.target.url_setting},
-                )
-            ]
+        if problems := self.url_setting_problems():
+            return problems
         account_host = (self.target.options or {}).get("account_host", DEFAULT_HOST)
         if not isinstance(account_host, str) or not _HOST_PATTERN.match(account_host):
             return [

@@ -41,13 +41,8 @@ from ..base import (
     without_connection_secrets,
 )
 from ..registry import register
+from .tables import binding_shape_problems, mapped_privileges
 
-#: Privileges each portal action maps to when a binding says nothing.
-DEFAULT_PRIVILEGES: dict[str, list[str]] = {
-    "view": ["SELECT"],
-    "change": ["SELECT", "INSERT", "UPDATE", "DELETE"],
-    "export": ["SELECT"],
-}
 #: Table privileges a binding may name.
 TABLE_PRIVILEGES = frozenset(
     {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"}
@@ -135,18 +130,12 @@ class PostgreSQLConnector(Connector):
             re.fullmatch(rf"{re.escape(self.prefix)}a\d+_({'|'.join(ACTIONS)})", name) is not None
         )
 
-    @staticmethod
-    def _privileges(binding, action: str) -> list[str]:
-        mapped = (binding.privileges or {}).get(action)
-        chosen = mapped if mapped is not None else DEFAULT_PRIVILEGES[action]
-        return [p.upper() for p in chosen]
-
     # -- provision ------------------------------------------------------------------------
     def _ensure_asset_roles(self, cursor: psycopg.Cursor, context: GrantContext) -> list[str]:
         roles = []
         for binding in context.bindings:
             for action in sorted(context.actions):
-                privileges = self._privileges(binding, action)
+                privileges = mapped_privileges(binding, action)
                 if not privileges:
                     continue
                 role = self.asset_role(binding.asset_id, action)
@@ -289,19 +278,8 @@ class PostgreSQLConnector(Connector):
 
     # -- checks ----------------------------------------------------------------------------
     def check_target(self) -> list[Problem]:
-        if not self.target.url_setting:
-            return [Problem("url_setting", gettext("Name the setting that holds the URL."))]
-        if not self.target.connection_url():
-            return [
-                Problem(
-                    "url_setting",
-                    gettext(
-                        "Neither a setting nor an environment variable “%(name)s” is set on "
-                        "this server."
-                    )
-                    % {"name": self.target.url_setting},
-                )
-            ]
+        if problems := self.url_setting_problems():
+            return problems
         try:
             with self._cursor() as cursor:
                 cursor.execute(
@@ -325,38 +303,10 @@ class PostgreSQLConnector(Connector):
         return []
 
     def check_binding(self, binding) -> list[Problem]:
-        problems: list[Problem] = []
-        tables = binding.tables
-        if (
-            not isinstance(tables, list)
-            or not tables
-            or not all(isinstance(t, str) and t for t in tables)
-        ):
-            return [Problem("tables", gettext('List the tables, e.g. ["customers"].'))]
-        privileges = binding.privileges or {}
-        if not isinstance(privileges, dict):
-            return [Problem("privileges", gettext("Give a mapping of action to privileges."))]
-        for action, chosen in privileges.items():
-            if action not in ACTIONS:
-                problems.append(
-                    Problem(
-                        "privileges",
-                        gettext("“%(action)s” is not an action (view, change, export).")
-                        % {"action": action},
-                    )
-                )
-            elif not isinstance(chosen, list) or any(
-                not isinstance(p, str) or p.upper() not in TABLE_PRIVILEGES for p in chosen
-            ):
-                problems.append(
-                    Problem(
-                        "privileges",
-                        gettext("Privileges of “%(action)s” must be among %(allowed)s.")
-                        % {"action": action, "allowed": ", ".join(sorted(TABLE_PRIVILEGES))},
-                    )
-                )
+        problems = binding_shape_problems(binding, allowed=TABLE_PRIVILEGES)
         if problems:
             return problems
+        tables = binding.tables
         target_problems = self.check_target()
         if target_problems:
             return [Problem("target", p.message) for p in target_problems]
