@@ -47,11 +47,8 @@ class _InventoryList(ApiListView):
     token_scopes = READ
     search_fields: tuple[str, ...] = ("name",)
 
-    def base_queryset(self):
-        raise NotImplementedError
-
     def get_queryset(self):
-        qs = self.base_queryset()
+        qs = super().get_queryset()
         for word in _search(self.request):
             any_field = Q()
             for name in self.search_fields:
@@ -63,11 +60,8 @@ class _InventoryList(ApiListView):
 class _InventoryItem(ApiView):
     token_scopes = READ
 
-    def base_queryset(self):
-        raise NotImplementedError
-
     def get(self, request, pk: str):
-        return Response(self.get_serializer(row_or_404(self.base_queryset(), pk)).data)
+        return Response(self.get_serializer(row_or_404(self.get_queryset(), pk)).data)
 
 
 _Q = [OpenApiParameter("q", str, description="Words to search for (all must match).")]
@@ -80,18 +74,14 @@ class SystemsView(_InventoryList):
     required_permissions = ("inventory.view_system",)
     serializer_class = SystemSerializer
     search_fields = ("name", "description", "vendor", "owner_team")
-
-    def base_queryset(self):
-        return System.objects.select_related("owner").order_by("name", "pk")
+    queryset = System.objects.select_related("owner").order_by("name", "pk")
 
 
 @extend_schema(tags=["inventory"], responses={200: SystemSerializer, **ERRORS})
 class SystemView(_InventoryItem):
     required_permissions = ("inventory.view_system",)
     serializer_class = SystemSerializer
-
-    def base_queryset(self):
-        return System.objects.select_related("owner")
+    queryset = System.objects.select_related("owner")
 
 
 def _assets():
@@ -105,18 +95,14 @@ class AssetsView(_InventoryList):
     required_permissions = ("inventory.view_dataasset",)
     serializer_class = AssetSerializer
     search_fields = ("name", "description", "system__name")
-
-    def base_queryset(self):
-        return _assets().order_by("system__name", "name", "pk")
+    queryset = _assets().order_by("system__name", "name", "pk")
 
 
 @extend_schema(tags=["inventory"], responses={200: AssetSerializer, **ERRORS})
 class AssetView(_InventoryItem):
     required_permissions = ("inventory.view_dataasset",)
     serializer_class = AssetSerializer
-
-    def base_queryset(self):
-        return _assets()
+    queryset = _assets()
 
 
 def _activities():
@@ -130,18 +116,14 @@ class ActivitiesView(_InventoryList):
     required_permissions = ("inventory.view_processingactivity",)
     serializer_class = ActivitySerializer
     search_fields = ("name", "reference", "purposes", "business_function")
-
-    def base_queryset(self):
-        return _activities().order_by("name", "pk")
+    queryset = _activities().order_by("name", "pk")
 
 
 @extend_schema(tags=["inventory"], responses={200: ActivitySerializer, **ERRORS})
 class ActivityView(_InventoryItem):
     required_permissions = ("inventory.view_processingactivity",)
     serializer_class = ActivitySerializer
-
-    def base_queryset(self):
-        return _activities()
+    queryset = _activities()
 
 
 @extend_schema(
