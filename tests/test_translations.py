@@ -55,6 +55,37 @@ def test_the_switcher_changes_the_language_of_the_next_page(language, word):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "page_url",
+    [
+        "/admin/auth/user/?q=ada&o=1",
+        "/?tab=access&page=2",
+        "/accounts/login/?next=/admin/",
+    ],
+)
+def test_the_switcher_returns_to_the_same_page_with_its_query(admin_client, page_url):
+    # Given a reader on a filtered, paged or redirecting page (any page: the switcher is in
+    # the portal's and the admin's frame alike),
+    page = admin_client.get(page_url).content.decode()
+    # then the switcher sends them back to that page with its query (escaped for HTML),
+    assert 'name="next" value="' + page_url.replace("&", "&amp;") + '"' in page
+    # and after the switch they land there, query and all.
+    response = admin_client.post(reverse("set_language"), {"language": "de", "next": page_url})
+    assert response.status_code == 302
+    assert response["Location"] == page_url
+
+
+@pytest.mark.django_db
+def test_the_switcher_never_sends_a_reader_off_the_site(admin_client):
+    # Given a next parameter pointing elsewhere, then the switch stays on the site.
+    response = admin_client.post(
+        reverse("set_language"), {"language": "de", "next": "https://evil.example/?x=1"}
+    )
+    assert response.status_code == 302
+    assert "evil.example" not in response["Location"]
+
+
+@pytest.mark.django_db
 def test_an_unknown_language_changes_nothing():
     # Given a visitor, when they post a language the portal does not have,
     client = Client()
