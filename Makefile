@@ -24,7 +24,7 @@ migrations-check:
 deploy-check:
 	DJANGO_SETTINGS_MODULE=jitportal.settings.production \
 	SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(64))') \
-	ALLOWED_HOSTS=jit.example.org DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/jitportal} \
+	ALLOWED_HOSTS=jit.example.org PORTAL_BASE_URL=https://jit.example.org DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/jitportal} \
 	.venv/bin/python manage.py check --deploy --fail-level WARNING
 
 ci:
