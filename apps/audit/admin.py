@@ -21,11 +21,23 @@ from django.utils.translation import gettext_lazy as _
 from jitportal.admin_base import ReadOnlyModelAdmin
 from jitportal.admin_scale import DistinctValuesFilter, LargeTableAdminMixin
 
+from .actions import action_label, actor_label, reason_label
 from .exports import CONTENT_TYPES, audit_export_recorded, audit_export_window
 from .forms import AuditExportForm
 from .models import AuditEvent
 from .selectors import audit_chain_verify
 from .services import audit_verification_failure_record
+
+
+class ActionFilter(DistinctValuesFilter):
+    """The action filter, each code read as its label (audit/actions.py)."""
+
+    def choices(self, changelist: Any) -> Any:
+        for choice in super().choices(changelist):
+            value = choice.get("display")
+            if isinstance(value, str):
+                choice["display"] = action_label(value)
+            yield choice
 
 
 def _short(value: Any, limit: int = 40) -> str:
@@ -41,10 +53,10 @@ class AuditEventAdmin(LargeTableAdminMixin, ReadOnlyModelAdmin):
     count past 10,000 events, the action and target type filters read from their indexes,
     the date hierarchy from the first and last event (jitportal/admin_scale.py)."""
 
-    list_display = ("occurred_at", "actor_label", "action", "target", "reason", "details")
-    list_display_links = ("occurred_at", "action")
+    list_display = ("occurred_at", "who", "what", "target", "why", "details")
+    list_display_links = ("occurred_at", "what")
     list_filter = (
-        ("action", DistinctValuesFilter),
+        ("action", ActionFilter),
         ("target_type", DistinctValuesFilter),
         ("occurred_at", admin.DateFieldListFilter),
     )
@@ -56,9 +68,9 @@ class AuditEventAdmin(LargeTableAdminMixin, ReadOnlyModelAdmin):
     # The detail page of one event: who, what, on what, why, every detail pretty-printed,
     # and where it stands in the chain.
     fieldsets = (
-        (None, {"fields": ("id", "occurred_at", "actor_label", "actor", "action")}),
+        (None, {"fields": ("id", "occurred_at", "who", "actor", "what")}),
         (_("Target"), {"fields": ("target_type", "target_id", "target_repr", "same_target")}),
-        (_("Why and what"), {"fields": ("reason", "data_pretty")}),
+        (_("Why and what"), {"fields": ("why", "data_pretty")}),
         (_("Chain"), {"fields": ("prev_hash", "hash"), "classes": ("collapse",)}),
     )
 
@@ -67,6 +79,23 @@ class AuditEventAdmin(LargeTableAdminMixin, ReadOnlyModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: AuditEvent | None = None) -> list:
         return [f for _, opts in self.fieldsets for f in opts["fields"]]
+
+    # The trail stores codes and the portal's own fixed wording; each reads in the reader's
+    # language, with the stored code beside it (what search and the filters match).
+    @admin.display(description=_("actor"), ordering="actor_label")
+    def who(self, obj: AuditEvent) -> str:
+        return actor_label(obj.actor_label) or "–"
+
+    @admin.display(description=_("action"), ordering="action")
+    def what(self, obj: AuditEvent) -> str:
+        label = action_label(obj.action)
+        if label == obj.action:
+            return obj.action
+        return format_html('{}<br><small class="audit-code">{}</small>', label, obj.action)
+
+    @admin.display(description=_("reason"))
+    def why(self, obj: AuditEvent) -> str:
+        return reason_label(obj.reason) or "–"
 
     @admin.display(description=_("target"), ordering="target_type")
     def target(self, obj: AuditEvent) -> str:
