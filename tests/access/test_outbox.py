@@ -37,7 +37,9 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 DEAD_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connection refused
-WEB_BUDGET = 1.0  # seconds a whole request may take with the broker dead (about 0.5 s meant)
+# How long a request takes on a dead broker is measured by bench/bench_dead_broker.py; the
+# tests here prove why it is short: one try of the broker per request at most, with its
+# connect timeout, and none while paused.
 
 
 class FailingEmailBackend(BaseEmailBackend):
@@ -73,6 +75,39 @@ def point_at_dead_broker(celery_conf):
 @pytest.fixture
 def dead_broker(celery_conf):
     return point_at_dead_broker(celery_conf)
+
+
+@pytest.fixture
+def broker_tries(monkeypatch):
+    """Every publish that reaches for the broker, with the connect timeout it gave (the
+    real publish still runs: this only counts)."""
+    tries: list[float] = []
+    real = tasking._publish
+
+    def counted(task, *args, **kwargs):
+        tries.append(float(task.app.conf.broker_connection_timeout or 1.0))
+        return real(task, *args, **kwargs)
+
+    monkeypatch.setattr(tasking, "_publish", counted)
+    return tries
+
+
+@pytest.fixture
+def broker_connects(monkeypatch):
+    """Every socket connection the Redis client opens to the dead broker (port 1): kombu's
+    or redis-py's own retries would each open one (the real connect still runs)."""
+    import redis.connection
+
+    ports: list[int] = []
+    real = redis.connection.Connection._connect
+
+    def counted(self):
+        if self.port == 1:
+            ports.append(self.port)
+        return real(self)
+
+    monkeypatch.setattr(redis.connection.Connection, "_connect", counted)
+    return ports
 
 
 def broker_back(celery_conf):
@@ -142,7 +177,17 @@ WEB_ACTIONS = {
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("action", list(WEB_ACTIONS))
 def test_web_decision_with_the_broker_dead_keeps_its_notice_and_answers_fast(
-    action, client, role, asset, staff_user, staff2, approver, dpo, celery_conf, mailoutbox
+    action,
+    client,
+    role,
+    asset,
+    staff_user,
+    staff2,
+    approver,
+    dpo,
+    celery_conf,
+    mailoutbox,
+    broker_tries,
 ):
     # Given a pending request, a live grant, and then a broker that refuses connections
     ctx = {
@@ -155,16 +200,17 @@ def test_web_decision_with_the_broker_dead_keeps_its_notice_and_answers_fast(
         "grant": GrantFactory(user=staff2, assets=[asset]),
     }
     point_at_dead_broker(celery_conf)
+    broker_tries.clear()  # the warm-up publish of a cold process
     before = last_notice_pk()
     mailoutbox.clear()
     do, kinds = WEB_ACTIONS[action]
     # When the decision is posted (each service commits; its publishes happen after commit)
-    started = time.monotonic()
     response = do(client, ctx)
-    elapsed = time.monotonic() - started
-    # Then the request answers quickly, and its notices are committed, unsent
+    # Then the request tried the broker once, within its connect timeout, and skipped it for
+    # every other publish; its notices are committed, unsent
     assert response.status_code == 302, response.content.decode()[:500]
-    assert elapsed < WEB_BUDGET, f"{action} took {elapsed:.2f} s on a dead broker"
+    assert broker_tries == [settings.CELERY_BROKER_CONNECTION_TIMEOUT], broker_tries
+    assert tasking.broker_is_paused()
     notices = new_notices(before)
     assert {n.kind for n in notices} == kinds
     assert all(n.status == NoticeStatus.PENDING for n in notices)
@@ -182,25 +228,33 @@ def test_web_decision_with_the_broker_dead_keeps_its_notice_and_answers_fast(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_example_a_submit_with_the_broker_dead_takes_well_under_a_second(
-    client, role, staff_user, dead_broker
+def test_example_a_submit_with_the_broker_dead_tries_it_once_without_retries(
+    client, role, staff_user, staff2, dead_broker, broker_tries, broker_connects
 ):
-    # The reported case: a submit took 3.6 s while Redis was down.
-    started = time.monotonic()
+    # The reported case: a submit took 3.6 s while Redis was down (kombu retried the
+    # connection). Now one try, and the next request does not try at all while paused.
+    broker_tries.clear()  # the warm-up publish of a cold process
+    broker_connects.clear()
     response = _do_submit(client, {"staff": staff_user, "role": role})
     assert response.status_code == 302
-    assert time.monotonic() - started < WEB_BUDGET
+    assert len(broker_tries) == 1
+    assert len(broker_connects) == 1  # one connection attempt, no retry
     assert Notice.objects.get().kind == NoticeKind.REQUEST_SUBMITTED
+    response = _do_submit(client, {"staff": staff2, "role": role})
+    assert response.status_code == 302
+    assert len(broker_tries) == 1
+    assert len(broker_connects) == 1
+    assert Notice.objects.count() == 2
 
 
-def test_one_failed_publish_pauses_the_rest_of_the_request(dead_broker, staff_user):
+def test_one_failed_publish_pauses_the_rest_of_the_request(dead_broker, staff_user, broker_tries):
     # Given a dead broker, when a request would queue several tasks (notice, activation, ...)
-    started = time.monotonic()
+    broker_tries.clear()  # the warm-up publish of a cold process
     results = [tasking.enqueue(tasks.grant_mirror_sync_task, 1) for _ in range(5)]
-    # Then only the first tries the broker; together they stay within the budget
+    # Then only the first tries the broker; the others cost nothing
     assert results == [False] * 5
     assert tasking.broker_is_paused()
-    assert time.monotonic() - started < 0.5
+    assert len(broker_tries) == 1
 
 
 def test_a_live_broker_gets_the_message(celery_conf):
@@ -514,7 +568,8 @@ def test_a_busy_connection_pool_is_not_taken_for_a_dead_broker(celery_conf):
         started = time.monotonic()
         # When a publish finds no free connection
         queued = tasking.enqueue(tasks.grant_mirror_sync_task, 0)
-    # Then it gives up within the connection timeout, and the broker is not paused
+    # Then it gives up (after the connection timeout: 10 s is only a guard against waiting
+    # for the pool for ever), and the broker is not paused
     assert queued is False
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 10
     assert not tasking.broker_is_paused()
