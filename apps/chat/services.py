@@ -13,6 +13,9 @@ matched to portal users.
   still show buttons.
 - ``slack_account_match``: the portal user a Slack user is, by a linked ``SlackAccount``, or
   by the verified email Slack gives (``users.info``) when ``SLACK_MATCH_BY_EMAIL`` is on.
+- ``slack_delivery_claim`` / ``_done`` / ``_failed``: each interactive payload's durable
+  state (being handled, done, failed), so Slack's retries act on a click exactly once and
+  never lose it.
 
 Slack being unreachable never blocks or undoes a decision: the error is kept on the row
 (``last_error``) and the backstop tries again.
