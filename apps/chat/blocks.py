@@ -25,6 +25,8 @@ ACTION_OPEN_PORTAL = "jp_open_portal"
 VIEW_DENY = "jp_deny_reason"
 REASON_BLOCK = "reason"
 REASON_INPUT = "reason_input"
+#: The longest reason the deny modal takes (Slack's plain_text_input allows up to 3000).
+REASON_MAX = 2000
 #: Slack's limits: 3,000 characters in a text object, 150 in a button's or modal's title.
 TEXT_MAX = 2900
 
@@ -216,7 +218,7 @@ def deny_modal(*, request: AccessRequest, channel: str) -> dict[str, Any]:
                     "type": "plain_text_input",
                     "action_id": REASON_INPUT,
                     "multiline": True,
-                    "max_length": 2000,
+                    "max_length": REASON_MAX,
                 },
             },
         ],

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from slack_sdk.errors import SlackClientError
@@ -29,14 +30,16 @@ from jitportal.inputs import parse_id
 from .blocks import (
     ACTION_APPROVE,
     ACTION_DENY,
+    ACTION_OPEN_PORTAL,
     REASON_BLOCK,
     REASON_INPUT,
+    REASON_MAX,
     VIEW_DENY,
     deny_modal,
     esc,
     portal_link_reply,
 )
-from .payloads import modal_metadata
+from .payloads import PayloadShapeError, modal_metadata
 from .services import request_holds_special, slack_account_match, slack_request_sync_queue
 from .slack import slack_client
 
@@ -51,8 +54,8 @@ Answer = dict[str, Any] | None
 
 class InteractionUnfinished(Exception):
     """The click was not acted on for a reason of the portal's (no bot token to open the
-    modal); the clicker has been told. The endpoint forgets the body, so Slack's retry or
-    the same click again is acted on once the portal is able to."""
+    modal); the clicker has been told. The endpoint marks the delivery failed, so Slack's
+    retry or the same click again is acted on once the portal is able to."""
 
 
 def _no_bot_token_text() -> str:
@@ -69,22 +72,85 @@ def _service_error_text(exc: ValidationError | PermissionDenied) -> str:
 
 
 def _reply(payload: dict[str, Any], text: str, blocks: list[dict[str, Any]] | None = None) -> None:
-    """Say ``text`` to the person who clicked, and to nobody else."""
-    url = payload["response_url"] if payload["type"] == "block_actions" else ""
+    """Say ``text`` to the person who clicked, and to nobody else: through a button's
+    ``response_url``, or with ``chat.postEphemeral`` in the deny modal's channel. A payload
+    that names neither (another view, a field of another type) gets nothing said: logged."""
+    kind = payload.get("type")
+    url = payload.get("response_url") if kind == "block_actions" else ""
     try:
-        if url:
+        if isinstance(url, str) and url:
             WebhookClient(url, timeout=int(settings.SLACK_TIMEOUT_SECONDS)).send(
                 text=text, blocks=blocks, response_type="ephemeral", replace_original=False
             )
             return
+        if kind != "view_submission":
+            logger.info("Slack reply not delivered: a %.40r payload has no response_url", kind)
+            return
         channel = modal_metadata(payload)["channel"]
         user = payload["user"]["id"]
-        if channel and user:
+        if channel and isinstance(user, str) and user:
             slack_client().chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks)
     except (SlackClientError, OSError) as exc:
         logger.warning("Slack reply not delivered: %s", exc)
     except ImproperlyConfigured as exc:  # no bot token: nobody to say it with
         logger.warning("Slack reply not delivered: %s", exc)
+    except (PayloadShapeError, KeyError, TypeError) as exc:  # a view the portal never opened
+        logger.warning("Slack reply not delivered: no channel to say it in (%s)", exc)
+
+
+def _team_of(payload: dict[str, Any]) -> str:
+    team = payload.get("team")
+    team_id = team.get("id") if isinstance(team, dict) else None
+    return team_id if isinstance(team_id, str) else ""
+
+
+def foreign_team_refuse(payload: dict[str, Any]) -> bool:
+    """Whether ``payload`` (signed, of a checked shape) comes from another Slack workspace
+    than ``SLACK_TEAM_ID`` (its ``team.id``; a payload naming no team is from another one).
+    When it does, the clicker is told and a warning logged, and nothing else is done; False,
+    and nothing said, when the setting is empty (the signing secret is then the only guard).
+    """
+    expected = settings.SLACK_TEAM_ID
+    team_id = _team_of(payload)
+    if not expected or team_id == expected:
+        return False
+    user = payload.get("user")
+    logger.warning(
+        "Slack interaction refused: workspace %.40r is not SLACK_TEAM_ID %s (user %.40r, %.40r)",
+        team_id,
+        expected,
+        user.get("id") if isinstance(user, dict) else None,
+        payload.get("type"),
+    )
+    _reply(
+        payload,
+        esc(
+            _(
+                "This Slack workspace is not the one the access portal serves, so nothing was "
+                "done. Decide the request in your organisation's workspace or on the portal."
+            )
+        ),
+    )
+    return True
+
+
+def interaction_failed_tell(payload: dict[str, Any], exc: Exception) -> None:
+    """Tell the clicker that acting on ``payload`` failed with ``exc`` (a database error or
+    anything unexpected; the details are in the log, not in Slack) and what to do."""
+    if isinstance(exc, DatabaseError):
+        what = _("the portal's database did not answer in time")
+    else:
+        what = _("an unexpected error in the portal (it is logged)")
+    _reply(
+        payload,
+        esc(
+            _(
+                "Your click could not be acted on: %(what)s. Click again in a moment, or "
+                "decide on the portal."
+            )
+            % {"what": what}
+        ),
+    )
 
 
 def refusal_before_deciding(request: AccessRequest, user: User) -> str:
@@ -172,8 +238,12 @@ def block_actions(payload: dict[str, Any]) -> Answer:
     """A button in the app's message (shape checked by payloads.payload_shape_check)."""
     action = payload["actions"][0]
     action_id = action["action_id"]
+    if action_id == ACTION_OPEN_PORTAL:
+        return None  # a link button: Slack opens the portal; Slack only expects a 200
     if action_id not in {ACTION_APPROVE, ACTION_DENY}:
-        return None  # the portal link button, or something this app never sent
+        logger.warning("Slack interaction: unknown button %.60r; nothing done", action_id)
+        _reply(payload, esc(_("The portal does not know this button, so nothing was done.")))
+        return None
     user = _portal_user(payload)
     if user is None:
         return None
@@ -191,6 +261,8 @@ def deny_submission(payload: dict[str, Any]) -> Answer:
     """The deny modal submitted (shape checked by payloads.payload_shape_check)."""
     view = payload["view"]
     if view["callback_id"] != VIEW_DENY:
+        # A view the portal never opened: answered 200 (Slack closes it), nothing done.
+        logger.warning("Slack interaction: unknown view %.60r; nothing done", view["callback_id"])
         return None
     user = _portal_user(payload)
     if user is None:
@@ -199,6 +271,9 @@ def deny_submission(payload: dict[str, Any]) -> Answer:
     if request is None:
         return None
     reason = view["state"]["values"][REASON_BLOCK][REASON_INPUT].get("value") or ""
+    if len(reason) > REASON_MAX:  # the modal allows no more; only a forged payload has it
+        text = _("Keep the reason to %(count)s characters.") % {"count": REASON_MAX}
+        return {"response_action": "errors", "errors": {REASON_BLOCK: text}}
     try:
         access_request_deny(request_id=request.pk, approver=user, reason=reason, channel="slack")
     except ValidationError as exc:
@@ -222,4 +297,6 @@ def interaction_handle(payload: dict[str, Any]) -> Answer:
         return block_actions(payload)
     if kind == "view_submission":
         return deny_submission(payload)
+    # Shortcuts, view_closed, block_suggestion...: the app's manifest asks for none of them.
+    logger.info("Slack interaction of type %.40r not handled; nothing done", kind)
     return None

@@ -90,16 +90,35 @@ class SlackMessage(models.Model):
         return f"#{self.request_id} → {self.slack_user_id}"
 
 
+class DeliveryState(models.TextChoices):
+    HANDLING = "handling", _("being handled")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+
+
 class SlackDelivery(models.Model):
-    """One interactive payload Slack sent, by the digest of its raw body: a retry
-    (``X-Slack-Retry-Num``) or a replay of the same body is acted on once."""
+    """One interactive payload Slack sent, by the digest of its raw body, and how far the
+    portal got with it: a retry (``X-Slack-Retry-Num``) or a replay of the same body arriving
+    while it is ``handling`` or once it is ``done`` is acknowledged without acting again; one
+    arriving after it ``failed`` is acted on again (services.slack_delivery_claim)."""
 
     digest = models.CharField(max_length=64, unique=True, verbose_name=_("body digest"))
+    state = models.CharField(
+        max_length=8,
+        choices=DeliveryState.choices,
+        default=DeliveryState.HANDLING,
+        verbose_name=_("state"),
+    )
+    attempts = models.PositiveSmallIntegerField(default=1, verbose_name=_("attempts"))
+    #: The JSON body answered when it was done (a modal's errors), answered again to a retry.
+    answer = models.JSONField(null=True, blank=True, verbose_name=_("answer"))
+    last_error = models.CharField(max_length=200, blank=True, verbose_name=_("last error"))
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("Slack delivery")
         verbose_name_plural = _("Slack deliveries")
 
     def __str__(self) -> str:
-        return self.digest[:12]
+        return f"{self.digest[:12]} ({self.state})"

@@ -13,6 +13,9 @@ matched to portal users.
   still show buttons.
 - ``slack_account_match``: the portal user a Slack user is, by a linked ``SlackAccount``, or
   by the verified email Slack gives (``users.info``) when ``SLACK_MATCH_BY_EMAIL`` is on.
+- ``slack_delivery_claim`` / ``_done`` / ``_failed``: each interactive payload's durable
+  state (being handled, done, failed), so Slack's retries act on a click exactly once and
+  never lose it.
 
 Slack being unreachable never blocks or undoes a decision: the error is kept on the row
 (``last_error``) and the backstop tries again.
@@ -39,7 +42,7 @@ from jitportal.tasking import enqueue_on_commit
 from jitportal.timekeeping import elapsed_add
 
 from .blocks import request_message, shown_state
-from .models import LinkMethod, SlackAccount, SlackDelivery, SlackMessage
+from .models import DeliveryState, LinkMethod, SlackAccount, SlackDelivery, SlackMessage
 from .slack import slack_client, slack_enabled
 
 if TYPE_CHECKING:
@@ -54,6 +57,9 @@ TASK_REQUEST_SYNC = "chat.request_sync"
 MISSED_WITHIN = timedelta(minutes=30)
 #: How long a payload's digest is kept (Slack's signature is valid five minutes).
 DELIVERY_MEMORY = timedelta(days=1)
+#: A delivery being handled for longer than this was abandoned (its web worker died: gunicorn
+#: restarts a worker after GUNICORN_TIMEOUT, 60 s by default): the next retry acts on it.
+HANDLING_LEASE = timedelta(seconds=120)
 
 
 def slack_request_sync_queue(*, request_id: int) -> None:
@@ -325,24 +331,51 @@ def slack_account_match(*, slack_user_id: str) -> User | None:
     return linked.user if linked else None
 
 
-def slack_delivery_record(*, body: bytes) -> bool:
-    """Remember a verified interactive payload by the SHA-256 of its raw body; False when it
-    was seen before (Slack's retry, ``X-Slack-Retry-Num``, or a replay), so it is acted on
-    once. Deliveries older than a day are forgotten: the signature refuses them anyway."""
+def slack_delivery_claim(*, body: bytes) -> tuple[SlackDelivery, bool]:
+    """Take the verified interactive payload ``body`` (raw bytes) to act on it, by the
+    SHA-256 of the body (``SlackDelivery``, unique); returns ``(delivery, claimed)``.
+
+    ``claimed`` is True when the caller is to act on it now: the body is new, its last
+    attempt ``failed``, or it has been ``handling`` for longer than ``HANDLING_LEASE`` (the
+    worker died). Otherwise (being handled elsewhere, or done) it is False and the caller
+    only acknowledges it: Slack's retry (``X-Slack-Retry-Num``) or a replay is acted on at
+    most once at a time and never after it is done. Two workers claiming the same body at
+    once are ordered by the unique digest and the row lock: exactly one gets True.
+    Deliveries older than ``DELIVERY_MEMORY`` are forgotten (the signature refuses them).
+    Raises django.db.DatabaseError when the database does not answer."""
     digest = hashlib.sha256(body).hexdigest()
+    now = timezone.now()
     with transaction.atomic(durable=True):
-        SlackDelivery.objects.filter(
-            received_at__lt=elapsed_add(timezone.now(), -DELIVERY_MEMORY)
-        ).delete()
-        _row, created = SlackDelivery.objects.get_or_create(digest=digest)
-    return created
+        SlackDelivery.objects.filter(received_at__lt=elapsed_add(now, -DELIVERY_MEMORY)).delete()
+        delivery, created = SlackDelivery.objects.get_or_create(
+            digest=digest, defaults={"state": DeliveryState.HANDLING}
+        )
+        if created:
+            return delivery, True
+        delivery = SlackDelivery.objects.select_for_update().get(pk=delivery.pk)
+        lapsed = delivery.state == DeliveryState.HANDLING and (
+            delivery.updated_at < elapsed_add(now, -HANDLING_LEASE)
+        )
+        if delivery.state != DeliveryState.FAILED and not lapsed:
+            return delivery, False
+        delivery.state = DeliveryState.HANDLING
+        delivery.attempts = F("attempts") + 1
+        delivery.save(update_fields=["state", "attempts", "updated_at"])
+        delivery.refresh_from_db(fields=["attempts"])
+    return delivery, True
 
 
-def slack_delivery_forget(*, body: bytes) -> None:
-    """Forget a payload recorded by :func:`slack_delivery_record` whose handling did not
-    finish (a database error, no bot token for the modal): Slack's retry
-    (``X-Slack-Retry-Num``) or the same click again is then acted on, once. The decision
-    services lock the request row, so a retry never decides twice (architecture.md,
-    invariant 4)."""
-    with transaction.atomic(durable=True):
-        SlackDelivery.objects.filter(digest=hashlib.sha256(body).hexdigest()).delete()
+def slack_delivery_done(*, delivery_id: int, answer: dict[str, Any] | None) -> None:
+    """Mark a claimed delivery done; ``answer`` (the JSON body answered, or None) is answered
+    again to a retry of it."""
+    SlackDelivery.objects.filter(pk=delivery_id).update(
+        state=DeliveryState.DONE, answer=answer, last_error="", updated_at=timezone.now()
+    )
+
+
+def slack_delivery_failed(*, delivery_id: int, error: str) -> None:
+    """Mark a claimed delivery failed (``error``: what failed, kept on the row, cut to 200
+    characters): the next retry of the same body is acted on again."""
+    SlackDelivery.objects.filter(pk=delivery_id).update(
+        state=DeliveryState.FAILED, last_error=error[:200], updated_at=timezone.now()
+    )

@@ -592,3 +592,10 @@ SLACK_SIGNING_SECRET = env("SLACK_SIGNING_SECRET", default="")
 # Match an unlinked Slack user to the portal user with the same, Slack-confirmed email.
 SLACK_MATCH_BY_EMAIL = env.bool("SLACK_MATCH_BY_EMAIL", default=False)
 SLACK_TIMEOUT_SECONDS = env.int("SLACK_TIMEOUT_SECONDS", default=10)
+# The one Slack workspace (team id, T…) whose clicks count; empty: any the app is installed in.
+SLACK_TEAM_ID = env("SLACK_TEAM_ID", default="")
+if SLACK_TEAM_ID and not re.fullmatch(r"T[A-Z0-9]{2,20}", SLACK_TEAM_ID):
+    raise ImproperlyConfigured(
+        f"SLACK_TEAM_ID={SLACK_TEAM_ID[:40]!r}: give the workspace's team id, 'T' then capital "
+        "letters and digits (e.g. T024BE7LD), or leave it empty"
+    )

@@ -32,6 +32,8 @@ from tests.chat.standin import TOKEN, SlackStandIn, standin_start, standin_stop
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 URL = "/chat/slack/interactions/"
+#: The workspace the portal serves (SLACK_TEAM_ID), which the payloads come from.
+TEAM = "T0PORTAL1"
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +56,7 @@ def slack(_standin, settings) -> SlackStandIn:
     settings.SLACK_BOT_TOKEN = TOKEN
     settings.SLACK_SIGNING_SECRET = SECRET
     settings.SLACK_MATCH_BY_EMAIL = False
+    settings.SLACK_TEAM_ID = TEAM
     return _standin
 
 
@@ -95,8 +98,8 @@ def click(
     """A ``block_actions`` payload as Slack sends it for a button in the app's DM."""
     return {
         "type": "block_actions",
-        "user": {"id": user, "username": user.lower(), "team_id": "T1"},
-        "team": {"id": "T1"},
+        "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+        "team": {"id": TEAM},
         "trigger_id": f"trigger-{nonce}",
         "response_url": slack.response_url(f"{user}-{nonce}"),
         "container": {"type": "message", "channel_id": "D" + user[1:], "message_ts": "1"},
@@ -117,7 +120,7 @@ def deny_submission(*, user: str, request_id: int, reason: str) -> dict[str, Any
     return {
         "type": "view_submission",
         "user": {"id": user},
-        "team": {"id": "T1"},
+        "team": {"id": TEAM},
         "view": {
             "id": "V0001",
             "callback_id": "jp_deny_reason",

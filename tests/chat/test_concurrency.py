@@ -1,6 +1,7 @@
 """Clicks at the same instant, against PostgreSQL from several threads (each its own
 connection, as gunicorn's workers have): two approvers, a double click with Slack's retry,
-and a Slack approval racing a portal denial give one decision, one grant, one audit event."""
+and a Slack approval racing a portal denial give one decision, one grant, one audit event;
+the same body on four workers at once is acted on once."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from django.test import Client
 from apps.access import services
 from apps.access.models import AccessRequest, Approval, Grant, RequestStatus
 from apps.audit.models import AuditEvent
-from apps.chat.models import SlackMessage
+from apps.chat.models import DeliveryState, SlackDelivery, SlackMessage
 from tests.access.test_invariants import _race
 from tests.chat.conftest import URL, body_of, click, link, signed, submit
+from tests.chat.standin import TOKEN
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -124,3 +126,30 @@ def test_a_slack_approval_racing_a_portal_denial_gives_one_outcome(
         1 if request.status == RequestStatus.APPROVED else 0
     )
     assert SlackMessage.objects.get(request=request).shown_state == request.status
+
+
+@pytest.mark.parametrize("after_failure", [False, True], ids=["new", "after-a-failure"])
+def test_the_same_body_on_four_web_workers_at_once_is_acted_on_once(
+    slack, settings, role, staff_user, approver, after_failure
+):
+    # given a Deny click (opening the modal is not guarded by the request's row lock, so only
+    # the delivery's own claim can keep it to one), new or after a failed first attempt
+    link(slack, approver, "UAPPROVER1")
+    request = submit(staff_user, role)
+    body = body_of(click(slack, user="UAPPROVER1", action="jp_deny", request_id=request.pk))
+    if after_failure:
+        settings.SLACK_BOT_TOKEN = ""  # the first attempt cannot open the modal: failed
+        assert _send(body)() == 200
+        assert SlackDelivery.objects.get().state == DeliveryState.FAILED
+        settings.SLACK_BOT_TOKEN = TOKEN
+    slack.clear()
+    # when four workers get the same body (Slack's retries) at the same instant
+    statuses = _race([_send(body, HTTP_X_SLACK_RETRY_NUM=str(n)) for n in range(1, 5)])
+    # then all are answered 200 and exactly one opened the modal; the delivery is done
+    assert statuses == [200, 200, 200, 200]
+    assert len(slack.called("views.open")) == 1
+    delivery = SlackDelivery.objects.get()
+    assert delivery.state == DeliveryState.DONE
+    assert delivery.attempts == (2 if after_failure else 1)
+    request.refresh_from_db()
+    assert request.status == RequestStatus.PENDING

@@ -412,3 +412,27 @@ def test_a_special_category_request_one_may_not_decide_gets_the_refusal_not_the_
     assert "second factor" not in reply.args["text"] and not reply.args.get("blocks")
     request.refresh_from_db()
     assert request.status == RequestStatus.PENDING and _decisions(request) == []
+
+
+def test_a_retry_of_a_modal_submission_refused_under_the_field_gets_the_same_answer(
+    client, slack, shown
+):
+    # given a deny modal submitted with no reason, answered with the error under the field
+    body = body_of(deny_submission(user="UAPPROVER1", request_id=shown.pk, reason=" "))
+    first = client.post(
+        URL, data=body, content_type="application/x-www-form-urlencoded", **signed(body)
+    )
+    assert first.json()["response_action"] == "errors"
+    # when Slack retries the same body
+    retry = client.post(
+        URL,
+        data=body,
+        content_type="application/x-www-form-urlencoded",
+        HTTP_X_SLACK_RETRY_NUM="1",
+        **signed(body),
+    )
+    # then the answer is the same (an empty one would close the modal), and nothing decided
+    assert retry.json() == first.json()
+    assert SlackDelivery.objects.get().attempts == 1
+    shown.refresh_from_db()
+    assert shown.status == RequestStatus.PENDING

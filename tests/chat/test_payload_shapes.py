@@ -1,11 +1,14 @@
 """Every field the interactive endpoint reads, given each wrong JSON type: a signed payload of
 the wrong shape is refused (400) and changes nothing: no decision, no audit event, no
-delivery remembered, nothing said in Slack."""
+delivery remembered, nothing said in Slack. Then every action id and payload type the
+endpoint is sent, with hostile values (unknown ids, huge values, ids that are no ids,
+another workspace): each gets a clear answer and changes nothing."""
 
 from __future__ import annotations
 
 import copy
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,10 +16,11 @@ import pytest
 
 from apps.access.models import Approval, Grant, RequestStatus
 from apps.audit.models import AuditEvent
+from apps.chat import blocks
 from apps.chat.models import SlackAccount, SlackDelivery, SlackMessage
 from apps.chat.payloads import payload_shape_check
 from apps.chat.services import slack_messages_post
-from tests.chat.conftest import click, deny_submission, link, post, submit
+from tests.chat.conftest import URL, body_of, click, deny_submission, link, post, signed, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -161,6 +165,165 @@ def test_every_field_of_every_payload_with_a_wrong_type_is_refused_and_changes_n
     request.refresh_from_db()
     assert request.status == RequestStatus.APPROVED
     assert Grant.objects.filter(request=request).count() == 1
+
+
+#: Slack's interactive payload types (api.slack.com/reference/interaction-payloads) the
+#: portal does not handle, and types Slack has none of.
+OTHER_TYPES = [
+    "shortcut",
+    "message_action",
+    "view_closed",
+    "block_suggestion",
+    "interactive_message",
+    "dialog_submission",
+    "workflow_step_edit",
+    "",
+    "x" * 5000,
+]
+#: Request ids that are no request: too big for the database, signs, Unicode digits, empty.
+NO_REQUEST = ["9" * 5000, str(2**63), "-1", "0", "1e9", "\u0663", "", " 1"]
+HUGE_USER = "U" + "A" * 5000
+
+
+def _with(payload: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    result = copy.deepcopy(payload)
+    for dotted, value in changes.items():
+        *parents, last = dotted.split("__")
+        parent = result
+        for step in parents:
+            parent = parent[int(step)] if step.isdigit() else parent[step]
+        parent[last] = value
+    return result
+
+
+def _meta(payload: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    result = copy.deepcopy(payload)
+    result["view"][META] = json.dumps({**json.loads(result["view"][META]), **changes})
+    return result
+
+
+def hostile(slack, request_id: int) -> Iterator[tuple[str, Any, str, str]]:
+    """``(label, payload, answer, text)`` for every action id and payload type: ``answer``
+    is "told" (200, the clicker alone reads ``text``), "errors" (200, the modal shows
+    ``text`` under the field) or "ignored" (200, nothing said: Slack expects only that)."""
+    approve = click(slack, user="UAPPROVER1", action=blocks.ACTION_APPROVE, request_id=request_id)
+    deny = click(slack, user="UAPPROVER1", action=blocks.ACTION_DENY, request_id=request_id)
+    submit_ = deny_submission(user="UAPPROVER1", request_id=request_id, reason="Not needed.")
+    foreign = "not the one the access portal serves"
+    for name, button in ((blocks.ACTION_APPROVE, approve), (blocks.ACTION_DENY, deny)):
+        for value in NO_REQUEST:
+            yield (
+                f"{name}:value={value[:12]!r}",
+                _with(button, actions__0__value=value),
+                "told",
+                ("no longer exists"),
+            )
+        for user in ("UNOBODY", HUGE_USER, ""):
+            yield f"{name}:user={user[:12]!r}", _with(button, user__id=user), "told", "not linked"
+        yield f"{name}:another-team", _with(button, team={"id": "TOTHER1"}), "told", foreign
+        yield f"{name}:no-team", _with(button, team=None), "told", foreign
+    link_button = _with(approve, actions__0__action_id=blocks.ACTION_OPEN_PORTAL)
+    yield f"{blocks.ACTION_OPEN_PORTAL}", link_button, "ignored", ""
+    yield (
+        f"{blocks.ACTION_OPEN_PORTAL}:another-team",
+        _with(link_button, team={"id": "TOTHER1"}),
+        "told",
+        foreign,
+    )
+    for action_id in ("jp_delete_everything", "JP_APPROVE", "", "x" * 5000):
+        yield (
+            f"unknown-action={action_id[:12]!r}",
+            _with(approve, actions__0__action_id=action_id),
+            "told",
+            "does not know this button",
+        )
+    # Only the first action is read: an approval hidden behind another button does nothing.
+    yield (
+        "unknown-then-approve",
+        _with(approve, actions=[{"action_id": "jp_other", "value": "1"}, approve["actions"][0]]),
+        "told",
+        "does not know this button",
+    )
+    for callback_id in ("jp_other", "", "x" * 5000):
+        yield (
+            f"view={callback_id[:12]!r}",
+            _with(submit_, view__callback_id=callback_id),
+            "ignored",
+            "",
+        )
+    for number in (10**30, -1, 0):
+        yield (
+            f"{blocks.VIEW_DENY}:request={number}",
+            _meta(submit_, request=number),
+            "told",
+            ("no longer exists"),
+        )
+    yield f"{blocks.VIEW_DENY}:user=huge", _with(submit_, user__id=HUGE_USER), "told", "not linked"
+    for length in (blocks.REASON_MAX + 1, 100_000):
+        reason = _with(submit_, view__state__values__reason__reason_input__value="x" * length)
+        yield f"{blocks.VIEW_DENY}:reason={length}", reason, "errors", "Keep the reason"
+    yield f"{blocks.VIEW_DENY}:another-team", _with(submit_, team={"id": "T2"}), "told", foreign
+    for kind in OTHER_TYPES:
+        yield f"type={kind[:12]!r}", _with(approve, type=kind), "ignored", ""
+
+
+def test_every_action_id_and_payload_type_with_hostile_values_is_answered_and_changes_nothing(
+    client, slack, role, staff_user, approver, caplog
+):
+    # given a pending request shown to a linked approver
+    link(slack, approver, "UAPPROVER1")
+    request = submit(staff_user, role)
+    events = AuditEvent.objects.count()
+    seen_actions: set[str] = set()
+    seen_views: set[str] = set()
+    for label, payload, answer, text in hostile(slack, request.pk):
+        slack.clear()
+        caplog.clear()
+        seen_actions.update(a.get("action_id") for a in payload.get("actions", [])[:1])
+        seen_views.add(payload.get("view", {}).get("callback_id"))
+        # when it is signed correctly and posted
+        with caplog.at_level(logging.INFO, logger="apps.chat"):
+            response = post(client, payload)
+        # then it gets the answer for it
+        assert response.status_code == 200, label
+        said = [
+            c.args["text"] for c in slack.called("respond") + slack.called("chat.postEphemeral")
+        ]
+        if answer == "told":
+            assert len(said) == 1 and text in said[0], (label, said)
+        elif answer == "errors":
+            errors = response.json()
+            assert errors["response_action"] == "errors", label
+            assert text in errors["errors"]["reason"], label
+            assert said == [], label
+        else:
+            assert said == [] and response.content == b"", label
+            if label != blocks.ACTION_OPEN_PORTAL:
+                assert caplog.records, label  # the log says what was not handled
+        assert all(len(r.getMessage()) < 400 for r in caplog.records), label
+        # and nothing changed: no decision, no modal, no audit event, nobody linked
+        assert slack.called("views.open") == [], label
+        request.refresh_from_db()
+        assert request.status == RequestStatus.PENDING, label
+        assert not Approval.objects.filter(request=request).exists(), label
+        assert AuditEvent.objects.count() == events, label
+        assert SlackAccount.objects.count() == 1, label
+    # and the walk went through every action id and view the portal's messages carry
+    assert {getattr(blocks, n) for n in dir(blocks) if n.startswith("ACTION_")} <= seen_actions
+    assert {getattr(blocks, n) for n in dir(blocks) if n.startswith("VIEW_")} <= seen_views
+
+
+def test_a_body_beyond_the_upload_limit_is_refused_before_it_is_read(client, slack, settings):
+    # given a signed body larger than Django reads into memory
+    payload = {"type": "block_actions", "filler": "x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
+    body = body_of(payload)
+    # when posted
+    response = client.post(
+        URL, data=body, content_type="application/x-www-form-urlencoded", **signed(body)
+    )
+    # then it is a bad request, nothing is remembered and nothing said
+    assert response.status_code == 400
+    assert not SlackDelivery.objects.exists() and slack.calls == []
 
 
 def _person(**fields: Any) -> dict[str, Any]:
