@@ -27,6 +27,44 @@ def body_object(request: Any) -> dict[str, Any]:
     return data
 
 
+def body_fields_check(request: Any, serializer: Any, answer: Any = None) -> None:
+    """Refuse a body naming a field that ``serializer`` (the body the endpoint documents; None:
+    it takes no field) does not take: 400 with one error per such field (RFC 9457
+    ``errors``, a JSON Pointer each), before anything is done. A field read-only in the body
+    or in ``answer`` (the serializer of what the endpoint answers, e.g. ``status``) is told
+    that it cannot be set; any other that it is unknown, with the fields taken.
+
+    A misspelt field (``end_at`` for ``ends_at``) is never silently dropped, so the caller
+    never gets a default they did not ask for."""
+    body = body_object(request)
+    fields = serializer().fields if serializer is not None else {}
+    writable = [name for name, field in fields.items() if not field.read_only]
+    shown = set(fields) | (set(answer().fields) if answer is not None else set())
+    errors: list[tuple[str | None, str]] = []
+    for key in body:
+        name = str(key)
+        if name in writable:
+            continue
+        if name in shown:
+            message = _("“%(field)s” cannot be set: leave it out.") % {"field": name[:100]}
+        elif writable:
+            message = _("“%(field)s” is not a field of this request; it takes: %(fields)s.") % {
+                "field": name[:100],
+                "fields": ", ".join(writable),
+            }
+        else:
+            message = _("“%(field)s” is not taken here: this request takes no fields.") % {
+                "field": name[:100]
+            }
+        errors.append((name, message))
+    if errors:
+        raise Problem.invalid(
+            errors,
+            detail=_("Leave out what this request does not take: %(fields)s.")
+            % {"fields": ", ".join(f"“{field[:100]}”" for field, _m in errors if field)},
+        )
+
+
 def form_value(value: Any) -> str | None:
     """The text a form field receives for a JSON value; None for a list or an object, which
     no field of the portal takes."""
@@ -40,7 +78,8 @@ def form_value(value: Any) -> str | None:
 
 
 def form_data(body: dict[str, Any], fields: dict[str, str]) -> dict[str, str]:
-    """``fields`` maps API names to form names; unknown keys are ignored."""
+    """``fields`` maps API names to form names. Keys it does not name were refused before
+    the view ran (``body_fields_check``)."""
     data: dict[str, str] = {}
     wrong: list[tuple[str | None, str]] = []
     for api, form in fields.items():
