@@ -13,7 +13,6 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 
@@ -21,19 +20,6 @@ from apps.integrations.services import TokenRefused, integration_token_authentic
 from apps.signin.mfa import mfa_required_for
 
 REALM = "jitportal API"
-
-# The token check's refusals (apps.integrations, worded for its log), in the reader's language.
-TOKEN_MESSAGES = {
-    "The token is malformed.": gettext_lazy("The token is malformed."),
-    "The token is not known.": gettext_lazy("The token is not known."),
-    "The token was revoked.": gettext_lazy("The token was revoked."),
-    "The token has expired.": gettext_lazy("The token has expired."),
-    "The token's owner is inactive.": gettext_lazy("The token's owner is inactive."),
-}
-
-
-def token_message(refused: TokenRefused) -> str:
-    return str(TOKEN_MESSAGES.get(refused.message, gettext_lazy("The token is not accepted.")))
 
 
 class Refused(exceptions.PermissionDenied):
@@ -91,7 +77,8 @@ class IntegrationTokenAuthentication(BaseAuthentication):
                 token = integration_token_authenticate(raw=credentials, scope=scope)
             except TokenRefused as exc:
                 if exc.error == "invalid_token":
-                    raise exceptions.AuthenticationFailed(token_message(exc)) from None
+                    # The token check's own message, in the reader's language.
+                    raise exceptions.AuthenticationFailed(exc.message) from None
                 refused = exc
                 continue
             request.token_scope = scope

@@ -73,13 +73,15 @@ class Problem(exceptions.APIException):
         self.extra = extra or {}
 
     @classmethod
-    def invalid(cls, errors: list[tuple[str | None, str]]) -> Problem:
+    def invalid(cls, errors: list[tuple[str | None, str]], detail: str | None = None) -> Problem:
+        """400 invalid input; ``detail`` defaults to the first message (one for the whole
+        input before one for a field)."""
         first = next((m for f, m in errors if f is None), errors[0][1] if errors else "")
         return cls(
             status=400,
             type_=INVALID_INPUT,
             title=_("Your input was not accepted."),
-            detail=first,
+            detail=detail or first,
             errors=errors,
         )
 

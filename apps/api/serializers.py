@@ -1,7 +1,8 @@
 """What the API answers with (output), and the bodies it takes, described for the schema.
 
-The bodies are read by the portal's own forms (``apps.api.inputs``), not by these
-serializers: the input serializers below only document them in the OpenAPI schema."""
+The bodies' values are read by the portal's own forms (``apps.api.inputs``), not by these
+serializers: the input serializers below name the fields each body takes, for the OpenAPI
+schema and for the check that refuses any other field (``ApiView.body_serializer``)."""
 
 from __future__ import annotations
 
@@ -244,7 +245,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
         )
 
 
-# --- bodies (documentation only: the portal's forms read them) ------------------------------
+# --- bodies (the fields each takes; the portal's forms read the values) ----------------------
 
 
 class RequestCreateBody(serializers.Serializer):

@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -33,8 +34,9 @@ _REALM = "jitportal audit feed"
 
 
 def _challenge(status: int, message: str, error: str = "") -> HttpResponse:
-    """401/403 with an RFC 6750 section 3 ``WWW-Authenticate: Bearer`` challenge."""
-    response = HttpResponse(message + "\n", status=status, content_type="text/plain")
+    """401/403 with an RFC 6750 section 3 ``WWW-Authenticate: Bearer`` challenge; the message
+    in the reader's language."""
+    response = HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
     params = f'realm="{_REALM}", scope="{FEED_SCOPE}"'
     if error:
         params += f', error="{error}"'
@@ -50,25 +52,35 @@ def _feed_user(request: HttpRequest) -> tuple[Any, HttpResponse | None]:
     """
     if request.user.is_authenticated:
         return request.user, None
-    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    scheme, _sep, credentials = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
         try:
             token = integration_token_authenticate(raw=credentials, scope=FEED_SCOPE)
         except TokenRefused as refused:
             status = 403 if refused.error == "insufficient_scope" else 401
-            return None, _challenge(status, f"Refused: {refused.message}", refused.error)
+            return None, _challenge(
+                status,
+                _("Refused: %(reason)s") % {"reason": refused.message},
+                refused.error,
+            )
         return token.owner, None
     if scheme.lower() == "basic":
         return None, _challenge(
             401,
-            "HTTP Basic with a password is not accepted here: send an integration token "
-            f"with the {FEED_SCOPE!r} scope as 'Authorization: Bearer <token>' "
-            "(see docs/audit.md).",
+            _(
+                "HTTP Basic with a password is not accepted here: send an integration token "
+                "with the “%(scope)s” scope as 'Authorization: Bearer <token>' "
+                "(see docs/audit.md)."
+            )
+            % {"scope": FEED_SCOPE},
         )
     return None, _challenge(
         401,
-        "Authentication required: send an integration token with the "
-        f"{FEED_SCOPE!r} scope as 'Authorization: Bearer <token>'.",
+        _(
+            "Authentication required: send an integration token with the “%(scope)s” scope "
+            "as 'Authorization: Bearer <token>'."
+        )
+        % {"scope": FEED_SCOPE},
     )
 
 

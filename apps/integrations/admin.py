@@ -103,7 +103,7 @@ class IntegrationTokenAdmin(ServiceErrorsMixin, admin.ModelAdmin):
 
     @admin.display(description=_("status"))
     def state(self, obj: IntegrationToken) -> str:
-        return obj.status()
+        return obj.status_label()
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # revoke instead: the trail refers to tokens

@@ -6,6 +6,14 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+# A token's status (the code ``status`` returns) as a reader sees it, in their language.
+STATUS_LABELS = {
+    "active": pgettext_lazy("integration token", "active"),
+    "revoked": pgettext_lazy("integration token", "revoked"),
+    "expired": pgettext_lazy("integration token", "expired"),
+}
 
 
 class IntegrationToken(models.Model):
@@ -64,3 +72,7 @@ class IntegrationToken(models.Model):
         if self.expires_at <= now:
             return "expired"
         return "active"
+
+    def status_label(self, now=None) -> str:
+        """``status`` in the active language."""
+        return str(STATUS_LABELS[self.status(now)])

@@ -12,14 +12,16 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .models import IntegrationToken
 from .scopes import scope_get
@@ -35,16 +37,41 @@ class TokenInputError(ValueError):
     """A token cannot be issued as asked; the message says why."""
 
 
+# Why a presented token is refused: a code (kept wherever the refusal is passed on or kept)
+# and its message, translated when it is shown, in the language active then (the reader's).
+TOKEN_REFUSALS: dict[str, Promise] = {
+    "malformed": gettext_lazy("The token is malformed."),
+    "unknown": gettext_lazy("The token is not known."),
+    "revoked": gettext_lazy("The token was revoked."),
+    "expired": gettext_lazy("The token has expired."),
+    "owner_inactive": gettext_lazy("The token's owner is inactive."),
+    "scope_missing": gettext_lazy("The token lacks the “%(scope)s” scope."),
+    "owner_lacks_scope": gettext_lazy(
+        "The token's owner no longer holds what the “%(scope)s” scope needs."
+    ),
+    "owner_lacks_permissions": gettext_lazy(
+        "The token's owner no longer holds what the “%(scope)s” scope needs (%(permissions)s)."
+    ),
+}
+
+
 @dataclass
 class TokenRefused(Exception):
     """A presented token is refused.
 
     ``error`` is the RFC 6750 section 3.1 code: ``invalid_token`` (unknown, malformed,
     expired, revoked, owner inactive: answer 401) or ``insufficient_scope`` (answer 403).
+    ``code`` says why (a key of ``TOKEN_REFUSALS``) and ``params`` fill its message;
+    ``message`` is that message in the active language, made when it is read.
     """
 
     error: str
-    message: str
+    code: str
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return str(TOKEN_REFUSALS[self.code]) % self.params
 
     def __str__(self) -> str:
         return self.message
@@ -163,30 +190,32 @@ def integration_token_authenticate(*, raw: str, scope: str) -> IntegrationToken:
     """
     shape = _TOKEN_SHAPE.fullmatch((raw or "").strip())
     if shape is None:
-        raise TokenRefused("invalid_token", "The token is malformed.")
+        raise TokenRefused("invalid_token", "malformed")
     raw, prefix = shape.group(0), shape.group(1)
     token = IntegrationToken.objects.select_related("owner").filter(prefix=prefix).first()
     # Compare even when no row matched so that timing does not tell known prefixes apart.
     expected = token.digest if token is not None else "0" * 64
     if not hmac.compare_digest(expected, token_digest(raw)) or token is None:
-        raise TokenRefused("invalid_token", "The token is not known.")
+        raise TokenRefused("invalid_token", "unknown")
     now = timezone.now()
     if token.revoked_at is not None:
-        raise TokenRefused("invalid_token", "The token was revoked.")
+        raise TokenRefused("invalid_token", "revoked")
     if token.expires_at <= now:
-        raise TokenRefused("invalid_token", "The token has expired.")
+        raise TokenRefused("invalid_token", "expired")
     if not token.owner.is_active:
-        raise TokenRefused("invalid_token", "The token's owner is inactive.")
+        raise TokenRefused("invalid_token", "owner_inactive")
     if scope not in token.scopes:
-        raise TokenRefused("insufficient_scope", f"The token lacks the {scope!r} scope.")
+        raise TokenRefused("insufficient_scope", "scope_missing", {"scope": scope})
     needed = scope_get(scope)
     missing = [p for p in (needed.permissions if needed else ()) if not token.owner.has_perm(p)]
     if needed is None or missing:
-        raise TokenRefused(
-            "insufficient_scope",
-            f"The token's owner no longer holds what the {scope!r} scope needs"
-            + (f" ({', '.join(missing)})." if missing else "."),
-        )
+        if missing:
+            raise TokenRefused(
+                "insufficient_scope",
+                "owner_lacks_permissions",
+                {"scope": scope, "permissions": ", ".join(missing)},
+            )
+        raise TokenRefused("insufficient_scope", "owner_lacks_scope", {"scope": scope})
     IntegrationToken.objects.filter(pk=token.pk).update(last_used_at=now)
     token.last_used_at = now
     return token

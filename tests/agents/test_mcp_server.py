@@ -249,7 +249,7 @@ def test_a_token_without_the_request_scope_or_expired_or_revoked_never_starts(wo
     revoked, revoked_raw = token_for(world["staff"])
     integration_token_revoke(token_id=revoked.pk)
     cases = {
-        audit_only: "(insufficient_scope): The token lacks the 'request' scope.",
+        audit_only: "(insufficient_scope): The token lacks the “request” scope.",
         expired_raw: "(invalid_token): The token has expired.",
         revoked_raw: "(invalid_token): The token was revoked.",
         "": "Set JITPORTAL_MCP_TOKEN to an integration token",

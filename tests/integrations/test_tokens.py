@@ -126,7 +126,7 @@ def test_a_token_without_the_audit_scope_is_refused(client, auditor):
     response = _feed(client, raw)
     assert response.status_code == 403
     assert 'scope="audit"' in response["WWW-Authenticate"]
-    assert b"lacks the 'audit' scope" in response.content
+    assert "lacks the “audit” scope".encode() in response.content
 
 
 @pytest.mark.parametrize(

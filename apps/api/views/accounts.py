@@ -82,7 +82,7 @@ class MyGrantAccountsView(ApiView):
         return Response([_account(item) for item in accounts])
 
 
-@extend_schema(tags=["my grants"], request=None, responses={200: PASSWORD, **WRITE_ERRORS})
+@extend_schema(tags=["my grants"], responses={200: PASSWORD, **WRITE_ERRORS})
 class MyGrantAccountPasswordView(ApiView):
     """The account's one-time password, once. Needs a fresh second factor where MFA applies:
     a token is sent to the portal's page (403 with ``portal_url``)."""

@@ -12,11 +12,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import SAFE_METHODS
 
 from jitportal.inputs import parse_id
 
+from ..inputs import body_fields_check
 from ..parsers import ProblemJSONParser
 from ..problems import not_found_problem, problem_response, unsupported_media_type_problem
+from ..schema import ApiSchema
 from ..serializers import ProblemSerializer
 
 M = TypeVar("M", bound=Model)
@@ -32,13 +35,23 @@ class ApiView(GenericAPIView):
     Reads JSON bodies only: any other kind of body (a form, multipart/form-data, text) is
     refused with 415 (RFC 9110 section 15.5.16) rather than read as an empty object."""
 
+    # The body its unsafe method (POST) takes, for the schema and for the check made here
+    # before the view runs: a field it does not name, or names read-only, is refused with a
+    # 400 problem naming each such field, and nothing is done (None: it takes no field).
+
     token_scopes: Any = ()
     required_permissions: Any = ()
     any_permissions: Any = ()
+    body_serializer: Any = None
     parser_classes = [ProblemJSONParser]
+    schema = ApiSchema()
 
     def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        self.check_media(request)
+        self.check_body(request)
+
+    def check_media(self, request: Any) -> None:
         media = request.META.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
         if not media or media == "application/json":
             return
@@ -48,6 +61,13 @@ class ApiView(GenericAPIView):
             length = 1
         if length > 0 or media.startswith("multipart/"):
             raise unsupported_media_type_problem(media)
+
+    def check_body(self, request: Any) -> None:
+        """Refuse a body with a field the method does not take (see the class)."""
+        if request.method not in SAFE_METHODS and hasattr(self, request.method.lower()):
+            body_fields_check(
+                request, self.body_serializer, getattr(self, "serializer_class", None)
+            )
 
 
 class ApiListView(ApiView):

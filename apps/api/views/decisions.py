@@ -175,34 +175,33 @@ def form_value_missing(body: dict[str, Any], key: str) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-@extend_schema(
-    tags=["queue"], request=ApproveBody, responses={200: QueueItemSerializer, **WRITE_ERRORS}
-)
+@extend_schema(tags=["queue"], responses={200: QueueItemSerializer, **WRITE_ERRORS})
 class ApproveView(_DecisionView):
     """Approve (one approval; the request is approved once enough are in). ``ends_at`` may
     shorten the window."""
 
+    body_serializer = ApproveBody
+
     def post(self, request, pk: str):
         return self._approve(request, pk)
 
 
-@extend_schema(
-    tags=["queue"], request=ShortenBody, responses={200: QueueItemSerializer, **WRITE_ERRORS}
-)
+@extend_schema(tags=["queue"], responses={200: QueueItemSerializer, **WRITE_ERRORS})
 class ShortenView(_DecisionView):
     """Approve a shorter window than asked for: ``ends_at`` is required."""
 
     shorten = True
+    body_serializer = ShortenBody
 
     def post(self, request, pk: str):
         return self._approve(request, pk)
 
 
-@extend_schema(
-    tags=["queue"], request=ReasonBody, responses={200: QueueItemSerializer, **WRITE_ERRORS}
-)
+@extend_schema(tags=["queue"], responses={200: QueueItemSerializer, **WRITE_ERRORS})
 class DenyView(_DecisionView):
     """Deny, with a reason (recorded and shown to the requester)."""
+
+    body_serializer = ReasonBody
 
     def post(self, request, pk: str):
         obj = _decidable(request, pk)
@@ -261,13 +260,12 @@ class GrantView(ApiView):
         return Response(GrantSerializer(grant).data)
 
 
-@extend_schema(
-    tags=["grants"], request=ReasonBody, responses={200: GrantSerializer, **WRITE_ERRORS}
-)
+@extend_schema(tags=["grants"], responses={200: GrantSerializer, **WRITE_ERRORS})
 class RevokeView(ApiView):
     """Revoke a grant now, with a reason."""
 
     token_scopes = DECIDE
+    body_serializer = ReasonBody
     required_permissions = ("access.revoke_grant",)
     serializer_class = GrantSerializer
 
@@ -286,7 +284,7 @@ class RevokeView(ApiView):
         return Response(GrantSerializer(fresh).data)
 
 
-@extend_schema(tags=["grants"], request=None, responses={403: ERRORS[403]})
+@extend_schema(tags=["grants"], responses={403: ERRORS[403]})
 class BreakGlassView(ApiView):
     """Break-glass is never done through the API: it needs a fresh second factor on the
     portal. The answer names the page."""

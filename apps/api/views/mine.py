@@ -100,6 +100,7 @@ class MyRequestsView(ApiListView):
 
     token_scopes = REQUEST_SCOPES
     serializer_class = RequestSerializer
+    body_serializer = RequestCreateBody
 
     def get_queryset(self):
         qs = _my_requests(self.request.user)
@@ -118,11 +119,7 @@ class MyRequestsView(ApiListView):
             qs = qs.filter(status=wanted)
         return qs
 
-    @extend_schema(
-        tags=["my requests"],
-        request=RequestCreateBody,
-        responses={201: RequestSerializer, **WRITE_ERRORS},
-    )
+    @extend_schema(tags=["my requests"], responses={201: RequestSerializer, **WRITE_ERRORS})
     def post(self, request, *args, **kwargs):
         body = body_object(request)
         data = form_data(body, REQUEST_FIELDS)
@@ -186,9 +183,7 @@ class MyRequestView(ApiView):
         return _request_answer(self, row_or_404(_my_requests(request.user), pk))
 
 
-@extend_schema(
-    tags=["my requests"], request=None, responses={200: RequestSerializer, **WRITE_ERRORS}
-)
+@extend_schema(tags=["my requests"], responses={200: RequestSerializer, **WRITE_ERRORS})
 class MyRequestCancelView(ApiView):
     """Withdraw a pending request of mine."""
 
@@ -237,7 +232,7 @@ class MyGrantView(ApiView):
         return Response(GrantSerializer(grant).data)
 
 
-@extend_schema(tags=["my grants"], request=None, responses={200: GrantSerializer, **WRITE_ERRORS})
+@extend_schema(tags=["my grants"], responses={200: GrantSerializer, **WRITE_ERRORS})
 class MyGrantGiveBackView(ApiView):
     """Give a grant back: my access ends now."""
 
@@ -250,14 +245,13 @@ class MyGrantGiveBackView(ApiView):
         return Response(GrantSerializer(_my_grants(request.user).get(pk=grant.pk)).data)
 
 
-@extend_schema(
-    tags=["my grants"], request=ExtendBody, responses={201: RequestSerializer, **WRITE_ERRORS}
-)
+@extend_schema(tags=["my grants"], responses={201: RequestSerializer, **WRITE_ERRORS})
 class MyGrantExtendView(ApiView):
     """Ask for more time on a grant (a request decided like any other)."""
 
     token_scopes = REQUEST_SCOPES
     serializer_class = RequestSerializer
+    body_serializer = ExtendBody
 
     def post(self, request, pk: str):
         grant = row_or_404(_my_grants(request.user), pk)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.integrations.services import TokenInputError, integration_token_create
 from jitportal.formats import datetime_display
@@ -29,9 +30,9 @@ class Command(BaseCommand):
     def handle(self, *args, owner: str, name: str, scopes: list[str], days: int, **options):
         user = get_user_model().objects.filter(username=owner).first()
         if user is None:
-            raise CommandError(f"No user named {owner!r}.")
+            raise CommandError(_("No user named “%(name)s”.") % {"name": owner})
         if not 1 <= days <= 36500:
-            raise CommandError("--days must be between 1 and 36500.")
+            raise CommandError(_("--days must be between 1 and 36500."))
         try:
             token, raw = integration_token_create(
                 owner=user,
