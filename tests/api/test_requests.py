@@ -3,6 +3,7 @@ the same services as the pages, another person's rows are 404, errors are proble
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -182,3 +183,36 @@ def test_role_and_asset_together_are_refused(api, requester, asset, role):
     assert response.json()["errors"] == [
         {"detail": "Choose a role or a single data asset, not both.", "pointer": "#/role"}
     ]
+
+
+#: JSON values (as written in a body) that are no id: a boolean, a fraction, numbers
+#: beyond every column, below 1, and text.
+NOT_IDS = ["true", "false", "1.5", "1e400", "99999999999999999999999", "0", "-1", '"abc"', '" 1"']
+
+
+@pytest.mark.parametrize("field", ["role", "asset", "processing_activity"])
+@pytest.mark.parametrize("raw", NOT_IDS)
+def test_an_id_field_that_holds_no_id_is_refused_by_name(api, requester, role, field, raw):
+    # given a new request whose id field (every one the body takes) holds something else
+    client = api(token=make_token(requester, "request"))
+    others = {"role": role.pk, "duration_hours": 1, "justification": "Complaint #12"}
+    others.pop(field, None)
+    if field == "asset":
+        others.pop("role")
+    body = json.dumps(others)[:-1] + f', "{field}": {raw}}}'
+    # when it is sent
+    response = client.client.post(
+        "/api/me/requests/", body, content_type="application/json", headers=client.headers
+    )
+    # then the field is refused with a message naming it, never the form's spelling of the
+    # value, and nothing is asked for
+    assert response.status_code == 400, response.content
+    problem = response.json()
+    assert problem["errors"] == [
+        {
+            "detail": f"“{field}” must be a whole number from 1, in ASCII digits.",
+            "pointer": f"#/{field}",
+        }
+    ]
+    assert f"{field}-" not in response.content.decode()
+    assert AccessRequest.objects.count() == 0

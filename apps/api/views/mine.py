@@ -24,7 +24,7 @@ from apps.access.models import AccessRequest, AccessRole, Grant, RequestStatus
 from apps.access.views import _policy_context, _policy_hints
 from apps.inventory.models import DataAsset
 
-from ..inputs import body_object, call_service, form_data
+from ..inputs import body_object, call_service, form_data, id_fields_check
 from ..problems import Problem, fresh_factor_problem
 from ..serializers import (
     AssetBriefSerializer,
@@ -46,6 +46,8 @@ REQUEST_FIELDS = {
     "ticket": "ticket",
     "processing_activity": "processing_activity",
 }
+#: The fields of a new request that name a row by its id.
+REQUEST_ID_FIELDS = ("role", "asset", "processing_activity")
 EXTEND_FIELDS = {
     "ends_at": "ends_at",
     "extend_by_hours": "extend_by",
@@ -125,6 +127,7 @@ class MyRequestsView(ApiListView):
     )
     def post(self, request, *args, **kwargs):
         body = body_object(request)
+        id_fields_check(body, REQUEST_ID_FIELDS)
         data = form_data(body, REQUEST_FIELDS)
         data["start"] = "later" if data.get("starts_at") else "now"
         given = [key for key in ("role", "asset") if body.get(key) is not None]
