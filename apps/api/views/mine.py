@@ -23,6 +23,7 @@ from apps.access.models import AccessRequest, AccessRole, Grant, RequestStatus
 # The portal page's own policy hints (one round of corrections), so both answer alike.
 from apps.access.views import _policy_context, _policy_hints
 from apps.inventory.models import DataAsset
+from apps.signin.mfa import factor_is_fresh, mfa_on
 
 from ..inputs import body_object, call_service, form_data, id_fields_check
 from ..problems import Problem, fresh_factor_problem
@@ -264,6 +265,21 @@ class MyGrantExtendView(ApiView):
 
     def post(self, request, pk: str):
         grant = row_or_404(_my_grants(request.user), pk)
+        role = grant.request.role
+        # As on the portal's page: with MFA on, a token (which never carries a factor) or a
+        # session without a fresh one is sent there.
+        stale = request.auth is not None or not factor_is_fresh(request._request)
+        if role is not None and role.requester_mfa_required and mfa_on() and stale:
+            raise fresh_factor_problem(
+                detail=_(
+                    "The role “%(role)s” asks for a fresh second factor: ask for more time on "
+                    "the portal's page of this access."
+                )
+                % {"role": role},
+                portal_url=request.build_absolute_uri(
+                    reverse("access-grant-extend", args=[grant.pk])
+                ),
+            )
         field_names = {"extend_by": "extend_by_hours"}
         form = GrantExtendForm(form_data(body_object(request), EXTEND_FIELDS), grant=grant)
         if not form.is_valid():
