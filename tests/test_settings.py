@@ -111,3 +111,69 @@ def test_security_key_origins_must_lie_under_the_relying_party_id(rp_id, origins
     result = _manage("check", **env)
     assert (result.returncode != 0) is refused, result.stderr
     assert ("signin.E004" in result.stderr) is refused
+
+
+def _on_off_variables() -> list[tuple[str, str]]:
+    """Every variable the settings read as on/off, with the settings module reading it,
+    found in their source, so that a new one is walked too."""
+    import re
+
+    found: set[tuple[str, str]] = set()
+    for path in sorted((ROOT / "jitportal" / "settings").glob("*.py")):
+        module = "production" if path.stem == "base" else path.stem
+        for name in re.findall(r"""env\.bool\(\s*["']([A-Z0-9_]+)["']""", path.read_text()):
+            found.add((module, name))
+    return sorted(found)
+
+
+def _load_settings(module: str, **env: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", *env}}
+    return subprocess.run(
+        [sys.executable, "-c", f"import jitportal.settings.{module}"],
+        cwd=ROOT,
+        env={**base, **GOOD, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_every_on_off_variable_is_walked():
+    # the walk below finds the safeguards an operator switches with a word
+    names = {name for _module, name in _on_off_variables()}
+    assert {"MFA_REQUIRED", "PASSWORD_SIGNIN", "WEBHOOK_ALLOW_PRIVATE_TARGETS"} <= names
+
+
+@pytest.mark.parametrize(("module", "name"), _on_off_variables())
+def test_an_on_off_variable_with_another_word_stops_the_start(module, name):
+    # given the settings that read an on/off variable, and a typo in it
+    # when the settings are loaded
+    result = _load_settings(module, **{name: "ture"})
+    # then the start stops, naming the variable and the words it takes
+    assert result.returncode != 0
+    assert f"{name}='ture' is neither on nor off" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        *[("on", True), ("TRUE", True), (" yes ", True), ("1", True)],
+        *[("off", False), ("False", False), ("no", False), ("0", False), ("", True)],
+    ],
+)
+def test_an_on_off_variable_takes_the_on_off_words(raw, expected):
+    # given MFA_REQUIRED (default on in production) set to an on/off word, or empty
+    probe = "import jitportal.settings.production as s; print(s.MFA_REQUIRED)"
+    base = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    # when the settings are loaded
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env={**base, **GOOD, "MFA_REQUIRED": raw},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # then the word is read as on or off; empty means the default
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(expected)

@@ -372,6 +372,12 @@ def grant_relinquish(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def grant_extend(request: AuthedRequest, pk: int) -> HttpResponse:
     grant = _own_grant(request, pk)
+    # More time on a role that asks its requester for a fresh second factor is asking for
+    # that role again: the same factor first, back to this page.
+    role = grant.request.role
+    needs_factor = role is not None and role.requester_mfa_required
+    if needs_factor and (stale := fresh_factor_redirect(request, back=request.path)):
+        return stale
     if request.method == "POST":
         form = GrantExtendForm(request.POST, grant=grant)
         if form.is_valid():

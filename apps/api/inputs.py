@@ -14,6 +14,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from jitportal.inputs import parse_id
+
 from .problems import Problem
 
 T = TypeVar("T")
@@ -133,6 +135,20 @@ def form_data(body: dict[str, Any], fields: dict[str, str]) -> dict[str, str]:
     if wrong:
         raise Problem.invalid(wrong)
     return data
+
+
+def id_fields_check(body: dict[str, Any], names: tuple[str, ...]) -> None:
+    """Refuse every field of ``names`` present in ``body`` that is not an id (a JSON whole
+    number, or ASCII digits, from 1): a boolean, a fraction, an overflowing number or text
+    never reaches a form, whose message would repeat it in the form's own spelling
+    ("asset-inf", "role-on"). Absent or null fields are the form's to judge."""
+    wrong: list[tuple[str | None, str]] = [
+        (name, _("“%(name)s” must be a whole number from 1, in ASCII digits.") % {"name": name})
+        for name in names
+        if body.get(name) not in (None, "") and parse_id(body[name]) is None
+    ]
+    if wrong:
+        raise Problem.invalid(wrong)
 
 
 def call_service(

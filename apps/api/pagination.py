@@ -18,9 +18,27 @@ from .problems import INVALID_CURSOR, Problem, not_found_problem
 MAX_PAGE_SIZE = 200
 
 
+def page_size_checked(request: Any, *, default: int | None, maximum: int) -> int | None:
+    """``?page_size=``: ASCII digits from 1 to ``maximum``; absent: ``default``. Anything
+    else (``0``, ``abc``, ``1e3``, a full-width ``１``, over the maximum) is refused with 400
+    naming the range, instead of quietly giving the default or the maximum."""
+    raw = request.query_params.get("page_size")
+    if raw is None:
+        return default
+    number = int(raw) if _DIGITS.fullmatch(raw) else 0
+    if not 1 <= number <= maximum:
+        raise Problem.invalid(
+            [("page_size", _("Give a page size from 1 to %(maximum)s.") % {"maximum": maximum})]
+        )
+    return number
+
+
 class PagePagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
+
+    def get_page_size(self, request: Any) -> int | None:
+        return page_size_checked(request, default=self.page_size, maximum=self.max_page_size)
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
         """DRF's, with our own message for a page that does not exist (its own is English
@@ -41,6 +59,9 @@ class AuditCursorPagination(CursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+    def get_page_size(self, request: Any) -> int | None:
+        return page_size_checked(request, default=self.page_size, maximum=self.max_page_size)
 
     def decode_cursor(self, request: Any) -> Any:
         """The position a ``cursor`` names, or None without one; a cursor this API did not

@@ -13,7 +13,34 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-env = environ.Env()
+
+#: The words an on/off variable takes (any case); anything else stops the start, so that a
+#: typo ("MFA_REQUIRED=ture", "PASSWORD_SIGNIN=of") never quietly turns a safeguard off.
+ON_WORDS = frozenset({"on", "true", "yes", "1"})
+OFF_WORDS = frozenset({"off", "false", "no", "0"})
+
+
+class StrictEnv(environ.Env):
+    """``environ.Env`` whose ``bool`` refuses a value that is not an on/off word (django-environ
+    reads every unknown word as False); an empty value means the default."""
+
+    def bool(self, var, default=environ.Env.NOTSET):  # type: ignore[override]
+        raw = self.ENVIRON.get(var)
+        if raw is None or not str(raw).strip():
+            if default is self.NOTSET:
+                raise ImproperlyConfigured(f"Set the environment variable {var} (on or off)")
+            return default
+        word = str(raw).strip().lower()
+        if word in ON_WORDS:
+            return True
+        if word in OFF_WORDS:
+            return False
+        raise ImproperlyConfigured(
+            f"{var}={raw!r} is neither on nor off: use on or off (or true/false, yes/no, 1/0)"
+        )
+
+
+env = StrictEnv()
 if (BASE_DIR / ".env").is_file():
     env.read_env(str(BASE_DIR / ".env"))
 
@@ -447,12 +474,7 @@ OIDC_CALLBACK_CLASS = "apps.signin.views.OIDCCallbackView"
 SIGNIN_ADMIN_GROUPS = ["DPO", "Approvers", "Auditors"]
 # PASSWORD_SIGNIN=off: passwords sign in only the break-glass admins named here (usernames,
 # case-insensitive), at /accounts/login/password/; everyone else uses single sign-on.
-PASSWORD_SIGNIN = env("PASSWORD_SIGNIN", default="on").strip().lower() not in (
-    "off",
-    "0",
-    "false",
-    "no",
-)
+PASSWORD_SIGNIN = env.bool("PASSWORD_SIGNIN", default=True)
 PASSWORD_SIGNIN_BREAK_GLASS = env.list("PASSWORD_SIGNIN_BREAK_GLASS", default=[])
 
 # Content-Security-Policy (django-csp) and Permissions-Policy, in every environment so that

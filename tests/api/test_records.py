@@ -105,3 +105,45 @@ def test_the_reference_is_served_from_the_portal_with_no_inline_code(groups):
     script = client.get("/api/docs/?script")
     assert script.status_code == 200 and b"SwaggerUIBundle" in script.content
     assert b"/api/schema/" in script.content
+
+
+def _paginated_routes() -> list[str]:
+    """Every GET route under /api/ without a path parameter whose view paginates."""
+    from apps.api.urls import urlpatterns
+
+    routes = []
+    for pattern in urlpatterns:
+        view = getattr(pattern.callback, "cls", None)
+        route = str(pattern.pattern)
+        if view is None or "<" in route or not getattr(view, "pagination_class", None):
+            continue
+        if not hasattr(view, "get"):
+            continue
+        routes.append("/api/" + route.lstrip("^").rstrip("$"))
+    return routes
+
+
+def test_every_paginated_list_is_walked():
+    routes = _paginated_routes()
+    assert "/api/inventory/assets/" in routes and "/api/audit/events/" in routes
+
+
+@pytest.mark.parametrize("route", _paginated_routes())
+@pytest.mark.parametrize("size", ["0", "abc", "1e3", "-1", "\uff11", "99999999999999999999", ""])
+def test_a_page_size_that_is_no_size_is_refused(route, size):
+    # given a superuser and a paginated list that answers them
+    from tests.factories import UserFactory
+
+    client = Client()
+    client.force_login(UserFactory(is_superuser=True, is_staff=True))
+    first = client.get(route)
+    if first.status_code != 200 or "results" not in first.json():
+        pytest.skip(f"{route} is one document, or needs more than a page size")
+    # when a page size that is not a whole number in range is asked for
+    response = client.get(route, {"page_size": size})
+    # then it is refused, naming the range, instead of quietly giving another size
+    assert response.status_code == 400, (route, response.content[:300])
+    maximum = 1000 if route == "/api/audit/events/" else 200
+    assert response.json()["errors"] == [
+        {"detail": f"Give a page size from 1 to {maximum}.", "pointer": "#/page_size"}
+    ]

@@ -3,6 +3,7 @@ the same services as the pages, another person's rows are 404, errors are proble
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -182,3 +183,86 @@ def test_role_and_asset_together_are_refused(api, requester, asset, role):
     assert response.json()["errors"] == [
         {"detail": "Choose a role or a single data asset, not both.", "pointer": "#/role"}
     ]
+
+
+#: JSON values (as written in a body) that are no id: a boolean, a fraction, numbers
+#: beyond every column, below 1, and text.
+NOT_IDS = ["true", "false", "1.5", "1e400", "99999999999999999999999", "0", "-1", '"abc"', '" 1"']
+
+
+@pytest.mark.parametrize("field", ["role", "asset", "processing_activity"])
+@pytest.mark.parametrize("raw", NOT_IDS)
+def test_an_id_field_that_holds_no_id_is_refused_by_name(api, requester, role, field, raw):
+    # given a new request whose id field (every one the body takes) holds something else
+    client = api(token=make_token(requester, "request"))
+    others = {"role": role.pk, "duration_hours": 1, "justification": "Complaint #12"}
+    others.pop(field, None)
+    if field == "asset":
+        others.pop("role")
+    body = json.dumps(others)[:-1] + f', "{field}": {raw}}}'
+    # when it is sent
+    response = client.client.post(
+        "/api/me/requests/", body, content_type="application/json", headers=client.headers
+    )
+    # then the field is refused with a message naming it, never the form's spelling of the
+    # value, and nothing is asked for
+    assert response.status_code == 400, response.content
+    problem = response.json()
+    assert problem["errors"] == [
+        {
+            "detail": f"“{field}” must be a whole number from 1, in ASCII digits.",
+            "pointer": f"#/{field}",
+        }
+    ]
+    assert f"{field}-" not in response.content.decode()
+    assert AccessRequest.objects.count() == 0
+
+
+def test_more_time_on_a_role_that_needs_a_fresh_factor_is_asked_for_on_the_portal(
+    api, live_grant, settings
+):
+    # given a live grant of a role that asks its requester for a fresh second factor
+    settings.MFA_REQUIRED = True
+    role = live_grant.request.role
+    role.requester_mfa_required = True
+    role.save()
+    before = AccessRequest.objects.count()
+    token = make_token(live_grant.user, "request")
+    # when its holder asks for more time through the API (a token never carries a factor)
+    response = api(token=token).post(
+        f"/api/me/grants/{live_grant.pk}/extend/", {"extend_by_hours": 1, "justification": "x"}
+    )
+    # then it is sent to the portal's extension page and nothing is asked for
+    assert response.status_code == 403, response.json()
+    problem = response.json()
+    assert problem["type"] == "urn:jitportal:problem:fresh-second-factor-required"
+    assert problem["portal_url"].endswith(f"/grants/{live_grant.pk}/extend/")
+    assert AccessRequest.objects.count() == before
+
+
+def test_the_portal_asks_for_the_fresh_factor_before_more_time_on_such_a_role(live_grant, settings):
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.signin.mfa import make_stale, verify
+
+    settings.MFA_REQUIRED = True
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    role = live_grant.request.role
+    role.requester_mfa_required = True
+    role.save()
+    url = reverse("access-grant-extend", args=[live_grant.pk])
+    before = AccessRequest.objects.count()
+    client = Client()
+    # given a holder whose factor is stale
+    verify(client, live_grant.user)
+    make_stale(client)
+    # when they ask for more time on the portal
+    response = client.post(url, {"extend_by": "1", "justification": "x"})
+    # then they verify first, back to this page, and nothing is asked for
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("mfa-verify"))
+    assert AccessRequest.objects.count() == before
+    # and with a fresh factor the page is theirs again
+    verify(client, live_grant.user, steps_ahead=1)
+    assert client.get(url).status_code == 200

@@ -213,3 +213,28 @@ def test_drift_takes_a_hand_added_member_out_where_authoritative(target, asset, 
     ]
     assert not by_hand.groups.exists()
     assert row.grant.user.groups.filter(pk=crm_readers.pk).exists()
+
+
+@pytest.mark.parametrize("given", ["a portal permission", "a portal group's name"])
+def test_a_group_that_gives_portal_rights_after_its_binding_is_never_joined(
+    target, asset, crm_readers, groups, given
+):
+    # Given a binding saved while its group gave no rights here, and the group changed later
+    if given == "a portal permission":
+        crm_readers.permissions.add(Permission.objects.get(codename="decide_accessrequest"))
+    else:
+        Group.objects.filter(name="Auditors").delete()
+        crm_readers.name = "Auditors"
+        crm_readers.save()
+        TargetBinding.objects.filter(target=target).update(options={"group": "Auditors"})
+    grant = GrantFactory(assets=[asset])
+
+    # When the grant is provisioned
+    with pytest.raises(ConnectorError) as error:
+        _provisioned(target, grant)
+
+    # Then the holder joins no group, and the error says why, without a retry
+    assert not error.value.retryable
+    assert "gives rights in this portal" in str(error.value)
+    assert not grant.user.groups.filter(pk=crm_readers.pk).exists()
+    assert not grant.user.has_perm("access.decide_accessrequest")

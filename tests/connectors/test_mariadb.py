@@ -354,3 +354,26 @@ def test_a_bad_account_host_option_is_refused(mariadb_target):
     problems = connector_for(mariadb_target.target).check_target()
     assert [p.field for p in problems] == ["options"]
     assert "is not a host pattern" in problems[0].message
+
+
+@pytest.mark.parametrize("table", ["50%_off", "a%sb", "100%"])
+def test_a_table_whose_name_holds_a_percent_sign_is_granted(mariadb_target, asset, table):
+    # Given a bound table whose name holds "%" (the binding form accepts it: it exists)
+    with admin_connect(mariadb_target.database) as conn, conn.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE `{table}` (id INT PRIMARY KEY)")
+        cursor.execute(f"INSERT INTO `{table}` VALUES (7)")
+    binding = mariadb_target.bind(asset, tables=(table,))
+    assert connector_for(mariadb_target.target).check_binding(binding) == []
+    grant = GrantFactory(assets=[asset])
+    connector = connector_for(mariadb_target.target)
+
+    # When the grant is provisioned
+    result = connector.provision(mariadb_target.context(grant))
+
+    # Then its holder reads that table, and the removal works as for any other
+    session = login(result.account, result.secret, mariadb_target.database)
+    with session, session.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM `{table}`")
+        assert cursor.fetchall() == ((7,),)
+    connector.deprovision([result.account])
+    assert mariadb_target.users() == set()

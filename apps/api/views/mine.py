@@ -23,8 +23,9 @@ from apps.access.models import AccessRequest, AccessRole, Grant, RequestStatus
 # The portal page's own policy hints (one round of corrections), so both answer alike.
 from apps.access.views import _policy_context, _policy_hints
 from apps.inventory.models import DataAsset
+from apps.signin.mfa import factor_is_fresh, mfa_on
 
-from ..inputs import body_object, call_service, form_data
+from ..inputs import body_object, call_service, form_data, id_fields_check
 from ..problems import Problem, fresh_factor_problem
 from ..serializers import (
     AssetBriefSerializer,
@@ -46,6 +47,8 @@ REQUEST_FIELDS = {
     "ticket": "ticket",
     "processing_activity": "processing_activity",
 }
+#: The fields of a new request that name a row by its id.
+REQUEST_ID_FIELDS = ("role", "asset", "processing_activity")
 EXTEND_FIELDS = {
     "ends_at": "ends_at",
     "extend_by_hours": "extend_by",
@@ -122,6 +125,7 @@ class MyRequestsView(ApiListView):
     @extend_schema(tags=["my requests"], responses={201: RequestSerializer, **WRITE_ERRORS})
     def post(self, request, *args, **kwargs):
         body = body_object(request)
+        id_fields_check(body, REQUEST_ID_FIELDS)
         data = form_data(body, REQUEST_FIELDS)
         data["start"] = "later" if data.get("starts_at") else "now"
         given = [key for key in ("role", "asset") if body.get(key) is not None]
@@ -255,6 +259,21 @@ class MyGrantExtendView(ApiView):
 
     def post(self, request, pk: str):
         grant = row_or_404(_my_grants(request.user), pk)
+        role = grant.request.role
+        # As on the portal's page: with MFA on, a token (which never carries a factor) or a
+        # session without a fresh one is sent there.
+        stale = request.auth is not None or not factor_is_fresh(request._request)
+        if role is not None and role.requester_mfa_required and mfa_on() and stale:
+            raise fresh_factor_problem(
+                detail=_(
+                    "The role “%(role)s” asks for a fresh second factor: ask for more time on "
+                    "the portal's page of this access."
+                )
+                % {"role": role},
+                portal_url=request.build_absolute_uri(
+                    reverse("access-grant-extend", args=[grant.pk])
+                ),
+            )
         field_names = {"extend_by": "extend_by_hours"}
         form = GrantExtendForm(form_data(body_object(request), EXTEND_FIELDS), grant=grant)
         if not form.is_valid():

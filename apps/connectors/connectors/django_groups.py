@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -49,6 +49,16 @@ def _portal_app_labels() -> set[str]:
     permissions would give rights here, which only grants and the portal's own roles may
     give (the apps that share the users have their own models, not installed here)."""
     return {config.label for config in django_apps.get_app_configs()}
+
+
+def groups_giving_portal_rights(group_ids: set[int]) -> list[str]:
+    """The names of the groups among ``group_ids`` that give rights in this portal: one of
+    its own groups, or one holding a permission of an installed app. Checked when a binding
+    is saved and again at every provision, since a group's permissions can change later."""
+    found = Group.objects.filter(pk__in=group_ids).filter(
+        Q(name__in=ALL_GROUPS) | Q(permissions__content_type__app_label__in=_portal_app_labels())
+    )
+    return sorted(set(found.values_list("name", flat=True)))
 
 
 def binding_group(binding: TargetBinding) -> str | None:
@@ -133,10 +143,17 @@ class DjangoGroupsConnector(Connector):
     # -- interface -------------------------------------------------------------------------
     def provision(self, context: GrantContext) -> ProvisionResult:
         groups = self._groups_of_bindings(context.bindings)
+        wanted = {g for ids in groups.values() for g in ids}
+        if risky := groups_giving_portal_rights(wanted):
+            raise ConnectorError(
+                f"group {', '.join(risky)} gives rights in this portal (its own groups or "
+                "permissions of its apps); only grants and the portal's roles may give those",
+                retryable=False,
+            )
         user = get_user_model().objects.filter(pk=context.user_id, is_active=True).first()
         if user is None:
             raise ConnectorError(f"user #{context.user_id} is not active", retryable=False)
-        user.groups.add(*sorted({g for ids in groups.values() for g in ids}))
+        user.groups.add(*sorted(wanted))
         return ProvisionResult(account=context.account, secret=None)
 
     def deprovision(self, accounts: Sequence[str]) -> None:
@@ -207,12 +224,7 @@ class DjangoGroupsConnector(Connector):
         group = Group.objects.filter(name=name).first()
         if group is None:
             return [Problem("options", gettext("There is no group “%(name)s”.") % {"name": name})]
-        if (
-            name in ALL_GROUPS
-            or Permission.objects.filter(
-                group=group, content_type__app_label__in=_portal_app_labels()
-            ).exists()
-        ):
+        if groups_giving_portal_rights({group.pk}):
             return [
                 Problem(
                     "options",

@@ -196,8 +196,11 @@ class MariaDBConnector(Connector):
                 [account, host, native_password_hash(password)],
             )
             for granted, on in grants:
-                # Privileges come from TABLE_PRIVILEGES, names are quoted identifiers.
-                cursor.execute(f"GRANT {granted} ON {on} TO %s@%s", [account, host])
+                # Privileges come from TABLE_PRIVILEGES, names are quoted identifiers; a
+                # "%" in a name is doubled, since the statement also carries parameters.
+                cursor.execute(
+                    f"GRANT {granted} ON {on.replace('%', '%%')} TO %s@%s", [account, host]
+                )
         return ProvisionResult(account=account, secret=password)
 
     # -- deprovision -----------------------------------------------------------------------
