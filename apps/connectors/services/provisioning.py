@@ -164,7 +164,7 @@ def provisioning_provision(
         try:
             result = connector_for(row.target).provision(grant_context(row, grant))
         except (ConnectorError, LookupError) as exc:
-            record_failures([row], error=str(exc), now=now)
+            record_failures([row], error=exc, now=now)
             return row
         row.account = result.account
         row.state = ProvisioningState.PROVISIONED
@@ -219,7 +219,7 @@ def provisioning_refresh(
         try:
             connector_for(row.target).refresh(grant_context(row))
         except (ConnectorError, LookupError) as exc:
-            record_failures([row], error=str(exc), now=now)
+            record_failures([row], error=exc, now=now)
             # Failed: provisioned again (with the new window) by the reconcile's retry.
             return row
         audit_event_record(
@@ -285,7 +285,7 @@ def _deprovision_target(
     except (ConnectorError, LookupError) as exc:
         for row in rows:
             row.remove_requested_at = row.remove_requested_at or now
-        record_failures(rows, error=str(exc), now=now)
+        record_failures(rows, error=exc, now=now)
         return 0, len(rows)
     done = timezone.now()
     among(Provisioning.objects.all(), "id", [row.pk for row in rows]).update(
