@@ -119,7 +119,8 @@ class QueueItemSerializer(RequestSerializer):
         )
 
     def get_special_category(self, obj: Any) -> bool:
-        """Whether it opens Art. 9/10 data (approving it needs a fresh second factor)."""
+        """Whether it opens Art. 9/10 data (approving it needs the DPO too, and, where MFA
+        applies, a fresh second factor on the portal)."""
         return bool(getattr(obj, "holds_special", False))
 
     def get_sensitivity(self, obj: Any) -> str:
