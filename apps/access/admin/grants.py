@@ -86,7 +86,10 @@ class GrantAdmin(LargeTableAdminMixin, ServiceErrorsMixin, ReadOnlyModelAdmin):
             _("Rights and window"),
             {"fields": ("can_view", "can_change", "can_export", "starts_at", "ends_at")},
         ),
-        (_("Revocation"), {"fields": ("revoked_at", "revoked_by", "revoke_reason_shown")}),
+        (
+            _("Revocation"),
+            {"fields": ("end_reason_shown", "revoked_at", "revoked_by", "revoke_reason_shown")},
+        ),
         (
             _("Break-glass"),
             {"fields": ("is_break_glass", "needs_review", "reviewed_at", "reviewed_by")},
@@ -95,7 +98,18 @@ class GrantAdmin(LargeTableAdminMixin, ServiceErrorsMixin, ReadOnlyModelAdmin):
     )
 
     def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), "asset_list", "revoke_reason_shown"]
+        return [
+            *super().get_readonly_fields(request, obj),
+            "asset_list",
+            "revoke_reason_shown",
+            "end_reason_shown",
+        ]
+
+    @admin.display(description=_("how it ended"))
+    def end_reason_shown(self, obj: Grant) -> str:
+        """``Grant.end_reason`` in the reader's language; a dash while not ended."""
+        how = obj.end_reason
+        return str(how.label) if how is not None else "—"
 
     @admin.display(description=_("revoke reason"))
     def revoke_reason_shown(self, obj: Grant) -> str:
@@ -187,6 +201,9 @@ class GrantAdmin(LargeTableAdminMixin, ServiceErrorsMixin, ReadOnlyModelAdmin):
         """Status, whether it gives access now, and the break-glass flags, in one cell."""
         status = str(obj.get_status_display())
         lines = [gettext("%(status)s, live now") % {"status": status} if obj.is_live() else status]
+        if (how := obj.end_reason) is not None and how != obj.status:
+            # An early end says who chose it (given back, revoked, offboarded, ...).
+            lines.append(str(how.label))
         if obj.is_break_glass:
             lines.append(
                 gettext("break-glass, to review") if obj.needs_review else gettext("break-glass")
