@@ -109,6 +109,10 @@ class Connector(ABC):
     uses_tables: ClassVar[bool] = False
     #: Whether the target needs a connection URL.
     needs_url: ClassVar[bool] = True
+    #: What a grant's account in this target is, for its holder (gettext_lazy): "Database
+    #: login", "Group membership"… The holder's page labels the account's name with it;
+    #: every registered kind says its own (tests/connectors/test_labels.py).
+    account_label: ClassVar[str | Promise] = ""
     #: Whether ``observe`` can tell what the target holds. False for a target that cannot
     #: be asked (a webhook endpoint): drift then says "not observable" instead of calling
     #: ``observe``, and never counts it as a failure or an alert.

@@ -10,6 +10,7 @@ from django.db.models import Count, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from .models import Provisioning, ProvisioningState, Target
+from .registry import connector_class
 
 
 class HolderState:
@@ -51,6 +52,15 @@ class HolderAccount:
     host: str
     port: str
     database: str
+    #: What the account is, for its holder ("Database login", "Group membership"…).
+    account_label: Any
+
+
+def account_label(kind: str) -> Any:
+    """What an account of a target of ``kind`` is (the connector's ``account_label``), or
+    plain "Account" for a kind whose connector says nothing or is not registered."""
+    cls = connector_class(kind)
+    return (cls.account_label if cls else "") or _("Account")
 
 
 def connection_facts(target: Target) -> tuple[str, str, str]:
@@ -76,7 +86,15 @@ def holder_accounts(*, grant_ids: list[int], user: Any) -> dict[int, list[Holder
         state = holder_state(row)
         host, port, database = connection_facts(row.target)
         out.setdefault(row.grant_id, []).append(
-            HolderAccount(row, state, HOLDER_STATE_LABELS[state], host, port, database)
+            HolderAccount(
+                row,
+                state,
+                HOLDER_STATE_LABELS[state],
+                host,
+                port,
+                database,
+                account_label(row.target.kind),
+            )
         )
     return out
 
