@@ -67,6 +67,7 @@ def record_failures(rows: list[Provisioning], *, error: str, now: datetime) -> N
     alert = []
     for row in rows:
         row.tries += 1
+        row.last_try_at = now
         row.state = ProvisioningState.FAILED
         row.error = error[:2000]
         row.next_try_at = elapsed_add(now, retry_delay(row.tries))
@@ -74,7 +75,16 @@ def record_failures(rows: list[Provisioning], *, error: str, now: datetime) -> N
             row.alerted_at = now
             alert.append(row)
     Provisioning.objects.bulk_update(
-        rows, ["tries", "state", "error", "next_try_at", "alerted_at", "remove_requested_at"]
+        rows,
+        [
+            "tries",
+            "last_try_at",
+            "state",
+            "error",
+            "next_try_at",
+            "alerted_at",
+            "remove_requested_at",
+        ],
     )
     for row in alert:
         audit_event_record(
