@@ -205,6 +205,7 @@ class Provisioning(models.Model):
     )
     tries = models.PositiveIntegerField(default=0, verbose_name=_("tries"))
     error = models.TextField(blank=True, verbose_name=_("last error"))
+    last_try_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last try at"))
     next_try_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next try at"))
     alerted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("admins alerted at"))
     provisioned_at = models.DateTimeField(null=True, blank=True, verbose_name=_("provisioned at"))

@@ -40,6 +40,7 @@ from jitportal.redirects import named_return_url
 
 from .. import selectors, services
 from ..models import Grant
+from ..signals import PANELS_ADMIN, grant_panels_collect
 from .display import RETURNS, acting_user, return_query, rights_text, window_text
 from .filters import AssetChoicesFilter, LiveNowFilter
 from .forms import BreakGlassForm, CommentForm, HoldersForm, ReasonForm
@@ -248,6 +249,11 @@ class GrantAdmin(LargeTableAdminMixin, ServiceErrorsMixin, ReadOnlyModelAdmin):
                 and obj.needs_review
                 and obj.user_id != request.user.pk
             )
+            # What apps above access show of the grant (its accounts in other systems),
+            # through the same signal as the holder's pages (access imports none of them).
+            extra_context["panels"] = grant_panels_collect(
+                [obj], request.user, audience=PANELS_ADMIN
+            ).get(obj.pk, [])
         return super().change_view(request, object_id, form_url, extra_context)
 
     def changelist_view(self, request, extra_context=None):

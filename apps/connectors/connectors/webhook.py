@@ -67,6 +67,8 @@ class WebhookConnector(Connector):
     kind = "webhook"
     label = _("Signed webhook")
     needs_url = False
+    account_label = _("Webhook account")
+    observable = False
     guarantees = _(
         "A signed JSON POST (HMAC-SHA256 over the timestamp and the body, an idempotency key "
         "that stays the same across tries) when a grant starts and when it ends, retried with "

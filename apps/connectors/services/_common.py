@@ -74,6 +74,7 @@ def record_failures(rows: list[Provisioning], *, error: Exception, now: datetime
     alert = []
     for row in rows:
         row.tries += 1
+        row.last_try_at = now
         row.state = ProvisioningState.FAILED
         row.error = str(error)[:2000]
         delay = retry_delay(row.tries) if mendable else timedelta(seconds=conf("RETRY_MAX_SECONDS"))
@@ -82,7 +83,16 @@ def record_failures(rows: list[Provisioning], *, error: Exception, now: datetime
             row.alerted_at = now
             alert.append(row)
     Provisioning.objects.bulk_update(
-        rows, ["tries", "state", "error", "next_try_at", "alerted_at", "remove_requested_at"]
+        rows,
+        [
+            "tries",
+            "last_try_at",
+            "state",
+            "error",
+            "next_try_at",
+            "alerted_at",
+            "remove_requested_at",
+        ],
     )
     for row in alert:
         audit_event_record(

@@ -169,6 +169,7 @@ def provisioning_provision(
         row.account = result.account
         row.state = ProvisioningState.PROVISIONED
         row.provisioned_at = now
+        row.last_try_at = now
         row.error = ""
         row.next_try_at = None
         row.secret_sealed = seal(result.secret) if result.secret else None
@@ -178,6 +179,7 @@ def provisioning_provision(
                 "account",
                 "state",
                 "provisioned_at",
+                "last_try_at",
                 "error",
                 "next_try_at",
                 "secret_sealed",
@@ -222,6 +224,8 @@ def provisioning_refresh(
             record_failures([row], error=exc, now=now)
             # Failed: provisioned again (with the new window) by the reconcile's retry.
             return row
+        row.last_try_at = now
+        row.save(update_fields=["last_try_at"])
         audit_event_record(
             action="connectors.account.refreshed",
             actor_label=SYSTEM_CONNECTORS,
@@ -292,6 +296,7 @@ def _deprovision_target(
         remove_requested_at=Coalesce(F("remove_requested_at"), Value(now)),
         state=ProvisioningState.DEPROVISIONED,
         deprovisioned_at=done,
+        last_try_at=done,
         secret_sealed=None,
         error="",
         next_try_at=None,
