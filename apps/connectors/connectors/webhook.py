@@ -27,6 +27,7 @@ from django.dispatch import receiver
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.webhooks.events import webhook_event_type_register
 from apps.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from apps.webhooks.services import webhook_delivery_create
 from apps.webhooks.signals import webhook_deliveries_pruning, webhook_delivery_settled
@@ -44,8 +45,12 @@ from ..base import (
 from ..models import Provisioning, ProvisioningState, Target
 from ..registry import register
 
-EVENT_PROVISION = "connector.provision"
-EVENT_DEPROVISION = "connector.deprovision"
+EVENT_PROVISION = webhook_event_type_register(
+    "connector.provision", _("connector: account to make")
+)
+EVENT_DEPROVISION = webhook_event_type_register(
+    "connector.deprovision", _("connector: account to remove")
+)
 #: Registered names of the core's tasks (apps/connectors/tasks.py), queued by name.
 TASK_PROVISION = "connectors.provision"
 TASK_DEPROVISION = "connectors.deprovision"
