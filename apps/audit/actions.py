@@ -80,6 +80,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "webhooks.subscription.changed": _("Webhook subscription changed"),
     "webhooks.subscription.secret_rotated": _("Webhook signing secret rotated"),
     "webhooks.delivery.resent": _("Webhook delivery sent again"),
+    "webhooks.deliveries.pruned": _("Old webhook deliveries deleted"),
 }
 
 #: A reason the portal writes itself (never one a person typed) → what it reads as.
@@ -111,6 +112,7 @@ SYSTEM_ACTORS: dict[str, Promise] = {
     "system:command": _("a management command"),
     "system:demo": _("the demo loader"),
     "system:audit_verify": _("the audit chain check"),
+    "system:webhook_retention": _("the webhook delivery retention"),
 }
 
 
