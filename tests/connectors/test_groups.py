@@ -25,6 +25,7 @@ from apps.connectors.registry import connector_for
 from apps.connectors.services import provisioning_provision
 from apps.connectors.services._common import record_failures
 from apps.connectors.services.drift import target_drift_check
+from apps.signin.models import GroupMapping
 from tests.access.factories import GrantFactory
 from tests.connectors.helpers import committed
 from tests.factories import DataAssetFactory, UserFactory
@@ -177,12 +178,18 @@ def test_a_binding_to_a_group_that_was_deleted_fails_without_retry(target, asset
         ({"group": "Nobody made this"}, "There is no group"),
         ({"group": "DPO"}, "gives rights in this portal"),
         ({"group": "Sneaky"}, "gives rights in this portal"),
+        ({"group": "Sales team"}, "filled by single sign-on"),
+        ({"group": "Finance team"}, "filled by single sign-on"),
     ],
 )
-def test_bad_bindings_are_refused(target, groups, options, text):
-    # Given a group holding a permission of the portal itself
+def test_bad_bindings_are_refused(target, groups, options, text, settings):
+    # Given a group holding a permission of the portal itself, and two groups single sign-on
+    # fills (one by a mapping in the admin, one by OIDC_GROUP_MAP)
     sneaky = Group.objects.create(name="Sneaky")
     sneaky.permissions.add(Permission.objects.get(codename="revoke_grant"))
+    GroupMapping.objects.create(idp_group="sales", group=Group.objects.create(name="Sales team"))
+    Group.objects.create(name="Finance team")
+    settings.OIDC_GROUP_MAP = {"finance": "Finance team"}
     binding = TargetBinding(target=target, asset=DataAssetFactory(), options=options)
 
     # When checked, then the options field carries a clear message
@@ -278,3 +285,16 @@ def test_a_failure_a_retry_may_mend_backs_off_and_alerts_after_the_threshold(
     row.refresh_from_db()
     assert row.next_try_at == now + timedelta(seconds=settings.CONNECTORS["RETRY_SECONDS"])
     assert row.alerted_at is None
+
+
+def test_a_group_mapped_after_its_binding_is_never_joined(target, asset, crm_readers):
+    # Given a binding saved while nobody mapped its group, then a mapping to it in the admin
+    GroupMapping.objects.create(idp_group="crm-team", group=crm_readers)
+    grant = GrantFactory(assets=[asset])
+    # When the grant's account is made, then it is refused (trying again cannot mend it)
+    with pytest.raises(ConnectorError) as error:
+        _provisioned(target, grant)
+    assert not error.value.retryable
+    assert "single sign-on" in str(error.value)
+    # and the holder joined nothing
+    assert not grant.user.groups.filter(pk=crm_readers.pk).exists()

@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.access.models import Grant
 from apps.inventory.roles import ALL_GROUPS
+from apps.signin.groups import group_mapping
 
 from ..base import (
     Connector,
@@ -59,6 +60,16 @@ def groups_giving_portal_rights(group_ids: set[int]) -> list[str]:
         Q(name__in=ALL_GROUPS) | Q(permissions__content_type__app_label__in=_portal_app_labels())
     )
     return sorted(set(found.values_list("name", flat=True)))
+
+
+def groups_managed_by_sign_in(group_ids: set[int]) -> list[str]:
+    """The names of the groups among ``group_ids`` that single sign-on fills at each sign-in
+    (``OIDC_GROUP_MAP`` or a group mapping in the admin): their memberships belong to the
+    identity provider, so a grant's end would take out a member the provider put in and the
+    next sign-in would undo a grant's membership. A bound group has one owner: the grants."""
+    mapped = {name for names in group_mapping().values() for name in names}
+    found = Group.objects.filter(pk__in=group_ids, name__in=mapped)
+    return sorted(found.values_list("name", flat=True))
 
 
 def binding_group(binding: TargetBinding) -> str | None:
@@ -151,6 +162,12 @@ class DjangoGroupsConnector(Connector):
                 "permissions of its apps); only grants and the portal's roles may give those",
                 retryable=False,
             )
+        if mapped := groups_managed_by_sign_in(wanted):
+            raise ConnectorError(
+                f"group {', '.join(mapped)} is filled by single sign-on (a group mapping); "
+                "a bound group's members are the grants' alone",
+                retryable=False,
+            )
         user = get_user_model().objects.filter(pk=context.user_id, is_active=True).first()
         if user is None:
             raise ConnectorError(f"user #{context.user_id} is not active", retryable=False)
@@ -225,6 +242,18 @@ class DjangoGroupsConnector(Connector):
         group = Group.objects.filter(name=name).first()
         if group is None:
             return [Problem("options", gettext("There is no group “%(name)s”.") % {"name": name})]
+        if groups_managed_by_sign_in({group.pk}):
+            return [
+                Problem(
+                    "options",
+                    gettext(
+                        "Group “%(name)s” is filled by single sign-on (a group mapping): its "
+                        "members belong to the identity provider, so a grant could neither "
+                        "give nor end a membership of its own there."
+                    )
+                    % {"name": name},
+                )
+            ]
         if groups_giving_portal_rights({group.pk}):
             return [
                 Problem(
