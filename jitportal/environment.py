@@ -168,6 +168,6 @@ def _checked_url(
         and (bool(host) or scheme not in {"http", "https"})
     )
     if not good:
-        shown = raw if parts is None else re.sub(r"//[^/@]*@", "//***@", raw)
+        shown = re.sub(r"//[^/@]*@", "//***@", raw)
         raise ImproperlyConfigured(f"{var}={shown[:200]!r} is not an allowed URL: use {allowed}")
     return value

@@ -201,11 +201,17 @@ def test_a_value_outside_what_a_variable_allows_stops_the_start(name):
 
 
 def test_a_refusal_shows_no_credentials():
-    # given a database URL of the wrong scheme carrying a password
-    (outcome,) = _probe([{"DATABASE_URL": "mysql://portal:s3cret-pw@db/portal"}])
-    # when the settings load, then the refusal names the URL without its password
-    assert outcome["result"] == "refused"
-    assert "s3cret-pw" not in outcome["message"] and "***@db" in outcome["message"]
+    # given database URLs carrying a password: of the wrong scheme, and not parseable
+    wrong, broken = _probe(
+        [
+            {"DATABASE_URL": "mysql://portal:s3cret-pw@db/portal"},
+            {"DATABASE_URL": "postgres://portal:s3cret-pw@[::1/portal"},
+        ]
+    )
+    # when the settings load, then each refusal names the URL without its password
+    for outcome in (wrong, broken):
+        assert outcome["result"] == "refused", outcome
+        assert "s3cret-pw" not in outcome["message"] and "//***@" in outcome["message"]
 
 
 def test_manage_py_stops_with_one_clear_line_and_no_value_error():
