@@ -8,37 +8,15 @@ from email.utils import getaddresses
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from jitportal.environment import StrictEnv
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-
-#: The words an on/off variable takes (any case); anything else stops the start, so that a
-#: typo ("MFA_REQUIRED=ture", "PASSWORD_SIGNIN=of") never quietly turns a safeguard off.
-ON_WORDS = frozenset({"on", "true", "yes", "1"})
-OFF_WORDS = frozenset({"off", "false", "no", "0"})
-
-
-class StrictEnv(environ.Env):
-    """``environ.Env`` whose ``bool`` refuses a value that is not an on/off word (django-environ
-    reads every unknown word as False); an empty value means the default."""
-
-    def bool(self, var, default=environ.Env.NOTSET):  # type: ignore[override]
-        raw = self.ENVIRON.get(var)
-        if raw is None or not str(raw).strip():
-            if default is self.NOTSET:
-                raise ImproperlyConfigured(f"Set the environment variable {var} (on or off)")
-            return default
-        word = str(raw).strip().lower()
-        if word in ON_WORDS:
-            return True
-        if word in OFF_WORDS:
-            return False
-        raise ImproperlyConfigured(
-            f"{var}={raw!r} is neither on nor off: use on or off (or true/false, yes/no, 1/0)"
-        )
-
+#: Units of the ranges numbers are read within (seconds).
+HOUR, DAY = 3600, 24 * 3600
+WEEK = 7 * DAY
 
 env = StrictEnv()
 if (BASE_DIR / ".env").is_file():
@@ -49,7 +27,9 @@ INSECURE_DEFAULT_SECRET_KEY = "django-insecure-jitportal-development-only-key-ch
 SECRET_KEY = env("SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=True)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_TRUSTED_ORIGINS = env.url_list(
+    "CSRF_TRUSTED_ORIGINS", default=[], schemes=frozenset({"https", "http"})
+)
 
 INSTALLED_APPS = [
     # django.contrib.admin with the portal's site (jitportal/admin_site.py)
@@ -153,7 +133,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 30, "transaction_mode": "IMMEDIATE"}
     )
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", 60, low=0, high=DAY)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -209,7 +189,7 @@ ADMIN_URL = env("ADMIN_URL", default="admin/")
 # development sign in with a password alone; on by default in production.
 MFA_REQUIRED = env.bool("MFA_REQUIRED", default=False)
 MFA_REQUIRED_GROUPS = env.list("MFA_REQUIRED_GROUPS", default=["DPO", "Approvers"])
-MFA_FRESH_MINUTES = env.int("MFA_FRESH_MINUTES", default=10)
+MFA_FRESH_MINUTES = env.int("MFA_FRESH_MINUTES", 10, low=1, high=24 * 60)
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="jitportal")
 if not re.fullmatch(r"[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*/", ADMIN_URL) or {".", ".."} & set(
     ADMIN_URL.split("/")
@@ -240,9 +220,12 @@ ADMINS = [
     if address
 ]
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
-PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+# http:// for development and the demo; production's deploy checks ask for https.
+PORTAL_BASE_URL = env.url(
+    "PORTAL_BASE_URL", default="http://127.0.0.1:8000", schemes=frozenset({"https", "http"})
+)
 # Seconds an SMTP conversation may block a worker (a notice that times out is retried).
-EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=30.0)
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", 30.0, low=1, high=600)
 
 # --- WebAuthn: security keys and passkeys as a second factor ------------------------------
 # (django-otp-webauthn; apps/signin/mfa_webauthn.py, docs/signin.md). The relying party ID is
@@ -259,20 +242,30 @@ if re.fullmatch(r"[0-9.]+|.*:.*", _portal_host) or (
 _portal_port = f":{_portal_url.port}" if _portal_url.port else ""
 OTP_WEBAUTHN_RP_ID = env("OTP_WEBAUTHN_RP_ID", default=_portal_host)
 OTP_WEBAUTHN_RP_NAME = env("OTP_WEBAUTHN_RP_NAME", default=OTP_TOTP_ISSUER)
-OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.url_list(
     "OTP_WEBAUTHN_ALLOWED_ORIGINS",
     default=[
         f"https://{_portal_host}{_portal_port}"
         if _portal_url.scheme == "https"
         else f"http://localhost{_portal_port}"
     ],
+    schemes=frozenset({"https"}),
+    loopback_only=frozenset({"http"}),
 )
 # A second factor only: signing in still takes single sign-on or a password first.
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 
 # --- Redis and Celery -------------------------------------------------------------------
-REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+REDIS_URL = env.url(
+    "REDIS_URL", default="redis://127.0.0.1:6379/0", schemes=frozenset({"redis", "rediss", "unix"})
+)
+CELERY_BROKER_URL = env.url(
+    "CELERY_BROKER_URL",
+    default=REDIS_URL,
+    schemes=frozenset(
+        {"redis", "rediss", "sentinel", "amqp", "amqps", "pyamqp", "sqs", "filesystem"}
+    ),
+)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded broker the demo falls back to when no Redis answers: messages are files.
     _broker_dir = Path(env("CELERY_BROKER_DIR", default=str(BASE_DIR / "var" / "broker")))
@@ -290,8 +283,8 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60 * 60)
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=55 * 60)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", 60 * 60, low=60, high=WEEK)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", 55 * 60, low=30, high=WEEK)
 # Several workers, a worker lost (docs/deploy.md, "Several workers"): a message is
 # acknowledged after its task ends, so a worker killed mid-task (SIGKILL, out of memory, a
 # lost host) leaves it to be delivered again; every task is safe to run twice (rows are
@@ -308,7 +301,7 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # started a second time while the first still runs. RabbitMQ redelivers when the consumer's
 # connection closes instead; its own consumer_timeout must exceed the time limit too.
 CELERY_BROKER_VISIBILITY_TIMEOUT = env.int(
-    "CELERY_BROKER_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 30 * 60
+    "CELERY_BROKER_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 30 * 60, low=120, high=30 * DAY
 )
 if CELERY_BROKER_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured(
@@ -317,11 +310,13 @@ if CELERY_BROKER_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
         "running task to a second worker"
     )
 # Worker processes per `celery worker` (default: one per CPU).
-CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=None)
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", None, low=1, high=256)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A publish must not hang a web request when the broker is down: one connection attempt,
 # this long at most (jitportal.tasking); what was not queued is done by the beat tasks.
-CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=0.5)
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float(
+    "CELERY_BROKER_CONNECTION_TIMEOUT", 0.5, low=0.1, high=60
+)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Kombu's Redis transport ignores the connection timeout above for the TCP connect.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -345,36 +340,44 @@ AUDITLOG_DISABLE_REMOTE_ADDR = False
 # --- The portal's own knobs -----------------------------------------------------------------
 JITPORTAL = {
     # Organisation-wide fallbacks; per-policy values live in the database.
-    "RECONCILE_EVERY_SECONDS": env.int("JITPORTAL_RECONCILE_EVERY_SECONDS", default=60),
-    "RECONCILE_BATCH_SIZE": env.int("JITPORTAL_RECONCILE_BATCH_SIZE", default=1000),
+    "RECONCILE_EVERY_SECONDS": env.int("JITPORTAL_RECONCILE_EVERY_SECONDS", 60, low=5, high=HOUR),
+    "RECONCILE_BATCH_SIZE": env.int("JITPORTAL_RECONCILE_BATCH_SIZE", 1000, low=1, high=1000000),
     # Further reconcile runs queued when more than one batch is due, so idle workers share it.
-    "RECONCILE_HELPERS": env.int("JITPORTAL_RECONCILE_HELPERS", default=3),
-    "BREAK_GLASS_MAX": timedelta(hours=env.int("JITPORTAL_BREAK_GLASS_MAX_HOURS", default=4)),
-    "EXPIRY_WARNING_BEFORE": timedelta(
-        minutes=env.int("JITPORTAL_EXPIRY_WARNING_MINUTES", default=30)
+    "RECONCILE_HELPERS": env.int("JITPORTAL_RECONCILE_HELPERS", 3, low=0, high=64),
+    "BREAK_GLASS_MAX": timedelta(
+        hours=env.int("JITPORTAL_BREAK_GLASS_MAX_HOURS", 4, low=1, high=72)
     ),
-    "PURGE_BATCH_SIZE": env.int("JITPORTAL_PURGE_BATCH_SIZE", default=100000),
-    "PURGE_MIN_PERIOD_DAYS": env.int("JITPORTAL_PURGE_MIN_PERIOD_DAYS", default=30),
-    "PURGE_FOUR_EYES_THRESHOLD": env.int("JITPORTAL_PURGE_FOUR_EYES_THRESHOLD", default=1000),
-    "AUDIT_RETENTION_DAYS": env.int("JITPORTAL_AUDIT_RETENTION_DAYS", default=6 * 365),
+    "EXPIRY_WARNING_BEFORE": timedelta(
+        minutes=env.int("JITPORTAL_EXPIRY_WARNING_MINUTES", 30, low=1, high=7 * 24 * 60)
+    ),
+    "PURGE_BATCH_SIZE": env.int("JITPORTAL_PURGE_BATCH_SIZE", 100000, low=1, high=10000000),
+    "PURGE_MIN_PERIOD_DAYS": env.int("JITPORTAL_PURGE_MIN_PERIOD_DAYS", 30, low=1, high=3650),
+    "PURGE_FOUR_EYES_THRESHOLD": env.int(
+        "JITPORTAL_PURGE_FOUR_EYES_THRESHOLD", 1000, low=0, high=10**9
+    ),
+    "AUDIT_RETENTION_DAYS": env.int("JITPORTAL_AUDIT_RETENTION_DAYS", 6 * 365, low=365, high=36500),
     "HASH_SECRET": env("JITPORTAL_HASH_SECRET", default=""),
     # UK organisations: the record of processing carries the DPA 2018 Schedule 1 column.
     "ROPA_UK": env.bool("JITPORTAL_ROPA_UK", default=False),
     # Key of the digests that stand for search terms in the audit trail (docs/audit.md).
     "AUDIT_SEARCH_KEY": env("JITPORTAL_AUDIT_SEARCH_KEY", default=""),
     # After a failed publish, skip the broker for this long (the database keeps the work).
-    "ENQUEUE_PAUSE_SECONDS": env.int("JITPORTAL_ENQUEUE_PAUSE_SECONDS", default=30),
+    "ENQUEUE_PAUSE_SECONDS": env.int("JITPORTAL_ENQUEUE_PAUSE_SECONDS", 30, low=1, high=HOUR),
     # The notice outbox: tries before giving up (never for break-glass), backoff in seconds.
-    "NOTICE_MAX_TRIES": env.int("JITPORTAL_NOTICE_MAX_TRIES", default=8),
-    "NOTICE_RETRY_SECONDS": env.int("JITPORTAL_NOTICE_RETRY_SECONDS", default=60),
-    "NOTICE_RETRY_MAX_SECONDS": env.int("JITPORTAL_NOTICE_RETRY_MAX_SECONDS", default=3600),
-    "INTEGRATION_TOKEN_MAX_DAYS": env.int("JITPORTAL_INTEGRATION_TOKEN_MAX_DAYS", default=365),
+    "NOTICE_MAX_TRIES": env.int("JITPORTAL_NOTICE_MAX_TRIES", 8, low=1, high=100),
+    "NOTICE_RETRY_SECONDS": env.int("JITPORTAL_NOTICE_RETRY_SECONDS", 60, low=1, high=DAY),
+    "NOTICE_RETRY_MAX_SECONDS": env.int(
+        "JITPORTAL_NOTICE_RETRY_MAX_SECONDS", 3600, low=1, high=WEEK
+    ),
+    "INTEGRATION_TOKEN_MAX_DAYS": env.int(
+        "JITPORTAL_INTEGRATION_TOKEN_MAX_DAYS", 365, low=1, high=3650
+    ),
     # Readiness (apps/health) fails while a notice has waited longer than this to be sent.
     "HEALTH_OUTBOX_MAX_AGE": timedelta(
-        minutes=env.int("JITPORTAL_HEALTH_OUTBOX_MAX_AGE_MINUTES", default=15)
+        minutes=env.int("JITPORTAL_HEALTH_OUTBOX_MAX_AGE_MINUTES", 15, low=1, high=24 * 60)
     ),
     # Seconds the readiness check waits for the broker to answer.
-    "HEALTH_BROKER_TIMEOUT": env.float("JITPORTAL_HEALTH_BROKER_TIMEOUT", default=2.0),
+    "HEALTH_BROKER_TIMEOUT": env.float("JITPORTAL_HEALTH_BROKER_TIMEOUT", 2.0, low=0.1, high=60),
 }
 
 # --- Event webhooks (apps/webhooks, docs/webhooks.md) -------------------------------------
@@ -386,21 +389,21 @@ WEBHOOKS = {
     "ALLOW_HTTP": env.bool("WEBHOOK_ALLOW_HTTP", default=False),
     "ALLOW_PRIVATE_TARGETS": env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False),
     # Tries before a delivery is given up; the wait doubles per try from RETRY_SECONDS.
-    "MAX_TRIES": env.int("WEBHOOK_MAX_TRIES", default=10),
-    "RETRY_SECONDS": env.int("WEBHOOK_RETRY_SECONDS", default=30),
-    "RETRY_MAX_SECONDS": env.int("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600),
+    "MAX_TRIES": env.int("WEBHOOK_MAX_TRIES", 10, low=1, high=100),
+    "RETRY_SECONDS": env.int("WEBHOOK_RETRY_SECONDS", 30, low=1, high=DAY),
+    "RETRY_MAX_SECONDS": env.int("WEBHOOK_RETRY_MAX_SECONDS", 6 * 3600, low=1, high=WEEK),
     # How often beat sends what is due (retries, and what a lost message left behind).
-    "SWEEP_EVERY_SECONDS": env.int("WEBHOOK_SWEEP_EVERY_SECONDS", default=30),
+    "SWEEP_EVERY_SECONDS": env.int("WEBHOOK_SWEEP_EVERY_SECONDS", 30, low=1, high=HOUR),
     # PEM file of the certificate authorities endpoints are checked against, instead of the
     # system's (an internal CA). Empty: the system's.
     "CA_FILE": env("WEBHOOK_CA_FILE", default=""),
     # Readiness (apps/health) and the dashboard turn red while a delivery was given up in
     # the last GIVEN_UP_ALERT_HOURS (until it is re-sent, or the period has passed).
-    "GIVEN_UP_ALERT_HOURS": env.int("WEBHOOK_GIVEN_UP_ALERT_HOURS", default=24),
+    "GIVEN_UP_ALERT_HOURS": env.int("WEBHOOK_GIVEN_UP_ALERT_HOURS", 24, low=1, high=24 * 90),
     # Delivered and given-up deliveries are deleted this many days after their last try
     # (beat, nightly, or manage.py webhook_deliveries_prune), DELIVERY_PRUNE_BATCH at a time.
-    "DELIVERY_RETENTION_DAYS": env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", default=90),
-    "DELIVERY_PRUNE_BATCH": env.int("WEBHOOK_DELIVERY_PRUNE_BATCH", default=1000),
+    "DELIVERY_RETENTION_DAYS": env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", 90, low=1, high=3650),
+    "DELIVERY_PRUNE_BATCH": env.int("WEBHOOK_DELIVERY_PRUNE_BATCH", 1000, low=1, high=100_000),
 }
 # --- Connectors: accounts in other systems (docs/connectors.md) ---------------------------
 CONNECTORS = {
@@ -408,27 +411,29 @@ CONNECTORS = {
     # when empty); rotating it makes unseen secrets unreadable (they are provisioned again).
     "SECRET_KEY": env("CONNECTORS_SECRET_KEY", default=""),
     # Tries after which the admins are alerted (retries go on with backoff, capped below).
-    "ALERT_AFTER_TRIES": env.int("CONNECTORS_ALERT_AFTER_TRIES", default=3),
-    "RETRY_SECONDS": env.int("CONNECTORS_RETRY_SECONDS", default=10),
-    "RETRY_MAX_SECONDS": env.int("CONNECTORS_RETRY_MAX_SECONDS", default=600),
+    "ALERT_AFTER_TRIES": env.int("CONNECTORS_ALERT_AFTER_TRIES", 3, low=1, high=100),
+    "RETRY_SECONDS": env.int("CONNECTORS_RETRY_SECONDS", 10, low=1, high=DAY),
+    "RETRY_MAX_SECONDS": env.int("CONNECTORS_RETRY_MAX_SECONDS", 600, low=1, high=WEEK),
     # Grants ending within this many seconds get a task queued for their exact end.
-    "END_HORIZON_SECONDS": env.int("CONNECTORS_END_HORIZON_SECONDS", default=90),
+    "END_HORIZON_SECONDS": env.int("CONNECTORS_END_HORIZON_SECONDS", 90, low=1, high=HOUR),
     # Extra modules that register connectors of the organisation's own.
     "MODULES": env.list("CONNECTORS_MODULES", default=[]),
 }
 # The demo's target database (apps/demo/connectors.py; load_demo makes it when PostgreSQL
 # answers). Empty: the demo binds nothing.
-JITPORTAL_DEMO_TARGET_URL = env(
+JITPORTAL_DEMO_TARGET_URL = env.url(
     "JITPORTAL_DEMO_TARGET_URL",
     default="postgresql://postgres@127.0.0.1:5432/jitportal_demo_target",
+    schemes=frozenset({"postgres", "postgresql"}),
+    optional=True,
 )
 
 # --- Sign-in: lockout (django-axes), idle sessions, browser policies -----------------------
 # Every password check (login page, admin login, anything calling authenticate()) counts
 # failures per username, case-insensitively; after AXES_FAILURE_LIMIT failures the username
 # is locked for AXES_COOLOFF_MINUTES (0: until unlocked with `manage.py axes_reset_username`).
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-_axes_cooloff = env.int("AXES_COOLOFF_MINUTES", default=30)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", 5, low=1, high=100)
+_axes_cooloff = env.int("AXES_COOLOFF_MINUTES", 30, low=0, high=30 * 24 * 60)
 AXES_COOLOFF_TIME = timedelta(minutes=_axes_cooloff) if _axes_cooloff > 0 else None
 # One count per username whatever the address, browser or cookies, so rotating them does not
 # reset it; axes.W006 (which asks for the address too) does not apply to a username count.
@@ -442,26 +447,42 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # The client's address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT reverse proxies that each
 # append to X-Forwarded-For, that many entries from its right (apps/signin/client_address.py).
 # Lockout and the audit trail both use it; never a header a client can set when 0.
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0, low=0, high=10)
 TRUSTED_PROXY_HEADER = "HTTP_X_FORWARDED_FOR"
 AXES_CLIENT_IP_CALLABLE = "apps.signin.client_address.client_address"
 # Logged out after this long without a request (OWASP Session Management: idle timeout).
-SESSION_IDLE_TIMEOUT = timedelta(minutes=env.int("SESSION_IDLE_MINUTES", default=30))
+SESSION_IDLE_TIMEOUT = timedelta(minutes=env.int("SESSION_IDLE_MINUTES", 30, low=1, high=24 * 60))
 
 # --- Sign-in: single sign-on (OpenID Connect, mozilla-django-oidc) and password sign-in ----
 # Single sign-on is offered when OIDC_RP_CLIENT_ID is set. Endpoints: OIDC_ISSUER alone (read
 # from its /.well-known/openid-configuration), or each OIDC_OP_*_ENDPOINT (docs/signin.md).
 OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID", default="")
 OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET", default="")
-OIDC_ISSUER = env("OIDC_ISSUER", default="")
-OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
-OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT", default="")
-OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT", default="")
-OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", default="")
+# https:// only (http:// to a provider on this machine, for tests); empty: not used.
+_HTTPS, _LOCAL_HTTP = frozenset({"https"}), frozenset({"http"})
+OIDC_ISSUER = env.url(
+    "OIDC_ISSUER", default="", schemes=_HTTPS, loopback_only=_LOCAL_HTTP, optional=True
+)
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.url(
+    "OIDC_OP_AUTHORIZATION_ENDPOINT",
+    default="",
+    schemes=_HTTPS,
+    loopback_only=_LOCAL_HTTP,
+    optional=True,
+)
+OIDC_OP_TOKEN_ENDPOINT = env.url(
+    "OIDC_OP_TOKEN_ENDPOINT", default="", schemes=_HTTPS, loopback_only=_LOCAL_HTTP, optional=True
+)
+OIDC_OP_USER_ENDPOINT = env.url(
+    "OIDC_OP_USER_ENDPOINT", default="", schemes=_HTTPS, loopback_only=_LOCAL_HTTP, optional=True
+)
+OIDC_OP_JWKS_ENDPOINT = env.url(
+    "OIDC_OP_JWKS_ENDPOINT", default="", schemes=_HTTPS, loopback_only=_LOCAL_HTTP, optional=True
+)
 OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", default="RS256")
 OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", default="openid email profile groups")
 OIDC_USE_PKCE = True
-OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10.0)
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", 10.0, low=1, high=120)
 # The userinfo claim listing the user's groups (Entra ID: "groups"/"roles", Keycloak: "groups").
 OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", default="groups")
 # {"idp-group": "Portal group" or ["Group", ...]}; the admin adds rows (Sign-in > Group mappings).
@@ -504,23 +525,10 @@ CONTENT_SECURITY_POLICY = {
 PERMISSIONS_POLICY: dict[str, list[str]] = {
     feature: []
     for feature in (
-        "accelerometer",
-        "autoplay",
-        "camera",
-        "display-capture",
-        "encrypted-media",
-        "fullscreen",
-        "geolocation",
-        "gyroscope",
-        "magnetometer",
-        "microphone",
-        "midi",
-        "payment",
-        "picture-in-picture",
-        "screen-wake-lock",
-        "usb",
-        "xr-spatial-tracking",
-    )
+        "accelerometer autoplay camera display-capture encrypted-media fullscreen geolocation "
+        "gyroscope magnetometer microphone midi payment picture-in-picture screen-wake-lock "
+        "usb xr-spatial-tracking"
+    ).split()
 }
 # Security keys and passkeys (the second factor): this origin only, never a framed one.
 PERMISSIONS_POLICY["publickey-credentials-create"] = ["self"]
@@ -570,7 +578,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "apps.api.pagination.PagePagination",
-    "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
+    "PAGE_SIZE": env.int("API_PAGE_SIZE", 50, low=1, high=200),
     "EXCEPTION_HANDLER": "apps.api.problems.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
@@ -602,25 +610,31 @@ if LOG_FORMAT == "json":
 
 # Optional error reporting to Sentry (or a compatible service): no personal data is sent
 # (jitportal/observability.py strips bodies, cookies and who the user is).
-SENTRY_DSN = env("SENTRY_DSN", default="")
+# A self-hosted Sentry may answer on http:// inside the network.
+SENTRY_DSN = env.url("SENTRY_DSN", default="", schemes=frozenset({"https", "http"}), optional=True)
+# Read (and checked) whether or not a DSN is set, so that a wrong value is found at once.
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", 0.0, low=0.0, high=1.0)
 if SENTRY_DSN:
     from jitportal.observability import init_sentry
 
     init_sentry(
         dsn=SENTRY_DSN,
         environment=env("SENTRY_ENVIRONMENT", default="production"),
-        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
     )
 
 # --- Approvals from Slack (apps/chat, docs/slack.md) -------------------------------------
 # Slack's Web API; the tests point it at a local stand-in. Messages are sent only with a token.
-SLACK_API_URL = env("SLACK_API_URL", default="https://slack.com/api/")
+# https:// only (http:// to a stand-in on this machine), never a metadata address or a file.
+SLACK_API_URL = env.url(
+    "SLACK_API_URL", default="https://slack.com/api/", schemes=_HTTPS, loopback_only=_LOCAL_HTTP
+)
 SLACK_BOT_TOKEN = env("SLACK_BOT_TOKEN", default="")
 # Signs every interactive request; without it the endpoint refuses everything.
 SLACK_SIGNING_SECRET = env("SLACK_SIGNING_SECRET", default="")
 # Match an unlinked Slack user to the portal user with the same, Slack-confirmed email.
 SLACK_MATCH_BY_EMAIL = env.bool("SLACK_MATCH_BY_EMAIL", default=False)
-SLACK_TIMEOUT_SECONDS = env.int("SLACK_TIMEOUT_SECONDS", default=10)
+SLACK_TIMEOUT_SECONDS = env.int("SLACK_TIMEOUT_SECONDS", 10, low=1, high=120)
 # The one Slack workspace (team id, T…) whose clicks count; empty: any the app is installed in.
 SLACK_TEAM_ID = env("SLACK_TEAM_ID", default="")
 if SLACK_TEAM_ID and not re.fullmatch(r"T[A-Z0-9]{2,20}", SLACK_TEAM_ID):
