@@ -528,7 +528,7 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
         "accelerometer autoplay camera display-capture encrypted-media fullscreen geolocation "
         "gyroscope magnetometer microphone midi payment picture-in-picture screen-wake-lock "
         "usb xr-spatial-tracking"
-    ).split()
+    ).split()  # noqa: SIM905 - one name per line would cost 16 lines of settings
 }
 # Security keys and passkeys (the second factor): this origin only, never a framed one.
 PERMISSIONS_POLICY["publickey-credentials-create"] = ["self"]
