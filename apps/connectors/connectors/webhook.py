@@ -230,7 +230,7 @@ def _delivery_settled(sender, delivery: WebhookDelivery, outcome: str, **kwargs)
 
 
 @receiver(webhook_deliveries_pruning, dispatch_uid="connectors.webhook.pruning")
-def _deliveries_still_needed(
+def _deliveries_kept_for_steps(
     sender, deliveries: list[tuple[int, int, str]], **kwargs: Any
 ) -> set[int]:
     """Of the deliveries the log's retention is about to delete, the ids of this connector's
