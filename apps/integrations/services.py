@@ -21,6 +21,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from jitportal.inputs import checks_text, line_of
+
 from .models import IntegrationToken
 from .scopes import scope_get
 from .signals import integration_token_created, integration_token_revoked
@@ -82,6 +84,7 @@ def token_scopes_check(*, owner: Any, scopes: list[str]) -> list[str]:
     return sorted(set(scopes))
 
 
+@checks_text(name=line_of(IntegrationToken, "name"))
 def integration_token_create(
     *,
     owner: Any,
