@@ -13,10 +13,15 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.generics import GenericAPIView
 
-from jitportal.inputs import parse_id
+from jitportal.inputs import parse_id, search_problem
 
 from ..parsers import ProblemJSONParser
-from ..problems import not_found_problem, problem_response, unsupported_media_type_problem
+from ..problems import (
+    Problem,
+    not_found_problem,
+    problem_response,
+    unsupported_media_type_problem,
+)
 from ..serializers import ProblemSerializer
 
 M = TypeVar("M", bound=Model)
@@ -30,7 +35,11 @@ class ApiView(GenericAPIView):
     """Any scope a token may carry for this view, by HTTP method (see authentication).
 
     Reads JSON bodies only: any other kind of body (a form, multipart/form-data, text) is
-    refused with 415 (RFC 9110 section 15.5.16) rather than read as an empty object."""
+    refused with 415 (RFC 9110 section 15.5.16) rather than read as an empty object.
+
+    Every query parameter (a search ``q``, a filter, a cursor) is checked by the search rule
+    of the pages (``jitportal.inputs.search_problem``: no control character, at most 200
+    characters) before the view runs a query: a 400 problem names the parameter."""
 
     token_scopes: Any = ()
     required_permissions: Any = ()
@@ -39,6 +48,10 @@ class ApiView(GenericAPIView):
 
     def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        for name, values in request.query_params.lists():
+            for value in values:
+                if problem := search_problem(value):
+                    raise Problem.invalid([(name, problem)])
         media = request.META.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
         if not media or media == "application/json":
             return
