@@ -27,11 +27,14 @@ NUL (U+0000) is refused earlier, for the whole request, by
 from __future__ import annotations
 
 import argparse
+import functools
+import inspect
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -50,12 +53,17 @@ PAGE_MAX = 1_000_000
 #: justification (characters). A name, a title or a reference is shorter (its model's limit).
 TEXT_MAX_LENGTH = 2000
 
+#: Longest search accepted from a search box or a ``q`` parameter (characters).
+SEARCH_MAX_LENGTH = 200
+
 #: The earliest and latest dates accepted from people: a window, a period or a day added to
 #: them stays inside ``datetime``'s range (years 1 to 9999).
 DATE_MIN = date(1900, 1, 1)
 DATE_MAX = date(9000, 12, 31)
 
 FormT = TypeVar("FormT", bound=type)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _ASCII_DIGITS = re.compile(r"\A[0-9]{1,19}\Z")
 # A decimal number in ASCII: optional sign, digits, optional fraction, optional exponent.
@@ -344,3 +352,95 @@ def bounded_text(form_class: FormT) -> FormT:
             field.validators.append(MaxLengthValidator(TEXT_MAX_LENGTH))
             field.widget.attrs.update(field.widget_attrs(field.widget))
     return form_class
+
+
+def search_problem(value: str) -> str | None:
+    """What is wrong with a search ``value`` (a search box, ``?q=``, an API filter), or None.
+
+    One line of visible text, spaces and tabs, at most :data:`SEARCH_MAX_LENGTH` characters:
+    the rule of :func:`text_problem` for a single line. An empty search is no problem.
+    """
+    return text_problem(value, multiline=False, max_length=SEARCH_MAX_LENGTH)
+
+
+@dataclass(frozen=True)
+class TextRule:
+    """How a service checks one free-text parameter: ``multiline`` (line breaks and tabs
+    allowed) and ``max_length`` in characters (see :func:`text_problem`)."""
+
+    multiline: bool = True
+    max_length: int = TEXT_MAX_LENGTH
+
+
+#: A reason, a note, a comment: several lines, at most :data:`TEXT_MAX_LENGTH` characters.
+PROSE = TextRule()
+
+
+def line_of(model: type, field_name: str) -> TextRule:
+    """A name, a title or a reference stored in ``model.field_name``: one line of at most
+    the field's ``max_length`` characters (never more than :data:`TEXT_MAX_LENGTH`)."""
+    max_length = getattr(model._meta.get_field(field_name), "max_length", None)  # type: ignore[attr-defined]
+    return TextRule(multiline=False, max_length=min(max_length or TEXT_MAX_LENGTH, TEXT_MAX_LENGTH))
+
+
+#: Every service checked by :func:`checks_text`: the function (as decorated) and its rules.
+TEXT_SERVICES: dict[Callable[..., Any], dict[str, TextRule]] = {}
+
+
+def text_errors(rules: dict[str, TextRule], values: dict[str, Any]) -> dict[str, str]:
+    """``{parameter: message}`` for each string of ``values`` its rule refuses."""
+    errors = {}
+    for name, rule in rules.items():
+        value = values.get(name)
+        if isinstance(value, str) and (
+            problem := text_problem(value, multiline=rule.multiline, max_length=rule.max_length)
+        ):
+            errors[name] = problem
+    return errors
+
+
+def model_text_errors(instance: Any) -> dict[str, str]:
+    """``{field: message}`` for each editable ``TextField`` of a model ``instance`` that
+    :data:`PROSE` refuses: a model ``TextField`` has no length of its own, and
+    ``full_clean()`` checks ``CharField`` lengths only. For a service given an instance (a
+    rule as it should stand) rather than the text itself."""
+    from django.db import models
+
+    texts = {
+        field.name: getattr(instance, field.attname)
+        for field in instance._meta.concrete_fields
+        if isinstance(field, models.TextField) and field.editable
+    }
+    return text_errors(dict.fromkeys(texts, PROSE), texts)
+
+
+def checks_text(**rules: TextRule) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorator for a public service that takes free text from a person: before the
+    service runs (before any query, lock or write), each named parameter given as a string
+    is checked by :func:`text_problem` with its :class:`TextRule`, and the call is refused
+    with ``ValidationError({parameter: message})`` (translated) when one is over-long or holds
+    a control character. Every channel (form, admin, API, command, MCP, Slack) reaches the
+    service, so every channel gets the same answer (OWASP Logging Cheat Sheet on injection).
+
+    The service is listed in :data:`TEXT_SERVICES`; ``tests/test_service_text.py`` proves every
+    public service with a text parameter is either listed or exempt for a stated reason.
+    """
+
+    def decorate(service: Callable[P, R]) -> Callable[P, R]:
+        signature = inspect.signature(service)
+        unknown = set(rules) - set(signature.parameters)
+        if unknown:
+            raise TypeError(f"{service.__qualname__} has no parameter {sorted(unknown)}")
+
+        @functools.wraps(service)
+        def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+            bound = signature.bind_partial(*args, **kwargs)
+            errors = text_errors(rules, bound.arguments)
+            if errors:
+                raise ValidationError(errors)
+            return service(*args, **kwargs)
+
+        TEXT_SERVICES[checked] = dict(rules)
+        return checked
+
+    return decorate

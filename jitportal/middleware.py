@@ -5,14 +5,24 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
+from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import DataError
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.http.multipartparser import MultiPartParserError
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from .inputs import search_problem
 
 logger = logging.getLogger(__name__)
 
@@ -130,4 +140,52 @@ class UnstorableInputMiddleware:
             for field, files in request.FILES.lists():
                 if any(NUL in (f.name or "") for f in files):
                     return ("file", field)
+        return None
+
+
+#: The query parameters that are a search on a page: ``q`` (every admin changelist, the
+#: approval queue, the portal's search boxes) and ``term`` (the admin's autocomplete).
+SEARCH_PARAMETERS = ("q", "term")
+
+
+class SearchInputMiddleware:
+    """Run no search that holds a control character or is longer than the search rule takes.
+
+    Every search box of the site reads ``q`` (every admin changelist, the project's and the
+    libraries', the approval queue, the portal's lists) or ``term`` (the admin's
+    autocomplete). A value :func:`jitportal.inputs.search_problem` refuses (a control
+    character: ESC, DEL, C1, a bidirectional override, a line break; more than
+    ``SEARCH_MAX_LENGTH`` characters) is answered here, before the view runs a query: a page
+    is sent back to itself without the search and shows why (the other filters stay); the
+    autocomplete answers 400 with the message as JSON. The REST API checks its query
+    parameters with the same rule in its own base view (``apps.api.views.base``), to answer
+    as a problem detail. OWASP Logging Cheat Sheet: "sanitise event data to prevent log
+    injection" (a search is logged and shown back).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        if request.method not in ("GET", "HEAD") or request.path_info.startswith(API_PREFIX):
+            return None
+        for name in SEARCH_PARAMETERS:
+            for value in request.GET.getlist(name):
+                problem = search_problem(value)
+                if problem is None:
+                    continue
+                message = _("The search was not run. %(problem)s") % {"problem": problem}
+                match = request.resolver_match
+                if match is not None and match.url_name == "autocomplete":
+                    return JsonResponse({"error": message}, status=400)
+                messages.error(request, message)
+                kept = request.GET.copy()
+                kept.pop(name)
+                query = kept.urlencode()
+                return HttpResponseRedirect(request.path + (f"?{query}" if query else ""))
         return None

@@ -5,6 +5,11 @@ parameters, search, ordering, page) and every page of the URL resolver (portal, 
 admin custom pages, third-party admins included), sending each parameter and form field the
 values below, as a superuser and as the roles that may see the page. Any 500 (an exception
 raised by the view) fails the test with the list of URLs that failed.
+
+Searches, too: every admin changelist with a search box, every page that shows one and
+every query parameter of the API refuse a search with a control character or over the
+length the search rule takes (jitportal.inputs.search_problem), with a message and without
+running it.
 """
 
 from __future__ import annotations
@@ -19,10 +24,15 @@ import pytest
 from django.contrib import admin
 from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, SEARCH_VAR
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver
+from drf_spectacular.generators import SchemaGenerator
 
+from apps.inventory.models import DataAsset
+from jitportal.inputs import SEARCH_MAX_LENGTH
+from tests.access.factories import GrantFactory
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -252,3 +262,139 @@ def test_every_page_answers_hostile_parameters_and_fields_without_a_500(demo, cl
     # then no page fails
     assert requests > 1000
     assert not failures, "\n".join(failures)
+
+
+# --- searches ------------------------------------------------------------------------------
+
+#: A word every bad search holds: a query that ran the search would carry it to the database.
+MARK = "zqxsearch"
+#: Searches no search box runs: a terminal control sequence, a right-to-left override, DEL,
+#: a line break, and one character more than the search rule takes.
+BAD_SEARCHES = [
+    f"{MARK}\x1b[2J",
+    f"{MARK}\u202e",
+    f"{MARK}\x7f",
+    f"{MARK}\nnext",
+    MARK + "x" * (SEARCH_MAX_LENGTH + 1 - len(MARK)),
+]
+NOT_RUN = "The search was not run."
+
+
+def _search_answers(client: Client, url: str, name: str = "q") -> list[str]:
+    """What is wrong with how ``url`` answers each bad search in ``name`` (a page): it must
+    be sent back to itself without the search (other parameters kept), say why, and run no
+    query with the search in it."""
+    wrong = []
+    for value in BAD_SEARCHES:
+        full = f"{url}?{urlencode({name: value, 'o': '1'})}"
+        with CaptureQueriesContext(connection) as queries:
+            response = _send(client, "GET", full)
+        if any(MARK in query["sql"] for query in queries.captured_queries):
+            wrong.append(f"{full!r}: the search was run")
+        if _failed(response) or response.status_code != 302:
+            wrong.append(f"{full!r}: {getattr(response, 'status_code', response)}, not 302")
+            continue
+        if response["Location"] != f"{url}?o=1":
+            wrong.append(f"{full!r}: sent to {response['Location']}")
+            continue
+        shown = client.get(response["Location"]).content.decode()
+        if NOT_RUN not in shown:
+            wrong.append(f"{full!r}: the page does not say why")
+    return wrong
+
+
+def test_every_admin_changelist_with_a_search_refuses_a_bad_search_without_running_it(demo, client):
+    # given every admin changelist that has a search box
+    superuser = _users()[0]
+    client.force_login(superuser)
+    request = RequestFactory().get("/")
+    request.user = superuser
+    searched = [
+        (model, model_admin)
+        for model, model_admin in admin.site._registry.items()
+        if model._meta.managed and model_admin.get_search_fields(request)
+    ]
+    assert len(searched) > 15, "the walk found the changelists"
+    wrong = []
+    for model, _model_admin in searched:
+        # when its search holds a control character or is too long
+        url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        # then the list is shown again without it, saying why, and the search never ran
+        wrong += _search_answers(client, url)
+    # and the admin's autocomplete (the search of a related field) answers the same
+    for value in BAD_SEARCHES:
+        response = client.get("/admin/autocomplete/", {"term": value})
+        if response.status_code != 400 or NOT_RUN not in response.json()["error"]:
+            wrong.append(f"autocomplete {value!r}: {response.status_code}")
+    assert wrong == []
+
+
+def test_every_page_with_a_search_box_refuses_a_bad_search_without_running_it(demo, client):
+    # given every page of the site, read by a superuser, an approver, and a member of staff
+    # with a live grant on every asset (the governed lists show their search box then)
+    users = _users()
+    for asset in DataAsset.objects.all():
+        GrantFactory(user=users[-1], assets=[asset])
+    changelist = re.compile(r"^/admin/\w+/\w+/$")
+    routes = sorted(set(_patterns(get_resolver())))
+    object_ids = _object_ids()
+    boxes: list[str] = []
+    wrong: list[str] = []
+    for user in (users[0], users[3], users[4]):
+        client.force_login(user)
+        for route in routes:
+            url = _concrete(route, object_ids)[0]
+            if changelist.match(url) or "/logout/" in url or route == "health/ready/":
+                continue  # changelists: the test above
+            page = _send(client, "GET", url)
+            if _failed(page) or page.status_code != 200 or getattr(page, "streaming", False):
+                continue
+            # when a page that shows a search box gets a bad search
+            if "q" in _FIELD.findall(page.content.decode(errors="replace")):
+                boxes.append(url)
+                # then it is shown again without it, saying why, and the search never ran
+                wrong += _search_answers(client, url)
+    assert {"/records/", "/records/tickets/", "/admin/access/accessrequest/queue/"} <= set(boxes), (
+        boxes
+    )
+    assert wrong == []
+
+
+def _api_reads() -> Iterator[tuple[str, list[str]]]:
+    """Every GET of the API's schema with its query parameters: (path, names)."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    for path, operations in schema["paths"].items():
+        get = operations.get("get")
+        names = [p["name"] for p in (get or {}).get("parameters", []) if p["in"] == "query"]
+        if names:
+            yield re.sub(r"\{[^}]+\}", "1", path), names
+
+
+def test_every_api_search_and_filter_parameter_refuses_a_bad_value_without_running_it(demo, client):
+    # given every read of the API that takes query parameters, and a signed-in superuser
+    client.force_login(_users()[0])
+    reads = list(_api_reads())
+    assert sum("q" in names for _path, names in reads) >= 3, reads
+    wrong = []
+    for path, names in reads:
+        for name in names:
+            for value in BAD_SEARCHES:
+                # when a parameter holds a control character or is too long
+                with CaptureQueriesContext(connection) as queries:
+                    response = _send(client, "GET", f"{path}?{urlencode({name: value})}")
+                # then it is a 400 problem naming the parameter, and the value never ran
+                body = {} if _failed(response) else response.json()
+                errors = body.get("errors") or [{}]
+                if (
+                    getattr(response, "status_code", 500) != 400
+                    or errors[0].get("pointer") != f"#/{name}"
+                    or any(MARK in query["sql"] for query in queries.captured_queries)
+                ):
+                    wrong.append(f"{path}?{name}={value[:20]!r}: {_describe_api(response)}")
+    assert wrong == []
+
+
+def _describe_api(response: Any) -> str:
+    if isinstance(response, Exception):
+        return f"{type(response).__name__} {response}"
+    return f"{response.status_code} {response.content[:200]!r}"

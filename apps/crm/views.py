@@ -36,9 +36,6 @@ class AuthedRequest(HttpRequest):
     user: User
 
 
-QUERY_MAX = 100
-
-
 # The list page of each governed model, to point at what a user may open instead.
 LIST_PAGES = ((Customer, "crm-customer-list"), (SupportTicket, "crm-ticket-list"))
 
@@ -65,9 +62,9 @@ def _refuse(request: AuthedRequest, model: type[models.Model]) -> HttpResponse:
 
 
 def _clean_query(request: AuthedRequest) -> str:
-    # NUL cannot go to PostgreSQL; other control characters are never part of a search.
-    query = "".join(ch for ch in request.GET.get("q", "") if ch.isprintable())
-    return query.strip()[:QUERY_MAX]
+    # A search with a control character or over SEARCH_MAX_LENGTH characters never gets
+    # here: jitportal.middleware.SearchInputMiddleware sends the page back with the reason.
+    return request.GET.get("q", "").strip()
 
 
 def _record_list(

@@ -23,6 +23,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from jitportal.inputs import checks_text, line_of
+
 from .models import IntegrationToken
 from .scopes import scope_get
 from .signals import integration_token_created, integration_token_revoked
@@ -109,6 +111,7 @@ def token_scopes_check(*, owner: Any, scopes: list[str]) -> list[str]:
     return sorted(set(scopes))
 
 
+@checks_text(name=line_of(IntegrationToken, "name"))
 def integration_token_create(
     *,
     owner: Any,

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from apps.audit.services import audit_event_record
 from jitportal.formats import date_display
+from jitportal.inputs import PROSE, checks_text
 
 from .gdpr import CategoryKind
 from .models import DataAsset
@@ -33,6 +34,7 @@ def data_asset_sync_special(*, asset_ids: Iterable[int] | None = None) -> int:
     return changed
 
 
+@checks_text(reason=PROSE)
 def data_asset_archive(*, asset_id: int, actor: Any, reason: str = "") -> DataAsset:
     """Archive an asset: no longer offered for new requests, in the request form, the
     requestable lists or the reports of the current state (ROPA, data map); kept, with the
@@ -63,6 +65,7 @@ def data_asset_archive(*, asset_id: int, actor: Any, reason: str = "") -> DataAs
     return locked
 
 
+@checks_text(reason=PROSE)
 def data_asset_unarchive(*, asset_id: int, actor: Any, reason: str = "") -> DataAsset:
     """Bring an archived asset back into use (offered and reported again); audited as
     ``inventory.asset.unarchived``. Raises ValidationError when it is not archived."""

@@ -10,12 +10,14 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.audit.services import audit_event_record
+from jitportal.inputs import checks_text, line_of
 
 from .models import RopaRecord, RopaSnapshot
 from .ropa import SCHEMA_VERSION, ropa_build
 from .snapshots import content_digest
 
 
+@checks_text(note=line_of(RopaSnapshot, "note"))
 def ropa_snapshot_take(
     *,
     taken_by: User | None,
@@ -40,7 +42,7 @@ def ropa_snapshot_take(
         taken_by=taken_by,
         taken_by_label=label[:150],
         record=RopaRecord.PROCESSOR if processor else RopaRecord.CONTROLLER,
-        note=(note or "").strip()[:255],
+        note=(note or "").strip(),
         schema_version=SCHEMA_VERSION,
         content=content,
         digest=content_digest(content),

@@ -96,6 +96,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "apps.signin.mfa.AdminSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages: a search a page cannot run is sent back with the reason (inputs.py).
+    "jitportal.middleware.SearchInputMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # django-auditlog's, with the client address the proxy settings say is real.
     "apps.signin.client_address.AuditlogMiddleware",

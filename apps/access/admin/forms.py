@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.inventory.models import DataAsset
 from jitportal.durations import duration_text
 from jitportal.inputs import (
+    SEARCH_MAX_LENGTH,
     TEXT_MAX_LENGTH,
     AsciiIntegerField,
     IdChoiceField,
@@ -153,7 +154,7 @@ class QueueFilterForm(forms.Form):
 
     q = forms.CharField(
         required=False,
-        max_length=200,
+        max_length=SEARCH_MAX_LENGTH,
         label=_("Search"),
         help_text=_("Requester, asset or role, justification, ticket."),
         validators=[validate_single_line_text],

@@ -14,11 +14,16 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import SAFE_METHODS
 
-from jitportal.inputs import parse_id
+from jitportal.inputs import parse_id, search_problem
 
 from ..inputs import body_fields_check
 from ..parsers import ProblemJSONParser
-from ..problems import not_found_problem, problem_response, unsupported_media_type_problem
+from ..problems import (
+    Problem,
+    not_found_problem,
+    problem_response,
+    unsupported_media_type_problem,
+)
 from ..schema import ApiSchema
 from ..serializers import ProblemSerializer
 
@@ -33,7 +38,11 @@ class ApiView(GenericAPIView):
     """Any scope a token may carry for this view, by HTTP method (see authentication).
 
     Reads JSON bodies only: any other kind of body (a form, multipart/form-data, text) is
-    refused with 415 (RFC 9110 section 15.5.16) rather than read as an empty object."""
+    refused with 415 (RFC 9110 section 15.5.16) rather than read as an empty object.
+
+    Every query parameter (a search ``q``, a filter, a cursor) is checked by the search rule
+    of the pages (``jitportal.inputs.search_problem``: no control character, at most 200
+    characters) before the view runs a query: a 400 problem names the parameter."""
 
     # The body its unsafe method (POST) takes, for the schema and for the check made here
     # before the view runs: a field it does not name, or names read-only, is refused with a
@@ -48,8 +57,15 @@ class ApiView(GenericAPIView):
 
     def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        self.check_query(request)
         self.check_media(request)
         self.check_body(request)
+
+    def check_query(self, request: Any) -> None:
+        for name, values in request.query_params.lists():
+            for value in values:
+                if problem := search_problem(value):
+                    raise Problem.invalid([(name, problem)])
 
     def check_media(self, request: Any) -> None:
         media = request.META.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()

@@ -30,17 +30,11 @@ from ..serializers import (
 from .base import ERRORS, ApiListView, ApiView, row_or_404
 
 READ = ("read",)
-MAX_SEARCH = 200
 
 
 def _search(request: Any) -> list[str]:
-    """The words of ``?q=`` (at most 200 characters)."""
-    text = request.query_params.get("q", "")
-    if len(text) > MAX_SEARCH:
-        raise Problem.invalid(
-            [("q", _("Search for at most %(count)d characters.") % {"count": MAX_SEARCH})]
-        )
-    return text.split()
+    """The words of ``?q=`` (its length and characters are checked by ``ApiView``)."""
+    return request.query_params.get("q", "").split()
 
 
 class _InventoryList(ApiListView):

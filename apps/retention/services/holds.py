@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from apps.audit.services import audit_event_record
 from apps.inventory.models import DataAsset
 from jitportal.formats import date_display
-from jitportal.inputs import has_visible_text, text_problem
+from jitportal.inputs import PROSE, checks_text, has_visible_text, line_of
 
 from ..holds import holds_lock_exclusive
 from ..models import HoldScope, LegalHold, LegalHoldRecord, RetentionRule
@@ -24,6 +24,11 @@ from ..validation import hold_record_ids_problem, parse_ids
 from .common import Actor, _label, _portal_text, _user
 
 
+@checks_text(
+    reason=PROSE,
+    reference=line_of(LegalHold, "reference"),
+    raw_table=line_of(LegalHold, "raw_table"),
+)
 def legal_hold_place(
     *,
     scope: str,
@@ -97,6 +102,7 @@ def legal_hold_place(
     return hold
 
 
+@checks_text(reason=PROSE)
 def legal_hold_lift(*, hold_id: int, actor: Actor, reason: str, actor_label: str = "") -> LegalHold:
     """Lift a hold; a reason is required. What it covered becomes purgeable again.
 
@@ -106,8 +112,6 @@ def legal_hold_lift(*, hold_id: int, actor: Actor, reason: str, actor_label: str
     reason = (reason or "").strip()
     if not has_visible_text(reason):
         raise ValidationError({"reason": _("Say why the hold is lifted.")})
-    if problem := text_problem(reason):
-        raise ValidationError({"reason": problem})
     with transaction.atomic(durable=True):
         locked = LegalHold.objects.select_for_update().get(pk=hold_id)
         if locked.lifted_at is not None:
@@ -133,6 +137,7 @@ def legal_hold_lift(*, hold_id: int, actor: Actor, reason: str, actor_label: str
     return locked
 
 
+@checks_text(note=PROSE)
 def legal_hold_review(*, hold_id: int, actor: Actor, review_on: date, note: str = "") -> LegalHold:
     """Record that a hold was reviewed and when it is next reviewed.
 

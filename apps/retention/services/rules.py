@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.audit.services import audit_event_record
+from jitportal.inputs import model_text_errors
 
 from ..models import AnonymisedField, RetentionRule
 from ..selectors import rule_settings_digest, rule_snapshot
@@ -27,8 +28,12 @@ def retention_rule_save(
 
     ``rule`` is the rule as it should stand (unsaved, or a changed copy of a saved one: its
     row is locked before it is written). Raises ValidationError naming each field that is
-    not acceptable (validation.py); nothing is written then. Returns the saved rule.
+    not acceptable (validation.py), or whose free text (``legal_reason``) is over 2,000
+    characters or holds a control character (jitportal/inputs.py); nothing is written then.
+    Returns the saved rule.
     """
+    if errors := model_text_errors(rule):
+        raise ValidationError(errors)
     created = rule.pk is None
     with transaction.atomic(durable=True):
         if not created:

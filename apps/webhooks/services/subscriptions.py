@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_event_record
-from jitportal.inputs import text_problem
+from jitportal.inputs import checks_text, line_of, text_problem
 
 from ..crypto import webhook_secret_encrypt, webhook_secret_generate, webhook_secret_hint
 from ..events import webhook_events_from_audit
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 TIMEOUT_MIN, TIMEOUT_MAX = 1, 30
+_TEXT = {name: line_of(WebhookSubscription, name) for name in ("name", "url")}
 
 
 def _clean(
@@ -86,6 +87,7 @@ def _require(actor: User, perm: str) -> None:
         raise PermissionDenied(_("You may not manage webhook subscriptions."))
 
 
+@checks_text(**_TEXT)
 def webhook_subscription_create(
     *,
     name: str,
@@ -127,6 +129,7 @@ def webhook_subscription_create(
     return subscription, secret
 
 
+@checks_text(**_TEXT)
 def webhook_subscription_update(
     *,
     subscription_id: int,
