@@ -69,6 +69,29 @@ grant_live = Signal()
 grant_ended = Signal()
 #: A live grant's window moved (extended): ``grant_ids: list[int]``.
 grant_window_changed = Signal()
-#: Pages showing grants ask for extra panels: ``grants: list[Grant]``, ``user``; a receiver
-#: returns ``{grant_id: [safe HTML, ...]}`` (the holder's accounts in other systems).
+#: Pages showing grants ask for extra panels: ``grants: list[Grant]``, ``user`` (who reads
+#: the page) and ``audience``: ``"holder"`` (the holder's own pages: their accounts in other
+#: systems) or ``"admin"`` (a grant's admin change page: each account's provisioning state,
+#: for those allowed to see it); a receiver returns ``{grant_id: [safe HTML, ...]}``.
 grant_panels = Signal()
+
+#: The values of ``audience``.
+PANELS_HOLDER = "holder"
+PANELS_ADMIN = "admin"
+
+
+def grant_panels_collect(grants: list[Any], user: Any, *, audience: str) -> dict[int, list[str]]:
+    """Ask ``grant_panels`` for the panels of ``grants`` as ``user`` reads them:
+    ``{grant id: [safe HTML, ...]}``, every receiver's in the order they answered; an answer
+    that is not a dict is ignored."""
+    from .models import Grant
+
+    found: dict[int, list[str]] = {}
+    for _receiver, panels in grant_panels.send(
+        sender=Grant, grants=grants, user=user, audience=audience
+    ):
+        if not isinstance(panels, dict):
+            continue
+        for grant_id, html in panels.items():
+            found.setdefault(grant_id, []).extend(html)
+    return found

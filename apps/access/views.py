@@ -31,7 +31,7 @@ from .forms import AccessRequestForm, GrantExtendForm, hours_of, target_value, t
 from .models import AccessRequest, AccessRole, Grant, RequestStatus
 from .requester_factor import requester_factor_missing
 from .selectors import NO_TICKET_HINT
-from .signals import grant_panels
+from .signals import PANELS_HOLDER, grant_panels_collect
 
 PAST_PAGE_SIZE = 20
 
@@ -148,12 +148,7 @@ def home(request: AuthedRequest) -> HttpResponse:
 def _attach_panels(grants: list[Grant], user: Any) -> None:
     """Panels apps above access add to the holder's grants (their accounts in other
     systems, apps/connectors), asked for through ``signals.grant_panels``."""
-    found: dict[int, list[str]] = {}
-    for _receiver, panels in grant_panels.send(sender=Grant, grants=grants, user=user):
-        if not isinstance(panels, dict):
-            continue
-        for grant_id, html in panels.items():
-            found.setdefault(grant_id, []).extend(html)
+    found = grant_panels_collect(grants, user, audience=PANELS_HOLDER)
     for grant in grants:
         grant.panels = found.get(grant.pk, [])  # type: ignore[attr-defined]
 

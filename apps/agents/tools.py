@@ -304,6 +304,7 @@ def grant_row(grant: Grant, now: Any) -> dict[str, Any]:
         "status": grant.status,
         "status_label": str(grant.get_status_display()),
         "revoked_at": _utc(grant.revoked_at),
+        "end_reason": how.value if (how := grant.ended_how(now)) else None,
         "portal": portal_url(reverse("access-grant-detail", args=[grant.pk])),
     }
 

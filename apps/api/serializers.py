@@ -13,7 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.access.models import AccessRequest, AccessRole, Grant
+from apps.access.models import AccessRequest, AccessRole, Grant, GrantEnd
 from apps.access.selectors import approvals_still_needed_label, sensitivity_label
 from apps.audit.models import AuditEvent
 from apps.inventory.models import DataAsset, ProcessingActivity, System
@@ -120,7 +120,8 @@ class QueueItemSerializer(RequestSerializer):
         )
 
     def get_special_category(self, obj: Any) -> bool:
-        """Whether it opens Art. 9/10 data (approving it needs a fresh second factor)."""
+        """Whether it opens Art. 9/10 data (approving it needs the DPO too, and, where MFA
+        applies, a fresh second factor on the portal)."""
         return bool(getattr(obj, "holds_special", False))
 
     def get_sensitivity(self, obj: Any) -> str:
@@ -140,6 +141,8 @@ class GrantSerializer(serializers.ModelSerializer):
     live = serializers.SerializerMethodField()
     revoked_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     revoke_reason = serializers.CharField(source="revoke_text", read_only=True)
+    end_reason = serializers.SerializerMethodField()
+    end_reason_label = serializers.SerializerMethodField()
 
     class Meta:
         model = Grant
@@ -160,10 +163,27 @@ class GrantSerializer(serializers.ModelSerializer):
             "revoked_at",
             "revoked_by",
             "revoke_reason",
+            "end_reason",
+            "end_reason_label",
         )
 
     def get_live(self, obj: Grant) -> bool:
         return obj.is_live()
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=GrantEnd.choices, allow_null=True, read_only=True)
+    )
+    def get_end_reason(self, obj: Grant) -> str | None:
+        """How it ended (``Grant.ended_how``): ``expired`` (its window ran out),
+        ``given_back``, ``revoked``, ``not_entitled``, ``holder_offboarded``; null while it
+        is scheduled or live."""
+        how = obj.ended_how()
+        return how.value if how else None
+
+    def get_end_reason_label(self, obj: Grant) -> str:
+        """``end_reason`` in the reader's language; empty while it is scheduled or live."""
+        how = obj.ended_how()
+        return str(how.label) if how else ""
 
 
 class SystemSerializer(serializers.ModelSerializer):

@@ -101,13 +101,7 @@ def request_facts(request: AccessRequest, *, special: bool) -> list[dict[str, An
                 "elements": [
                     {
                         "type": "mrkdwn",
-                        "text": ":warning: "
-                        + esc(
-                            _(
-                                "Special-category data (GDPR Art. 9/10): approving needs a "
-                                "fresh second factor on the portal."
-                            )
-                        ),
+                        "text": ":warning: " + esc(special_note()),
                     }
                 ],
             }
@@ -225,12 +219,40 @@ def deny_modal(*, request: AccessRequest, channel: str) -> dict[str, Any]:
     }
 
 
+def _mfa_on() -> bool:
+    # The portal's own switch (apps.signin.mfa reads the same setting; chat imports no signin).
+    return bool(getattr(settings, "MFA_REQUIRED", False))
+
+
+def special_note() -> str:
+    """The warning on a special-category request's message: why it is not approved here."""
+    if _mfa_on():
+        return _(
+            "Special-category data (GDPR Art. 9/10): approving needs a fresh second factor "
+            "on the portal."
+        )
+    return _(
+        "Special-category data (GDPR Art. 9/10): it is approved on the portal only, never "
+        "from Slack."
+    )
+
+
 def portal_link_reply(request_id: int) -> tuple[str, list[dict[str, Any]]]:
-    """The reply for a decision Slack cannot take: a button to the portal's decision page."""
-    text = _(
-        "Approving request #%(number)s needs a fresh second factor (special-category data, "
-        "GDPR Art. 9/10, or break-glass), which Slack cannot ask for: approve it on the portal."
-    ) % {"number": request_id}
+    """The reply for a decision Slack cannot take: a button to the portal's decision page.
+    Where MFA applies, the reason is the fresh second factor Slack cannot ask for; without
+    MFA, Slack still takes no such approval (architecture.md, invariant 25), and says so."""
+    if _mfa_on():
+        text = _(
+            "Approving request #%(number)s needs a fresh second factor (special-category "
+            "data, GDPR Art. 9/10, or break-glass), which Slack cannot ask for: approve it on "
+            "the portal."
+        ) % {"number": request_id}
+    else:
+        text = _(
+            "Request #%(number)s opens special-category data (GDPR Art. 9/10) or is "
+            "break-glass: such approvals are taken on the portal only, never from Slack. "
+            "Approve it on the portal."
+        ) % {"number": request_id}
     return esc(text), [
         {"type": "section", "text": {"type": "mrkdwn", "text": esc(text)}},
         {

@@ -18,7 +18,7 @@ from .forms import TargetBindingForm, TargetForm
 from .models import DriftFinding, Provisioning, Target, TargetBinding
 from .registry import connector_class
 from .services import provisioning_provision, provisionings_deprovision
-from .services.drift import target_drift_check
+from .services.drift import DriftStatus, not_observable_text, target_drift_check
 
 
 @admin.register(Target)
@@ -49,7 +49,9 @@ class TargetAdmin(admin.ModelAdmin):
     def check_drift(self, request: HttpRequest, queryset: QuerySet[Target]) -> None:
         for target in queryset.order_by("pk"):
             result = target_drift_check(target_id=target.pk)
-            if result.error:
+            if result.status == DriftStatus.NOT_OBSERVABLE:
+                messages.info(request, not_observable_text(target))
+            elif result.error:
                 messages.error(
                     request,
                     gettext("%(target)s did not answer: %(error)s")

@@ -8,7 +8,8 @@ A connector is constructed with its ``Target`` and acts on that one target:
 - ``refresh(context)``: apply a changed window (extended or shortened) to an existing account;
 - ``deprovision(accounts)``: remove accounts in one batch, cutting their open sessions;
   accounts that are already gone are not an error (idempotent);
-- ``observe()``: what the target holds under the portal's prefix (drift detection);
+- ``observe()``: what the target holds under the portal's prefix (drift detection; a kind
+  that cannot be asked sets ``observable = False``);
 - ``check_binding(binding)`` and ``check_target()``: problems that refuse a save, each a
   ``Problem(field, message)`` in the reader's language.
 
@@ -108,6 +109,14 @@ class Connector(ABC):
     uses_tables: ClassVar[bool] = False
     #: Whether the target needs a connection URL.
     needs_url: ClassVar[bool] = True
+    #: What a grant's account in this target is, for its holder (gettext_lazy): "Database
+    #: login", "Group membership"… The holder's page labels the account's name with it;
+    #: every registered kind says its own (tests/connectors/test_labels.py).
+    account_label: ClassVar[str | Promise] = ""
+    #: Whether ``observe`` can tell what the target holds. False for a target that cannot
+    #: be asked (a webhook endpoint): drift then says "not observable" instead of calling
+    #: ``observe``, and never counts it as a failure or an alert.
+    observable: ClassVar[bool] = True
 
     def __init__(self, target: Target) -> None:
         self.target = target

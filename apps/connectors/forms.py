@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .models import PREFIX_PATTERN, Target, TargetBinding
+from .models import Target, TargetBinding
 from .registry import connector_class, kinds
 
 
@@ -32,24 +31,6 @@ class TargetForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = kinds()  # type: ignore[attr-defined]
-
-    def clean_account_prefix(self) -> str:
-        prefix = self.cleaned_data["account_prefix"]
-        if not re.fullmatch(PREFIX_PATTERN, prefix or ""):
-            raise forms.ValidationError(
-                gettext(
-                    "2 to 16 characters: a lower-case letter, then lower-case letters, digits "
-                    "or underscores (e.g. “jp_”)."
-                )
-            )
-        clash = Target.objects.exclude(pk=self.instance.pk).filter(
-            url_setting=self.cleaned_data.get("url_setting", ""), account_prefix=prefix
-        )
-        if prefix and clash.exists():
-            raise forms.ValidationError(
-                gettext("Another target on the same connection uses this prefix.")
-            )
-        return prefix
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

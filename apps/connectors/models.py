@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import re
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -29,6 +31,29 @@ PREFIX_PATTERN = r"^[a-z][a-z0-9_]{1,15}$"
 #: no other setting or environment variable of the server (``SECRET_KEY``, ``DATABASE_URL``,
 #: ``PATH``) can be read through a target, nor its value reach a page in an error.
 URL_SETTING_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,86}_TARGET_URL")
+
+
+prefix_validate = RegexValidator(
+    PREFIX_PATTERN,
+    _(
+        "2 to 16 characters: a lower-case letter, then lower-case letters, digits or "
+        "underscores (e.g. “jp_”)."
+    ),
+    code="bad_prefix",
+)
+
+
+def _same_connection(url: str | None) -> str | None:
+    """A connection URL without its credentials and query: two settings holding it reach the
+    same server and database (``postgresql://a:x@db:5432/crm`` and ``…//b@db:5432/crm``)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}{parts.path}"
 
 
 def json_object_validate(value: object) -> None:
@@ -81,6 +106,7 @@ class Target(models.Model):
     account_prefix = models.CharField(
         max_length=16,
         default="jp_",
+        validators=[prefix_validate],
         verbose_name=_("account prefix"),
         help_text=_("Every account the portal makes here starts with it; nothing else does."),
     )
@@ -97,6 +123,36 @@ class Target(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """No two targets on one connection (one URL setting, or two settings holding the
+        same server and database; the portal's own database for the kinds with none) have
+        prefixes one of which starts with the other: each target's drift would take the
+        other's accounts for hand-made ones, and an authoritative one would remove them."""
+        super().clean()
+        prefix = self.account_prefix or ""
+        if not re.fullmatch(PREFIX_PATTERN, prefix):
+            return  # the field's own validator says why
+        here = _same_connection(self.connection_url())
+        for other in Target.objects.exclude(pk=self.pk).only(
+            "name", "url_setting", "account_prefix"
+        ):
+            same = other.url_setting == self.url_setting or (
+                here is not None and _same_connection(other.connection_url()) == here
+            )
+            theirs = other.account_prefix
+            if same and (prefix.startswith(theirs) or theirs.startswith(prefix)):
+                raise ValidationError(
+                    {
+                        "account_prefix": _(
+                            "Target “%(other)s” on the same connection uses the prefix "
+                            "“%(prefix)s”: one of the two starts with the other, so each "
+                            "would take the other's accounts for its own."
+                        )
+                        % {"other": other.name, "prefix": theirs}
+                    },
+                    code="prefix_overlap",
+                )
 
     def connection_url(self) -> str | None:
         """The URL the setting or environment variable ``url_setting`` holds (setting first),
@@ -205,6 +261,7 @@ class Provisioning(models.Model):
     )
     tries = models.PositiveIntegerField(default=0, verbose_name=_("tries"))
     error = models.TextField(blank=True, verbose_name=_("last error"))
+    last_try_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last try at"))
     next_try_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next try at"))
     alerted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("admins alerted at"))
     provisioned_at = models.DateTimeField(null=True, blank=True, verbose_name=_("provisioned at"))

@@ -39,6 +39,11 @@ def connector_class(kind: str) -> type[Connector] | None:
     return _registry.get(kind)
 
 
+def connector_classes() -> list[type[Connector]]:
+    """Every registered connector class, by kind (the tests walk them)."""
+    return [cls for _kind, cls in sorted(_registry.items())]
+
+
 def kinds() -> list[tuple[str, str]]:
     """(kind, label) of every registered connector, for a choice field."""
     return sorted((kind, str(cls.label)) for kind, cls in _registry.items())

@@ -9,7 +9,10 @@ from urllib.parse import urlsplit
 from django.db.models import Count, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from .models import Provisioning, ProvisioningState, Target
+from apps.access.models import Grant
+
+from .models import DriftFinding, Provisioning, ProvisioningState, Target, TargetBinding
+from .registry import connector_class
 
 
 class HolderState:
@@ -51,6 +54,15 @@ class HolderAccount:
     host: str
     port: str
     database: str
+    #: What the account is, for its holder ("Database login", "Group membership"…).
+    account_label: Any
+
+
+def account_label(kind: str) -> Any:
+    """What an account of a target of ``kind`` is (the connector's ``account_label``), or
+    plain "Account" for a kind whose connector says nothing or is not registered."""
+    cls = connector_class(kind)
+    return (cls.account_label if cls else "") or _("Account")
 
 
 def connection_facts(target: Target) -> tuple[str, str, str]:
@@ -76,8 +88,70 @@ def holder_accounts(*, grant_ids: list[int], user: Any) -> dict[int, list[Holder
         state = holder_state(row)
         host, port, database = connection_facts(row.target)
         out.setdefault(row.grant_id, []).append(
-            HolderAccount(row, state, HOLDER_STATE_LABELS[state], host, port, database)
+            HolderAccount(
+                row,
+                state,
+                HOLDER_STATE_LABELS[state],
+                host,
+                port,
+                database,
+                account_label(row.target.kind),
+            )
         )
+    return out
+
+
+@dataclass(frozen=True)
+class GrantAccount:
+    """One of a grant's accounts as its admin page shows it: the provisioning row (state,
+    tries, last try, error, removal) and the latest drift finding about the same account in
+    the same target, or None."""
+
+    row: Provisioning
+    drift: DriftFinding | None
+
+
+def grant_accounts(*, grant_ids: list[int]) -> dict[int, list[GrantAccount]]:
+    """Every provisioning of the grants, by grant, ordered by target name: two queries
+    whatever the number of rows (for the admin, who may see any grant's)."""
+    rows = list(
+        Provisioning.objects.filter(grant_id__in=grant_ids)
+        .select_related("target")
+        .order_by("target__name", "pk")
+    )
+    latest: dict[tuple[int, str], DriftFinding] = {}
+    findings = DriftFinding.objects.filter(
+        target_id__in={r.target_id for r in rows}, account__in={r.account for r in rows}
+    ).order_by("-found_at", "-pk")
+    for finding in findings:
+        latest.setdefault((finding.target_id, finding.account), finding)
+    out: dict[int, list[GrantAccount]] = {}
+    for row in rows:
+        out.setdefault(row.grant_id, []).append(
+            GrantAccount(row, latest.get((row.target_id, row.account)))
+        )
+    return out
+
+
+def grant_bound_targets(*, grant_ids: list[int]) -> dict[int, list[str]]:
+    """The names of the enabled targets a binding of each grant's assets names (where the
+    grant opens, or would open, an account), by grant."""
+    through = Grant.assets.through
+    assets_of: dict[int, set[int]] = {}
+    for grant_id, asset_id in through.objects.filter(grant_id__in=grant_ids).values_list(
+        "grant_id", "dataasset_id"
+    ):
+        assets_of.setdefault(grant_id, set()).add(asset_id)
+    bindings = list(
+        TargetBinding.objects.filter(
+            target__enabled=True, asset_id__in={a for ids in assets_of.values() for a in ids}
+        ).values_list("asset_id", "target__name")
+    )
+    out: dict[int, list[str]] = {}
+    for grant_id, assets in assets_of.items():
+        names = sorted({name for asset_id, name in bindings if asset_id in assets})
+        if names:
+            out[grant_id] = names
     return out
 
 

@@ -7,7 +7,10 @@ Each raises ``health_check.exceptions.ServiceUnavailable`` with a message for th
 - ``BeatSchedule``: no enabled periodic task is later than its schedule allows, as the
   dashboard shows it (``apps.reports.dashboard.beat_status``: beat or the worker is down);
 - ``OutboxBacklog``: no email notice has waited to be sent for longer than
-  ``JITPORTAL["HEALTH_OUTBOX_MAX_AGE"]`` (the worker, beat or the mail server is down).
+  ``JITPORTAL["HEALTH_OUTBOX_MAX_AGE"]`` (the worker, beat or the mail server is down);
+- ``ConnectorFailures``: no account keeps failing in its target;
+- ``WebhooksGivenUp``: no webhook delivery was given up (past ``WEBHOOK_MAX_TRIES``) within
+  the last ``WEBHOOKS["GIVEN_UP_ALERT_HOURS"]`` hours (an endpoint is down or refuses them).
 
 Checks that read the database run in the request's own thread (``sync_to_async`` with
 ``thread_sensitive=True``), on the request's connection, which Django closes as usual.
@@ -32,6 +35,7 @@ from health_check.exceptions import ServiceUnavailable
 from apps.access.models import Notice, NoticeStatus
 from apps.connectors.selectors import failures_alerted
 from apps.reports.dashboard import beat_status
+from apps.webhooks.selectors import deliveries_given_up_by_subscription, given_up_alert_period
 from jitportal.timekeeping import elapsed_add
 
 
@@ -129,4 +133,36 @@ class ConnectorFailures(HealthCheck):
                     len(rows),
                 )
                 % {"count": len(rows), "targets": ", ".join(sorted(set(rows)))}
+            )
+
+
+@dataclasses.dataclass
+class WebhooksGivenUp(HealthCheck):
+    """No webhook delivery was given up within ``WEBHOOKS["GIVEN_UP_ALERT_HOURS"]``
+    (``apps.webhooks.selectors.deliveries_given_up_recently``; docs/webhooks.md). Re-sending
+    the deliveries from the delivery log clears it."""
+
+    label: ClassVar[Promise] = _("Webhook deliveries")
+
+    async def run(self) -> None:
+        await sync_to_async(self._check, thread_sensitive=True)()
+
+    def _check(self) -> None:
+        rows = deliveries_given_up_by_subscription(now=timezone.now())
+        if rows:
+            count = sum(row["count"] for row in rows)
+            hours = int(given_up_alert_period().total_seconds() // 3600)
+            raise ServiceUnavailable(
+                ngettext(
+                    "%(count)d webhook delivery was given up in the last %(hours)d hours: "
+                    "%(subscriptions)s.",
+                    "%(count)d webhook deliveries were given up in the last %(hours)d hours: "
+                    "%(subscriptions)s.",
+                    count,
+                )
+                % {
+                    "count": count,
+                    "hours": hours,
+                    "subscriptions": ", ".join(row["subscription__name"] for row in rows),
+                }
             )

@@ -7,8 +7,8 @@ OpenMetrics. Neither needs a session; neither is cached.
 - Liveness runs no check at all: the web process answered, which is all a restart decision
   needs. It never touches the database, so a database outage does not restart every web
   process at once.
-- Readiness: the database, the broker, beat not late, the notice outbox and connector
-  failures (apps/health/checks.py).
+- Readiness: the database, the broker, beat not late, the notice outbox, connector
+  failures and given-up webhook deliveries (apps/health/checks.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from health_check.checks import Database
 from health_check.views import HealthCheckView
 
-from .checks import BeatSchedule, Broker, ConnectorFailures, OutboxBacklog
+from .checks import BeatSchedule, Broker, ConnectorFailures, OutboxBacklog, WebhooksGivenUp
 
 LABELS = {Database: _("Database")}
 
@@ -53,9 +53,9 @@ class LivenessView(StatusView):
 
 
 class ReadinessView(StatusView):
-    checks = (Database, Broker, BeatSchedule, OutboxBacklog, ConnectorFailures)
+    checks = (Database, Broker, BeatSchedule, OutboxBacklog, ConnectorFailures, WebhooksGivenUp)
     heading = _("Readiness")
     explanation = _(
-        "The database, the message broker, the periodic tasks, the notice outbox and the "
-        "connectors, checked now."
+        "The database, the message broker, the periodic tasks, the notice outbox, the "
+        "connectors and the webhook deliveries, checked now."
     )

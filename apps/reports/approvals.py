@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from apps.access.models import AccessRequest, Approval, Grant, RequestStatus
+from apps.access.models import GIVEN_BACK_CODES, AccessRequest, Approval, Grant, RequestStatus
 from apps.audit.models import AuditEvent
 from jitportal.durations import duration_text
 
@@ -81,11 +81,15 @@ def approval_statistics(*, start: datetime, end: datetime) -> dict[str, Any]:
         entry["as_dpo"] += int(a.as_dpo)
         entry["seconds"].append((a.created_at - a.request.created_at).total_seconds())
 
-    revoked = Grant.objects.filter(revoked_at__gte=start, revoked_at__lt=end)
+    # Ended early by someone else than the holder (an approver or the DPO, an offboarding,
+    # the entitlement check at the start); what the holder gave back is counted below.
+    revoked = Grant.objects.filter(revoked_at__gte=start, revoked_at__lt=end).exclude(
+        revoke_code__in=GIVEN_BACK_CODES
+    )
     revoked_early = [
         g
         for g in revoked.select_related("revoked_by", "user").order_by("revoked_at")
-        if g.revoked_at is not None and g.revoked_at < g.ends_at and g.revoked_by_id != g.user_id
+        if g.revoked_at is not None and g.revoked_at < g.ends_at
     ]
     given_back = AuditEvent.objects.filter(
         action="access.grant.relinquished", occurred_at__gte=start, occurred_at__lt=end

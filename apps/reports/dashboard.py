@@ -17,6 +17,7 @@ from apps.access.models import AccessRequest, Grant
 from apps.connectors.selectors import removals_pending_by_target
 from apps.inventory.completeness import REQUIREMENTS
 from apps.inventory.models import ProcessingActivity
+from apps.webhooks.selectors import deliveries_given_up_by_subscription, given_up_alert_period
 from jitportal.timekeeping import (
     crontab_next_slot,
     day_start,
@@ -165,6 +166,9 @@ def dashboard_data(*, now: datetime | None = None) -> dict[str, Any]:
         "now": now,
         # "Access not yet removed in target X" until the target confirms (apps/connectors).
         "connector_removals": removals_pending_by_target(),
+        # "Webhook deliveries given up to X" while one was, lately (apps/webhooks.selectors).
+        "webhooks_given_up": deliveries_given_up_by_subscription(now=now),
+        "webhooks_given_up_hours": int(given_up_alert_period().total_seconds() // 3600),
         "live_grants": live_grants.count(),
         "break_glass_live": live_grants.filter(is_break_glass=True).count(),
         "break_glass_unreviewed": Grant.objects.filter(

@@ -17,7 +17,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.access.models import Approval, Grant, GrantStatus
+from apps.access.models import Approval, Grant, GrantEnd
 from apps.inventory.models import DataAsset
 from jitportal.formats import datetime_display
 
@@ -50,23 +50,29 @@ def _effective_end(grant: Grant) -> datetime:
 
 
 def _how_it_ended(grant: Grant, now: datetime) -> str:
-    if grant.revoked_at is not None:
-        if grant.revoked_at <= grant.starts_at:
-            return _("withdrawn before it started (%(reason)s)") % {
-                "reason": grant.revoke_text or _("no reason given")
-            }
-        who = grant.revoked_by.get_username() if grant.revoked_by else _("unknown")
-        return _("revoked by %(who)s: %(reason)s") % {
-            "who": who,
+    """The register's "How it ended", from ``Grant.ended_how`` (one derivation for every
+    page and export): a lapse at the end of the window is never mixed up with an end someone
+    chose (given back, revoked, holder offboarded or no longer entitled)."""
+    how = grant.ended_how(now)
+    if how is None:
+        return _("scheduled") if grant.starts_at > now else _("still live")
+    if how == GrantEnd.EXPIRED:
+        return _("expired at the end of its window")
+    before_start = grant.revoked_at is not None and grant.revoked_at <= grant.starts_at
+    if how == GrantEnd.GIVEN_BACK:
+        if before_start:
+            return _("given back by its holder before it started")
+        return _("given back early by its holder")
+    if how == GrantEnd.REVOKED:
+        values = {
+            "who": grant.revoked_by.get_username() if grant.revoked_by else _("unknown"),
             "reason": grant.revoke_text or _("no reason given"),
         }
-    if grant.ends_at > now and grant.starts_at <= now:
-        return _("still live")
-    if grant.starts_at > now:
-        return _("scheduled")
-    if grant.status == GrantStatus.EXPIRED and grant.ends_at < grant.request.ends_at:
-        return _("given back early")
-    return _("expired at the end of its window")
+        if before_start:
+            return _("withdrawn before it started by %(who)s: %(reason)s") % values
+        return _("revoked by %(who)s: %(reason)s") % values
+    # Ended by the portal (holder no longer entitled, holder offboarded): the code's text.
+    return str(how.label)
 
 
 def _policy_terms(snapshot: dict[str, Any]) -> str:
@@ -160,6 +166,7 @@ def access_register(
                 "held_from": grant.starts_at,
                 "held_until": _effective_end(grant),
                 "ended": _how_it_ended(grant, now),
+                "end_reason": (how.value if (how := grant.ended_how(now)) else ""),
                 "justification": request.justification,
                 "ticket": request.ticket,
                 "purpose": str(request.processing_activity)

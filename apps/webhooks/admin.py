@@ -24,7 +24,14 @@ from django.views.decorators.http import require_POST
 from jitportal.admin_base import ReadOnlyModelAdmin, ServiceErrorsMixin, admin_form
 from jitportal.inputs import AsciiIntegerField, parse_id
 
-from .models import DeliveryStatus, EventType, WebhookDelivery, WebhookSubscription
+from .events import webhook_event_types
+from .models import (
+    DeliveryError,
+    DeliveryStatus,
+    EventType,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from .services import (
     webhook_deliveries_resend,
     webhook_subscription_create,
@@ -240,6 +247,60 @@ class WebhookSubscriptionAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         return self._secret_page(request, subscription, secret, gettext("New secret generated"))
 
 
+class CodeFilter(admin.SimpleListFilter):
+    """A list filter over a code field that offers, and accepts, only the codes of its
+    registry (``codes``: code → label). An unknown code in the address filters nothing and
+    says so, rather than showing an empty list as if nothing matched. The parameter keeps
+    Django's own name (``<field>__exact``), so links made for the built-in filter work."""
+
+    field: str = ""
+
+    @staticmethod
+    def codes() -> dict[str, Any]:
+        raise NotImplementedError
+
+    def __init__(self, request: HttpRequest, params: Any, model: Any, model_admin: Any) -> None:
+        self.parameter_name = f"{self.field}__exact"
+        super().__init__(request, params, model, model_admin)
+        value = self.value()
+        if value is not None and value not in self.codes():
+            messages.error(
+                request,
+                gettext(
+                    "“%(value)s” is not a known code of “%(filter)s”: the list is not filtered by it."
+                )
+                % {"value": value, "filter": self.title},
+            )
+            self.used_parameters.pop(self.parameter_name, None)
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(self.codes().items())
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        value = self.value()
+        if value is None:
+            return queryset
+        return queryset.filter(**{self.field: value})
+
+
+class EventTypeFilter(CodeFilter):
+    title = _("event")
+    field = "event_type"
+    codes = staticmethod(webhook_event_types)
+
+
+class StatusFilter(CodeFilter):
+    title = _("status")
+    field = "status"
+    codes = staticmethod(lambda: dict(DeliveryStatus.choices))
+
+
+class ErrorFilter(CodeFilter):
+    title = _("last error")
+    field = "error"
+    codes = staticmethod(lambda: dict(DeliveryError.choices))
+
+
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
     """The delivery log: what was sent where, with what answer, and what waits."""
@@ -256,7 +317,8 @@ class WebhookDeliveryAdmin(ServiceErrorsMixin, ReadOnlyModelAdmin):
         "error",
         "created_at",
     )
-    list_filter = ("status", "event_type", "subscription", "error")
+    #: Every code field's filter accepts only its registry's codes (CodeFilter).
+    list_filter = (StatusFilter, EventTypeFilter, "subscription", ErrorFilter)
     list_select_related = ("subscription",)
     search_fields = ("idempotency_key",)
     search_help_text = _("An event id, or an idempotency key.")

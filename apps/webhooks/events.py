@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.functional import Promise
+
 from apps.audit.models import AuditEvent
 from apps.audit.services import VERIFICATION_FAILED_ACTION
 
@@ -39,6 +41,27 @@ ACTION_EVENTS: dict[str, tuple[str, str]] = {
 }
 #: Offboarding revokes many grants in one audit event: one ``grant.ended`` each.
 OFFBOARDED_ACTION = "access.user.offboarded"
+
+#: Event types that code sends through the delivery core (``webhook_delivery_create``) and
+#: no subscription asks for, registered by their senders: code → label.
+_SENDER_TYPES: dict[str, str | Promise] = {}
+
+
+def webhook_event_type_register(code: str, label: str | Promise) -> str:
+    """Make ``code`` (a dotted lower-case code, e.g. ``connector.provision``) a known event
+    type, for the delivery log's filter; returns ``code``. Called at import by a sender of
+    its own deliveries (the webhook connector). Raises ValueError for a code of
+    ``EventType`` (subscriptions' events are not a sender's)."""
+    if code in EventType.values:
+        raise ValueError(f"{code!r} is a subscription event type")
+    _SENDER_TYPES[code] = label
+    return code
+
+
+def webhook_event_types() -> dict[str, str | Promise]:
+    """Every known event type, code → label: the subscriptions' (``EventType``), then those
+    registered by senders (``webhook_event_type_register``)."""
+    return {**dict(EventType.choices), **_SENDER_TYPES}
 
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")

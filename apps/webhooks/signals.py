@@ -8,3 +8,9 @@ outcome, with ``delivery`` (a ``WebhookDelivery``) and ``outcome`` ("delivered" 
 from django.dispatch import Signal
 
 webhook_delivery_settled = Signal()
+
+#: ``webhook_deliveries_pruning``: sent by the retention of the delivery log
+#: (``services.webhook_deliveries_prune``) for each batch of rows it is about to delete, with
+#: ``deliveries``: a list of ``(id, subscription_id, idempotency_key)``. A receiver returns
+#: the ids it still needs (an idempotency key a connector may send again); those are kept.
+webhook_deliveries_pruning = Signal()

@@ -394,6 +394,13 @@ WEBHOOKS = {
     # PEM file of the certificate authorities endpoints are checked against, instead of the
     # system's (an internal CA). Empty: the system's.
     "CA_FILE": env("WEBHOOK_CA_FILE", default=""),
+    # Readiness (apps/health) and the dashboard turn red while a delivery was given up in
+    # the last GIVEN_UP_ALERT_HOURS (until it is re-sent, or the period has passed).
+    "GIVEN_UP_ALERT_HOURS": env.int("WEBHOOK_GIVEN_UP_ALERT_HOURS", default=24),
+    # Delivered and given-up deliveries are deleted this many days after their last try
+    # (beat, nightly, or manage.py webhook_deliveries_prune), DELIVERY_PRUNE_BATCH at a time.
+    "DELIVERY_RETENTION_DAYS": env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", default=90),
+    "DELIVERY_PRUNE_BATCH": env.int("WEBHOOK_DELIVERY_PRUNE_BATCH", default=1000),
 }
 # --- Connectors: accounts in other systems (docs/connectors.md) ---------------------------
 CONNECTORS = {

@@ -275,8 +275,10 @@ def test_give_back_early(role, asset, staff_user, approver, window, run_on_commi
         # the same user object: the service forgot its cached grants
         assert not user.has_perm("inventory.view_data", asset)
     grant.refresh_from_db()
-    assert grant.status == GrantStatus.EXPIRED and not grant.mirrored
-    assert grant.ends_at < window[1]
+    # ended on purpose by its holder: revoked, not expired; the window keeps its planned end
+    assert grant.status == GrantStatus.REVOKED and not grant.mirrored
+    assert grant.revoked_by == staff_user and grant.revoked_at < window[1]
+    assert grant.revoke_code == "given_back" and grant.ends_at == window[1]
     assert not mirrored(staff_user, asset)
     assert "access.grant.relinquished" in actions_for(grant)
     with pytest.raises(ValidationError):

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.access.models import AccessRequest, Approval, Grant, RequestStatus
 from apps.audit.models import AuditEvent
 from tests.factories import UserFactory
+from tests.signin.mfa import make_stale, verify
 
 from .conftest import ask, make_token
 
@@ -90,25 +91,81 @@ def test_nobody_decides_their_own_request_through_the_api(api, groups, role):
     assert not Approval.objects.filter(request=own).exists()
 
 
-def test_special_category_approval_is_sent_to_the_portal(api, approver, pending_special):
-    for client in (api(user=approver), api(token=make_token(approver, "decide"))):
+def test_special_category_approval_is_sent_to_the_portal(api, approver, pending_special, settings):
+    # given MFA on: approving Art. 9/10 data needs a fresh second factor, as on the portal
+    settings.MFA_REQUIRED = True
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    verify_url = f"/admin/access/accessrequest/{pending_special.pk}/decide/approve/"
+    stale = api()
+    verify(stale.client, approver)
+    make_stale(stale.client)
+    callers = {
+        "token": (api(token=make_token(approver, "decide")), "which an API token cannot carry"),
+        "stale session": (stale, "presented within the last minutes"),
+    }
+    for caller, (client, says) in callers.items():
         for action in ("approve", "shorten"):
+            # when a token, or a session whose factor is stale, approves
             response = client.post(
                 f"/api/queue/{pending_special.pk}/{action}/",
                 {"ends_at": (pending_special.ends_at - timedelta(minutes=30)).isoformat()},
             )
-            assert response.status_code == 403
+            # then it is sent to the portal's decision page, and told why
+            assert response.status_code == 403, caller
             problem = response.json()
             assert problem["type"] == "urn:jitportal:problem:fresh-second-factor-required"
-            assert problem["portal_url"].endswith(
-                f"/admin/access/accessrequest/{pending_special.pk}/decide/approve/"
-            )
+            assert problem["portal_url"].endswith(verify_url)
+            assert says in problem["detail"], caller
     assert not Approval.objects.filter(request=pending_special).exists()
     # denying needs no fresh factor, as on the portal
-    denied = api(user=approver).post(
+    denied = callers["stale session"][0].post(
         f"/api/queue/{pending_special.pk}/deny/", {"reason": "Not for this case"}
     )
     assert denied.status_code == 200
+
+
+def test_a_session_with_a_fresh_factor_approves_as_on_the_portal(
+    api, approver, pending_special, settings
+):
+    # given MFA on and an approver who presented their factor a moment ago
+    settings.MFA_REQUIRED = True
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    client = api()
+    verify(client.client, approver)
+    # when they approve through the API in that session
+    response = client.post(f"/api/queue/{pending_special.pk}/approve/", {"comment": "ok"})
+    # then the approval counts, and the DPO's is still needed (invariant 3)
+    assert response.status_code == 200, response.json()
+    assert Approval.objects.filter(request=pending_special, approver=approver).exists()
+    assert response.json()["status"] == "pending"
+
+
+def test_without_mfa_a_token_approves_special_category_data_as_the_portal_does(
+    api, approver, dpo, pending_special, settings
+):
+    # given MFA off: the portal's decision page asks for no factor
+    settings.MFA_REQUIRED = False
+    # when an approver's token approves Art. 9/10 data
+    response = api(token=make_token(approver, "decide")).post(
+        f"/api/queue/{pending_special.pk}/approve/", {}
+    )
+    # then it counts, through the same service and rules: the DPO must approve too
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "pending"
+    assert not Grant.objects.filter(request=pending_special).exists()
+    # and the DPO's approval completes it, recorded as taken through the API
+    done = api(token=make_token(dpo, "decide")).post(
+        f"/api/queue/{pending_special.pk}/approve/", {}
+    )
+    assert done.status_code == 200, done.json()
+    assert done.json()["status"] == "approved"
+    assert Grant.objects.filter(request=pending_special).exists()
+    assert (
+        AuditEvent.objects.filter(action="access.request.approved")
+        .get(target_id=str(pending_special.pk))
+        .data["channel"]
+        == "api"
+    )
 
 
 def test_break_glass_is_never_done_through_the_api(api, dpo):

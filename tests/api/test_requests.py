@@ -211,12 +211,16 @@ def test_an_id_field_that_holds_no_id_is_refused_by_name(api, requester, role, f
     # value, and nothing is asked for
     assert response.status_code == 400, response.content
     problem = response.json()
-    assert problem["errors"] == [
-        {
-            "detail": f"“{field}” must be a whole number from 1, in ASCII digits.",
-            "pointer": f"#/{field}",
-        }
-    ]
+    # (a value of another JSON type is refused by its type first, as in every body field:
+    # tests/api/test_wrong_types.py; a whole number or text that is no id, by the id rule)
+    detail = {
+        "true": "Give a whole number.",
+        "false": "Give a whole number.",
+        "1.5": "Give a whole number.",
+        "1e400": "Give a whole number.",
+        "99999999999999999999999": "Give a whole number of at most 19 digits.",
+    }.get(raw, f"“{field}” must be a whole number from 1, in ASCII digits.")
+    assert problem["errors"] == [{"detail": detail, "pointer": f"#/{field}"}]
     assert f"{field}-" not in response.content.decode()
     assert AccessRequest.objects.count() == 0
 

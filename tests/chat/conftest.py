@@ -27,6 +27,7 @@ from tests.access.conftest import (  # noqa: F401  (the access tests' fixtures, 
     special_asset,
     staff2,
 )
+from tests.access.factories import AccessRoleFactory
 from tests.access.test_worker import worker  # noqa: F401  (a real Celery worker on Redis)
 from tests.chat.standin import TOKEN, SlackStandIn, standin_start, standin_stop
 
@@ -41,6 +42,17 @@ def _standin() -> Iterator[SlackStandIn]:
     standin = standin_start()
     yield standin
     standin_stop(standin)
+
+
+@pytest.fixture
+def special_role(special_asset, approvers_group):  # noqa: F811
+    """A role over Art. 9 data decided by the approvers (and, for that data, the DPO)."""
+    return AccessRoleFactory(
+        assets=[special_asset],
+        approver_groups=[approvers_group],
+        approve_by_asset_owner=False,
+        approve_by_steward_group=False,
+    )
 
 
 @pytest.fixture

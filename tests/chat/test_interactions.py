@@ -312,30 +312,36 @@ def test_a_refused_modal_submission_is_told_with_post_ephemeral(client, slack, s
     assert shown.status == RequestStatus.APPROVED
 
 
+@pytest.mark.parametrize(
+    ("mfa", "says"),
+    [
+        (True, "needs a fresh second factor"),
+        # without MFA the portal asks for no factor: the reply must not claim one
+        (False, "taken on the portal only, never from Slack"),
+    ],
+)
 def test_special_category_approval_is_sent_to_the_portal_decision_page(
     client,
     slack,
-    special_asset,
-    approvers_group,
+    special_role,
     staff_user,
     dpo,
     django_capture_on_commit_callbacks,
+    settings,
+    mfa,
+    says,
 ):
-    # given a request for Art. 9 data shown to the linked DPO
-    role = AccessRoleFactory(
-        assets=[special_asset],
-        approver_groups=[approvers_group],
-        approve_by_asset_owner=False,
-        approve_by_steward_group=False,
-    )
+    # given a request for Art. 9 data shown to the linked DPO, with MFA on or off
+    settings.MFA_REQUIRED = mfa
     link(slack, dpo, "UDPO1")
     with django_capture_on_commit_callbacks(execute=True):
-        request = submit(staff_user, role)
+        request = submit(staff_user, special_role)
     # when the DPO clicks Approve in Slack
     post(client, click(slack, user="UDPO1", action="jp_approve", request_id=request.pk))
     # then nothing is decided; the reply links to the portal's decision page
     (reply,) = slack.called("respond")
-    assert "fresh second factor" in reply.args["text"]
+    assert says in reply.args["text"]
+    assert ("second factor" in reply.args["text"]) == mfa
     (button,) = [e for b in reply.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert button["url"].endswith(
         reverse("admin:access_accessrequest_decide", args=(request.pk, "approve"))

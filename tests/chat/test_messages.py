@@ -67,23 +67,27 @@ def test_each_linked_eligible_approver_gets_one_message_with_the_facts_and_butto
     assert slack.called("chat.postMessage") == []
 
 
+@pytest.mark.parametrize(
+    ("mfa", "says"),
+    [
+        (True, "approving needs a fresh second factor on the portal"),
+        (False, "it is approved on the portal only, never from Slack"),
+    ],
+)
 def test_special_category_data_is_flagged(
-    slack, special_asset, approvers_group, staff_user, dpo, django_capture_on_commit_callbacks
+    slack, special_role, staff_user, dpo, django_capture_on_commit_callbacks, settings, mfa, says
 ):
-    # given a role over Art. 9 data that needs the DPO, who is linked
-    role = AccessRoleFactory(
-        assets=[special_asset],
-        approver_groups=[approvers_group],
-        approve_by_asset_owner=False,
-        approve_by_steward_group=False,
-    )
+    # given a role over Art. 9 data that needs the DPO, who is linked (MFA on or off)
+    settings.MFA_REQUIRED = mfa
     link(slack, dpo, "UDPO1")
     # when access is asked for
     with django_capture_on_commit_callbacks(execute=True):
-        submit(staff_user, role)
+        submit(staff_user, special_role)
     # then the DPO's message flags the special category
     (post,) = slack.called("chat.postMessage")
     assert "Special-category data (GDPR Art. 9/10)" in _texts(post.args["blocks"])
+    # and says why it is not approved from Slack, truly for the MFA setting
+    assert says in _texts(post.args["blocks"])
 
 
 def test_a_decision_on_the_portal_updates_every_message_in_place_once(

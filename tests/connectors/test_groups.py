@@ -10,6 +10,8 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
+from apps.access.models import Notice, NoticeKind
+from apps.audit.models import AuditEvent
 from apps.connectors.base import ConnectorError, GrantContext
 from apps.connectors.models import (
     DriftAction,
@@ -20,6 +22,8 @@ from apps.connectors.models import (
     TargetBinding,
 )
 from apps.connectors.registry import connector_for
+from apps.connectors.services import provisioning_provision
+from apps.connectors.services._common import record_failures
 from apps.connectors.services.drift import target_drift_check
 from tests.access.factories import GrantFactory
 from tests.connectors.helpers import committed
@@ -238,3 +242,39 @@ def test_a_group_that_gives_portal_rights_after_its_binding_is_never_joined(
     assert "gives rights in this portal" in str(error.value)
     assert not grant.user.groups.filter(pk=crm_readers.pk).exists()
     assert not grant.user.has_perm("access.decide_accessrequest")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_no_retry_can_mend_alerts_at_once_and_is_tried_slowly(
+    target, asset, crm_readers, settings
+):
+    # Given a grant whose bound group is deleted before its account is made
+    grant = GrantFactory(assets=[asset])
+    row = Provisioning.objects.create(grant=grant, target=target, account=f"{PREFIX}g{grant.pk}_x")
+    crm_readers.delete()
+    now = timezone.now()
+    # When the account is set up,
+    provisioning_provision(provisioning_id=row.pk, now=now)
+    # then the first failed try already alerts the admins (event and email notice), and the
+    # next try waits the longest delay rather than the first step of the backoff
+    row.refresh_from_db()
+    assert row.state == ProvisioningState.FAILED and row.tries == 1
+    assert row.alerted_at == now
+    assert row.next_try_at == now + timedelta(seconds=settings.CONNECTORS["RETRY_MAX_SECONDS"])
+    assert AuditEvent.objects.filter(action="connectors.provisioning.alerted").count() == 1
+    assert Notice.objects.filter(kind=NoticeKind.GRANT_TARGET_FAILING).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_a_retry_may_mend_backs_off_and_alerts_after_the_threshold(
+    target, asset, settings
+):
+    # Given a failure trying again may mend (a target that does not answer),
+    grant = GrantFactory(assets=[asset])
+    row = Provisioning.objects.create(grant=grant, target=target, account=f"{PREFIX}g{grant.pk}_y")
+    now = timezone.now()
+    record_failures([row], error=ConnectorError("target down"), now=now)
+    # then the first try backs off by the first step and alerts nobody yet
+    row.refresh_from_db()
+    assert row.next_try_at == now + timedelta(seconds=settings.CONNECTORS["RETRY_SECONDS"])
+    assert row.alerted_at is None

@@ -6,9 +6,11 @@ retries with backoff, and nothing counted done before the endpoint answered 2xx
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,7 +21,11 @@ from apps.connectors.connectors.webhook import EVENT_DEPROVISION, EVENT_PROVISIO
 from apps.connectors.models import Provisioning, ProvisioningState, Target, TargetBinding
 from apps.connectors.registry import connector_for
 from apps.webhooks.models import DeliveryStatus, WebhookDelivery
-from apps.webhooks.services import webhook_deliveries_send_due, webhook_subscription_create
+from apps.webhooks.services import (
+    webhook_deliveries_prune,
+    webhook_deliveries_send_due,
+    webhook_subscription_create,
+)
 from apps.webhooks.signing import webhook_signature_verify
 from tests.access.factories import GrantFactory
 from tests.connectors.helpers import activate, committed
@@ -305,3 +311,36 @@ def test_connector_deliveries_are_in_the_admin_delivery_log(
     assert page.status_code == 200
     text = page.content.decode()
     assert EVENT_PROVISION in text and "200" in text
+
+
+def test_the_delivery_logs_retention_keeps_the_steps_of_accounts_not_yet_removed(
+    target, receiver, staff_user, approver
+):
+    # Given a webhook account made through a grant's life (its provision was delivered)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        asset = DataAssetFactory(name="Payroll")
+        TargetBinding.objects.create(target=target, asset=asset)
+        grant = activate(staff_user, asset, seconds=400 * 86400)
+        row = Provisioning.objects.get(grant=grant)
+        assert row.state == ProvisioningState.PROVISIONED, row.error
+        # When the log's retention (90 days) runs 100 days later
+        clock.shift(timedelta(days=100))
+        done = webhook_deliveries_prune()
+        # Then the provision step's delivery is kept (the account is not removed yet), so
+        # the step run again finds it and sends nothing a second time
+        assert (done.deleted, done.kept) == (0, 1)
+        key = idempotency_key(target.pk, row.account, "provision")
+        assert WebhookDelivery.objects.filter(idempotency_key=key).exists()
+        connector_for(target).provision(replace(_context(target, grant), account=row.account))
+        assert len(receiver.received) == 1
+        # When the grant ends and the removal is confirmed
+        with committed():
+            access_services.grant_revoke(grant_id=grant.pk, actor=approver, reason="Done")
+        row.refresh_from_db()
+        assert row.state == ProvisioningState.DEPROVISIONED, row.error
+        # Then, once both are older than the retention, both deliveries go
+        clock.shift(timedelta(days=91))
+        done = webhook_deliveries_prune()
+    assert (done.deleted, done.kept) == (2, 0)
+    assert not WebhookDelivery.objects.filter(idempotency_key__contains=row.account).exists()

@@ -54,6 +54,7 @@ def test_readiness_is_200_when_everything_answers(client, on_time_schedule):
         "BeatSchedule()": "OK",
         "OutboxBacklog()": "OK",
         "ConnectorFailures()": "OK",
+        "WebhooksGivenUp()": "OK",
     }
 
 

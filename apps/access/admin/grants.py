@@ -40,6 +40,7 @@ from jitportal.redirects import named_return_url
 
 from .. import selectors, services
 from ..models import Grant
+from ..signals import PANELS_ADMIN, grant_panels_collect
 from .display import RETURNS, acting_user, return_query, rights_text, window_text
 from .filters import AssetChoicesFilter, LiveNowFilter
 from .forms import BreakGlassForm, CommentForm, HoldersForm, ReasonForm
@@ -86,7 +87,10 @@ class GrantAdmin(LargeTableAdminMixin, ServiceErrorsMixin, ReadOnlyModelAdmin):
             _("Rights and window"),
             {"fields": ("can_view", "can_change", "can_export", "starts_at", "ends_at")},
         ),
-        (_("Revocation"), {"fields": ("revoked_at", "revoked_by", "revoke_reason_shown")}),
+        (
+            _("Revocation"),
+            {"fields": ("end_reason_shown", "revoked_at", "revoked_by", "revoke_reason_shown")},
+        ),
         (
             _("Break-glass"),
             {"fields": ("is_break_glass", "needs_review", "reviewed_at", "reviewed_by")},
@@ -95,7 +99,18 @@ class GrantAdmin(LargeTableAdminMixin, ServiceErrorsMixin, ReadOnlyModelAdmin):
     )
 
     def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), "asset_list", "revoke_reason_shown"]
+        return [
+            *super().get_readonly_fields(request, obj),
+            "asset_list",
+            "revoke_reason_shown",
+            "end_reason_shown",
+        ]
+
+    @admin.display(description=_("how it ended"))
+    def end_reason_shown(self, obj: Grant) -> str:
+        """``Grant.end_reason`` in the reader's language; a dash while not ended."""
+        how = obj.end_reason
+        return str(how.label) if how is not None else "—"
 
     @admin.display(description=_("revoke reason"))
     def revoke_reason_shown(self, obj: Grant) -> str:
@@ -187,6 +202,9 @@ class GrantAdmin(LargeTableAdminMixin, ServiceErrorsMixin, ReadOnlyModelAdmin):
         """Status, whether it gives access now, and the break-glass flags, in one cell."""
         status = str(obj.get_status_display())
         lines = [gettext("%(status)s, live now") % {"status": status} if obj.is_live() else status]
+        if (how := obj.end_reason) is not None and how != obj.status:
+            # An early end says who chose it (given back, revoked, offboarded, ...).
+            lines.append(str(how.label))
         if obj.is_break_glass:
             lines.append(
                 gettext("break-glass, to review") if obj.needs_review else gettext("break-glass")
@@ -231,6 +249,11 @@ class GrantAdmin(LargeTableAdminMixin, ServiceErrorsMixin, ReadOnlyModelAdmin):
                 and obj.needs_review
                 and obj.user_id != request.user.pk
             )
+            # What apps above access show of the grant (its accounts in other systems),
+            # through the same signal as the holder's pages (access imports none of them).
+            extra_context["panels"] = grant_panels_collect(
+                [obj], request.user, audience=PANELS_ADMIN
+            ).get(obj.pk, [])
         return super().change_view(request, object_id, form_url, extra_context)
 
     def changelist_view(self, request, extra_context=None):

@@ -4,7 +4,15 @@ A grant counts only while ``starts_at <= now < ends_at`` and it is not revoked: 
 column is tidied by beat, but access is decided from the times at the moment of use.
 """
 
-from .grants import Grant, GrantAsset, GrantQuerySet, GrantStatus, RevokeCode
+from .grants import (
+    GIVEN_BACK_CODES,
+    Grant,
+    GrantAsset,
+    GrantEnd,
+    GrantQuerySet,
+    GrantStatus,
+    RevokeCode,
+)
 from .notices import Notice, NoticeKind, NoticeStatus
 from .requests import (
     AccessRequest,
@@ -17,6 +25,7 @@ from .requests import (
 from .roles import AccessRole, ticket_hint_examples
 
 __all__ = [
+    "GIVEN_BACK_CODES",
     "AccessRequest",
     "AccessRequestQuerySet",
     "AccessRole",
@@ -25,6 +34,7 @@ __all__ = [
     "DecisionCode",
     "Grant",
     "GrantAsset",
+    "GrantEnd",
     "GrantQuerySet",
     "GrantStatus",
     "Notice",

@@ -24,10 +24,11 @@ class GrantStatus(models.TextChoices):
 
 
 class RevokeCode(models.TextChoices):
-    """Why the portal itself ended a grant early: a code shown in the reader's language (an
-    approver's own reason stays in ``revoke_reason``)."""
+    """Why a grant was ended early other than by an approver's revoke: a code shown in the
+    reader's language (an approver's own reason stays in ``revoke_reason``)."""
 
     GIVEN_BACK_EARLY = "given_back_early", _("Given back by the holder before it started.")
+    GIVEN_BACK = "given_back", _("Given back by the holder before its end.")
     NOT_ENTITLED = (
         "not_entitled",
         _("Ended at its start: its holder was no longer entitled to it."),
@@ -36,6 +37,34 @@ class RevokeCode(models.TextChoices):
         "holder_offboarded",
         _("Ended because its holder's account was deactivated."),
     )
+
+
+#: The revoke codes of a grant its holder gave back (before its start, or while it was live).
+GIVEN_BACK_CODES = (RevokeCode.GIVEN_BACK_EARLY, RevokeCode.GIVEN_BACK)
+
+
+class GrantEnd(models.TextChoices):
+    """How a grant ended (``Grant.end_reason``): the one derivation every page, register,
+    export and API answer shows (docs/architecture.md, "State machines").
+
+    ``expired`` is the only end that nobody chose: the window ran out. Every other end is a
+    decision, with status ``revoked``, ``revoked_at`` when it took effect and, except for an
+    approver's revoke, a ``revoke_code``.
+    """
+
+    EXPIRED = "expired", _("Expired at the end of its window")
+    GIVEN_BACK = "given_back", _("Given back by its holder")
+    REVOKED = "revoked", _("Revoked by an approver or the DPO")
+    NOT_ENTITLED = "not_entitled", _("Ended at its start: its holder was no longer entitled")
+    HOLDER_OFFBOARDED = "holder_offboarded", _("Ended: its holder's account was deactivated")
+
+
+_END_BY_CODE = {
+    RevokeCode.GIVEN_BACK_EARLY: GrantEnd.GIVEN_BACK,
+    RevokeCode.GIVEN_BACK: GrantEnd.GIVEN_BACK,
+    RevokeCode.NOT_ENTITLED: GrantEnd.NOT_ENTITLED,
+    RevokeCode.HOLDER_OFFBOARDED: GrantEnd.HOLDER_OFFBOARDED,
+}
 
 
 class GrantQuerySet(models.QuerySet["Grant"]):
@@ -106,8 +135,8 @@ class Grant(models.Model):
         verbose_name=_("revoked by"),
     )
     revoke_reason = models.TextField(blank=True, verbose_name=_("revoke reason"))
-    # Set where the portal ended it (given back before its start, holder no longer entitled):
-    # people read this code's text in their language (``revoke_text``); ``revoke_reason`` keeps
+    # Set where someone other than an approver ended it (given back by its holder, holder no
+    # longer entitled, holder offboarded): people read this code's text in their language (``revoke_text``); ``revoke_reason`` keeps
     # the detail for the record.
     revoke_code = models.CharField(
         max_length=32, choices=RevokeCode.choices, blank=True, verbose_name=_("revoke code")
@@ -169,6 +198,24 @@ class Grant(models.Model):
         if self.revoke_code:
             return str(RevokeCode(self.revoke_code).label)
         return self.revoke_reason
+
+    def ended_how(self, at: datetime | None = None) -> GrantEnd | None:
+        """How the grant ended by ``at`` (default now), or None while it is scheduled or live.
+
+        Revoked (``revoked_at`` set): its ``revoke_code`` says who ended it (no code: an
+        approver or the DPO). Otherwise it expired once ``ends_at`` has passed, whatever the
+        reconcile has written into ``status`` yet (invariant 1).
+        """
+        if self.revoked_at is not None:
+            return _END_BY_CODE.get(self.revoke_code, GrantEnd.REVOKED)  # type: ignore[call-overload]
+        if self.ends_at <= (at or timezone.now()):
+            return GrantEnd.EXPIRED
+        return None
+
+    @property
+    def end_reason(self) -> GrantEnd | None:
+        """``ended_how()`` now: for templates and serializers."""
+        return self.ended_how()
 
     def is_live(self, at: datetime | None = None) -> bool:
         now = at or timezone.now()

@@ -135,7 +135,16 @@ def grant_revoke(*, grant_id: int, actor: User, reason: str) -> Grant:
 
 
 def grant_relinquish(*, grant_id: int, actor: User) -> Grant:
-    """The holder gives access back early: it ends now (or never starts)."""
+    """The holder gives access back early: it ends now, or never starts.
+
+    Either way the grant is ``revoked`` (an end someone chose, not a lapse: the DPO's
+    register tells it apart from ``expired``), ``revoked_at`` now and ``revoked_by`` the
+    holder, with ``revoke_code`` ``given_back`` (it was live) or ``given_back_early`` (it
+    had not started); its window (``ends_at``) keeps the planned end, as every revoke does.
+    One ``access.grant.relinquished`` event (data: ``holder``, ``previous_ends_at``,
+    ``ended_at``, ISO 8601). Raises ``PermissionDenied`` for anyone but the holder and
+    ``ValidationError`` once it has ended.
+    """
     with transaction.atomic(durable=True):
         grant = _lock_grant(grant_id)
         if grant.user_id != actor.pk:
@@ -143,27 +152,28 @@ def grant_relinquish(*, grant_id: int, actor: User) -> Grant:
         now = timezone.now()
         if _has_ended(grant, now):
             raise ValidationError(_("This access has already ended; nothing was changed."))
-        previous_end = grant.ends_at
-        if grant.starts_at < now:
-            grant.ends_at = now
-            grant.status = GrantStatus.EXPIRED
-            grant.save(update_fields=["ends_at", "status"])
+        started = grant.starts_at < now
+        grant.revoked_at = now
+        grant.revoked_by = actor
+        # The record keeps the portal's own words; people read revoke_code's text.
+        if started:
+            grant.revoke_reason = "Given back by the holder before its end."
+            grant.revoke_code = RevokeCode.GIVEN_BACK
         else:
-            # Not started yet: the window cannot end before it begins, so it is withdrawn.
-            grant.revoked_at = now
-            grant.revoked_by = actor
+            # Not started yet: it is withdrawn and never gives access.
             grant.revoke_reason = "Given back by the holder before it started."
             grant.revoke_code = RevokeCode.GIVEN_BACK_EARLY
-            grant.status = GrantStatus.REVOKED
-            grant.save(
-                update_fields=["revoked_at", "revoked_by", "revoke_reason", "revoke_code", "status"]
-            )
+        grant.status = GrantStatus.REVOKED
+        grant.save(
+            update_fields=["revoked_at", "revoked_by", "revoke_reason", "revoke_code", "status"]
+        )
         audit_event_record(
             action="access.grant.relinquished",
             actor=actor,
             target=grant,
             data={
-                "previous_ends_at": previous_end.isoformat(),
+                "holder": grant.user_id,
+                "previous_ends_at": grant.ends_at.isoformat(),
                 "ended_at": now.isoformat(),
             },
         )

@@ -1,8 +1,8 @@
 """The approver's side, as in the access admin (apps/access/admin): the queue with its
 filters, approve (optionally shortening the window), deny, who holds access now, revoke.
 
-Decisions that need a fresh second factor on the portal (approving Art. 9/10 data,
-break-glass) are never completed here: the answer is a problem detail whose ``portal_url``
+Break-glass is never taken here, and approving Art. 9/10 data where MFA applies needs a
+fresh second factor a token cannot carry: the answer is a problem detail whose ``portal_url``
 is the page where a person presents the factor and decides (docs/api.md).
 """
 
@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from apps.access import selectors, services
 from apps.access.admin.forms import ApproveForm, HoldersForm, QueueFilterForm, ReasonForm
 from apps.access.models import AccessRequest, Grant
+from apps.signin.mfa import factor_is_fresh, mfa_on
 
 from ..inputs import body_object, call_service, form_data
 from ..problems import CONFLICT, Problem, fresh_factor_problem
@@ -70,6 +71,34 @@ def _decidable(request: Any, pk: str) -> AccessRequest:
             title=_("This cannot be done in the current state."),
             detail=_("You have already decided request #%(id)s.") % {"id": obj.pk},
         ) from None
+
+
+def _refuse_without_fresh_factor(request: Any, obj: AccessRequest) -> None:
+    """Approving Art. 9/10 data follows the portal's own rule (``apps.signin.mfa``): where
+    MFA applies (``MFA_REQUIRED``), only after a second factor presented within
+    ``MFA_FRESH_MINUTES``, which an integration token never carries and a session may lack;
+    the answer is a 403 problem with the decision page as ``portal_url``. Without MFA the
+    portal asks for no factor, so neither does the API: the approval service still requires
+    the DPO's approval for special-category data (architecture.md, invariants 3 and 24)."""
+    if not mfa_on():
+        return
+    if request.auth is not None:
+        detail = _(
+            "Request #%(id)s opens special-category (Art. 9/10) data: approving it needs a "
+            "fresh second factor, which an API token cannot carry. Approve it on the "
+            "portal's decision page."
+        )
+    elif not factor_is_fresh(request._request):
+        detail = _(
+            "Request #%(id)s opens special-category (Art. 9/10) data: approving it needs a "
+            "second factor presented within the last minutes. Present it on the portal's "
+            "decision page and approve it there."
+        )
+    else:
+        return
+    raise fresh_factor_problem(
+        detail=detail % {"id": obj.pk}, portal_url=_decide_url(request, obj, "approve")
+    )
 
 
 def _decide_url(request: Any, obj: AccessRequest, decision: str) -> str:
@@ -151,14 +180,7 @@ class _DecisionView(ApiView):
         if not form.is_valid():
             raise Problem.from_form(form)
         if getattr(obj, "holds_special", False):
-            raise fresh_factor_problem(
-                detail=_(
-                    "Request #%(id)s opens special-category (Art. 9/10) data: approve it on the "
-                    "portal's decision page, after a fresh second factor."
-                )
-                % {"id": obj.pk},
-                portal_url=_decide_url(request, obj, "approve"),
-            )
+            _refuse_without_fresh_factor(request, obj)
         call_service(
             services.access_request_approve,
             request_id=obj.pk,

@@ -72,6 +72,7 @@ class DjangoGroupsConnector(Connector):
     kind = "django_groups"
     label = _("Django groups (this portal's users)")
     needs_url = False
+    account_label = _("Group membership")
     guarantees = _(
         "Membership of the bound group, in this portal's own database, for the grant's "
         "window: added when the grant is activated, removed when it ends (by the task queued "

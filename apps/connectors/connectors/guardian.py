@@ -85,6 +85,7 @@ class GuardianMirrorConnector(Connector):
     kind = "guardian"
     label = _("django-guardian object permissions (this portal)")
     needs_url = False
+    account_label = _("Object permission")
     guarantees = _(
         "The django-guardian object-permission rows that mirror the grant, in this portal's "
         "own database, for code that asks guardian. They are written and removed by the "

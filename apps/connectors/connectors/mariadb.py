@@ -86,6 +86,7 @@ class MariaDBConnector(Connector):
     kind = "mariadb"
     label = _("MariaDB / MySQL")
     uses_tables = True
+    account_label = _("Database login")
     guarantees = _(
         "A user per grant with its own random password and the mapped privileges on the "
         "bound tables. MariaDB and MySQL have no VALID UNTIL: the database itself never ends "

@@ -77,6 +77,7 @@ class PostgreSQLConnector(Connector):
     kind = "postgresql"
     label = _("PostgreSQL")
     uses_tables = True
+    account_label = _("Database login")
     guarantees = _(
         "A login role per grant with its own random password and VALID UNTIL the grant's "
         "end: PostgreSQL itself refuses a new login after the end even when the portal's "

@@ -12,6 +12,10 @@ provisioning row stays not yet provisioned / not yet removed. When the delivery 
 (``webhook_delivery_settled``), the receiver below queues the provisioning task again, which
 then finds the delivery delivered and records the outcome; the connectors' reconcile does the
 same on its next tick if that message is lost.
+
+The deliveries are the steps' idempotency keys: the delivery log's retention keeps every
+delivery of an account not yet removed (``webhook_deliveries_pruning`` below), so a step run
+again finds its delivery and sends nothing twice.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from django.dispatch import receiver
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.webhooks.events import webhook_event_type_register
 from apps.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from apps.webhooks.services import webhook_delivery_create
-from apps.webhooks.signals import webhook_delivery_settled
+from apps.webhooks.signals import webhook_deliveries_pruning, webhook_delivery_settled
 from jitportal.inputs import parse_id
 from jitportal.tasking import enqueue_on_commit
 
@@ -37,11 +42,15 @@ from ..base import (
     Problem,
     ProvisionResult,
 )
-from ..models import Provisioning, Target
+from ..models import Provisioning, ProvisioningState, Target
 from ..registry import register
 
-EVENT_PROVISION = "connector.provision"
-EVENT_DEPROVISION = "connector.deprovision"
+EVENT_PROVISION = webhook_event_type_register(
+    "connector.provision", _("connector: account to make")
+)
+EVENT_DEPROVISION = webhook_event_type_register(
+    "connector.deprovision", _("connector: account to remove")
+)
 #: Registered names of the core's tasks (apps/connectors/tasks.py), queued by name.
 TASK_PROVISION = "connectors.provision"
 TASK_DEPROVISION = "connectors.deprovision"
@@ -67,6 +76,8 @@ class WebhookConnector(Connector):
     kind = "webhook"
     label = _("Signed webhook")
     needs_url = False
+    account_label = _("Webhook account")
+    observable = False
     guarantees = _(
         "A signed JSON POST (HMAC-SHA256 over the timestamp and the body, an idempotency key "
         "that stays the same across tries) when a grant starts and when it ends, retried with "
@@ -216,3 +227,28 @@ def _delivery_settled(sender, delivery: WebhookDelivery, outcome: str, **kwargs)
         enqueue_on_commit(TASK_PROVISION, row.pk)
     elif verb == "deprovision":
         enqueue_on_commit(TASK_DEPROVISION, [row.pk])
+
+
+@receiver(webhook_deliveries_pruning, dispatch_uid="connectors.webhook.pruning")
+def _deliveries_still_needed(
+    sender, deliveries: list[tuple[int, int, str]], **kwargs: Any
+) -> set[int]:
+    """Of the deliveries the log's retention is about to delete, the ids of this connector's
+    steps whose account is not yet removed (its provisioning row is not ``deprovisioned``):
+    a step run again must find its delivery rather than send a second POST."""
+    steps: dict[int, tuple[int, str]] = {}
+    for pk, _subscription_id, key in deliveries:
+        parsed = _parse_key(key)
+        if parsed is not None:
+            steps[pk] = (parsed[0], parsed[1])
+    if not steps:
+        return set()
+    live = set(
+        Provisioning.objects.filter(
+            target_id__in={target for target, _account in steps.values()},
+            account__in={account for _target, account in steps.values()},
+        )
+        .exclude(state=ProvisioningState.DEPROVISIONED)
+        .values_list("target_id", "account")
+    )
+    return {pk for pk, step in steps.items() if step in live}

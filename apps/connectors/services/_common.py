@@ -15,7 +15,7 @@ from apps.access.outbox import notice_record
 from apps.audit.services import audit_event_record
 from jitportal.timekeeping import elapsed_add
 
-from ..base import ACTIONS, GrantContext
+from ..base import ACTIONS, ConnectorError, GrantContext
 from ..models import Provisioning, ProvisioningState, TargetBinding
 
 logger = logging.getLogger("apps.connectors")
@@ -59,22 +59,40 @@ def grant_context(provisioning: Provisioning, grant: Grant | None = None) -> Gra
     )
 
 
-def record_failures(rows: list[Provisioning], *, error: str, now: datetime) -> None:
+def record_failures(rows: list[Provisioning], *, error: Exception, now: datetime) -> None:
     """Count a failed try on each row (inside the caller's transaction): the error, the next
     try after the backoff, and the admins alerted once the tries reach ALERT_AFTER_TRIES
     (an audit event; readiness then fails). The state becomes ``failed``; a removal that
-    failed keeps ``remove_requested_at``, so it stays "not yet removed"."""
+    failed keeps ``remove_requested_at``, so it stays "not yet removed".
+
+    An error that trying again cannot mend (``ConnectorError(retryable=False)``: a binding
+    naming a group or table that is gone, a URL setting that is not set; or a target kind
+    no connector registers, ``LookupError``) alerts the admins at its first try and is tried
+    again only every RETRY_MAX_SECONDS, until someone mends the configuration: a removal
+    is never given up."""
+    mendable = isinstance(error, ConnectorError) and error.retryable
     alert = []
     for row in rows:
         row.tries += 1
+        row.last_try_at = now
         row.state = ProvisioningState.FAILED
-        row.error = error[:2000]
-        row.next_try_at = elapsed_add(now, retry_delay(row.tries))
-        if row.alerted_at is None and row.tries >= conf("ALERT_AFTER_TRIES"):
+        row.error = str(error)[:2000]
+        delay = retry_delay(row.tries) if mendable else timedelta(seconds=conf("RETRY_MAX_SECONDS"))
+        row.next_try_at = elapsed_add(now, delay)
+        if row.alerted_at is None and (not mendable or row.tries >= conf("ALERT_AFTER_TRIES")):
             row.alerted_at = now
             alert.append(row)
     Provisioning.objects.bulk_update(
-        rows, ["tries", "state", "error", "next_try_at", "alerted_at", "remove_requested_at"]
+        rows,
+        [
+            "tries",
+            "last_try_at",
+            "state",
+            "error",
+            "next_try_at",
+            "alerted_at",
+            "remove_requested_at",
+        ],
     )
     for row in alert:
         audit_event_record(

@@ -7,8 +7,10 @@ temporary access permanent: the portal's own rows decide, never what the target 
   authoritative, reported otherwise.
 - An account a live grant needs but the target lacks (dropped by hand): provisioned again.
 - Accounts whose removal is already asked for are the reconcile's, not drift.
+- A target whose connector cannot observe it (``Connector.observable`` False: a webhook
+  endpoint) is not observable: said as such, never as a failure, and never alerted on.
 
-Each finding is a ``DriftFinding`` row and an audit event.
+Each finding is a ``DriftFinding`` row and an audit event (none on a dry run).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from apps.audit.services import EventSpec, audit_events_record_bulk
 
@@ -28,20 +31,64 @@ from ._common import SYSTEM_CONNECTORS
 from .provisioning import provisioning_provision
 
 
+class DriftStatus:
+    """The outcome of one target's check (codes; pages and the command say them)."""
+
+    CHECKED = "checked"
+    DID_NOT_ANSWER = "did_not_answer"
+    NOT_OBSERVABLE = "not_observable"
+
+
 @dataclass
 class DriftResult:
-    """The findings of one check, or the error that stopped it (the target did not answer)."""
+    """One target's check: its ``findings`` (unsaved on a dry run, their ``action`` then
+    what would be done), or the ``error`` that stopped it (the target did not answer), or
+    ``observable`` False for a target nobody can ask what it holds (nothing was checked)."""
 
     findings: list[DriftFinding] = field(default_factory=list)
     error: str = ""
+    observable: bool = True
+
+    @property
+    def status(self) -> str:
+        if not self.observable:
+            return DriftStatus.NOT_OBSERVABLE
+        return DriftStatus.DID_NOT_ANSWER if self.error else DriftStatus.CHECKED
+
+    @property
+    def alerts(self) -> bool:
+        """Whether monitoring should hear of it: drift found, or a target that did not
+        answer; never a target that cannot be observed."""
+        return self.status == DriftStatus.DID_NOT_ANSWER or bool(self.findings)
 
 
-def target_drift_check(*, target_id: int, now: datetime | None = None) -> DriftResult:
+def not_observable_text(target: Target) -> str:
+    """What a person reads for a target drift cannot check: "HR system: not observable
+    (webhook)", in the reader's language (the organisation's in a command)."""
+    return gettext("%(target)s: not observable (%(kind)s)") % {
+        "target": target.name,
+        "kind": target.kind,
+    }
+
+
+def target_drift_check(
+    *, target_id: int, now: datetime | None = None, dry_run: bool = False
+) -> DriftResult:
     """Compare target ``target_id`` with live grants, repair what the rules allow, record
-    every finding (row + audit event). Returns a ``DriftResult``."""
+    every finding (row + audit event). Returns a ``DriftResult``.
+
+    ``dry_run``: observe and compare only; the findings are not saved, nothing is removed,
+    provisioned again or audited, and each finding's ``action`` is what a real check would
+    do. Raises ``Target.DoesNotExist`` for an unknown id.
+    """
     now = now or timezone.now()
     target = Target.objects.get(pk=target_id)
-    connector = connector_for(target)
+    try:
+        connector = connector_for(target)
+    except LookupError as exc:
+        return DriftResult(error=str(exc))
+    if not connector.observable:
+        return DriftResult(observable=False)
     try:
         observed = {account.name for account in connector.observe()}
     except ConnectorError as exc:
@@ -60,11 +107,10 @@ def target_drift_check(*, target_id: int, now: datetime | None = None) -> DriftR
         for account, row in sorted(needed.items())
         if row.state == ProvisioningState.PROVISIONED and account not in observed
     ]
-    stray_action = DriftAction.REPORTED
-    if strays and target.authoritative:
+    stray_action = DriftAction.REMOVED if target.authoritative else DriftAction.REPORTED
+    if strays and target.authoritative and not dry_run:
         try:
             connector.deprovision(strays)
-            stray_action = DriftAction.REMOVED
         except ConnectorError:
             stray_action = DriftAction.FAILED
     findings = [
@@ -77,22 +123,24 @@ def target_drift_check(*, target_id: int, now: datetime | None = None) -> DriftR
         )
         for name in strays
     ]
+    findings += [
+        DriftFinding(
+            target=target,
+            kind=DriftKind.MISSING,
+            account=row.account,
+            action=DriftAction.REPROVISIONED,
+            grant_id=row.grant_id,
+            found_at=now,
+        )
+        for row in missing
+    ]
+    if dry_run:
+        return DriftResult(findings=findings)
     with transaction.atomic(durable=True):
         if missing:
             Provisioning.objects.filter(pk__in=[r.pk for r in missing]).update(
                 state=ProvisioningState.PENDING, next_try_at=None
             )
-        findings += [
-            DriftFinding(
-                target=target,
-                kind=DriftKind.MISSING,
-                account=row.account,
-                action=DriftAction.REPROVISIONED,
-                grant_id=row.grant_id,
-                found_at=now,
-            )
-            for row in missing
-        ]
         DriftFinding.objects.bulk_create(findings)
         audit_events_record_bulk(
             returning=False,
@@ -118,13 +166,20 @@ def target_drift_check(*, target_id: int, now: datetime | None = None) -> DriftR
             DriftFinding.objects.filter(
                 target=target, account=row.account, found_at=now, kind=DriftKind.MISSING
             ).update(action=DriftAction.FAILED)
+            for finding in findings:
+                if finding.kind == DriftKind.MISSING and finding.account == row.account:
+                    finding.action = DriftAction.FAILED
     return DriftResult(findings=findings)
 
 
 def connectors_drift_check(*, now: datetime | None = None) -> dict[str, int]:
-    """Every enabled target: ``{target name: findings}`` (-1 when it did not answer)."""
+    """Every enabled target that can be observed: ``{target name: findings}`` (-1 when it
+    did not answer). Targets that cannot be observed (webhook) are left out: nothing about
+    them was checked, and nothing is wrong with them."""
     out = {}
     for target in Target.objects.filter(enabled=True).order_by("pk"):
         result = target_drift_check(target_id=target.pk, now=now)
+        if result.status == DriftStatus.NOT_OBSERVABLE:
+            continue
         out[target.name] = -1 if result.error else len(result.findings)
     return out

@@ -164,11 +164,12 @@ def provisioning_provision(
         try:
             result = connector_for(row.target).provision(grant_context(row, grant))
         except (ConnectorError, LookupError) as exc:
-            record_failures([row], error=str(exc), now=now)
+            record_failures([row], error=exc, now=now)
             return row
         row.account = result.account
         row.state = ProvisioningState.PROVISIONED
         row.provisioned_at = now
+        row.last_try_at = now
         row.error = ""
         row.next_try_at = None
         row.secret_sealed = seal(result.secret) if result.secret else None
@@ -178,6 +179,7 @@ def provisioning_provision(
                 "account",
                 "state",
                 "provisioned_at",
+                "last_try_at",
                 "error",
                 "next_try_at",
                 "secret_sealed",
@@ -219,9 +221,11 @@ def provisioning_refresh(
         try:
             connector_for(row.target).refresh(grant_context(row))
         except (ConnectorError, LookupError) as exc:
-            record_failures([row], error=str(exc), now=now)
+            record_failures([row], error=exc, now=now)
             # Failed: provisioned again (with the new window) by the reconcile's retry.
             return row
+        row.last_try_at = now
+        row.save(update_fields=["last_try_at"])
         audit_event_record(
             action="connectors.account.refreshed",
             actor_label=SYSTEM_CONNECTORS,
@@ -285,13 +289,14 @@ def _deprovision_target(
     except (ConnectorError, LookupError) as exc:
         for row in rows:
             row.remove_requested_at = row.remove_requested_at or now
-        record_failures(rows, error=str(exc), now=now)
+        record_failures(rows, error=exc, now=now)
         return 0, len(rows)
     done = timezone.now()
     among(Provisioning.objects.all(), "id", [row.pk for row in rows]).update(
         remove_requested_at=Coalesce(F("remove_requested_at"), Value(now)),
         state=ProvisioningState.DEPROVISIONED,
         deprovisioned_at=done,
+        last_try_at=done,
         secret_sealed=None,
         error="",
         next_try_at=None,

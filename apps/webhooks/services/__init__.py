@@ -15,6 +15,11 @@ from .deliveries import (
     webhook_delivery_send,
     webhook_retry_delay,
 )
+from .retention import (
+    TASK_PRUNE,
+    PruneProgress,
+    webhook_deliveries_prune,
+)
 from .subscriptions import (
     webhook_event_deliveries_create,
     webhook_subscription_create,
@@ -27,9 +32,12 @@ __all__ = [
     "GAVE_UP",
     "RETRY",
     "SKIPPED",
+    "TASK_PRUNE",
     "TASK_SEND",
     "TASK_SEND_DUE",
+    "PruneProgress",
     "webhook_body",
+    "webhook_deliveries_prune",
     "webhook_deliveries_resend",
     "webhook_deliveries_send_due",
     "webhook_delivery_create",
