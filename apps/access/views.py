@@ -17,7 +17,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -30,6 +29,7 @@ from jitportal.inputs import parse_page
 from . import selectors, services
 from .forms import AccessRequestForm, GrantExtendForm, hours_of, target_value, ticket_help_text
 from .models import AccessRequest, AccessRole, Grant, RequestStatus
+from .requester_factor import requester_factor_missing
 from .selectors import NO_TICKET_HINT
 from .signals import PANELS_HOLDER, grant_panels_collect
 
@@ -155,10 +155,10 @@ def _attach_panels(grants: list[Grant], user: Any) -> None:
 
 def _stale_factor_for(target: Any, request: AuthedRequest) -> HttpResponse | None:
     """A role that asks its requester for a fresh second factor (activation, as Entra PIM
-    calls it): the verification page and back to the form, unless the factor is fresh."""
-    if isinstance(target, AccessRole) and target.requester_mfa_required:
-        back = f"{reverse('access-request-create')}?role={target.pk}"
-        return fresh_factor_redirect(request, back=back)
+    calls it): the verification page and back to the form, unless the factor is fresh
+    (``requester_factor_missing``, the rule every channel shares)."""
+    if (need := requester_factor_missing(target=target, session=request)) is not None:
+        return fresh_factor_redirect(request, back=need.path)
     return None
 
 
@@ -369,9 +369,8 @@ def grant_extend(request: AuthedRequest, pk: int) -> HttpResponse:
     grant = _own_grant(request, pk)
     # More time on a role that asks its requester for a fresh second factor is asking for
     # that role again: the same factor first, back to this page.
-    role = grant.request.role
-    needs_factor = role is not None and role.requester_mfa_required
-    if needs_factor and (stale := fresh_factor_redirect(request, back=request.path)):
+    need = requester_factor_missing(target=grant, session=request, action="extend")
+    if need is not None and (stale := fresh_factor_redirect(request, back=need.path)):
         return stale
     if request.method == "POST":
         form = GrantExtendForm(request.POST, grant=grant)

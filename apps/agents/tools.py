@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from apps.access import selectors, services
 from apps.access.forms import AccessRequestForm, target_value
 from apps.access.models import AccessRequest, AccessRole, Grant, RequestStatus
+from apps.access.requester_factor import requester_factor_missing
 from apps.inventory.models import DataAsset, ProcessingActivity
 from jitportal.durations import duration_text
 from jitportal.inputs import TEXT_MAX_LENGTH, is_ascii_number, parse_id, text_problem
@@ -160,7 +161,8 @@ def requestable_list(*, user: User, page: Any = 1) -> dict[str, Any]:
                 "name": role.name,
                 "description": role.description,
                 "assets": [str(asset) for asset in role.assets.all()],
-                "second_factor_on_the_portal": role.requester_mfa_required,
+                "second_factor_on_the_portal": requester_factor_missing(target=role, session=None)
+                is not None,
                 **_policy_fields(_policy_of(user, role=role)),
             }
             for role in roles
@@ -230,15 +232,9 @@ def request_ask(
     }
     form = AccessRequestForm(data, user=user)
     chosen = form.resolve_target(target)
-    if isinstance(chosen, AccessRole) and chosen.requester_mfa_required:
-        page = f"{reverse('access-request-create')}?role={chosen.pk}"
-        raise ToolRefused(
-            _(
-                "The role “%(role)s” asks for a fresh second factor when you ask for it, which "
-                "only the portal can check: ask for it at %(url)s"
-            )
-            % {"role": chosen.name, "url": portal_url(page)}
-        )
+    # The portal's rule; an agent never carries a second factor, so it is sent there.
+    if (need := requester_factor_missing(target=chosen, session=None)) is not None:
+        raise ToolRefused(need.message(portal_url(need.path)))
     if not form.is_valid():
         raise ToolRefused(_form_errors(form))
     try:

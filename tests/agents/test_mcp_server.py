@@ -44,6 +44,9 @@ def server_env(raw_token: str) -> dict[str, str]:
         "DATABASE_URL": url,
         "JITPORTAL_MCP_TOKEN": raw_token,
         "PYTHONPATH": str(ROOT),
+        # The second factor on, as in production: a role that asks its requester for a fresh
+        # one is then sent to the portal (apps/access/requester_factor.py).
+        "MFA_REQUIRED": "true",
     }
     if "REDIS_URL" in os.environ:
         env["REDIS_URL"] = os.environ["REDIS_URL"]

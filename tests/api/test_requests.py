@@ -131,7 +131,10 @@ def test_holder_extends_and_gives_back_a_grant(api, live_grant):
     assert not Grant.objects.get(pk=live_grant.pk).is_live()
 
 
-def test_a_role_that_needs_a_fresh_factor_is_asked_for_on_the_portal(api, requester, role):
+def test_a_role_that_needs_a_fresh_factor_is_asked_for_on_the_portal(
+    api, requester, role, settings
+):
+    settings.MFA_REQUIRED = True
     role.requester_mfa_required = True
     role.save()
     response = api(user=requester).post(

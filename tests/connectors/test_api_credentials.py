@@ -39,7 +39,8 @@ def test_a_token_reads_the_accounts_and_the_password_once(
     listed = client.get(accounts_url(grant), **token)
     # then the account is there, ready, with a password waiting, and no password in sight
     assert listed.status_code == 200, listed.content
-    (account,) = listed.json()
+    (account,) = listed.json()["results"]
+    assert isinstance(account["port"], int)
     assert account["id"] == row.pk and account["account"] == row.account
     assert account["state"] == "ready" and account["password_available"] is True
     assert "password" not in account
@@ -56,7 +57,9 @@ def test_a_token_reads_the_accounts_and_the_password_once(
     assert "shown once already" in again.json()["detail"]
     assert password not in again.content.decode()
     assert AuditEvent.objects.filter(action="connectors.secret.shown").count() == 1
-    assert client.get(accounts_url(grant), **token).json()[0]["password_available"] is False
+    assert (
+        client.get(accounts_url(grant), **token).json()["results"][0]["password_available"] is False
+    )
 
 
 def test_with_mfa_a_token_is_sent_to_the_portal_and_a_session_needs_a_fresh_factor(

@@ -9,77 +9,72 @@ integration token never has one, so it is sent to the portal's page (``portal_ur
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from apps.access import selectors
 from apps.connectors.models import Provisioning
-from apps.connectors.selectors import HolderAccount, holder_accounts
+from apps.connectors.selectors import HOLDER_STATE_LABELS, HolderAccount, holder_accounts
 from apps.connectors.services import provisioning_secret_reveal
 from apps.signin.mfa import factor_is_fresh, mfa_on
 from jitportal.inputs import parse_id
 
 from ..inputs import call_service
 from ..problems import fresh_factor_problem
-from .base import ERRORS, WRITE_ERRORS, ApiView, row_or_404
+from .base import ERRORS, WRITE_ERRORS, ApiListView, ApiView, row_or_404
 
 REQUEST_SCOPES = ("request",)
 
-ACCOUNTS = inline_serializer(
-    "GrantAccount",
-    many=True,
-    fields={
-        "id": serializers.IntegerField(),
-        "target": serializers.CharField(),
-        "kind": serializers.CharField(),
-        "state": serializers.CharField(help_text="setting_up, ready, failed, removing, removed"),
-        "state_label": serializers.CharField(),
-        "account": serializers.CharField(),
-        "host": serializers.CharField(),
-        "port": serializers.CharField(),
-        "database": serializers.CharField(),
-        "password_available": serializers.BooleanField(),
-    },
-)
+
+class GrantAccountSerializer(serializers.Serializer):
+    """One account a grant opened in another system (a ``HolderAccount``): where and under
+    which name the holder connects, in which state. Never a password."""
+
+    id = serializers.IntegerField(source="row.pk")
+    target = serializers.CharField(source="row.target.name")
+    kind = serializers.CharField(source="row.target.kind")
+    state = serializers.ChoiceField(choices=list(HOLDER_STATE_LABELS))
+    state_label = serializers.SerializerMethodField(
+        help_text="the state in the reader's language (Accept-Language)"
+    )
+    account = serializers.CharField(source="row.account")
+    host = serializers.CharField()
+    port = serializers.SerializerMethodField(help_text="TCP port; null where the target has none")
+    database = serializers.CharField()
+    password_available = serializers.SerializerMethodField()
+
+    def get_state_label(self, item: HolderAccount) -> str:
+        return str(item.state_label)
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_port(self, item: HolderAccount) -> int | None:
+        return parse_id(item.port)
+
+    def get_password_available(self, item: HolderAccount) -> bool:
+        return item.row.secret_sealed is not None and item.row.secret_shown_at is None
+
+
 PASSWORD = inline_serializer(
     "GrantAccountPassword", {"id": serializers.IntegerField(), "password": serializers.CharField()}
 )
 
 
-def _account(item: HolderAccount) -> dict[str, Any]:
-    row = item.row
-    return {
-        "id": row.pk,
-        "target": row.target.name,
-        "kind": row.target.kind,
-        "state": item.state,
-        "state_label": str(item.state_label),
-        "account": row.account,
-        "host": item.host,
-        "port": item.port,
-        "database": item.database,
-        "password_available": row.secret_sealed is not None and row.secret_shown_at is None,
-    }
-
-
-@extend_schema(tags=["my grants"], responses={200: ACCOUNTS, **ERRORS})
-class MyGrantAccountsView(ApiView):
-    """The accounts my grant opened in other systems: where, under which name, in which state
-    ("being set up", "ready", "failed, the admins are told", ...). Never a password."""
+@extend_schema(tags=["my grants"], responses={200: GrantAccountSerializer(many=True), **ERRORS})
+class MyGrantAccountsView(ApiListView):
+    """The accounts my grant opened in other systems, by target name: where, under which
+    name, in which state ("being set up", "ready", "failed, the admins are told", ...). Never
+    a password. Paginated like every list."""
 
     token_scopes = REQUEST_SCOPES
-    pagination_class = None
+    serializer_class = GrantAccountSerializer
 
-    def get(self, request, pk: str):
-        grant = row_or_404(selectors.grants_for_user(request.user), pk)
-        accounts = holder_accounts(grant_ids=[grant.pk], user=request.user).get(grant.pk, [])
-        return Response([_account(item) for item in accounts])
+    def get_queryset(self) -> list[HolderAccount]:
+        grant = row_or_404(selectors.grants_for_user(self.request.user), self.kwargs["pk"])
+        return holder_accounts(grant_ids=[grant.pk], user=self.request.user).get(grant.pk, [])
 
 
 @extend_schema(tags=["my grants"], responses={200: PASSWORD, **WRITE_ERRORS})

@@ -19,11 +19,11 @@ from rest_framework.response import Response
 from apps.access import selectors, services
 from apps.access.forms import AccessRequestForm, GrantExtendForm
 from apps.access.models import AccessRequest, AccessRole, Grant, RequestStatus
+from apps.access.requester_factor import Action, requester_factor_missing
 
 # The portal page's own policy hints (one round of corrections), so both answer alike.
 from apps.access.views import _policy_context, _policy_hints
 from apps.inventory.models import DataAsset
-from apps.signin.mfa import factor_is_fresh, mfa_on
 
 from ..inputs import body_object, call_service, form_data, id_fields_check
 from ..problems import Problem, fresh_factor_problem
@@ -55,6 +55,17 @@ EXTEND_FIELDS = {
     "justification": "justification",
     "ticket": "ticket",
 }
+
+
+def _refuse_a_missing_factor(request: Any, *, target: object, action: Action) -> None:
+    """The requester's fresh-factor rule, as on the portal (``requester_factor_missing``): a
+    token never carries a factor, a session may. Raises the 403 problem whose ``portal_url``
+    is the page that asks for the factor."""
+    session = request._request if request.auth is None else None
+    need = requester_factor_missing(target=target, session=session, action=action)
+    if need is not None:
+        url = request.build_absolute_uri(need.path)
+        raise fresh_factor_problem(detail=need.message(url), portal_url=url)
 
 
 def _my_requests(user: Any):
@@ -140,17 +151,7 @@ class MyRequestsView(ApiListView):
         }
         form = AccessRequestForm(data, user=request.user)
         chosen = form.resolve_target(data.get("target", ""))
-        if isinstance(chosen, AccessRole) and chosen.requester_mfa_required:
-            raise fresh_factor_problem(
-                detail=_(
-                    "The role “%(role)s” asks for a fresh second factor: ask for it on the "
-                    "portal's request page."
-                )
-                % {"role": chosen},
-                portal_url=request.build_absolute_uri(
-                    f"{reverse('access-request-create')}?role={chosen.pk}"
-                ),
-            )
+        _refuse_a_missing_factor(request, target=chosen, action="ask")
         created = None
         if form.is_valid():
             try:
@@ -259,21 +260,7 @@ class MyGrantExtendView(ApiView):
 
     def post(self, request, pk: str):
         grant = row_or_404(_my_grants(request.user), pk)
-        role = grant.request.role
-        # As on the portal's page: with MFA on, a token (which never carries a factor) or a
-        # session without a fresh one is sent there.
-        stale = request.auth is not None or not factor_is_fresh(request._request)
-        if role is not None and role.requester_mfa_required and mfa_on() and stale:
-            raise fresh_factor_problem(
-                detail=_(
-                    "The role “%(role)s” asks for a fresh second factor: ask for more time on "
-                    "the portal's page of this access."
-                )
-                % {"role": role},
-                portal_url=request.build_absolute_uri(
-                    reverse("access-grant-extend", args=[grant.pk])
-                ),
-            )
+        _refuse_a_missing_factor(request, target=grant, action="extend")
         field_names = {"extend_by": "extend_by_hours"}
         form = GrantExtendForm(form_data(body_object(request), EXTEND_FIELDS), grant=grant)
         if not form.is_valid():
