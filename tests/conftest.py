@@ -92,3 +92,35 @@ def _organisation_language():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def _chromium_of_the_module():
+    """One headless Chromium for the browser tests of a module (a launch takes seconds);
+    tests take it through ``tests.e2e.test_browser.browser``, which closes their contexts.
+
+    Playwright's sync API keeps an event loop in this thread while it is open, so Django's
+    ORM calls made by the tests (and the flush after a transactional test) in between are
+    allowed for the module's lifetime; they are still synchronous."""
+    from playwright.sync_api import sync_playwright
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as p:
+            chromium = p.chromium.launch(
+                executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
+            )
+            try:
+                yield chromium
+            finally:
+                chromium.close()

@@ -45,3 +45,16 @@ def test_setup_groups_removes_permissions_nobody_declared():
     call_command("setup_groups", "--quiet-perms", stdout=StringIO())
     # then the group has exactly what the apps declare
     assert not approvers.permissions.filter(codename="delete_system").exists()
+
+
+def test_setup_groups_creates_missing_permissions_first():
+    # given a database whose model permissions are gone (flushed without post-migrate)
+    from django.contrib.auth.models import Permission
+
+    Permission.objects.filter(content_type__app_label="inventory").delete()
+    # when the command runs
+    call_command("setup_groups", "--quiet-perms", stdout=StringIO())
+    # then the permissions are back and the groups hold them
+    dpo = Group.objects.get(name="DPO")
+    assert dpo.permissions.filter(codename="change_dataasset").exists()
+    assert Permission.objects.filter(content_type__app_label="inventory").count() > 20

@@ -39,7 +39,7 @@ def install() -> None:
     if (HERE / "node_modules" / "oidc-provider").is_dir():
         return
     subprocess.run(
-        ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        ["npm", "ci", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"],
         cwd=HERE,
         check=True,
         timeout=600,
