@@ -146,6 +146,9 @@ class UnstorableInputMiddleware:
 #: The query parameters that are a search on a page: ``q`` (every admin changelist, the
 #: approval queue, the portal's search boxes) and ``term`` (the admin's autocomplete).
 SEARCH_PARAMETERS = ("q", "term")
+#: Paths with no search box whose answer must not change with a stray ``q``: the REST API
+#: (checked by its own base view) and the health probes (a load balancer reads their status).
+NOT_SEARCHED = (API_PREFIX, "/health/")
 
 
 class SearchInputMiddleware:
@@ -172,7 +175,7 @@ class SearchInputMiddleware:
     def process_view(
         self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
     ) -> HttpResponse | None:
-        if request.method not in ("GET", "HEAD") or request.path_info.startswith(API_PREFIX):
+        if request.method not in ("GET", "HEAD") or request.path_info.startswith(NOT_SEARCHED):
             return None
         for name in SEARCH_PARAMETERS:
             for value in request.GET.getlist(name):
