@@ -63,3 +63,23 @@ def named_return_url(request: HttpRequest, pages: dict[str, str]) -> str:
         return ""
     query = QueryDict(request.GET.get("return_query", "")).urlencode()
     return reverse(name) + (f"?{query}" if query else "")
+
+
+def this_page_url(request: HttpRequest) -> str:
+    """The request's own path with its query, for links back to the same page (the language
+    switcher): every parameter kept, except a redirect parameter (``REDIRECT_PARAMETERS``)
+    whose value is not a place on this site, which is left out."""
+    query = request.GET.copy()
+    for name in REDIRECT_PARAMETERS:
+        if name in query:
+            safe = [v for v in query.getlist(name) if is_safe_next_url(request, v)]
+            query.setlist(name, safe)
+            if not safe:
+                del query[name]
+    encoded = query.urlencode(safe="/")
+    return request.path + (f"?{encoded}" if encoded else "")
+
+
+def this_page(request: HttpRequest) -> dict[str, str]:
+    """Context processor: ``this_page_url`` (:func:`this_page_url`) on every page."""
+    return {"this_page_url": this_page_url(request)}

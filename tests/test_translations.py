@@ -191,3 +191,12 @@ def test_every_admin_column_of_the_apps_has_a_translatable_title():
             if not hasattr(attr, "short_description") and attr != "__str__":
                 untitled.append(f"{model.__name__}.{name}")
     assert untitled == []
+
+
+@pytest.mark.django_db
+def test_the_switcher_leaves_out_a_redirect_that_leaves_the_site(admin_client):
+    # Given a page opened with a next parameter pointing elsewhere (a crafted link),
+    page = admin_client.get("/accounts/login/?next=https://evil.example/&lang=1").content
+    # then the switcher's way back keeps the page and its other parameters, not that next.
+    assert b"evil.example" not in page
+    assert b'name="next" value="/accounts/login/?lang=1"' in page
