@@ -70,7 +70,6 @@ EXEMPT: dict[tuple[str, str], str] = {
         "each one an EventType value"
     ),
     ("apps.connectors.services._common.conf", "name"): "a setting's name, by code",
-    ("apps.connectors.services._common.record_failures", "error"): "a connector's error",
     ("apps.connectors.services._common.among", "column"): "a column name, by code",
     ("apps.connectors.services.queueing.queue_on_commit", "name"): "a task name, by code",
     ("apps.connectors.services.queueing.queue_at", "name"): "a task name, by code",
@@ -89,6 +88,10 @@ EXEMPT: dict[tuple[str, str], str] = {
     ),
     ("apps.audit.services.audit_event_record", "data"): "event data, by code",
     ("apps.chat.services.slack_account_match", "slack_user_id"): "Slack's signed payload",
+    ("apps.chat.services.slack_delivery_done", "answer"): "the JSON the portal answered Slack",
+    ("apps.chat.services.slack_delivery_failed", "error"): (
+        "the exception the portal met, cut to 200 characters by the service"
+    ),
     ("apps.crm.services.records_listed_log", "query"): (
         "a search: jitportal.middleware.SearchInputMiddleware"
     ),
