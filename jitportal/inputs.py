@@ -98,6 +98,20 @@ def parse_id(value: Any, *, maximum: int = BIGINT_MAX) -> int | None:
     return number if 1 <= number <= maximum else None
 
 
+def by_id_or_name(queryset: Any, ref: str, *, name_field: str = "name") -> Any | None:
+    """The row of ``queryset`` a person named by ``ref``: its id (:func:`parse_id`), else its
+    exact ``name_field``; None when neither finds one. For commands that take "an id or a
+    name" (``purge --rule``, ``connectors_drift --target``)."""
+    ref = ref.strip()
+    found = None
+    row_id = parse_id(ref)
+    if row_id is not None:
+        found = queryset.filter(pk=row_id).first()
+    if found is None and ref:
+        found = queryset.filter(**{name_field: ref}).first()
+    return found
+
+
 def parse_db_integer(value: Any) -> int | None:
     """A signed integer key (a raw table's primary key): ``-?[0-9]+`` in ASCII within the
     range of a PostgreSQL ``bigint``, or None. Never raises."""

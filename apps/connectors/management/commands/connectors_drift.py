@@ -26,7 +26,7 @@ from apps.connectors.services.drift import (
     not_observable_text,
     target_drift_check,
 )
-from jitportal.inputs import parse_id
+from jitportal.inputs import by_id_or_name
 
 EXIT_DRIFT = 1
 EXIT_BAD_INPUT = 2
@@ -106,12 +106,7 @@ class Command(BaseCommand):
                 _("Name the target to check by its id or its exact name."),
                 returncode=EXIT_BAD_INPUT,
             )
-        target = None
-        target_id = parse_id(ref)
-        if target_id is not None:
-            target = Target.objects.filter(pk=target_id).first()
-        if target is None:
-            target = Target.objects.filter(name=ref).first()
+        target = by_id_or_name(Target.objects.all(), ref)
         if target is None:
             known = ", ".join(
                 f"{pk} ({name})" for pk, name in Target.objects.values_list("pk", "name")

@@ -31,7 +31,7 @@ from apps.retention.services import (
 )
 from apps.retention.validation import MAX_BATCH_SIZE
 from jitportal.formats import date_display, datetime_display
-from jitportal.inputs import parse_id
+from jitportal.inputs import by_id_or_name
 
 ACTOR = "system:command"
 EXIT_FAILED = 1
@@ -84,12 +84,7 @@ class Command(BaseCommand):
 
     def _rule(self, ref: str) -> RetentionRule:
         ref = ref.strip()
-        rule = None
-        rule_id = parse_id(ref)
-        if rule_id is not None:
-            rule = RetentionRule.objects.filter(pk=rule_id).first()
-        if rule is None:
-            rule = RetentionRule.objects.filter(name=ref).first()
+        rule = by_id_or_name(RetentionRule.objects.all(), ref)
         if rule is None:
             known = ", ".join(
                 f"{pk} ({name})" for pk, name in RetentionRule.objects.values_list("pk", "name")
