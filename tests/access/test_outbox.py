@@ -176,7 +176,7 @@ WEB_ACTIONS = {
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("action", list(WEB_ACTIONS))
-def test_web_decision_with_the_broker_dead_keeps_its_notice_and_answers_fast(
+def test_web_decision_with_the_broker_dead_keeps_its_notice_and_tries_the_broker_once(
     action,
     client,
     role,
