@@ -73,8 +73,9 @@ def this_page_url(request: HttpRequest) -> str:
     for name in REDIRECT_PARAMETERS:
         if name in query:
             safe = [v for v in query.getlist(name) if is_safe_next_url(request, v)]
-            query.setlist(name, safe)
-            if not safe:
+            if safe:
+                query.setlist(name, safe)
+            else:
                 del query[name]
     encoded = query.urlencode(safe="/")
     return request.path + (f"?{encoded}" if encoded else "")
